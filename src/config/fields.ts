@@ -1,0 +1,57 @@
+/**
+ * Typed config fields. Each field's `doc` is its documentation: `xrelay --help` and the README's
+ * config table are generated from it. A field's path (`turn.port`) gives its JSON key in the config
+ * file, its environment variable (`XRELAY_TURN_PORT`) and its flag (`--turn-port`).
+ */
+export type FieldKind = 'string' | 'int' | 'number' | 'bool' | 'intList' | 'stringList' | 'enum';
+
+export interface Field<T> {
+  readonly kind: FieldKind;
+  readonly default: T;
+  readonly doc: string;
+  readonly min?: number;
+  readonly max?: number;
+  readonly choices?: readonly string[];
+  /** Never echoed in errors or --print-config (secrets, keys). */
+  readonly secret?: boolean;
+}
+
+export type Section = { readonly [key: string]: Field<unknown> };
+export type Schema = { readonly [key: string]: Field<unknown> | Section };
+
+type FieldValue<F> = F extends Field<infer T> ? T : never;
+export type SectionValues<S extends Section> = { readonly [K in keyof S]: FieldValue<S[K]> };
+export type SchemaValues<S extends Schema> = {
+  readonly [K in keyof S]: S[K] extends Field<infer T> ? T : S[K] extends Section ? SectionValues<S[K]> : never;
+};
+
+interface Bounds {
+  min?: number;
+  max?: number;
+}
+
+export const field = {
+  string: (doc: string, def: string, opts: { secret?: boolean } = {}): Field<string> => ({ kind: 'string', default: def, doc, ...opts }),
+  int: (doc: string, def: number, b: Bounds = {}): Field<number> => ({ kind: 'int', default: def, doc, ...b }),
+  number: (doc: string, def: number, b: Bounds = {}): Field<number> => ({ kind: 'number', default: def, doc, ...b }),
+  bool: (doc: string, def: boolean): Field<boolean> => ({ kind: 'bool', default: def, doc }),
+  intList: (doc: string, def: readonly number[], b: Bounds = {}): Field<readonly number[]> => ({ kind: 'intList', default: def, doc, ...b }),
+  stringList: (doc: string, def: readonly string[]): Field<readonly string[]> => ({ kind: 'stringList', default: def, doc }),
+  enum: <C extends string>(doc: string, def: C, choices: readonly C[]): Field<C> => ({ kind: 'enum', default: def, doc, choices }),
+};
+
+export function isField(x: Field<unknown> | Section): x is Field<unknown> {
+  return typeof (x as Field<unknown>).kind === 'string' && 'doc' in x;
+}
+
+export function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+export function envName(path: readonly string[]): string {
+  return 'XRELAY_' + path.map((p) => p.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase()).join('_');
+}
+
+export function flagName(path: readonly string[]): string {
+  return '--' + path.map(kebab).join('-');
+}

@@ -1,0 +1,41 @@
+/**
+ * The relay's one config schema. Sources, lowest precedence first: built-in defaults, the JSON
+ * config file (`--config FILE`), `XRELAY_*` environment variables, command-line flags.
+ */
+import { field, type SchemaValues } from './fields.js';
+import { mediaOptions } from './media-options.js';
+import { turnOptions } from './turn-options.js';
+
+const DAY_SEC = 86_400;
+
+export const envelopeOptions = {
+  sizeBuckets: field.intList('Allowed envelope body sizes in bytes; a body must be exactly one of them.', [256, 1024, 4096, 16384, 65536], { min: 1, max: 1_048_576 }),
+  ttlSec: field.int('Seconds an unacknowledged envelope is kept before it expires and is deleted.', 7 * DAY_SEC, { min: 1 }),
+  sweepIntervalSec: field.int('Seconds between sweeps that delete expired envelopes.', 60, { min: 1 }),
+  mailboxMaxCount: field.int('Most envelopes one mailbox may hold (507 mailbox_full past it).', 10_000, { min: 1 }),
+  mailboxMaxBytes: field.int('Most envelope bytes one mailbox may hold (507 mailbox_full past it).', 64 * 1024 * 1024, { min: 1 }),
+  storeMaxBytes: field.int('Global cap on stored envelope bytes across all mailboxes (507 mailbox_full past it).', 8 * 1024 * 1024 * 1024, { min: 1 }),
+  postRatePerSec: field.number('Sustained envelope posts per second allowed per client address (token bucket; 429 rate_limited past it).', 200, { min: 0.001 }),
+  postBurst: field.int('Burst of envelope posts allowed per client address above the sustained rate.', 2000, { min: 1 }),
+  authTimeoutSec: field.int('Seconds a mailbox reader has to answer the challenge before the socket is closed.', 10, { min: 1 }),
+  maxInflightPerReader: field.int('Most unacknowledged envelopes sent to one reader before the relay waits for acks.', 256, { min: 1 }),
+  wakeWindowSec: field.int('At most one push wake per mailbox per this many seconds.', 30, { min: 0 }),
+  wakeRetries: field.int('Retries of a failed push wake (exponential backoff from 1 s).', 4, { min: 0, max: 20 }),
+  webhookUrl: field.string('URL the `webhook` push provider POSTs wakes to; empty disables the provider.', ''),
+} as const;
+
+export const relaySchema = {
+  host: field.string('Address the HTTP/WebSocket server listens on.', '127.0.0.1'),
+  httpPort: field.int('HTTP/WebSocket port (0 picks a free port).', 7800, { min: 0, max: 65535 }),
+  dataDir: field.string('Directory of the embedded durable store.', './data'),
+  tlsCert: field.string('PEM certificate file; with tlsKey, serve HTTPS/WSS directly.', ''),
+  tlsKey: field.string('PEM private key file for tlsCert.', '', { secret: true }),
+  logLevel: field.enum('Log level.', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  logPosture: field.enum('`private` hashes identifiers and hides addresses in logs; `debug` logs them in clear (opt-in).', 'private', ['private', 'debug']),
+  shutdownGraceSec: field.int('Seconds graceful shutdown waits for in-flight work before closing anyway.', 10, { min: 0 }),
+  envelope: envelopeOptions,
+  turn: turnOptions,
+  media: mediaOptions,
+} as const;
+
+export type RelayConfig = SchemaValues<typeof relaySchema>;

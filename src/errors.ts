@@ -1,0 +1,53 @@
+/**
+ * One error type for the whole relay, with a stable `code` from one table.
+ * HTTP answers and WebSocket close/error frames carry the same codes; tests assert on codes,
+ * never on messages. Every code here is documented in the README's error table.
+ */
+export const ERROR_CODES = {
+  // envelope plane
+  bad_mailbox: 400,
+  bad_request: 400,
+  not_found: 404,
+  method_not_allowed: 405,
+  size_not_allowed: 413,
+  rate_limited: 429,
+  mailbox_full: 507,
+  store_unavailable: 503,
+  // mailbox reader authentication (WebSocket)
+  bad_frame: 400,
+  auth_required: 401,
+  bad_signature: 401,
+  bad_key: 401,
+  challenge_reused: 401,
+  auth_timeout: 408,
+  // generic
+  shutting_down: 503,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class RelayError extends Error {
+  override readonly name = 'RelayError';
+  readonly status: number;
+  /** Seconds a client should wait before retrying (429/503), sent as Retry-After. */
+  readonly retryAfterSec: number | undefined;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    opts: { retryAfterSec?: number } = {},
+  ) {
+    super(message);
+    this.status = ERROR_CODES[code];
+    this.retryAfterSec = opts.retryAfterSec;
+  }
+
+  toJSON(): { error: { code: ErrorCode; message: string } } {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+export function isRelayError(err: unknown): err is RelayError {
+  return err instanceof RelayError;
+}
