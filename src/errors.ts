@@ -20,6 +20,12 @@ export const ERROR_CODES = {
   bad_key: 401,
   challenge_reused: 401,
   auth_timeout: 408,
+  // media plane joins
+  bad_join: 400,
+  unknown_profile: 400,
+  room_full: 409,
+  profile_mismatch: 409,
+  too_many_sessions: 503,
   // generic
   shutting_down: 503,
   internal: 500,

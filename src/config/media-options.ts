@@ -1,7 +1,19 @@
-/** The `media` section: sealed, padded cells for calls and rooms. */
+/** The `media` section: sealed, padded cells for calls and rooms (docs/PROTOCOL.md). */
 import { field } from './fields.js';
 
 export const mediaOptions = {
   enabled: field.bool('Serve the media plane (rooms and cells).', true),
-  udpPort: field.int('UDP port for cells.', 7801, { min: 0, max: 65535 }),
+  udpPort: field.int('UDP port for cells (0 picks a free port).', 7801, { min: 0, max: 65535 }),
+  advertisedHost: field.string('UDP host the join answer tells clients to send cells to; empty means the `host` the relay listens on.', ''),
+  profiles: field.stringList(
+    'Cadence profiles as `name:tickMs:upBodyBytes:downBodyBytes`: each session sends and receives exactly one cell per tick, of one fixed size per direction (body 64..1400 bytes; wire = body + 28).',
+    ['audio:20:160:480', 'audio-room:20:160:1120', 'video:5:1200:1200'],
+  ),
+  roomCap: field.int('Most sessions in one room; joins past it get `room_full`.', 50, { min: 2, max: 500 }),
+  maxSessions: field.int('Most live media sessions on this relay; joins past it get `too_many_sessions`.', 10_000, { min: 1, max: 65_535 }),
+  queueRecords: field.int('Records queued per receiver before the oldest is dropped (drop policy: oldest media first).', 16, { min: 1, max: 1024 }),
+  queueMaxAgeMs: field.int('Records older than this when their receiver\'s next cell is built are dropped as stale.', 200, { min: 1, max: 10_000 }),
+  idleTimeoutMs: field.int('A session with no valid cell for this long is closed (clients send one per tick, so this is many ticks).', 10_000, { min: 100, max: 600_000 }),
+  wsMaxBufferedBytes: field.int('Cells for a WebSocket session are dropped (and counted) while its send buffer holds more than this.', 262_144, { min: 1024 }),
+  joinMaxBodyBytes: field.int('Largest join request body accepted.', 4096, { min: 256, max: 65_536 }),
 } as const;
