@@ -1,0 +1,300 @@
+/**
+ * CallClient: one participant of a 1:1 call or group room through the relay's media plane.
+ *
+ *   const call = await CallClient.join({ relay: 'http://127.0.0.1:7800', callSecret, profile: 'audio' });
+ *   call.on('frame', (f) => play(f.slot, f.data));
+ *   call.send(rtpPacket);              // sealed end to end, padded, sent at the next tick
+ *   await call.leave();
+ *
+ * Layers: every packet is sealed end to end (sframe.ts, per-sender keys from the call secret) and
+ * padded to one record size; records ride in hop cells (hop-link.ts) of one size per direction,
+ * one per tick of the profile whether there is media or not (hop padding). With `e2ePadding` the
+ * client also sends a sealed dummy record at every tick with no media, so the relay itself cannot
+ * tell speech from silence. UDP first, WebSocket when UDP gets no answer.
+ */
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import sodium from 'libsodium-wrappers';
+import { RelayError, type ErrorCode } from '../../errors.js';
+import { CONTROL_SLOT, maxRecordPayload } from '../../media/codec/cell-layout.js';
+import { CONTROL_LEAVE, parseRoster, type Roster } from '../../media/codec/control-records.js';
+import { ReplayWindow } from '../../media/core/replay-window.js';
+import { openUdp, openWs, type CellTransport } from './cell-transport.js';
+import { CallKeys, kidOf, roomIdOf } from './e2e-keys.js';
+import { HopLink } from './hop-link.js';
+import { capacityOf, openRecord, readRecordHeader, recordBytes, sealRecord } from './sframe.js';
+
+export interface CallOptions {
+  /** Base URL of the relay's HTTP port, e.g. http://127.0.0.1:7800. */
+  relay: string;
+  /** The call's shared secret (from envelopes); never sent anywhere. */
+  callSecret: Uint8Array;
+  profile?: string;
+  /** 'auto' (default): UDP, then WebSocket if no cell comes back within udpTimeoutMs. */
+  transport?: 'auto' | 'udp' | 'ws';
+  udpTimeoutMs?: number;
+  /** Send a sealed dummy record at every tick without media (hides speech from the relay too). */
+  e2ePadding?: boolean;
+  /** Largest media packet; default: the most one uplink cell carries. Packets are padded to it. */
+  packetBytes?: number;
+  /** Packets waiting for a tick before the oldest is dropped. */
+  sendQueue?: number;
+  /** Send cells here instead of the UDP address the relay announced (tests: proxies, blocked UDP). */
+  udpTarget?: { host: string; port: number };
+}
+
+export interface CallFrame {
+  slot: number;
+  data: Uint8Array;
+  epoch: number;
+  ctr: number;
+}
+
+export interface CallStats {
+  packetsSent: number;
+  dummiesSent: number;
+  packetsReceived: number;
+  dummiesReceived: number;
+  e2eRejected: number;
+  sendQueueDrops: number;
+  missedTicks: number;
+}
+
+export interface CallEvents {
+  frame: [CallFrame];
+  roster: [Roster];
+  transport: ['udp' | 'ws'];
+}
+
+interface JoinAnswer {
+  session: number;
+  slot: number;
+  epoch: number;
+  serverPublicKey: string;
+  udp: { host: string; port: number };
+  ws: string;
+  profile: { name: string; tickMs: number; upBytes: number; downBytes: number };
+}
+
+export class CallClient extends EventEmitter<CallEvents> {
+  readonly stats: CallStats = { packetsSent: 0, dummiesSent: 0, packetsReceived: 0, dummiesReceived: 0, e2eRejected: 0, sendQueueDrops: 0, missedTicks: 0 };
+  readonly capacity: number;
+  epoch: number;
+  roster: number[] = [];
+  private keys: CallKeys;
+  private oldKeys: CallKeys | undefined;
+  private transport: CellTransport | undefined;
+  private readonly queue: Uint8Array[] = [];
+  private readonly windows = new Map<number, ReplayWindow>();
+  private ctr = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private nextTick = 0;
+  private leaving = 0;
+  private closed = false;
+  private gotCell: (() => void) | undefined;
+
+  private constructor(
+    private readonly opts: CallOptions,
+    private readonly answer: JoinAnswer,
+    readonly hop: HopLink,
+  ) {
+    super();
+    this.keys = new CallKeys(opts.callSecret);
+    this.epoch = answer.epoch;
+    const max = capacityOf(maxRecordPayload(answer.profile.upBytes));
+    this.capacity = opts.packetBytes ?? max;
+    if (this.capacity < 1 || this.capacity > max) throw new RangeError(`packetBytes must be 1..${max} for profile ${answer.profile.name}`);
+  }
+
+  get slot(): number {
+    return this.answer.slot;
+  }
+  get session(): number {
+    return this.answer.session;
+  }
+  get profile(): JoinAnswer['profile'] {
+    return this.answer.profile;
+  }
+  get transportKind(): 'udp' | 'ws' | undefined {
+    return this.transport?.kind;
+  }
+  /** Bytes of every end-to-end record this client sends (what the relay sees per record). */
+  get recordBytes(): number {
+    return recordBytes(this.capacity);
+  }
+
+  static async join(opts: CallOptions): Promise<CallClient> {
+    await sodium.ready;
+    const kp = sodium.crypto_kx_keypair();
+    const res = await fetch(new URL('/v1/media/join', opts.relay), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        room: Buffer.from(roomIdOf(opts.callSecret)).toString('base64url'),
+        publicKey: Buffer.from(kp.publicKey).toString('base64url'),
+        profile: opts.profile ?? 'audio',
+      }),
+    });
+    const body = (await res.json()) as JoinAnswer & { error?: { code: ErrorCode; message: string } };
+    if (!res.ok) throw new RelayError(body.error?.code ?? 'internal', body.error?.message ?? `join failed with ${res.status}`);
+    const keys = HopLink.keys(kp, Buffer.from(body.serverPublicKey, 'base64url'));
+    kp.privateKey.fill(0);
+    const hop = new HopLink(body.session, keys.tx, keys.rx, body.profile.upBytes, body.profile.downBytes);
+    const call = new CallClient(opts, body, hop);
+    await call.start();
+    return call;
+  }
+
+  /** Queues one media packet (e.g. a whole RTP packet); it leaves sealed and padded at the next tick. */
+  send(packet: Uint8Array): void {
+    if (this.closed) return;
+    if (packet.length > this.capacity) throw new RangeError(`packet of ${packet.length} bytes exceeds capacity ${this.capacity}`);
+    if (this.queue.length >= (this.opts.sendQueue ?? 16)) {
+      this.queue.shift();
+      this.stats.sendQueueDrops++;
+    }
+    this.queue.push(packet);
+  }
+
+  /** Switches to a new call secret (handed out through envelopes to the remaining members). */
+  rekey(callSecret: Uint8Array): void {
+    this.oldKeys = this.keys;
+    this.keys = new CallKeys(callSecret);
+  }
+
+  /** Tests: move to a new local UDP port mid-call, as a NAT rebinding would. */
+  async rebindUdp(): Promise<void> {
+    const t = this.transport as (CellTransport & { rebind?: () => Promise<void> }) | undefined;
+    if (t?.rebind === undefined) throw new Error('not on UDP');
+    await t.rebind();
+  }
+
+  /** Tells the relay we leave (in band, in the next cells), then stops. */
+  async leave(): Promise<void> {
+    if (this.closed) return;
+    this.leaving = 3;
+    const tick = this.answer.profile.tickMs;
+    await new Promise<void>((resolve) => setTimeout(resolve, tick * 3 + 5));
+    await this.close();
+  }
+
+  /** Stops without telling the relay (it times the session out). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    await this.transport?.close();
+  }
+
+  private async start(): Promise<void> {
+    const want = this.opts.transport ?? 'auto';
+    const onCell = (cell: Buffer): void => this.onCell(cell);
+    const wsUrl = new URL(this.answer.ws, this.opts.relay.replace(/^http/, 'ws')).toString();
+    if (want === 'ws') this.transport = await openWs(wsUrl, onCell);
+    else {
+      const target = this.opts.udpTarget ?? this.answer.udp;
+      this.transport = await openUdp(target.host, target.port, onCell);
+    }
+    this.nextTick = performance.now();
+    this.schedule();
+    if (want === 'auto') {
+      const ok = await new Promise<boolean>((resolve) => {
+        const t = setTimeout(() => resolve(false), this.opts.udpTimeoutMs ?? 1500);
+        this.gotCell = () => {
+          clearTimeout(t);
+          resolve(true);
+        };
+      });
+      this.gotCell = undefined;
+      if (!ok && !this.closed) {
+        const udp = this.transport;
+        this.transport = await openWs(wsUrl, onCell);
+        await udp.close();
+      }
+    }
+    this.emit('transport', this.transport.kind);
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    this.timer = setTimeout(() => this.tick(), Math.max(0, Math.ceil(this.nextTick - performance.now())));
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    const tickMs = this.answer.profile.tickMs;
+    if (now >= this.nextTick) {
+      const behind = Math.floor((now - this.nextTick) / tickMs);
+      this.stats.missedTicks += behind;
+      this.nextTick += (behind + 1) * tickMs;
+      this.emitCell();
+    }
+    this.schedule();
+  }
+
+  private emitCell(): void {
+    const w = this.hop.begin();
+    if (this.leaving > 0) {
+      this.leaving--;
+      w.add(CONTROL_SLOT, LEAVE);
+    }
+    const recLen = recordBytes(this.capacity);
+    const kid = kidOf(this.epoch, this.slot);
+    let media = 0;
+    while (this.queue.length > 0 && w.fits(recLen)) {
+      w.add(0, sealRecord(this.keys.sender(this.epoch, this.slot), kid, this.ctr++, this.queue.shift(), this.capacity));
+      media++;
+      this.stats.packetsSent++;
+    }
+    if (media === 0 && this.opts.e2ePadding === true && w.fits(recLen)) {
+      w.add(0, sealRecord(this.keys.sender(this.epoch, this.slot), kid, this.ctr++, undefined, this.capacity));
+      this.stats.dummiesSent++;
+    }
+    this.transport?.send(this.hop.seal());
+  }
+
+  private onCell(cell: Buffer): void {
+    if (this.hop.open(cell, this.onRecord) && this.gotCell !== undefined) this.gotCell();
+  }
+
+  private readonly onRecord = (slot: number, rec: Uint8Array): void => {
+    if (slot === CONTROL_SLOT) {
+      const roster = parseRoster(rec);
+      if (roster !== undefined && roster.epoch >= this.epoch) {
+        this.epoch = roster.epoch;
+        this.roster = roster.slots;
+        this.emit('roster', roster);
+      }
+      return;
+    }
+    const h = readRecordHeader(rec);
+    if (h === undefined || h.kid % 0x10000 !== slot) {
+      this.stats.e2eRejected++;
+      return;
+    }
+    const epoch = Math.floor(h.kid / 0x10000);
+    let window = this.windows.get(h.kid);
+    if (window === undefined) {
+      if (this.windows.size >= 512) this.windows.delete(this.windows.keys().next().value!);
+      window = new ReplayWindow();
+      this.windows.set(h.kid, window);
+    }
+    if (!window.check(h.ctr)) {
+      this.stats.e2eRejected++;
+      return;
+    }
+    const opened = openRecord(this.keys.sender(epoch, slot), rec) ?? (this.oldKeys && openRecord(this.oldKeys.sender(epoch, slot), rec));
+    if (opened === undefined) {
+      this.stats.e2eRejected++;
+      return;
+    }
+    window.commit(h.ctr);
+    if (opened.dummy) {
+      this.stats.dummiesReceived++;
+      return;
+    }
+    this.stats.packetsReceived++;
+    this.emit('frame', { slot, data: opened.packet, epoch, ctr: h.ctr });
+  };
+}
+const LEAVE = new Uint8Array([CONTROL_LEAVE]);

@@ -1,0 +1,103 @@
+/**
+ * POST /v1/media/join (docs/PROTOCOL.md §1). Body JSON:
+ *   { "room": base64url(32 bytes), "publicKey": base64url(32 bytes), "profile": "audio" }
+ * Answer 200:
+ *   { "session", "slot", "epoch", "serverPublicKey", "udp": {"host","port"}, "ws": "/v1/media/cells",
+ *     "profile": {"name","tickMs","upBytes","downBytes"} }
+ * Errors (JSON, stable codes): bad_join, unknown_profile, room_full, profile_mismatch, too_many_sessions.
+ *
+ * The relay draws a fresh X25519 key pair per join, derives the hop keys (crypto_kx, server side)
+ * and forgets its private key at once: it never stores anything to re-derive them.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RelayError } from '../../errors.js';
+import { sendJson } from '../../server/http-router.js';
+import type { MediaCore, JoinResult } from '../core/media-core.js';
+import { generateHopKeyPair, serverSessionKeys } from '../crypto/hop-keys.js';
+
+export const JOIN_PATH = '/v1/media/join';
+export const CELLS_WS_PATH = '/v1/media/cells';
+
+export interface JoinDeps {
+  readonly core: MediaCore;
+  readonly now: () => number;
+  readonly maxBodyBytes: number;
+  readonly udp: () => { host: string; port: number };
+  readonly onJoined: (j: JoinResult, room: Uint8Array) => void;
+  readonly onRefused: (code: string) => void;
+}
+
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        reject(new RelayError('bad_join', `join body larger than ${max} bytes`));
+        req.resume();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function key32(v: unknown, name: string): Buffer {
+  if (typeof v !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(v)) throw new RelayError('bad_join', `${name} must be 32 bytes in base64url`);
+  return Buffer.from(v, 'base64url');
+}
+
+export function joinHandler(deps: JoinDeps) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    try {
+      const raw = await readBody(req, deps.maxBodyBytes);
+      let body: { room?: unknown; publicKey?: unknown; profile?: unknown };
+      try {
+        body = JSON.parse(raw.toString('utf8')) as typeof body;
+      } catch {
+        throw new RelayError('bad_join', 'join body is not JSON');
+      }
+      if (body === null || typeof body !== 'object') throw new RelayError('bad_join', 'join body must be an object');
+      const room = key32(body.room, 'room');
+      const clientPk = key32(body.publicKey, 'publicKey');
+      if (typeof body.profile !== 'string') throw new RelayError('bad_join', 'profile must be a string');
+      const server = generateHopKeyPair();
+      const keys = serverSessionKeys(server, clientPk);
+      if (keys === undefined) throw new RelayError('bad_join', 'publicKey is not a usable X25519 key');
+      const j = deps.core.join(room, body.profile, keys.rx, keys.tx, deps.now());
+      keys.rx.fill(0);
+      keys.tx.fill(0);
+      if (typeof j === 'string') throw new RelayError(j, joinMessage(j));
+      deps.onJoined(j, room);
+      const p = j.profile;
+      sendJson(res, 200, {
+        session: j.session,
+        slot: j.slot,
+        epoch: j.epoch,
+        serverPublicKey: server.publicKey.toString('base64url'),
+        udp: deps.udp(),
+        ws: CELLS_WS_PATH,
+        profile: { name: p.name, tickMs: p.tickMs, upBytes: p.upBytes, downBytes: p.downBytes },
+      });
+    } catch (err) {
+      if (err instanceof RelayError) deps.onRefused(err.code);
+      throw err;
+    }
+  };
+}
+
+function joinMessage(code: string): string {
+  switch (code) {
+    case 'room_full':
+      return 'the room is at its size cap';
+    case 'profile_mismatch':
+      return 'the room uses another profile';
+    case 'unknown_profile':
+      return 'no such profile on this relay';
+    default:
+      return 'the relay has no room for another session';
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The media plane's /metrics: counters read from the core's and the paths' plain-number stats at
+ * scrape time (the hot path bumps integers only). Labels come from closed sets (drop reasons,
+ * close reasons, join results, cell kinds): never a room, session or address.
+ */
+import type { MetricsRegistry } from '../../observability/metrics.js';
+import { CLOSE_REASONS, DROP_REASONS, type MediaCore } from '../core/media-core.js';
+import type { PathCounters } from './cell-paths.js';
+
+export interface MediaMetrics {
+  joined(): void;
+  refused(code: string): void;
+}
+
+export function registerMediaMetrics(metrics: MetricsRegistry, core: MediaCore, paths: () => PathCounters | undefined): MediaMetrics {
+  const cellsIn = metrics.counter('xrelay_media_cells_received_total', 'Cells accepted (authenticated, fresh, well-formed).');
+  const dropped = metrics.counter('xrelay_media_cells_dropped_total', 'Cells dropped, by reason; never answered.', 'reason');
+  const cellsOut = metrics.counter('xrelay_media_cells_sent_total', 'Cells sent by the pacer, real (records inside) or dummy.', 'kind');
+  const recIn = metrics.counter('xrelay_media_records_received_total', 'End-to-end records received from senders.');
+  const recOut = metrics.counter('xrelay_media_records_forwarded_total', 'End-to-end records delivered into receivers\' cells.');
+  const qDrops = metrics.counter('xrelay_media_queue_drops_total', 'Records dropped from receiver queues (full: oldest first; stale: too old).', 'reason');
+  const missed = metrics.counter('xrelay_media_pacer_missed_ticks_total', 'Ticks skipped because the pacer woke late (never sent as a burst).');
+  const closes = metrics.counter('xrelay_media_sessions_closed_total', 'Sessions ended, by reason.', 'reason');
+  const joins = metrics.counter('xrelay_media_joins_total', 'Join requests, by result.', 'result');
+  const roams = metrics.counter('xrelay_media_path_changes_total', 'Sessions whose cells moved to a new address or transport (roaming).');
+  const wsDrops = metrics.counter('xrelay_media_ws_backpressure_drops_total', 'Cells not sent to a WebSocket whose send buffer was full.');
+  const sessions = metrics.gauge('xrelay_media_sessions', 'Live media sessions.');
+  const rooms = metrics.gauge('xrelay_media_rooms', 'Live rooms.');
+  for (const r of DROP_REASONS.slice(1)) dropped.inc(0, r);
+  const last = new Map<string, number>();
+  const sync = (key: string, value: number, apply: (delta: number) => void): void => {
+    const d = value - (last.get(key) ?? 0);
+    if (d > 0) apply(d);
+    last.set(key, value);
+  };
+  metrics.onCollect(() => {
+    const s = core.stats;
+    sync('in', s.cellsIn, (d) => cellsIn.inc(d));
+    sync('real', s.cellsOut - s.dummyCellsOut, (d) => cellsOut.inc(d, 'real'));
+    sync('dummy', s.dummyCellsOut, (d) => cellsOut.inc(d, 'dummy'));
+    sync('recIn', s.recordsIn, (d) => recIn.inc(d));
+    sync('recOut', s.recordsOut, (d) => recOut.inc(d));
+    sync('qfull', s.queueDrops, (d) => qDrops.inc(d, 'full'));
+    sync('qstale', s.staleDrops, (d) => qDrops.inc(d, 'stale'));
+    sync('missed', s.missedTicks, (d) => missed.inc(d));
+    DROP_REASONS.forEach((r, i) => i > 0 && sync('drop:' + r, s.drops[i]!, (d) => dropped.inc(d, r)));
+    CLOSE_REASONS.forEach((r, i) => i > 0 && sync('close:' + r, s.closes[i]!, (d) => closes.inc(d, r)));
+    const p = paths();
+    if (p !== undefined) {
+      sync('roams', p.roams, (d) => roams.inc(d));
+      sync('ws', p.wsBackpressureDrops, (d) => wsDrops.inc(d));
+    }
+    sessions.set(core.sessionCount);
+    rooms.set(core.roomCount);
+  });
+  return {
+    joined: () => joins.inc(1, 'ok'),
+    refused: (code) => joins.inc(1, code),
+  };
+}
