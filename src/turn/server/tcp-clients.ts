@@ -1,0 +1,75 @@
+/**
+ * TURN over TCP (RFC 8656 section 3.1): each connection is one client 5-tuple; STUN messages and
+ * padded ChannelData are framed off the stream (codec `StreamFramer`). Relaying to peers stays UDP.
+ * A framing error or a client that stops reading (write backlog past the cap) loses its connection.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { FrameResult, StreamFramer } from '../codec/stream-framer.js';
+import type { TurnCore } from '../core/turn-core.js';
+import type { ClientRef } from '../core/types.js';
+
+/** Bytes queued for a slow reader before further sends to it are dropped. */
+const MAX_WRITE_BACKLOG = 4 * 1024 * 1024;
+
+export class TcpClients {
+  readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private nextId = 1;
+  dropped = 0;
+
+  constructor(
+    private readonly core: TurnCore,
+    private readonly maxConnections: number,
+    private readonly now: () => number,
+  ) {
+    this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+  }
+
+  get count(): number {
+    return this.sockets.size;
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ port, host, exclusive: true }, () => {
+        this.server.off('error', reject);
+        const addr = this.server.address();
+        resolve(typeof addr === 'object' && addr !== null ? addr.port : port);
+      });
+    });
+  }
+
+  send(client: ClientRef, data: Buffer): void {
+    const socket = client.conn as Socket;
+    if (socket.destroyed || socket.writableLength > MAX_WRITE_BACKLOG) {
+      this.dropped++;
+      return;
+    }
+    socket.write(data);
+  }
+
+  private accept(socket: Socket): void {
+    if (this.sockets.size >= this.maxConnections || socket.remoteAddress === undefined) {
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    const client: ClientRef = { transport: 'tcp', ip: socket.remoteAddress, port: socket.remotePort ?? 0, key: `t${this.nextId++}`, conn: socket };
+    const framer = new StreamFramer();
+    const onMessage = (msg: Buffer): void => this.core.handleStream(client, msg, this.now());
+    socket.on('data', (chunk: Buffer) => {
+      if (framer.push(chunk, onMessage) === FrameResult.invalid) socket.destroy();
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      this.core.clientClosed(client.key);
+    });
+  }
+
+  close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}

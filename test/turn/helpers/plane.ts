@@ -1,0 +1,24 @@
+// Builds a PlaneContext for the TURN plane from defaults plus overrides, bound to 127.0.0.1 port 0.
+import { loadConfig } from '../../../src/config/load.js';
+import { createLogger, Redactor } from '../../../src/observability/log.js';
+import { MetricsRegistry } from '../../../src/observability/metrics.js';
+import type { PlaneContext } from '../../../src/server/plane.js';
+import { startTurnPlane, type TurnPlane } from '../../../src/turn/server/turn-plane.js';
+
+export async function startTestTurn(turn: Record<string, unknown> = {}): Promise<{ plane: TurnPlane; ctx: PlaneContext }> {
+  const config = loadConfig({
+    file: {
+      host: '127.0.0.1',
+      logLevel: 'silent',
+      turn: { port: 0, relayPortMin: 0, relayPortMax: 0, staticUsers: ['alice:secret1'], authSecret: 'rest-secret', peerAllowList: ['127.0.0.1/32'], ...turn },
+    },
+  });
+  const ctx: PlaneContext = {
+    config,
+    logger: createLogger({ level: 'silent', posture: 'private' }),
+    redactor: new Redactor('private'),
+    metrics: new MetricsRegistry(),
+    http: { route() {}, websocket() {} },
+  };
+  return { plane: await startTurnPlane(ctx), ctx };
+}
