@@ -146,7 +146,8 @@ describe('header and attributes', () => {
     expect(decodeLifetime(hex('0258'))).toBe(-1);
     expect(decodeChannelNumber(hex('40010000'))).toBe(0x4001);
     expect(decodeChannelNumber(hex('3fff0000'))).toBe(0);
-    expect(decodeChannelNumber(hex('50000000'))).toBe(0);
+    expect(decodeChannelNumber(hex('7fff0000'))).toBe(0x7fff);
+    expect(decodeChannelNumber(hex('80000000'))).toBe(0);
     expect(decodeRequestedTransport(hex('11000000'))).toBe(17);
     expect(decodeRequestedAddressFamily(hex('02000000'))).toBe(6);
     expect(decodeRequestedAddressFamily(hex('03000000'))).toBe(0);
@@ -189,7 +190,7 @@ describe('header and attributes', () => {
     expect(isStunMessage(cd)).toBe(false);
     expect(channelDataNumber(cd)).toBe(0x4001);
     expect(channelDataNumber(cd.subarray(0, 8))).toBe(0);
-    expect(channelDataNumber(hex('50000000'))).toBe(0);
+    expect(channelDataNumber(hex('80000000'))).toBe(0);
     expect(encodeChannelData(0x4fff, Buffer.from('hello'), true).length).toBe(12);
     expect(isStunMessage(SAMPLE_REQUEST)).toBe(true);
   });

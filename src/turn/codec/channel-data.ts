@@ -1,5 +1,5 @@
 /**
- * RFC 8656 section 12.4: the ChannelData message, a 4-byte header (channel number 0x4000-0x4FFF,
+ * RFC 8656 section 12.4: the ChannelData message, a 4-byte header (channel number 0x4000-0x7FFF (see CHANNEL_MAX),
  * data length) and the application data; over TCP padded to a multiple of 4 (section 12.5), over
  * UDP padding is optional and not sent by this server.
  */

@@ -107,9 +107,14 @@ export const REASON_PHRASES: Readonly<Record<number, string>> = {
 
 /** RFC 8656 section 14.7: REQUESTED-TRANSPORT protocol numbers. */
 export const TRANSPORT_UDP = 17;
-/** RFC 8656 section 14.1: the channel number range. */
+/**
+ * Channel numbers. RFC 8656 section 12 narrowed the range to 0x4000-0x4FFF, but RFC 5766 clients
+ * (coturn's turnutils_uclient among them) still pick from 0x4000-0x7FFF; we accept the older, wider
+ * range for interoperability. Bytes 64-127 cannot start STUN, DTLS, RTP or ZRTP (RFC 7983), so the
+ * demultiplexing stays unambiguous.
+ */
 export const CHANNEL_MIN = 0x4000;
-export const CHANNEL_MAX = 0x4fff;
+export const CHANNEL_MAX = 0x7fff;
 /** RFC 8656 section 14.6: REQUESTED-ADDRESS-FAMILY values (same as the address family byte). */
 export const FAMILY_IPV4 = 0x01;
 export const FAMILY_IPV6 = 0x02;

@@ -26,7 +26,7 @@ export function isStunMessage(buf: Uint8Array, length = buf.length): boolean {
   return ((buf[4]! << 24) | (buf[5]! << 16) | (buf[6]! << 8) | buf[7]!) >>> 0 === MAGIC_COOKIE;
 }
 
-/** RFC 7983: a first byte in 64..79 is TURN ChannelData (channels 0x4000-0x4FFF). */
+/** A first byte in 64..127 is TURN ChannelData (channels 0x4000-0x7FFF, see CHANNEL_MAX). */
 export function isChannelData(buf: Uint8Array): boolean {
-  return buf.length >= 4 && (buf[0]! & 0xf0) === 0x40;
+  return buf.length >= 4 && (buf[0]! & 0xc0) === 0x40;
 }

@@ -27,7 +27,7 @@ export class StreamFramer {
       let size: number;
       if ((first & 0xc0) === 0) {
         size = HEADER_LENGTH + buf.readUInt16BE(pos + 2);
-      } else if ((first & 0xf0) === 0x40) {
+      } else if ((first & 0xc0) === 0x40) {
         size = (4 + buf.readUInt16BE(pos + 2) + 3) & ~3;
       } else {
         this.pending = EMPTY;

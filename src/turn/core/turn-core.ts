@@ -73,7 +73,7 @@ export class TurnCore {
     const key = ip + ':' + port;
     const alloc = this.allocations.get(key);
     const b0 = buf.length > 0 ? buf[0]! : 0xff;
-    if ((b0 & 0xf0) === 0x40) {
+    if ((b0 & 0xc0) === 0x40) {
       if (alloc !== undefined) this.dataPath.fromClientChannelData(alloc, buf, nowMs);
       else this.stats.dropped.no_allocation++;
       return;
@@ -88,7 +88,7 @@ export class TurnCore {
   /** One framed message from a stream (TCP) client; `client` is stable for the connection. */
   handleStream(client: ClientRef, buf: Buffer, nowMs: number): void {
     const alloc = this.allocations.get(client.key);
-    if ((buf[0]! & 0xf0) === 0x40) {
+    if ((buf[0]! & 0xc0) === 0x40) {
       if (alloc !== undefined) this.dataPath.fromClientChannelData(alloc, buf, nowMs);
       else this.stats.dropped.no_allocation++;
       return;

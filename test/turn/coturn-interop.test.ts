@@ -1,0 +1,81 @@
+// Interop with coturn's own tools (Debian package `coturn`): turnutils_uclient relays through our
+// server to turnutils_peer (a UDP echo peer) with static users and REST credentials, over UDP and
+// TCP, by channels and by Send indications, and must report 0% loss. Skipped when coturn is absent.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TurnPlane } from '../../src/turn/server/turn-plane.js';
+import { startTestTurn } from './helpers/plane.js';
+
+const haveCoturn = spawnSync('sh', ['-c', 'command -v turnutils_uclient && command -v turnutils_peer']).status === 0;
+
+async function freeUdpPort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+function runUclient(args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('turnutils_uclient', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
+describe.skipIf(!haveCoturn)('coturn turnutils interop', () => {
+  let plane: TurnPlane;
+  let peer: ChildProcess;
+  let peerPort: number;
+  const secret = 'interop-secret';
+
+  beforeAll(async () => {
+    ({ plane } = await startTestTurn({ authSecret: secret, staticUsers: ['alice:secret1'] }));
+    peerPort = await freeUdpPort();
+    peer = spawn('turnutils_peer', ['-p', String(peerPort), '-L', '127.0.0.1'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 300));
+  });
+  afterAll(async () => {
+    if (peer.exitCode === null) {
+      const exited = new Promise((r) => peer.once('exit', r));
+      peer.kill('SIGTERM');
+      await exited;
+    }
+    await plane.close();
+  });
+
+  const cases: Array<[string, string[]]> = [
+    ['UDP, static user, channels', ['-u', 'alice', '-w', 'secret1']],
+    ['UDP, static user, Send indications', ['-s', '-u', 'alice', '-w', 'secret1']],
+    ['TCP, static user, channels', ['-t', '-u', 'alice', '-w', 'secret1']],
+    ['UDP, REST credentials, channels', ['-W', secret, '-u', 'interop']],
+    ['TCP, REST credentials, Send indications', ['-t', '-s', '-W', secret, '-u', 'interop']],
+  ];
+
+  it.each(cases)('%s: 0%% loss', async (_name, auth) => {
+    const port = String(auth.includes('-t') ? plane.tcpPort : plane.udpPort);
+    const { code, out } = await runUclient([...auth, '-p', port, '-e', '127.0.0.1', '-r', String(peerPort), '-n', '100', '-m', '2', '-l', '120', '-z', '5', '-c', '127.0.0.1']);
+    expect(code, out).toBe(0);
+    const totals = /start_mclient: tot_send_msgs=(\d+), tot_recv_msgs=(\d+)/.exec(out);
+    const sent = Number(totals?.[1]);
+    const received = Number(totals?.[2]);
+    expect(sent, out.slice(-1500)).toBe(200);
+    expect(received).toBe(sent);
+    expect(out).toMatch(/Total lost packets 0 \(0\.0+%\)/);
+  }, 40_000);
+
+  it('a wrong password is refused (uclient fails, no allocation kept)', async () => {
+    const before = plane.core.allocationCount();
+    const { code, out } = await runUclient(['-u', 'alice', '-w', 'wrong', '-p', String(plane.udpPort), '-e', '127.0.0.1', '-r', String(peerPort), '-n', '5', '-c', '127.0.0.1']);
+    expect(code === 0 && /tot_recv_msgs=[1-9]/.test(out)).toBe(false);
+    expect(plane.core.allocationCount()).toBe(before);
+  }, 40_000);
+});
