@@ -90,6 +90,28 @@ describe('MediaCore (sans-IO, injected time)', () => {
     expect(core.stats.queueDrops).toBe(0);
   });
 
+  it('adds at most one tick of latency when queues are not backlogged (random arrival times)', () => {
+    const core = makeCore();
+    const a = new FakeClient(core, room(3), 'audio', 0);
+    const b = new FakeClient(core, room(3), 'audio', 0);
+    core.receive(b.cell(), 0);
+    poll(core, 0);
+    const sentAt = new Map<number, number>();
+    let worst = 0;
+    let x = 99;
+    for (let t = 1; t <= 300; t++) {
+      x = (x * 1103515245 + 12345) & 0x7fffffff;
+      const arrival = (t - 1) * 20 + (x % 2000) / 100; // anywhere inside the previous tick
+      core.receive(a.cell([Buffer.from([t & 0xff, t >> 8])]), arrival);
+      sentAt.set(t, arrival);
+      core.receive(b.cell(), arrival);
+      const cell = poll(core, t * 20).cells.get(b.join.index)![0]!;
+      for (const r of media(b.open(cell).records)) worst = Math.max(worst, t * 20 - sentAt.get(r.data[0]! | (r.data[1]! << 8))!);
+    }
+    expect(worst).toBeLessThanOrEqual(20);
+    expect(worst).toBeGreaterThan(15);
+  });
+
   it('bounds receiver queues, dropping oldest first, and drops records older than the age bound', () => {
     const core = makeCore({ queueRecords: 4 });
     const a = new FakeClient(core, room(1), 'audio', 0);
