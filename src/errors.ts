@@ -18,7 +18,9 @@ export const ERROR_CODES = {
   auth_required: 401,
   bad_signature: 401,
   bad_key: 401,
+  bad_challenge: 401,
   challenge_reused: 401,
+  unknown_provider: 400,
   auth_timeout: 408,
   // media plane joins
   bad_join: 400,

@@ -20,7 +20,8 @@ export const envelopeOptions = {
   authTimeoutSec: field.int('Seconds a mailbox reader has to answer the challenge before the socket is closed.', 10, { min: 1 }),
   maxInflightPerReader: field.int('Most unacknowledged envelopes sent to one reader before the relay waits for acks.', 256, { min: 1 }),
   wakeWindowSec: field.int('At most one push wake per mailbox per this many seconds.', 30, { min: 0 }),
-  wakeRetries: field.int('Retries of a failed push wake (exponential backoff from 1 s).', 4, { min: 0, max: 20 }),
+  wakeRetries: field.int('Retries of a failed push wake, with exponential backoff from wakeRetryBaseMs.', 4, { min: 0, max: 20 }),
+  wakeRetryBaseMs: field.int('Delay before the first retry of a failed push wake; doubles on each retry.', 1000, { min: 1 }),
   webhookUrl: field.string('URL the `webhook` push provider POSTs wakes to; empty disables the provider.', ''),
 } as const;
 

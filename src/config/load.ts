@@ -1,0 +1,155 @@
+/**
+ * Builds the frozen RelayConfig from defaults < config file < XRELAY_* environment < flags.
+ * Every value is parsed and validated against its field; the first bad one raises a ConfigError
+ * that names the field and the source it came from.
+ */
+import { readFileSync } from 'node:fs';
+import { envName, flagName, isField, type Field, type Schema, type Section } from './fields.js';
+import { relaySchema, type RelayConfig } from './schema.js';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ConfigSources {
+  /** Parsed JSON of the config file, if any. */
+  file?: unknown;
+  /** Usually process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Flag name (without the leading dashes) to raw string value. */
+  flags?: Readonly<Record<string, string>>;
+}
+
+interface FieldRef {
+  path: string[];
+  field: Field<unknown>;
+}
+
+export function listFields(schema: Schema = relaySchema): FieldRef[] {
+  const out: FieldRef[] = [];
+  for (const [key, entry] of Object.entries(schema)) {
+    if (isField(entry)) out.push({ path: [key], field: entry });
+    else for (const [sub, f] of Object.entries(entry as Section)) out.push({ path: [key, sub], field: f });
+  }
+  return out;
+}
+
+export function defaultConfig(): RelayConfig {
+  return loadConfig({});
+}
+
+export function loadConfig(sources: ConfigSources): RelayConfig {
+  const fileObj = sources.file ?? {};
+  if (typeof fileObj !== 'object' || fileObj === null || Array.isArray(fileObj)) {
+    throw new ConfigError('(file)', 'config file must hold a JSON object');
+  }
+  checkUnknownFileKeys(fileObj as Record<string, unknown>);
+  const knownFlags = new Set(listFields().map((r) => flagName(r.path).slice(2)));
+  for (const flag of Object.keys(sources.flags ?? {})) {
+    if (!knownFlags.has(flag)) throw new ConfigError(`--${flag}`, `unknown option --${flag} (see xrelay --help)`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const { path, field } of listFields()) {
+    const dotted = path.join('.');
+    let value: unknown = field.default;
+    const fromFile = path.reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], fileObj);
+    if (fromFile !== undefined) value = coerce(field, fromFile, `${dotted} (config file)`, dotted);
+    const fromEnv = sources.env?.[envName(path)];
+    if (fromEnv !== undefined && fromEnv !== '') value = coerce(field, fromEnv, `${dotted} (${envName(path)})`, dotted);
+    const fromFlag = sources.flags?.[flagName(path).slice(2)];
+    if (fromFlag !== undefined) value = coerce(field, fromFlag, `${dotted} (${flagName(path)})`, dotted);
+    setPath(out, path, value);
+  }
+  const config = out as unknown as RelayConfig;
+  crossCheck(config);
+  return deepFreeze(config);
+}
+
+function checkUnknownFileKeys(obj: Record<string, unknown>): void {
+  for (const [key, val] of Object.entries(obj)) {
+    const entry = (relaySchema as Schema)[key];
+    if (entry === undefined) throw new ConfigError(key, `unknown config key "${key}"`);
+    if (!isField(entry)) {
+      if (typeof val !== 'object' || val === null || Array.isArray(val)) throw new ConfigError(key, `"${key}" must be an object`);
+      for (const sub of Object.keys(val)) {
+        if (!(sub in entry)) throw new ConfigError(`${key}.${sub}`, `unknown config key "${key}.${sub}"`);
+      }
+    }
+  }
+}
+
+function crossCheck(c: RelayConfig): void {
+  if ((c.tlsCert === '') !== (c.tlsKey === '')) throw new ConfigError('tlsCert', 'tlsCert and tlsKey must be given together');
+  const b = c.envelope.sizeBuckets;
+  if (b.length === 0) throw new ConfigError('envelope.sizeBuckets', 'envelope.sizeBuckets: at least one bucket is required');
+  if (new Set(b).size !== b.length) throw new ConfigError('envelope.sizeBuckets', 'envelope.sizeBuckets: buckets must be distinct');
+}
+
+function coerce(field: Field<unknown>, raw: unknown, where: string, name: string): unknown {
+  const bad = (why: string): never => {
+    throw new ConfigError(name, `invalid ${where}: ${why}`);
+  };
+  const num = (v: unknown, integer: boolean): number => {
+    const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+    if (!Number.isFinite(n)) bad(`expected a number, got ${field.secret ? '(hidden)' : JSON.stringify(v)}`);
+    if (integer && !Number.isInteger(n)) bad(`expected an integer, got ${n}`);
+    if (field.min !== undefined && n < field.min) bad(`must be >= ${field.min}, got ${n}`);
+    if (field.max !== undefined && n > field.max) bad(`must be <= ${field.max}, got ${n}`);
+    return n;
+  };
+  const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : typeof v === 'string' ? (v.trim() === '' ? [] : v.split(',').map((s) => s.trim())) : bad('expected a list'));
+  switch (field.kind) {
+    case 'int':
+      return num(raw, true);
+    case 'number':
+      return num(raw, false);
+    case 'string':
+      return typeof raw === 'string' ? raw : bad('expected a string');
+    case 'bool':
+      if (typeof raw === 'boolean') return raw;
+      if (raw === 'true' || raw === '1') return true;
+      if (raw === 'false' || raw === '0') return false;
+      return bad(`expected true or false, got ${JSON.stringify(raw)}`);
+    case 'enum':
+      if (typeof raw === 'string' && field.choices!.includes(raw)) return raw;
+      return bad(`expected one of ${field.choices!.join(', ')}, got ${JSON.stringify(raw)}`);
+    case 'intList':
+      return list(raw).map((v) => num(v, true));
+    case 'stringList':
+      return list(raw).map((v) => (typeof v === 'string' ? v : bad('expected a list of strings')));
+  }
+}
+
+function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
+  let cur = obj;
+  for (const key of path.slice(0, -1)) cur = (cur[key] ??= {}) as Record<string, unknown>;
+  cur[path[path.length - 1]!] = value;
+}
+
+function deepFreeze<T>(obj: T): T {
+  if (typeof obj === 'object' && obj !== null) {
+    for (const v of Object.values(obj)) deepFreeze(v);
+    Object.freeze(obj);
+  }
+  return obj;
+}
+
+export function readConfigFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError('--config', `cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError('--config', `config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Composition of the envelope plane: store (opened with retries, so the relay stays live and
+ * reports not-ready while its volume is missing), mailbox service, HTTP and WebSocket front ends,
+ * TTL sweeper and wake dispatcher.
+ */
+import type { Plane, PlaneContext } from '../server/plane.js';
+import { errorSummary } from '../server/http-router.js';
+import { ChallengeBook } from './challenge-book.js';
+import type { EnvelopeStore } from './envelope-store.js';
+import { createEnvelopeMetrics } from './envelope-metrics.js';
+import { clientKey, mountEnvelopeRoutes } from './http-routes.js';
+import { LmdbEnvelopeStore } from './lmdb-store.js';
+import { MailboxService } from './mailbox-service.js';
+import { servePostSocket } from './post-socket.js';
+import { POST_PATH, READER_PATH } from './protocol.js';
+import { type PushProvider, WebhookProvider } from './push-providers.js';
+import { ReaderSocket } from './reader-socket.js';
+import { WakeDispatcher } from './wake-dispatcher.js';
+import { cryptoReady } from '../crypto/mailbox-auth.js';
+
+export interface EnvelopePlane extends Plane {
+  readonly service: MailboxService;
+}
+
+export interface EnvelopePlaneOptions {
+  /** Extra push providers (tests, future FCM/APNs); the webhook one comes from config. */
+  providers?: readonly PushProvider[];
+  now?: () => number;
+}
+
+const OPEN_RETRY_MAX_MS = 30_000;
+
+export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneOptions = {}): Promise<EnvelopePlane> {
+  await cryptoReady();
+  const cfg = ctx.config.envelope;
+  const now = opts.now ?? Date.now;
+  const logger = ctx.logger.child({ plane: 'envelope' });
+  const metrics = createEnvelopeMetrics(ctx.metrics);
+  const providers: PushProvider[] = [...(opts.providers ?? [])];
+  if (cfg.webhookUrl !== '') providers.push(new WebhookProvider(cfg.webhookUrl));
+  const wakes = new WakeDispatcher(providers, { windowMs: cfg.wakeWindowSec * 1000, retries: cfg.wakeRetries, retryBaseMs: cfg.wakeRetryBaseMs }, metrics, logger, now);
+  const service = new MailboxService({ config: cfg, metrics, logger, redactor: ctx.redactor, wakes, now });
+  const challenges = new ChallengeBook(cfg.authTimeoutSec * 1000 * 6, now);
+  const readers = new Set<import('ws').WebSocket>();
+
+  let store: EnvelopeStore | undefined;
+  let closed = false;
+  let retryTimer: NodeJS.Timeout | undefined;
+  const tryOpen = (delayMs: number): void => {
+    try {
+      store = LmdbEnvelopeStore.open(ctx.config.dataDir, cfg);
+      service.attachStore(store);
+      logger.info({ envelopes: store.stats().envelopes }, 'envelope store open');
+    } catch (err) {
+      logger.error({ err: errorSummary(err), retryInMs: delayMs }, 'cannot open the envelope store; relay not ready');
+      retryTimer = setTimeout(() => !closed && tryOpen(Math.min(delayMs * 2, OPEN_RETRY_MAX_MS)), delayMs);
+      retryTimer.unref();
+    }
+  };
+  tryOpen(1000);
+
+  mountEnvelopeRoutes(ctx.http, service, Math.max(...cfg.sizeBuckets));
+  ctx.http.websocket(READER_PATH, (ws) => {
+    readers.add(ws);
+    ws.on('close', () => readers.delete(ws));
+    new ReaderSocket(ws, { service, challenges, metrics, logger, redactor: ctx.redactor, authTimeoutMs: cfg.authTimeoutSec * 1000, maxInflight: cfg.maxInflightPerReader });
+  });
+  ctx.http.websocket(POST_PATH, (ws, req) => {
+    readers.add(ws);
+    ws.on('close', () => readers.delete(ws));
+    servePostSocket(ws, service, clientKey(req));
+  });
+
+  const sweeper = setInterval(() => {
+    wakes.prune();
+    service.expire().catch((err: unknown) => logger.warn({ err: errorSummary(err) }, 'expiry sweep failed'));
+  }, cfg.sweepIntervalSec * 1000);
+  sweeper.unref();
+  ctx.metrics.onCollect(() => {
+    const s = service.storeStats();
+    metrics.storedEnvelopes.set(s?.envelopes ?? 0);
+    metrics.storedBytes.set(s?.bytes ?? 0);
+  });
+
+  return {
+    name: 'envelope',
+    service,
+    ready: () => service.ready,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearTimeout(retryTimer);
+      clearInterval(sweeper);
+      await service.drain(ctx.config.shutdownGraceSec * 1000);
+      wakes.close();
+      for (const ws of readers) ws.close(1001, 'shutting_down');
+      await store?.close();
+    },
+  };
+}

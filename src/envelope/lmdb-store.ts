@@ -1,0 +1,173 @@
+/**
+ * The embedded default store, on LMDB (lmdb-js ships prebuilt binaries: nothing to install).
+ * Layout, all keys binary:
+ *   envelopes: mailbox(32) || id(16)  -> body       (range scans give a mailbox's envelopes in order)
+ *   expiry:    id(16) || mailbox(32)  -> empty      (ids start with arrival ms: a range scan finds the expired)
+ *   push:      mailbox(32)            -> JSON PushTarget
+ * Durability: `overlappingSync: false`, so a write's promise resolves after LMDB's commit, which
+ * fsyncs. Writes from one event-loop turn share one transaction (lmdb-js batching): group commit.
+ */
+import { mkdirSync } from 'node:fs';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { RelayError } from '../errors.js';
+import { type EnvelopeStore, type PushTarget, type StoreLimits, type StoredEnvelope, UsageTracker } from './envelope-store.js';
+import { EnvelopeIdGenerator } from './envelope-ids.js';
+import { ENVELOPE_ID_BYTES, MAILBOX_ID_BYTES, envelopeArrivalMs } from './protocol.js';
+
+type BinDb = Database<Buffer, Buffer>;
+const KEY_BYTES = MAILBOX_ID_BYTES + ENVELOPE_ID_BYTES;
+const EMPTY = Buffer.alloc(0);
+
+export class LmdbEnvelopeStore implements EnvelopeStore {
+  private readonly usage: UsageTracker;
+  private ids = new EnvelopeIdGenerator();
+  private closed = false;
+
+  private constructor(
+    private readonly root: RootDatabase,
+    private readonly envelopes: BinDb,
+    private readonly expiryIndex: BinDb,
+    private readonly push: Database<Buffer, string>,
+    limits: StoreLimits,
+  ) {
+    this.usage = new UsageTracker(limits);
+  }
+
+  static open(dir: string, limits: StoreLimits): LmdbEnvelopeStore {
+    mkdirSync(dir, { recursive: true });
+    const root = open({ path: `${dir}/envelopes.lmdb`, compression: false, overlappingSync: false });
+    const opts = { keyEncoding: 'binary', encoding: 'binary' } as const;
+    const store = new LmdbEnvelopeStore(
+      root,
+      root.openDB<Buffer, Buffer>({ name: 'envelopes', ...opts }),
+      root.openDB<Buffer, Buffer>({ name: 'expiry', ...opts }),
+      root.openDB<Buffer, string>({ name: 'push', encoding: 'binary' }),
+      limits,
+    );
+    store.rebuildUsage();
+    return store;
+  }
+
+  /** Usage counters and the id floor are derived from the data at open: nothing extra to keep in sync. */
+  private rebuildUsage(): void {
+    let newest = 0;
+    for (const { key, value } of this.envelopes.getRange({})) {
+      this.usage.add(key.subarray(0, MAILBOX_ID_BYTES).toString('latin1'), 1, value.length);
+      newest = Math.max(newest, envelopeArrivalMs(key.subarray(MAILBOX_ID_BYTES)));
+    }
+    this.ids = new EnvelopeIdGenerator(newest);
+  }
+
+  async put(mailbox: Uint8Array, body: Uint8Array, nowMs: number): Promise<Buffer> {
+    this.assertOpen();
+    const mkey = Buffer.from(mailbox).toString('latin1');
+    this.usage.reserve(mkey, body.length);
+    const id = this.ids.next(nowMs);
+    const key = Buffer.concat([mailbox, id], KEY_BYTES);
+    const indexKey = Buffer.concat([id, mailbox], KEY_BYTES);
+    try {
+      await this.envelopes.batch(() => {
+        void this.envelopes.put(key, Buffer.from(body));
+        void this.expiryIndex.put(indexKey, EMPTY);
+      });
+    } catch (err) {
+      this.usage.release(mkey, body.length);
+      throw new RelayError('store_unavailable', `store write failed: ${(err as Error).message}`);
+    }
+    return id;
+  }
+
+  async list(mailbox: Uint8Array, afterId: Uint8Array | undefined, limit: number): Promise<StoredEnvelope[]> {
+    this.assertOpen();
+    // start after afterId: a key one byte longer than mailbox||afterId sorts right after it.
+    const start = afterId === undefined ? Buffer.from(mailbox) : Buffer.concat([mailbox, afterId, Buffer.of(0)]);
+    const end = Buffer.concat([mailbox, Buffer.alloc(ENVELOPE_ID_BYTES + 1, 0xff)]);
+    const out: StoredEnvelope[] = [];
+    for (const { key, value } of this.envelopes.getRange({ start, end, limit })) {
+      out.push({ id: Buffer.from(key.subarray(MAILBOX_ID_BYTES)), body: value });
+    }
+    return out;
+  }
+
+  async ack(mailbox: Uint8Array, ids: readonly Uint8Array[]): Promise<number> {
+    this.assertOpen();
+    const mkey = Buffer.from(mailbox).toString('latin1');
+    let deleted = 0;
+    let bytes = 0;
+    try {
+      await this.envelopes.batch(() => {
+        for (const id of ids) {
+          const key = Buffer.concat([mailbox, id], KEY_BYTES);
+          const body = this.envelopes.getBinary(key);
+          if (body === undefined) continue;
+          deleted++;
+          bytes += body.length;
+          void this.envelopes.remove(key);
+          void this.expiryIndex.remove(Buffer.concat([id, mailbox], KEY_BYTES));
+        }
+      });
+    } catch (err) {
+      throw new RelayError('store_unavailable', `store delete failed: ${(err as Error).message}`);
+    }
+    if (deleted > 0) this.usage.add(mkey, -deleted, -bytes);
+    return deleted;
+  }
+
+  async expire(cutoffMs: number): Promise<number> {
+    this.assertOpen();
+    const end = Buffer.alloc(6);
+    end.writeUIntBE(Math.max(0, Math.min(cutoffMs, 2 ** 48 - 1)), 0, 6);
+    let expired = 0;
+    // Bounded batches keep one sweep from holding the write lock for long.
+    for (;;) {
+      const victims = Array.from(this.expiryIndex.getKeys({ end, limit: 1000 }));
+      if (victims.length === 0) return expired;
+      const freed = new Map<string, { count: number; bytes: number }>();
+      await this.envelopes.batch(() => {
+        for (const indexKey of victims) {
+          const id = indexKey.subarray(0, ENVELOPE_ID_BYTES);
+          const mailbox = indexKey.subarray(ENVELOPE_ID_BYTES);
+          const key = Buffer.concat([mailbox, id], KEY_BYTES);
+          const body = this.envelopes.getBinary(key);
+          void this.expiryIndex.remove(indexKey);
+          if (body === undefined) continue;
+          void this.envelopes.remove(key);
+          const f = freed.get(mailbox.toString('latin1')) ?? { count: 0, bytes: 0 };
+          f.count++;
+          f.bytes += body.length;
+          freed.set(mailbox.toString('latin1'), f);
+        }
+      });
+      for (const [mkey, f] of freed) {
+        this.usage.add(mkey, -f.count, -f.bytes);
+        expired += f.count;
+      }
+    }
+  }
+
+  async setPushTarget(mailbox: Uint8Array, target: PushTarget): Promise<void> {
+    this.assertOpen();
+    await this.push.put(Buffer.from(mailbox).toString('base64url'), Buffer.from(JSON.stringify(target)));
+  }
+
+  async getPushTarget(mailbox: Uint8Array): Promise<PushTarget | undefined> {
+    this.assertOpen();
+    const raw = this.push.getBinary(Buffer.from(mailbox).toString('base64url'));
+    return raw === undefined ? undefined : (JSON.parse(raw.toString('utf8')) as PushTarget);
+  }
+
+  stats(): { envelopes: number; bytes: number } {
+    return { envelopes: this.usage.total.count, bytes: this.usage.total.bytes };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.root.flushed;
+    await this.root.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new RelayError('store_unavailable', 'the store is closed');
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Sends content-free wakes through push providers, off the post path: a post is answered before
+ * its wake is even looked up, and a failing provider only costs retries on unref'd timers.
+ */
+import type { Logger } from '../observability/log.js';
+import { errorSummary } from '../server/http-router.js';
+import type { PushTarget } from './envelope-store.js';
+import type { EnvelopeMetrics } from './envelope-metrics.js';
+import type { PushProvider } from './push-providers.js';
+import { WakeScheduler, type WakePolicy } from './wake-scheduler.js';
+
+export class WakeDispatcher {
+  private readonly scheduler: WakeScheduler;
+  private readonly providers = new Map<string, PushProvider>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private closed = false;
+
+  constructor(
+    providers: readonly PushProvider[],
+    policy: WakePolicy,
+    private readonly metrics: EnvelopeMetrics,
+    private readonly logger: Logger,
+    private readonly now: () => number,
+  ) {
+    for (const p of providers) this.providers.set(p.name, p);
+    this.scheduler = new WakeScheduler(policy);
+  }
+
+  hasProvider(name: string): boolean {
+    return this.providers.has(name);
+  }
+
+  /** Called after an envelope is stored for a mailbox nobody is reading. */
+  onEnvelopeWithoutReader(mailbox: Uint8Array, lookup: () => Promise<PushTarget | undefined> | undefined): void {
+    if (this.closed || this.providers.size === 0) return;
+    const key = Buffer.from(mailbox).toString('latin1');
+    void Promise.resolve()
+      .then(lookup)
+      .then((target) => {
+        if (target === undefined) return;
+        const provider = this.providers.get(target.provider);
+        if (provider === undefined) return;
+        if (!this.scheduler.shouldWake(key, this.now())) {
+          this.metrics.wakes.inc(1, 'coalesced');
+          return;
+        }
+        this.attempt(provider, target.token, 1);
+      })
+      .catch((err: unknown) => this.logger.warn({ err: errorSummary(err) }, 'push target lookup failed'));
+  }
+
+  prune(): void {
+    this.scheduler.prune(this.now());
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  private attempt(provider: PushProvider, token: string, attempt: number): void {
+    provider.wake(token).then(
+      () => this.metrics.wakes.inc(1, 'sent'),
+      (err: unknown) => {
+        const delay = this.scheduler.retryDelayMs(attempt);
+        if (delay === undefined || this.closed) {
+          this.metrics.wakes.inc(1, 'failed');
+          this.logger.warn({ provider: provider.name, attempts: attempt, err: errorSummary(err) }, 'push wake failed');
+          return;
+        }
+        this.metrics.wakes.inc(1, 'retried');
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          this.attempt(provider, token, attempt + 1);
+        }, delay);
+        timer.unref();
+        this.timers.add(timer);
+      },
+    );
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The composition root: one HTTP(S)/WebSocket server with /healthz, /readyz and /metrics, and the
+ * planes mounted on it (envelope always; media and TURN when enabled). Graceful close: stop
+ * accepting, let each plane finish in-flight work (the envelope store's writes first of all), then
+ * drop remaining connections.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { RelayConfig } from '../config/schema.js';
+import { startEnvelopePlane, type EnvelopePlane, type EnvelopePlaneOptions } from '../envelope/envelope-plane.js';
+import { POST_HEADER_BYTES } from '../envelope/protocol.js';
+import { startMediaPlane, type MediaPlane } from '../media/server/media-plane.js';
+import { createLogger, Redactor, type Logger } from '../observability/log.js';
+import { MetricsRegistry } from '../observability/metrics.js';
+import { startTurnPlane, type TurnPlane } from '../turn/server/turn-plane.js';
+import { HttpRouter, sendJson } from './http-router.js';
+import type { Plane, PlaneContext } from './plane.js';
+
+export interface RelayOptions {
+  logger?: Logger;
+  /** Where log lines go when no logger is given (tests capture them). */
+  logDestination?: NodeJS.WritableStream;
+  envelope?: EnvelopePlaneOptions;
+}
+
+export interface Relay {
+  readonly config: RelayConfig;
+  readonly httpPort: number;
+  /** http(s)://host:port of the HTTP/WebSocket server. */
+  readonly url: string;
+  readonly envelope: EnvelopePlane;
+  readonly media: MediaPlane | undefined;
+  readonly turn: TurnPlane | undefined;
+  readonly metrics: MetricsRegistry;
+  readonly logger: Logger;
+  close(): Promise<void>;
+}
+
+/** WebSocket frames: the largest envelope plus the post header, and room for media cells. */
+function maxFrameBytes(config: RelayConfig): number {
+  return Math.max(Math.max(...config.envelope.sizeBuckets) + POST_HEADER_BYTES, 64 * 1024);
+}
+
+export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): Promise<Relay> {
+  const logger = opts.logger ?? createLogger({ level: config.logLevel, posture: config.logPosture, ...(opts.logDestination ? { destination: opts.logDestination } : {}) });
+  const redactor = new Redactor(config.logPosture);
+  const metrics = new MetricsRegistry();
+  const requests = metrics.counter('xrelay_http_requests_total', 'HTTP requests and WebSocket upgrades, by route.', 'route');
+  const router = new HttpRouter(logger, requests, maxFrameBytes(config));
+  const ctx: PlaneContext = { config, logger, redactor, metrics, http: router };
+
+  const tls = config.tlsCert !== '';
+  const server: Server = tls
+    ? createHttpsServer({ cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) })
+    : createHttpServer();
+  server.on('request', (req, res) => router.handle(req, res));
+  server.on('upgrade', (req, socket, head) => router.handleUpgrade(req, socket, head));
+  server.on('clientError', (_err, socket) => socket.destroy());
+
+  const planes: Plane[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const p of [...planes].reverse()) await p.close();
+  };
+  try {
+    const envelope = await startEnvelopePlane(ctx, opts.envelope);
+    planes.push(envelope);
+    const media = config.media.enabled ? await startMediaPlane(ctx) : undefined;
+    if (media) planes.push(media);
+    const turn = config.turn.enabled ? await startTurnPlane(ctx) : undefined;
+    if (turn) planes.push(turn);
+
+    router.route('GET', '/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }));
+    router.route('GET', '/readyz', (_req, res) => {
+      const notReady = planes.filter((p) => !p.ready()).map((p) => p.name);
+      sendJson(res, notReady.length === 0 ? 200 : 503, notReady.length === 0 ? { status: 'ready' } : { status: 'not_ready', planes: notReady });
+    });
+    router.route('GET', '/metrics', (_req, res) => {
+      const text = metrics.render();
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    });
+
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.httpPort, config.host, () => resolve());
+    });
+    const httpPort = (server.address() as AddressInfo).port;
+    if (!tls && !isLoopback(config.host)) {
+      logger.warn('serving plain HTTP on a non-loopback address: configure tlsCert and tlsKey, or put a TLS terminator in front');
+    }
+    const url = `${tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${httpPort}`;
+    logger.info({ httpPort, tls, media: media?.udpPort ?? 'off', turn: turn?.udpPort ?? 'off', posture: config.logPosture }, 'relay listening');
+
+    let closing: Promise<void> | undefined;
+    return {
+      config, httpPort, url, envelope, media, turn, metrics, logger,
+      close() {
+        closing ??= (async () => {
+          const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+          server.closeIdleConnections();
+          await closeAll();
+          for (const ws of router.wss.clients) ws.terminate();
+          server.closeAllConnections();
+          await stopped;
+          logger.info('relay stopped');
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await closeAll().catch(() => undefined);
+    server.close();
+    throw err;
+  }
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
