@@ -1,0 +1,81 @@
+/**
+ * Turning a trace into per-window features and labels (the leak meter's data set).
+ * Windows are 100 ms by default; a window is labelled "talk" when talk covers at least half of it.
+ */
+import type { TapTrace } from './tap.js';
+import { talkFraction, type Intervals } from '../kit/speech.js';
+
+/** Observer features per window: packets and bytes, uplink then downlink. */
+export const OBSERVER_FEATURES = ['up packets', 'up bytes', 'down packets', 'down bytes'] as const;
+
+export interface WindowSet {
+  /** Features, one row per window. */
+  x: number[][];
+  /** 1 = talk, 0 = silence. */
+  y: number[];
+  /** Window index from the start of the call (train/test split is by time). */
+  w: number[];
+}
+
+export function emptySet(): WindowSet {
+  return { x: [], y: [], w: [] };
+}
+
+export function appendSet(into: WindowSet, from: WindowSet): void {
+  for (let i = 0; i < from.x.length; i++) {
+    into.x.push(from.x[i]!);
+    into.y.push(from.y[i]!);
+    into.w.push(from.w[i]!);
+  }
+}
+
+/** Ground-truth labels for `n` windows starting at `startMs` (epoch ms); `talk` is relative to startMs. */
+export function windowLabels(talk: Intervals, n: number, windowMs: number): number[] {
+  const y: number[] = [];
+  for (let i = 0; i < n; i++) y.push(talkFraction(talk, i * windowMs, (i + 1) * windowMs) >= 0.5 ? 1 : 0);
+  return y;
+}
+
+/** Observer features of a tap trace over [startMs, startMs + n × windowMs). */
+export function traceWindows(trace: TapTrace, startMs: number, n: number, windowMs: number): number[][] {
+  const x: number[][] = Array.from({ length: n }, () => [0, 0, 0, 0]);
+  for (let i = 0; i < trace.count; i++) {
+    const w = Math.floor((trace.t[i]! - startMs) / windowMs);
+    if (w < 0 || w >= n) continue;
+    const row = x[w]!;
+    const up = trace.up[i] === 1;
+    row[up ? 0 : 2]!++;
+    row[up ? 1 : 3]! += trace.size[i]!;
+  }
+  return x;
+}
+
+/**
+ * Relay-view features from samples of a cumulative per-sender counter (records the relay
+ * accepted from that sender): records per window, by linear interpolation between samples.
+ */
+export function counterWindows(samples: ReadonlyArray<readonly [number, number]>, startMs: number, n: number, windowMs: number): number[][] {
+  const at = (t: number): number => {
+    if (samples.length === 0) return 0;
+    if (t <= samples[0]![0]) return samples[0]![1];
+    let lo = 0;
+    let hi = samples.length - 1;
+    if (t >= samples[hi]![0]) return samples[hi]![1];
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (samples[mid]![0] <= t) lo = mid;
+      else hi = mid;
+    }
+    const [t0, v0] = samples[lo]!;
+    const [t1, v1] = samples[hi]!;
+    return v0 + ((v1 - v0) * (t - t0)) / (t1 - t0);
+  };
+  const x: number[][] = [];
+  for (let i = 0; i < n; i++) x.push([at(startMs + (i + 1) * windowMs) - at(startMs + i * windowMs)]);
+  return x;
+}
+
+/** Packs rows and labels of one participant into a WindowSet. */
+export function toSet(x: number[][], y: number[]): WindowSet {
+  return { x, y, w: x.map((_, i) => i) };
+}
