@@ -1,25 +1,18 @@
 /**
  * Relay-side mailbox authentication: the mailbox id is BLAKE2b-256 of the owner's Ed25519 public key
- * (libsodium's crypto_generichash with a 32-byte output; node:crypto has no BLAKE2b-256), and the
+ * (byte-equal to libsodium's crypto_generichash with a 32-byte output), and the
  * reader proves possession by signing the challenge (RFC 8032 Ed25519, verified with node:crypto).
  * This module holds no secret: it only hashes and verifies public values.
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import sodium from 'libsodium-wrappers';
+import { blake2b } from './blake2b.js';
 import { MAILBOX_ID_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, authMessage } from '../envelope/protocol.js';
 
 /** DER SubjectPublicKeyInfo header for a raw Ed25519 key (RFC 8410 section 4). */
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
-let ready: Promise<void> | undefined;
-export function cryptoReady(): Promise<void> {
-  ready ??= sodium.ready;
-  return ready;
-}
-
-/** Requires `await cryptoReady()` once at start. */
 export function mailboxIdOf(publicKey: Uint8Array): Uint8Array {
-  return sodium.crypto_generichash(MAILBOX_ID_BYTES, publicKey, null);
+  return blake2b(publicKey, MAILBOX_ID_BYTES);
 }
 
 function importEd25519(publicKey: Uint8Array): KeyObject | undefined {

@@ -16,7 +16,6 @@ import { POST_PATH, READER_PATH } from './protocol.js';
 import { type PushProvider, WebhookProvider } from './push-providers.js';
 import { ReaderSocket } from './reader-socket.js';
 import { WakeDispatcher } from './wake-dispatcher.js';
-import { cryptoReady } from '../crypto/mailbox-auth.js';
 
 export interface EnvelopePlane extends Plane {
   readonly service: MailboxService;
@@ -31,7 +30,6 @@ export interface EnvelopePlaneOptions {
 const OPEN_RETRY_MAX_MS = 30_000;
 
 export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneOptions = {}): Promise<EnvelopePlane> {
-  await cryptoReady();
   const cfg = ctx.config.envelope;
   const now = opts.now ?? Date.now;
   const logger = ctx.logger.child({ plane: 'envelope' });

@@ -22,6 +22,12 @@ export class LmdbEnvelopeStore implements EnvelopeStore {
   private readonly usage: UsageTracker;
   private ids = new EnvelopeIdGenerator();
   private closed = false;
+  /**
+   * Keys whose delete is queued but not yet committed. Reads inside a batch do not see the batch's
+   * own pending writes, so without this an ack racing a repeated ack (or an expiry sweep) of the
+   * same envelope would count its bytes free twice.
+   */
+  private readonly deleting = new Set<string>();
 
   private constructor(
     private readonly root: RootDatabase,
@@ -94,11 +100,12 @@ export class LmdbEnvelopeStore implements EnvelopeStore {
     const mkey = Buffer.from(mailbox).toString('latin1');
     let deleted = 0;
     let bytes = 0;
+    const claimed: string[] = [];
     try {
       await this.envelopes.batch(() => {
         for (const id of ids) {
           const key = Buffer.concat([mailbox, id], KEY_BYTES);
-          const body = this.envelopes.getBinary(key);
+          const body = this.claim(key, claimed);
           if (body === undefined) continue;
           deleted++;
           bytes += body.length;
@@ -108,6 +115,8 @@ export class LmdbEnvelopeStore implements EnvelopeStore {
       });
     } catch (err) {
       throw new RelayError('store_unavailable', `store delete failed: ${(err as Error).message}`);
+    } finally {
+      for (const k of claimed) this.deleting.delete(k);
     }
     if (deleted > 0) this.usage.add(mkey, -deleted, -bytes);
     return deleted;
@@ -123,26 +132,42 @@ export class LmdbEnvelopeStore implements EnvelopeStore {
       const victims = Array.from(this.expiryIndex.getKeys({ end, limit: 1000 }));
       if (victims.length === 0) return expired;
       const freed = new Map<string, { count: number; bytes: number }>();
-      await this.envelopes.batch(() => {
-        for (const indexKey of victims) {
-          const id = indexKey.subarray(0, ENVELOPE_ID_BYTES);
-          const mailbox = indexKey.subarray(ENVELOPE_ID_BYTES);
-          const key = Buffer.concat([mailbox, id], KEY_BYTES);
-          const body = this.envelopes.getBinary(key);
-          void this.expiryIndex.remove(indexKey);
-          if (body === undefined) continue;
-          void this.envelopes.remove(key);
-          const f = freed.get(mailbox.toString('latin1')) ?? { count: 0, bytes: 0 };
-          f.count++;
-          f.bytes += body.length;
-          freed.set(mailbox.toString('latin1'), f);
-        }
-      });
+      const claimed: string[] = [];
+      try {
+        await this.envelopes.batch(() => {
+          for (const indexKey of victims) {
+            const id = indexKey.subarray(0, ENVELOPE_ID_BYTES);
+            const mailbox = indexKey.subarray(ENVELOPE_ID_BYTES);
+            const key = Buffer.concat([mailbox, id], KEY_BYTES);
+            const body = this.claim(key, claimed);
+            void this.expiryIndex.remove(indexKey);
+            if (body === undefined) continue;
+            void this.envelopes.remove(key);
+            const f = freed.get(mailbox.toString('latin1')) ?? { count: 0, bytes: 0 };
+            f.count++;
+            f.bytes += body.length;
+            freed.set(mailbox.toString('latin1'), f);
+          }
+        });
+      } finally {
+        for (const k of claimed) this.deleting.delete(k);
+      }
       for (const [mkey, f] of freed) {
         this.usage.add(mkey, -f.count, -f.bytes);
         expired += f.count;
       }
     }
+  }
+
+  /** The body of a stored envelope not already being deleted, now claimed for deletion. */
+  private claim(key: Buffer, claimed: string[]): Buffer | undefined {
+    const k = key.toString('latin1');
+    if (this.deleting.has(k)) return undefined;
+    const body = this.envelopes.getBinary(key);
+    if (body === undefined) return undefined;
+    this.deleting.add(k);
+    claimed.push(k);
+    return body;
   }
 
   async setPushTarget(mailbox: Uint8Array, target: PushTarget): Promise<void> {
