@@ -5,7 +5,10 @@ import { MetricsRegistry } from '../../../src/observability/metrics.js';
 import type { PlaneContext } from '../../../src/server/plane.js';
 import { startTurnPlane, type TurnPlane } from '../../../src/turn/server/turn-plane.js';
 
-export async function startTestTurn(turn: Record<string, unknown> = {}): Promise<{ plane: TurnPlane; ctx: PlaneContext }> {
+export async function startTestTurn(
+  turn: Record<string, unknown> = {},
+  logTo?: NodeJS.WritableStream,
+): Promise<{ plane: TurnPlane; ctx: PlaneContext }> {
   const config = loadConfig({
     file: {
       host: '127.0.0.1',
@@ -15,7 +18,7 @@ export async function startTestTurn(turn: Record<string, unknown> = {}): Promise
   });
   const ctx: PlaneContext = {
     config,
-    logger: createLogger({ level: 'silent', posture: 'private' }),
+    logger: createLogger({ level: logTo ? 'debug' : 'silent', posture: 'private', ...(logTo ? { destination: logTo } : {}) }),
     redactor: new Redactor('private'),
     metrics: new MetricsRegistry(),
     http: { route() {}, websocket() {} },
