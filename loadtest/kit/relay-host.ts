@@ -30,9 +30,14 @@ export interface HostOptions {
   dataDir?: string;
 }
 
+/** What the kit reads from the media core (met by the TypeScript MediaCore and the native CellCore alike). */
+export type CoreView = Pick<MediaCore, 'stats' | 'sessionCount' | 'sessionStats'>;
+
 export interface HostedRelay {
   url: string;
-  core: MediaCore;
+  /** Where cells go (127.0.0.1 and the bound UDP port). */
+  udpPort: number;
+  core: CoreView;
   metricsText(): string;
   planes: string[];
   close(): Promise<void>;
@@ -76,6 +81,7 @@ export async function hostRelay(opts: HostOptions = {}): Promise<HostedRelay> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    udpPort: media.udpPort,
     core: media.core,
     metricsText: () => metrics.render(),
     planes: planes.map((p) => p.name),
@@ -103,7 +109,7 @@ export interface CoreCounters {
   sessions: number;
 }
 
-export function coreCounters(core: MediaCore): CoreCounters {
+export function coreCounters(core: CoreView): CoreCounters {
   const s = core.stats;
   return {
     cellsIn: s.cellsIn,
@@ -127,7 +133,7 @@ export class SenderWatch {
   readonly rows: number[][] = [];
   private timer: NodeJS.Timeout | undefined;
   constructor(
-    private readonly core: MediaCore,
+    private readonly core: CoreView,
     private readonly indexes: number[],
     periodMs: number,
     maxRows = 100_000,
@@ -193,7 +199,7 @@ async function serveOverIpc(): Promise<void> {
     watch?.stop();
     void relay.close().finally(() => process.exit(0));
   });
-  process.send?.({ id: 0, type: 'ready', url: relay.url, planes: relay.planes, pid: process.pid });
+  process.send?.({ id: 0, type: 'ready', url: relay.url, udpPort: relay.udpPort, planes: relay.planes, pid: process.pid });
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -24,6 +24,8 @@ export interface RelaySample {
 export interface RelayTarget {
   readonly kind: 'spawned' | 'in-process' | 'remote';
   readonly url: string;
+  /** The relay's UDP cell address when known (observer taps need it). */
+  readonly udp?: { host: string; port: number };
   readonly pid?: number;
   readonly planes: string[];
   sample(): Promise<RelaySample>;
@@ -34,10 +36,10 @@ export interface RelayTarget {
   close(): Promise<void>;
 }
 
-export type TargetSpec = { kind: 'spawned' | 'in-process'; host: HostOptions } | { kind: 'remote'; url: string };
+export type TargetSpec = { kind: 'spawned' | 'in-process'; host: HostOptions } | { kind: 'remote'; url: string; udp?: { host: string; port: number } };
 
 export async function startTarget(spec: TargetSpec): Promise<RelayTarget> {
-  if (spec.kind === 'remote') return remoteTarget(spec.url);
+  if (spec.kind === 'remote') return remoteTarget(spec.url, spec.udp);
   if (spec.kind === 'in-process') return inProcessTarget(await hostRelay(spec.host));
   return spawnTarget(spec.host);
 }
@@ -47,6 +49,7 @@ function inProcessTarget(relay: HostedRelay): RelayTarget {
   return {
     kind: 'in-process',
     url: relay.url,
+    udp: { host: '127.0.0.1', port: relay.udpPort },
     planes: relay.planes,
     async sample() {
       const cpu = process.cpuUsage();
@@ -110,6 +113,7 @@ async function spawnTarget(host: HostOptions): Promise<RelayTarget> {
   return {
     kind: 'spawned',
     url: hello.url as string,
+    udp: { host: '127.0.0.1', port: hello.udpPort as number },
     pid: child.pid,
     planes: hello.planes as string[],
     async sample() {
@@ -135,7 +139,7 @@ async function spawnTarget(host: HostOptions): Promise<RelayTarget> {
 }
 
 /** Reads a relay's /metrics (Prometheus text); figures it does not expose stay undefined. */
-function remoteTarget(url: string): RelayTarget {
+function remoteTarget(url: string, udp: { host: string; port: number } | undefined): RelayTarget {
   const metric = (text: string, name: string): number | undefined => {
     let sum: number | undefined;
     for (const line of text.split('\n')) {
@@ -146,6 +150,7 @@ function remoteTarget(url: string): RelayTarget {
   return {
     kind: 'remote',
     url,
+    ...(udp !== undefined ? { udp } : {}),
     planes: [],
     async sample() {
       const t = performance.timeOrigin + performance.now();

@@ -1,0 +1,48 @@
+/** The report's Markdown summary (what a load-testing team pastes into a ticket). */
+import type { Report } from './report.js';
+
+const f = (v: number | undefined, d = 1): string => (v === undefined || Number.isNaN(v) ? '–' : v.toFixed(d));
+const pct = (v: number | undefined): string => (v === undefined || Number.isNaN(v) ? '–' : `${(100 * v).toFixed(1)}%`);
+
+export function renderMarkdown(r: Report, charts: string[]): string {
+  const m = r.media;
+  const L: string[] = [];
+  L.push(`# Load report: ${r.scenario.name}`, '', `${r.scenario.description}`, '');
+  L.push(`- started ${r.startedAt}, measured ${f(r.scenario.durationMs / 1000, 0)} s, seed ${r.scenario.seed}`);
+  L.push(`- relay: ${r.target.kind} at ${r.target.url}${r.target.pid !== undefined ? ` (pid ${r.target.pid})` : ''}; ${r.relay.note}`);
+  L.push(`- clients: ${r.clients.joined}/${r.clients.participants} joined in ${r.clients.rooms} rooms, ${f(r.clients.joinsPerSec)} joins/s, join latency p50 ${f(r.clients.joinLatencyMs.p50)} ms p99 ${f(r.clients.joinLatencyMs.p99)} ms${r.clients.joinFailed > 0 ? `, ${r.clients.joinFailed} failed ${JSON.stringify(r.clients.joinErrors)}` : ''}`);
+  L.push('', '## Media', '');
+  L.push('| frames sent | expected deliveries | delivered | lost | loss | extra (churn edges) | duplicates | out of order | jitter | latency p50 / p90 / p99 / max |');
+  L.push('|---|---|---|---|---|---|---|---|---|---|');
+  L.push(`| ${m.framesSent} | ${m.expectedDeliveries} | ${m.delivered} | ${m.lost} | ${f(m.lossPct, 3)}% | ${m.extraDeliveries} | ${m.duplicates} | ${m.outOfOrder} | ${f(m.jitterMs, 2)} ms | ${f(m.latencyMs.p50)} / ${f(m.latencyMs.p90)} / ${f(m.latencyMs.p99)} / ${f(m.latencyMs.max)} ms |`);
+  L.push('', `Throughput: ${f(m.framesPerSec, 0)} frames/s sent, ${f(m.deliveriesPerSec, 0)} deliveries/s. SDK: ${m.sdk.packetsSent} media records and ${m.sdk.dummiesSent} e2e dummies sent, ${m.sdk.sendQueueDrops} send-queue drops, ${m.sdk.e2eRejected} e2e rejects, ${m.sdk.missedTicks} missed client ticks.`);
+  if (r.groups.length > 1) {
+    L.push('', '| group | profile | participants | sent | delivered | lost | loss | jitter |', '|---|---|---|---|---|---|---|---|');
+    for (const g of r.groups) L.push(`| ${g.name} | ${g.profile} | ${g.participants} | ${g.framesSent} | ${g.delivered} | ${g.lost} | ${f(g.lossPct, 3)}% | ${f(g.jitterMs, 2)} ms |`);
+  }
+  L.push('', '## Relay', '');
+  const c = r.relay.counters;
+  L.push(`CPU ${f(r.relay.cpuPct)}% of one core (${f(r.relay.cpuSeconds, 2)} s), RSS ${f(r.relay.rssMB)} MB (max ${f(r.relay.rssMaxMB)} MB).`);
+  if (c !== undefined) {
+    L.push(`Cells in ${c.cellsIn}, out ${c.cellsOut} (${pct(r.relay.dummyShare)} dummy), records in ${c.recordsIn}, forwarded ${c.recordsOut}, queue drops ${c.queueDrops} + stale ${c.staleDrops}, missed pacer ticks ${c.missedTicks}, dropped cells ${c.drops}.`);
+  }
+  L.push('', '## What an observer of the wire saw', '', '| group | uplink cell sizes | downlink cell sizes | up cells/s | down cells/s |', '|---|---|---|---|---|');
+  for (const w of r.wire) L.push(`| ${w.group} | ${w.upSizes.join(', ') || '–'} B | ${w.downSizes.join(', ') || '–'} B | ${f(w.upCellsPerSec)} | ${f(w.downCellsPerSec)} |`);
+  if (r.leak !== undefined) {
+    const k = r.leak;
+    L.push('', '## Metadata-leak meter', '', `Talk/silence classifier per ${k.windowMs} ms window, trained on the first half of each call and scored on the second (balanced accuracy, chance = 50%).`, '');
+    L.push('| view | participants | balanced accuracy | goal | met | classifier picked |', '|---|---|---|---|---|---|');
+    for (const v of k.views) L.push(`| ${v.view} | ${v.participants} | **${pct(v.balancedAccuracy)}** | ${v.goal} | ${v.meetsGoal ? 'yes' : 'NO'} | ${v.classifier} |`);
+    const b = k.bandwidth;
+    L.push('', `Bandwidth cost of padding (per participant, on the wire): uplink ${f(b.paddedUpKbps)} kbit/s padded vs ${f(b.unpaddedUpKbps)} unpadded (×${f(b.upCost, 2)}); downlink ${f(b.paddedDownKbps)} vs ${f(b.unpaddedDownKbps)} (×${f(b.downCost, 2)}).`);
+    for (const n of k.notes) L.push('', `> ${n}`);
+  }
+  if (r.envelopes !== undefined) L.push('', '## Envelope storm', '', '```json', JSON.stringify(r.envelopes, null, 2), '```');
+  L.push('', '## Consistency checks', '');
+  for (const ch of r.consistency) L.push(`- ${ch.ok ? 'ok' : '**FAILED**'}: ${ch.name} (${ch.detail})`);
+  if (charts.length > 0) {
+    L.push('', '## Charts', '');
+    for (const c of charts) L.push(`![${c}](${c})`, '');
+  }
+  return L.join('\n') + '\n';
+}

@@ -1,0 +1,123 @@
+/**
+ * A simulated participant: one CallClient from the project's SDK, optionally behind an observer
+ * tap, with the bookkeeping the report needs (send times by sequence number, what it received
+ * from whom) and, in leak runs, its unpadded mirror stream.
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { CallClient } from '../../src/client/call/call-client.js';
+import { UdpTap } from '../leak/tap.js';
+import { UnpaddedMirror } from '../leak/unpadded.js';
+import { buildFrame, F64List, nowEpochMs, readFrame, StreamTrack } from './frames.js';
+import type { Rng } from './rng.js';
+import type { RoomGroup } from './scenario.js';
+import type { Intervals } from './speech.js';
+
+export interface Room {
+  index: number;
+  group: number;
+  secret: Uint8Array;
+  e2ePadding: boolean;
+  members: Member[];
+}
+
+/** Shared sinks for what members receive: the run's latency list and per-second counters. */
+export interface Collector {
+  latencies: F64List;
+  deliveredTick: number;
+}
+
+export class Member {
+  call: CallClient | undefined;
+  tap: UdpTap | undefined;
+  mirror: UnpaddedMirror | undefined;
+  joinedAt = NaN;
+  joinMs = NaN;
+  leftAt = Infinity;
+  /** Send time (epoch ms) of each media frame, by sequence number. */
+  readonly sendTimes = new F64List(256);
+  /** Next frame index (of the group's frame clock) to consider. */
+  nextFrame = 0;
+  readonly tracks = new Map<number, StreamTrack>();
+  frameFailures = 0;
+
+  constructor(
+    readonly id: number,
+    readonly room: Room,
+    readonly group: RoomGroup,
+    readonly rng: Rng,
+    readonly talk: Intervals | undefined,
+    readonly observed: boolean,
+  ) {}
+
+  get live(): boolean {
+    return this.call !== undefined && this.leftAt === Infinity;
+  }
+
+  async join(url: string, relayUdp: { host: string; port: number } | undefined, collector: Collector, mirrorSink: number | undefined): Promise<void> {
+    const transport = this.group.transport ?? 'udp';
+    let udpTarget: { host: string; port: number } | undefined;
+    if (this.observed && relayUdp !== undefined && transport !== 'ws') {
+      this.tap = new UdpTap(relayUdp, 1 << 18);
+      udpTarget = await this.tap.start();
+    }
+    if (mirrorSink !== undefined) {
+      this.mirror = new UnpaddedMirror(mirrorSink, 1 << 17);
+      await this.mirror.start();
+    }
+    const started = performance.now();
+    const call = await CallClient.join({
+      relay: url,
+      callSecret: this.room.secret,
+      profile: this.group.profile,
+      transport,
+      e2ePadding: this.room.e2ePadding,
+      ...(udpTarget !== undefined ? { udpTarget } : {}),
+    });
+    this.joinMs = performance.now() - started;
+    this.joinedAt = nowEpochMs();
+    call.on('frame', (f) => {
+      const info = readFrame(f.data);
+      if (info === undefined) {
+        this.frameFailures++;
+        return;
+      }
+      let track = this.tracks.get(info.senderId);
+      if (track === undefined) {
+        track = new StreamTrack();
+        this.tracks.set(info.senderId, track);
+      }
+      const transit = nowEpochMs() - info.sentAt;
+      if (track.onFrame(info.seq, transit)) {
+        collector.latencies.push(transit);
+        collector.deliveredTick++;
+      }
+    });
+    this.call = call;
+  }
+
+  /** Sends media frame `seq` of `size` bytes (clipped to what the SDK carries). */
+  sendFrame(size: number): void {
+    const call = this.call;
+    if (call === undefined) return;
+    const seq = this.sendTimes.length;
+    const at = nowEpochMs();
+    this.sendTimes.push(at);
+    call.send(buildFrame(this.id, seq, Math.min(call.capacity, size), at));
+  }
+
+  async leave(): Promise<void> {
+    if (this.call === undefined || this.leftAt !== Infinity) return;
+    this.leftAt = nowEpochMs();
+    await this.call.leave();
+  }
+
+  closeTaps(): void {
+    this.tap?.close();
+    this.mirror?.close();
+  }
+}
+
+export function newRoom(index: number, group: number, e2ePadding: boolean): Room {
+  return { index, group, secret: randomBytes(32), e2ePadding, members: [] };
+}

@@ -1,0 +1,277 @@
+/**
+ * Runs one scenario against a relay: joins every simulated participant (the project's CallClient),
+ * drives synthetic speech or video on one frame clock per group, churns members when asked,
+ * samples the relay and the clients every second for the live line and the timeline, then drains,
+ * leaves and hands everything measured to the report. Bounded: the measured phase lasts exactly
+ * the scenario's duration, and every socket and child process is closed at the end.
+ */
+import { performance } from 'node:perf_hooks';
+import { isTalking, opusFrameBytes, talkSchedule, videoFramePackets, P59 } from './speech.js';
+import { F64List, nowEpochMs } from './frames.js';
+import { Member, newRoom, type Collector, type Room } from './members.js';
+import { startTarget, type RelaySample, type RelayTarget, type TargetSpec } from './relay-target.js';
+import { seededRng, subSeed } from './rng.js';
+import type { Scenario } from './scenario.js';
+import { Sink } from '../leak/unpadded.js';
+import { RTP_HEADER_BYTES } from '../leak/unpadded.js';
+
+export interface RunOptions {
+  scenario: Scenario;
+  durationMs: number;
+  target: TargetSpec;
+  /** Called every second with a one-line status, and once at the end with final = true. */
+  progress?: (line: string, final: boolean) => void;
+  /** Envelope storm, run alongside the calls when the scenario has one (envelope-storm.ts). */
+  envelopes?: (url: string, durationMs: number) => Promise<unknown>;
+}
+
+export interface TimelinePoint {
+  /** Seconds since the measured phase began. */
+  t: number;
+  framesSent: number;
+  framesDelivered: number;
+  relayCellsIn?: number;
+  relayCellsOut?: number;
+  relayCpuPct?: number;
+  relayRssMB?: number;
+  liveClients: number;
+}
+
+export interface RunData {
+  scenario: Scenario;
+  durationMs: number;
+  target: { kind: RelayTarget['kind']; url: string; pid?: number; planes: string[] };
+  t0: number;
+  rooms: Room[];
+  members: Member[];
+  latencies: F64List;
+  timeline: TimelinePoint[];
+  relayStart?: RelaySample;
+  relayEnd?: RelaySample;
+  /** Samples of per-sender accepted records [epoch ms, per watched member...] (leak runs). */
+  relayWatch: { members: Member[]; rows: number[][] };
+  joins: { count: number; failed: number; firstPhaseMs: number; latencies: number[]; errors: Record<string, number> };
+  envelopes?: unknown;
+  /** SDK counters summed over all clients, read right after relayEnd. */
+  clientsAtEnd: ClientTotals;
+  settleMs: number;
+  graceMs: number;
+}
+
+const SETTLE_MS = 300;
+const GRACE_MS = 100;
+const DRAIN_MS = 600;
+const JOIN_CONCURRENCY = 8;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function runScenario(opts: RunOptions): Promise<RunData> {
+  const sc = opts.scenario;
+  const leak = sc.leak === true;
+  const target = await startTarget(opts.target);
+  const sink = leak ? new Sink() : undefined;
+  await sink?.start();
+  const collector: Collector = { latencies: new F64List(1 << 16), deliveredTick: 0 };
+  const rooms: Room[] = [];
+  const members: Member[] = [];
+  const joins = { count: 0, failed: 0, firstPhaseMs: 0, latencies: [] as number[], errors: {} as Record<string, number> };
+  const timers: NodeJS.Timeout[] = [];
+  let framesSentTick = 0;
+  let t0 = Infinity;
+  let stopAt = Infinity;
+  const data: Partial<RunData> = {};
+  try {
+    // 1. Rooms and members, joined with bounded concurrency (joins/s is measured here).
+    let nextId = 1;
+    sc.groups.forEach((g, gi) => {
+      for (let r = 0; r < g.rooms; r++) {
+        const room = newRoom(rooms.length, gi, g.e2ePadding === 'alternate' ? r % 2 === 1 : g.e2ePadding);
+        rooms.push(room);
+        for (let i = 0; i < g.participants; i++) members.push(makeMember(nextId++, room, i));
+      }
+    });
+    function makeMember(id: number, room: Room, i: number): Member {
+      const g = sc.groups[room.group]!;
+      const rng = seededRng(subSeed(sc.seed, id));
+      const talk = g.media === 'audio' ? talkSchedule(rng, g.speech ?? P59, opts.durationMs) : undefined;
+      const m = new Member(id, room, g, rng, talk, leak || i < (g.observe ?? 1));
+      room.members.push(m);
+      return m;
+    }
+    const joinOne = async (m: Member): Promise<void> => {
+      try {
+        await m.join(target.url, target.udp, collector, sink?.port);
+        joins.count++;
+        joins.latencies.push(m.joinMs);
+      } catch (err) {
+        joins.failed++;
+        const code = (err as { code?: string }).code ?? (err as Error).message.slice(0, 60);
+        joins.errors[code] = (joins.errors[code] ?? 0) + 1;
+        m.closeTaps();
+      }
+    };
+    const joinStart = performance.now();
+    for (let i = 0; i < members.length; i += JOIN_CONCURRENCY) await Promise.all(members.slice(i, i + JOIN_CONCURRENCY).map(joinOne));
+    joins.firstPhaseMs = performance.now() - joinStart;
+    opts.progress?.(`joined ${joins.count}/${members.length} participants in ${(joins.firstPhaseMs / 1000).toFixed(1)} s (${joins.failed} failed)`, false);
+
+    // 2. Measured phase: one frame clock per group, churn timers, a sampler every second.
+    t0 = nowEpochMs() + 500;
+    stopAt = t0 + opts.durationMs;
+    if (leak) {
+      const watched = members.filter((m) => m.call !== undefined);
+      data.relayWatch = { members: watched, rows: [] };
+      await target.watchSenders(watched.map((m) => m.call!.session & 0xffff), 20);
+    }
+    data.relayStart = await target.sample();
+    sc.groups.forEach((g, gi) => {
+      const frameMs = g.media === 'audio' ? 20 : 1000 / (g.video?.fps ?? 30);
+      const groupMembers = (): Member[] => rooms.filter((r) => r.group === gi).flatMap((r) => r.members);
+      timers.push(
+        setInterval(() => {
+          const now = nowEpochMs();
+          if (now < t0 || now >= stopAt) return;
+          const k = Math.floor((now - t0) / frameMs);
+          for (const m of groupMembers()) {
+            if (!m.live) continue;
+            // Catch up at most 3 frames after a stall (a real encoder would not burst more).
+            if (m.nextFrame < k - 3) m.nextFrame = k - 3;
+            for (; m.nextFrame <= k; m.nextFrame++) framesSentTick += sendFrame(m, m.nextFrame, frameMs);
+          }
+        }, Math.max(1, Math.floor(frameMs / 2))),
+      );
+      if (g.churn !== undefined) {
+        timers.push(
+          setInterval(() => {
+            if (nowEpochMs() >= stopAt - 1000) return;
+            for (const room of rooms.filter((r) => r.group === gi)) void churn(room);
+          }, g.churn.everyMs),
+        );
+      }
+    });
+    function sendFrame(m: Member, k: number, frameMs: number): number {
+      const g = m.group;
+      if (g.media === 'audio') {
+        const talking = isTalking(m.talk!, k * frameMs);
+        m.mirror?.sendFrame(opusFrameBytes(m.rng, talking));
+        if (!talking) return 0;
+        m.sendFrame(RTP_HEADER_BYTES + opusFrameBytes(m.rng, true));
+        return 1;
+      }
+      const v = g.video ?? { frameBytes: 3300, fps: 30, gop: 60 };
+      const packets = videoFramePackets(m.rng, k, v.frameBytes, v.gop, m.call?.capacity ?? 1000);
+      for (const size of packets) m.sendFrame(size);
+      return packets.length;
+    }
+    async function churn(room: Room): Promise<void> {
+      const live = room.members.filter((m) => m.live);
+      if (live.length === 0) return;
+      const rng = seededRng(subSeed(sc.seed, room.index, Math.floor(nowEpochMs())));
+      const out = live[Math.floor(rng() * live.length)]!;
+      const fresh = makeMember(nextId++, room, room.members.length);
+      members.push(fresh);
+      await Promise.all([out.leave(), joinOne(fresh)]);
+      fresh.nextFrame = Math.floor((nowEpochMs() - t0) / (fresh.group.media === 'audio' ? 20 : 1000 / (fresh.group.video?.fps ?? 30)));
+    }
+    const storm = opts.envelopes !== undefined && sc.envelopes !== undefined ? opts.envelopes(target.url, opts.durationMs) : undefined;
+
+    const timeline: TimelinePoint[] = [];
+    let prev = data.relayStart;
+    let deliveredTotal = 0;
+    let sentTotal = 0;
+    while (nowEpochMs() < stopAt) {
+      await sleep(Math.min(1000, Math.max(10, stopAt - nowEpochMs())));
+      const s = await target.sample().catch(() => undefined);
+      const dt = s !== undefined && prev !== undefined ? (s.t - prev.t) / 1000 : 1;
+      const point: TimelinePoint = {
+        t: Math.round((nowEpochMs() - t0) / 100) / 10,
+        framesSent: framesSentTick,
+        framesDelivered: collector.deliveredTick,
+        liveClients: members.filter((m) => m.live).length,
+      };
+      if (s?.core !== undefined && prev?.core !== undefined) {
+        point.relayCellsIn = (s.core.cellsIn - prev.core.cellsIn) / dt;
+        point.relayCellsOut = (s.core.cellsOut - prev.core.cellsOut) / dt;
+      }
+      if (s?.cpuMs !== undefined && prev?.cpuMs !== undefined) point.relayCpuPct = ((s.cpuMs - prev.cpuMs) / (dt * 1000)) * 100;
+      if (s?.rssBytes !== undefined) point.relayRssMB = s.rssBytes / 2 ** 20;
+      sentTotal += framesSentTick;
+      deliveredTotal += collector.deliveredTick;
+      framesSentTick = 0;
+      collector.deliveredTick = 0;
+      if (s !== undefined) prev = s;
+      if (point.t > 0) timeline.push(point);
+      opts.progress?.(progressLine(point, opts.durationMs, sentTotal, deliveredTotal, collector.latencies), false);
+    }
+    for (const t of timers) clearInterval(t);
+    timers.length = 0;
+
+    // 3. Drain, collect the relay's view, leave.
+    await sleep(DRAIN_MS);
+    data.relayEnd = await target.sample().catch(() => undefined);
+    data.clientsAtEnd = clientTotals(members);
+    if (data.relayWatch !== undefined) data.relayWatch.rows = await target.collectSenders();
+    data.envelopes = storm !== undefined ? await storm : undefined;
+    await Promise.all(members.filter((m) => m.live).map((m) => m.leave().catch(() => undefined)));
+    return {
+      scenario: sc,
+      durationMs: opts.durationMs,
+      target: { kind: target.kind, url: target.url, ...(target.pid !== undefined ? { pid: target.pid } : {}), planes: target.planes },
+      t0,
+      rooms,
+      members,
+      latencies: collector.latencies,
+      timeline,
+      ...(data.relayStart !== undefined ? { relayStart: data.relayStart } : {}),
+      ...(data.relayEnd !== undefined ? { relayEnd: data.relayEnd } : {}),
+      relayWatch: data.relayWatch ?? { members: [], rows: [] },
+      joins,
+      envelopes: data.envelopes,
+      clientsAtEnd: data.clientsAtEnd,
+      settleMs: SETTLE_MS,
+      graceMs: GRACE_MS,
+    };
+  } finally {
+    for (const t of timers) clearInterval(t);
+    await Promise.all(members.map((m) => m.call?.close()));
+    for (const m of members) m.closeTaps();
+    sink?.close();
+    await target.close();
+  }
+}
+
+export interface ClientTotals {
+  packetsSent: number;
+  dummiesSent: number;
+  packetsReceived: number;
+  dummiesReceived: number;
+  e2eRejected: number;
+  sendQueueDrops: number;
+  missedTicks: number;
+}
+
+function clientTotals(members: Member[]): ClientTotals {
+  const t: ClientTotals = { packetsSent: 0, dummiesSent: 0, packetsReceived: 0, dummiesReceived: 0, e2eRejected: 0, sendQueueDrops: 0, missedTicks: 0 };
+  for (const m of members) {
+    const s = m.call?.stats;
+    if (s === undefined) continue;
+    for (const k of Object.keys(t) as Array<keyof ClientTotals>) t[k] += s[k];
+  }
+  return t;
+}
+
+function progressLine(p: TimelinePoint, durationMs: number, sent: number, delivered: number, lat: F64List): string {
+  const recent = lat.view().subarray(Math.max(0, lat.length - 5000));
+  const sorted = Float64Array.from(recent).sort();
+  const q = (f: number): string => (sorted.length === 0 ? '-' : sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))]!.toFixed(1));
+  const parts = [
+    `[${p.t.toFixed(0).padStart(3)}/${(durationMs / 1000).toFixed(0)} s]`,
+    `clients ${p.liveClients}`,
+    `sent ${sent} (${p.framesSent}/s)`,
+    `delivered ${delivered} (${p.framesDelivered}/s)`,
+    `latency p50 ${q(0.5)} p99 ${q(0.99)} ms`,
+  ];
+  if (p.relayCpuPct !== undefined) parts.push(`relay cpu ${p.relayCpuPct.toFixed(0)}%`);
+  if (p.relayRssMB !== undefined) parts.push(`rss ${p.relayRssMB.toFixed(0)} MB`);
+  if (p.relayCellsOut !== undefined) parts.push(`cells out ${p.relayCellsOut.toFixed(0)}/s`);
+  return parts.join(' | ');
+}
