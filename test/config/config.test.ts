@@ -1,0 +1,100 @@
+/** One typed schema: defaults < file < XRELAY_* env < flags, validated with errors that name the field. */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { envName, flagName } from '../../src/config/fields.js';
+import { ConfigError, defaultConfig, listFields, loadConfig } from '../../src/config/load.js';
+import { CLI } from '../helpers/child-relay.js';
+import { tempDir } from '../helpers/relay.js';
+
+const cli = (args: string[], env: Record<string, string> = {}) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 15_000 });
+
+describe('config', () => {
+  it('has the documented defaults', () => {
+    const c = defaultConfig();
+    expect(c.host).toBe('127.0.0.1');
+    expect(c.httpPort).toBe(7800);
+    expect(c.dataDir).toBe('./data');
+    expect(c.envelope.sizeBuckets).toEqual([256, 1024, 4096, 16384, 65536]);
+    expect(c.envelope.ttlSec).toBe(7 * 86400);
+    expect(c.logPosture).toBe('private');
+    expect(Object.isFrozen(c) && Object.isFrozen(c.envelope)).toBe(true);
+  });
+
+  it('applies file < environment < flags', () => {
+    const file = { httpPort: 1000, host: '127.0.0.2', envelope: { ttlSec: 10, sizeBuckets: [512] } };
+    const c = loadConfig({ file, env: { XRELAY_HTTP_PORT: '2000', XRELAY_ENVELOPE_TTL_SEC: '20' }, flags: { 'http-port': '3000' } });
+    expect(c.httpPort).toBe(3000);
+    expect(c.envelope.ttlSec).toBe(20);
+    expect(c.host).toBe('127.0.0.2');
+    expect(c.envelope.sizeBuckets).toEqual([512]);
+    expect(loadConfig({ env: { XRELAY_ENVELOPE_SIZE_BUCKETS: '100, 200' } }).envelope.sizeBuckets).toEqual([100, 200]);
+  });
+
+  it.each([
+    [{ file: { httpPort: 'x' } }, 'httpPort'],
+    [{ file: { httpPort: 70000 } }, 'httpPort'],
+    [{ file: { nope: 1 } }, 'nope'],
+    [{ file: { envelope: { ttl: 1 } } }, 'envelope.ttl'],
+    [{ env: { XRELAY_ENVELOPE_TTL_SEC: '1.5' } }, 'envelope.ttlSec'],
+    [{ flags: { 'log-posture': 'loud' } }, 'logPosture'],
+    [{ flags: { 'no-such-flag': '1' } }, '--no-such-flag'],
+    [{ file: { tlsCert: 'a.pem' } }, 'tlsCert'],
+    [{ file: { envelope: { sizeBuckets: [] } } }, 'envelope.sizeBuckets'],
+  ])('refuses %j naming %s', (sources, field) => {
+    try {
+      loadConfig(sources);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).field).toBe(field);
+    }
+  });
+
+  it('derives env and flag names from the field path', () => {
+    expect(envName(['envelope', 'ttlSec'])).toBe('XRELAY_ENVELOPE_TTL_SEC');
+    expect(flagName(['envelope', 'ttlSec'])).toBe('--envelope-ttl-sec');
+    expect(flagName(['dataDir'])).toBe('--data-dir');
+  });
+});
+
+describe('xrelay CLI', () => {
+  it('--help documents every option with its flag and environment variable', () => {
+    const r = cli(['--help']);
+    expect(r.status).toBe(0);
+    for (const { path } of listFields()) {
+      expect(r.stdout).toContain(flagName(path));
+      expect(r.stdout).toContain(envName(path));
+    }
+  });
+
+  it('exits non-zero naming the bad field, from a flag, the environment or the file', () => {
+    const a = cli(['serve', '--http-port', 'abc']);
+    expect(a.status).toBe(2);
+    expect(a.stderr).toContain('httpPort');
+    const b = cli(['serve'], { XRELAY_ENVELOPE_TTL_SEC: '0' });
+    expect(b.status).toBe(2);
+    expect(b.stderr).toContain('envelope.ttlSec');
+    const dir = tempDir();
+    const file = join(dir, 'relay.json');
+    writeFileSync(file, JSON.stringify({ envelope: { sizeBuckets: 'big' } }));
+    const c = cli(['serve', '--config', file]);
+    expect(c.status).toBe(2);
+    expect(c.stderr).toContain('envelope.sizeBuckets');
+    writeFileSync(file, '{not json');
+    expect(cli(['serve', '--config', file]).stderr).toContain('not valid JSON');
+  });
+
+  it('print-config shows the merged config with secrets hidden', () => {
+    const dir = tempDir();
+    const file = join(dir, 'relay.json');
+    writeFileSync(file, JSON.stringify({ httpPort: 1234, turn: { authSecret: 's3cret' } }));
+    const r = cli(['print-config', '--config', file, '--data-dir', '/var/lib/xrelay'], { XRELAY_HOST: '127.0.0.9' });
+    expect(r.status).toBe(0);
+    const c = JSON.parse(r.stdout);
+    expect(c).toMatchObject({ httpPort: 1234, host: '127.0.0.9', dataDir: '/var/lib/xrelay' });
+    expect(c.turn.authSecret).toBe('(hidden)');
+    expect(r.stdout).not.toContain('s3cret');
+  });
+});
