@@ -3,6 +3,11 @@ import { field } from './fields.js';
 
 export const mediaOptions = {
   enabled: field.bool('Serve the media plane (rooms and cells).', true),
+  dataPlane: field.enum(
+    'Who carries cells: `native` (the N-API addon: its own thread, recvmmsg/sendmmsg, OpenSSL), `typescript` (node:dgram), or `auto` (native when the addon loads). The environment variable XRELAY_NATIVE=0|1 overrides it.',
+    'auto',
+    ['auto', 'native', 'typescript'] as const,
+  ),
   udpPort: field.int('UDP port for cells (0 picks a free port).', 7801, { min: 0, max: 65535 }),
   advertisedHost: field.string('UDP host the join answer tells clients to send cells to; empty means the `host` the relay listens on.', ''),
   profiles: field.stringList(

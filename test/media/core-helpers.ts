@@ -5,6 +5,9 @@ import { CONTROL_SLOT, readCounter } from '../../src/media/codec/cell-layout.js'
 import { DEFAULT_PROFILES, parseProfiles, type Profile } from '../../src/media/codec/profiles.js';
 import { cellKey, openCell, Opened, OPEN_OK, sealCell } from '../../src/media/crypto/cell-aead.js';
 import { MediaCore, type CoreOptions, type JoinResult } from '../../src/media/core/media-core.js';
+import type { CellCore } from '../../src/media/dataplane/cell-core.js';
+import { NativeCellCore } from '../../src/media/dataplane/native-core.js';
+import { testPlane, nativeAddon } from './plane-select.js';
 
 export function profiles(): Profile[] {
   const p = parseProfiles(DEFAULT_PROFILES);
@@ -12,9 +15,14 @@ export function profiles(): Profile[] {
   return p;
 }
 
-export function makeCore(over: Partial<CoreOptions> = {}): MediaCore {
+/** A sans-IO core of the data plane under test (XRELAY_NATIVE, see plane-select.ts). */
+export function makeCore(over: Partial<CoreOptions> = {}): CellCore {
+  return testPlane() === 'native' ? new NativeCellCore(nativeAddon(), coreOptions(over)) : new MediaCore(coreOptions(over));
+}
+
+export function coreOptions(over: Partial<CoreOptions> = {}): CoreOptions {
   let r = 1;
-  return new MediaCore({
+  return {
     profiles: profiles(),
     roomCap: 50,
     maxSessions: 1000,
@@ -23,7 +31,7 @@ export function makeCore(over: Partial<CoreOptions> = {}): MediaCore {
     idleTimeoutMs: 5000,
     random16: () => (r = (r * 75 + 74) % 65537),
     ...over,
-  });
+  };
 }
 
 export class FakeClient {
@@ -35,7 +43,7 @@ export class FakeClient {
   private readonly opened = new Opened();
   private readonly refs = new RecordRefs();
 
-  constructor(core: MediaCore, room: Uint8Array, profile: string, nowMs: number) {
+  constructor(core: CellCore, room: Uint8Array, profile: string, nowMs: number) {
     const rx = randomBytes(32);
     const tx = randomBytes(32);
     const j = core.join(room, profile, rx, tx, nowMs);

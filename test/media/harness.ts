@@ -8,6 +8,7 @@ import { startMediaPlane, type MediaPlane } from '../../src/media/server/media-p
 import { createLogger, Redactor } from '../../src/observability/log.js';
 import { MetricsRegistry } from '../../src/observability/metrics.js';
 import { HttpRouter } from '../../src/server/http-router.js';
+import { testPlane } from './plane-select.js';
 
 type MediaConfig = RelayConfig['media'];
 
@@ -19,7 +20,7 @@ export function testConfig(media: Partial<MediaConfig> = {}): RelayConfig {
   }
   out.host = '127.0.0.1';
   out.httpPort = 0;
-  out.media = { ...(out.media as object), udpPort: 0, ...media };
+  out.media = { ...(out.media as object), udpPort: 0, dataPlane: testPlane(), ...media };
   return out as unknown as RelayConfig;
 }
 
@@ -39,6 +40,7 @@ export async function startTestRelay(media: Partial<MediaConfig> = {}): Promise<
   const server: Server = createServer((req, res) => router.handle(req, res));
   server.on('upgrade', (req, socket, head) => router.handleUpgrade(req, socket, head));
   const plane = await startMediaPlane({ config: testConfig(media), logger, redactor: new Redactor('private'), metrics, http: router });
+  if (plane.dataPlane !== testPlane()) throw new Error(`expected the ${testPlane()} data plane, got ${plane.dataPlane}`);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const port = (server.address() as AddressInfo).port;
   return {

@@ -1,15 +1,16 @@
 /**
- * Where each session's cells go: its latest UDP address or its WebSocket, indexed by the core's
- * session table index. A path changes only when the core has accepted a cell (authenticated and
- * fresh) from somewhere new: that is address roaming (NAT rebinding, Wi-Fi to mobile, UDP to WS).
- * Nothing is ever sent to an address that has not proven the session's key.
+ * Where each session's cells go (TypeScript data plane): its latest UDP address or an external
+ * sink (the WebSocket fallback), indexed by the core's session table index. A path changes only
+ * when the core has accepted a cell (authenticated and fresh) from somewhere new: that is address
+ * roaming (NAT rebinding, Wi-Fi to mobile, UDP to WS). Nothing is ever sent to an address that has
+ * not proven the session's key. The native data plane keeps the same table in its session struct.
  */
 import type { Socket } from 'node:dgram';
-import type { WebSocket } from 'ws';
+import type { ExternalSink } from '../dataplane/data-plane.js';
 
 const NONE = 0;
 const UDP = 1;
-const WS = 2;
+const EXT = 2;
 
 export interface PathCounters {
   roams: number;
@@ -21,13 +22,10 @@ export class CellPaths {
   private kinds = new Uint8Array(64);
   private readonly addrs: string[] = [];
   private readonly ports: number[] = [];
-  private readonly sockets: Array<WebSocket | undefined> = [];
-  readonly counters: PathCounters = { roams: 0, wsBackpressureDrops: 0, unroutable: 0 };
+  private readonly sinks: Array<ExternalSink | undefined> = [];
+  readonly counters = { roams: 0, unroutable: 0 };
 
-  constructor(
-    private readonly udp: Socket,
-    private readonly wsMaxBuffered: number,
-  ) {}
+  constructor(private readonly udp: Socket) {}
 
   private grow(index: number): void {
     if (index < this.kinds.length) return;
@@ -45,39 +43,36 @@ export class CellPaths {
     this.kinds[index] = UDP;
     this.addrs[index] = address;
     this.ports[index] = port;
-    this.sockets[index] = undefined;
+    this.sinks[index] = undefined;
   }
 
-  /** A cell from WebSocket `ws` was accepted for session `index`. */
-  fromWs(index: number, ws: WebSocket): void {
+  /** A cell from external path `sink` was accepted for session `index`. */
+  fromSink(index: number, sink: ExternalSink): void {
     this.grow(index);
-    if (this.kinds[index] === WS && this.sockets[index] === ws) return;
+    if (this.kinds[index] === EXT && this.sinks[index] === sink) return;
     if (this.kinds[index] !== NONE) this.counters.roams++;
-    this.kinds[index] = WS;
-    this.sockets[index] = ws;
+    this.kinds[index] = EXT;
+    this.sinks[index] = sink;
   }
 
   send(index: number, cell: Buffer): void {
     const kind = this.kinds[index];
     if (kind === UDP) this.udp.send(cell, this.ports[index]!, this.addrs[index]!);
-    else if (kind === WS) {
-      const ws = this.sockets[index]!;
-      if (ws.readyState !== 1 || ws.bufferedAmount > this.wsMaxBuffered) this.counters.wsBackpressureDrops++;
-      else ws.send(cell, { binary: true });
-    } else this.counters.unroutable++;
+    else if (kind === EXT) this.sinks[index]!.send(cell);
+    else this.counters.unroutable++;
   }
 
   /** The session at `index` ended (or the index is being reused): forget its path. */
   forget(index: number): void {
     if (index >= this.kinds.length) return;
     this.kinds[index] = NONE;
-    this.sockets[index] = undefined;
+    this.sinks[index] = undefined;
   }
 
-  /** A WebSocket closed: sessions using it have no path until their next accepted cell. */
-  forgetSocket(ws: WebSocket): void {
-    for (let i = 0; i < this.sockets.length; i++) {
-      if (this.sockets[i] === ws) this.forget(i);
+  /** An external path closed: sessions using it have no path until their next accepted cell. */
+  forgetSink(sink: ExternalSink): void {
+    for (let i = 0; i < this.sinks.length; i++) {
+      if (this.sinks[i] === sink) this.forget(i);
     }
   }
 }

@@ -12,15 +12,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RelayError } from '../../errors.js';
 import { sendJson } from '../../server/http-router.js';
-import type { MediaCore, JoinResult } from '../core/media-core.js';
+import type { JoinError, JoinResult } from '../core/media-core.js';
 import { generateHopKeyPair, serverSessionKeys } from '../crypto/hop-keys.js';
 
 export const JOIN_PATH = '/v1/media/join';
 export const CELLS_WS_PATH = '/v1/media/cells';
 
 export interface JoinDeps {
-  readonly core: MediaCore;
-  readonly now: () => number;
+  /** Admits a session on the data plane (which reads its own clock). */
+  readonly join: (room: Uint8Array, profile: string, rx: Uint8Array, tx: Uint8Array) => JoinResult | JoinError;
   readonly maxBodyBytes: number;
   readonly udp: () => { host: string; port: number };
   readonly onJoined: (j: JoinResult, room: Uint8Array) => void;
@@ -67,7 +67,7 @@ export function joinHandler(deps: JoinDeps) {
       const server = generateHopKeyPair();
       const keys = serverSessionKeys(server, clientPk);
       if (keys === undefined) throw new RelayError('bad_join', 'publicKey is not a usable X25519 key');
-      const j = deps.core.join(room, body.profile, keys.rx, keys.tx, deps.now());
+      const j = deps.join(room, body.profile, keys.rx, keys.tx);
       keys.rx.fill(0);
       keys.tx.fill(0);
       if (typeof j === 'string') throw new RelayError(j, joinMessage(j));

@@ -4,7 +4,8 @@
  * close reasons, join results, cell kinds): never a room, session or address.
  */
 import type { MetricsRegistry } from '../../observability/metrics.js';
-import { CLOSE_REASONS, DROP_REASONS, type MediaCore } from '../core/media-core.js';
+import { CLOSE_REASONS, DROP_REASONS } from '../core/media-core.js';
+import type { CellCore } from '../dataplane/cell-core.js';
 import type { PathCounters } from './cell-paths.js';
 
 export interface MediaMetrics {
@@ -12,7 +13,7 @@ export interface MediaMetrics {
   refused(code: string): void;
 }
 
-export function registerMediaMetrics(metrics: MetricsRegistry, core: MediaCore, paths: () => PathCounters | undefined): MediaMetrics {
+export function registerMediaMetrics(metrics: MetricsRegistry, core: CellCore, paths: () => PathCounters | undefined): MediaMetrics {
   const cellsIn = metrics.counter('xrelay_media_cells_received_total', 'Cells accepted (authenticated, fresh, well-formed).');
   const dropped = metrics.counter('xrelay_media_cells_dropped_total', 'Cells dropped, by reason; never answered.', 'reason');
   const cellsOut = metrics.counter('xrelay_media_cells_sent_total', 'Cells sent by the pacer, real (records inside) or dummy.', 'kind');

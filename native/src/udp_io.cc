@@ -1,0 +1,220 @@
+// See udp_io.h.
+#include "udp_io.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace xr {
+
+namespace {
+constexpr int kBatch = 64;
+constexpr size_t kRecvBytes = 2048;  // > any valid cell (1428): longer datagrams read as oversized
+constexpr int kMaxRecvBatchesPerWake = 64;  // then run the pacer if due, so a flood cannot starve it
+}  // namespace
+
+double MonotonicMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) / 1e6;
+}
+
+int UdpIo::Start(const std::string& host, int port, int rcvbuf, int sndbuf) {
+  PathAddr a;
+  std::memset(&a, 0, sizeof a);
+  socklen_t alen;
+  int family;
+  if (inet_pton(AF_INET, host.c_str(), &a.v4.sin_addr) == 1) {
+    family = AF_INET;
+    a.v4.sin_family = AF_INET;
+    a.v4.sin_port = htons(uint16_t(port));
+    alen = sizeof a.v4;
+  } else if (inet_pton(AF_INET6, host.c_str(), &a.v6.sin6_addr) == 1) {
+    family = AF_INET6;
+    a.v6.sin6_family = AF_INET6;
+    a.v6.sin6_port = htons(uint16_t(port));
+    alen = sizeof a.v6;
+  } else {
+    return -EINVAL;
+  }
+  fd_ = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) return -errno;
+  // The kernel caps these at net.core.{r,w}mem_max; the defaults still work.
+  if (rcvbuf > 0) setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  if (sndbuf > 0) setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  if (bind(fd_, &a.sa, alen) != 0) {
+    int e = errno;
+    close(fd_);
+    fd_ = -1;
+    return -e;
+  }
+  getsockname(fd_, &a.sa, &alen);
+  const int bound = ntohs(family == AF_INET ? a.v4.sin_port : a.v6.sin6_port);
+  event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  wake_ = 0;
+  running_ = true;
+  thread_ = std::thread(&UdpIo::Run, this);
+  return bound;
+}
+
+void UdpIo::Stop() {
+  if (!running_.exchange(false)) return;
+  Kick();
+  thread_.join();
+  close(fd_);
+  close(event_fd_);
+  fd_ = event_fd_ = -1;
+}
+
+void UdpIo::Kick() {
+  uint64_t one = 1;
+  // A full eventfd counter still wakes the thread: the write result does not matter.
+  ssize_t r = write(event_fd_, &one, sizeof one);
+  (void)r;
+}
+
+void UdpIo::Run() {
+  pollfd fds[2] = {{fd_, POLLIN, 0}, {event_fd_, POLLIN, 0}};
+  while (running_) {
+    const double now = MonotonicMs();
+    if (now >= wake_) {
+      Tick(now);
+      continue;
+    }
+    timespec ts;
+    timespec* tsp = nullptr;
+    if (std::isfinite(wake_)) {
+      const double ms = wake_ - now;
+      ts.tv_sec = time_t(ms / 1e3);
+      ts.tv_nsec = long((ms - double(ts.tv_sec) * 1e3) * 1e6);
+      tsp = &ts;
+    }
+    const int n = ppoll(fds, 2, tsp, nullptr);
+    if (n < 0) continue;  // EINTR: recompute the timeout and wait again
+    if (fds[1].revents & POLLIN) {
+      uint64_t v;
+      ssize_t r = read(event_fd_, &v, sizeof v);
+      (void)r;
+      wake_ = 0;  // re-ask the core: a join or leave may move the next tick
+    }
+    if (fds[0].revents & POLLIN) ReceiveAll();
+  }
+}
+
+void UdpIo::ReceiveAll() {
+  static thread_local uint8_t bufs[kBatch][kRecvBytes];
+  mmsghdr msgs[kBatch];
+  iovec iov[kBatch];
+  PathAddr from[kBatch];
+  for (int batches = 0; batches < kMaxRecvBatchesPerWake; batches++) {
+    for (int i = 0; i < kBatch; i++) {
+      iov[i] = {bufs[i], kRecvBytes};
+      std::memset(&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_name = &from[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+    }
+    const int n = recvmmsg(fd_, msgs, kBatch, MSG_DONTWAIT, nullptr);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;  // EAGAIN (drained) or a transient error (e.g. ICMP-reported): back to ppoll
+    }
+    if (n == 0) return;
+    const double now = MonotonicMs();
+    {
+      std::lock_guard<std::mutex> lock(*mu_);
+      core_->mutable_stats().recv_batches++;
+      for (int i = 0; i < n; i++) {
+        const int idx = core_->Receive(bufs[i], msgs[i].msg_len, now);
+        if (idx >= 0) core_->SetUdpPath(idx, &from[i].sa, msgs[i].msg_hdr.msg_namelen);
+      }
+    }
+    if (n < kBatch) return;
+    if (now >= wake_) return;  // the pacer is due: Run() ticks before reading more
+  }
+}
+
+void UdpIo::Tick(double now) {
+  batch_.Reset();
+  {
+    std::lock_guard<std::mutex> lock(*mu_);
+    wake_ = core_->Poll(now, &batch_);
+  }
+  if (!std::isfinite(wake_)) wake_ = std::numeric_limits<double>::infinity();
+  SendUdp();
+  std::unique_ptr<ExternalBatch> ext;
+  for (const SendBatch::Cell& c : batch_.cells) {
+    if (c.path == kPathUdp) continue;
+    if (!ext) ext.reset(new ExternalBatch());
+    const int32_t off = int32_t(ext->bytes.size());
+    ext->bytes.insert(ext->bytes.end(), batch_.bytes.begin() + c.off, batch_.bytes.begin() + c.off + c.len);
+    ext->meta.insert(ext->meta.end(), {c.index, off, int32_t(c.len)});
+  }
+  for (const auto& cl : batch_.closed) {
+    if (!ext) ext.reset(new ExternalBatch());
+    ext->closed.insert(ext->closed.end(), {cl.first, cl.second});
+  }
+  if (ext) deliver_(std::move(ext));
+}
+
+void UdpIo::SendUdp() {
+  static thread_local std::vector<mmsghdr> msgs;
+  static thread_local std::vector<iovec> iov;
+  msgs.clear();
+  iov.clear();
+  iov.reserve(batch_.cells.size());
+  for (SendBatch::Cell& c : batch_.cells) {
+    if (c.path != kPathUdp) continue;
+    iov.push_back({batch_.bytes.data() + c.off, c.len});
+    mmsghdr m;
+    std::memset(&m, 0, sizeof m);
+    m.msg_hdr.msg_name = &c.addr;
+    m.msg_hdr.msg_namelen = c.addr.sa.sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+    m.msg_hdr.msg_iov = &iov.back();
+    m.msg_hdr.msg_iovlen = 1;
+    msgs.push_back(m);
+  }
+  size_t sent = 0;
+  int eagain = 0;
+  double errors = 0, again = 0, batches = 0;
+  while (sent < msgs.size()) {
+    const unsigned chunk = unsigned(std::min<size_t>(msgs.size() - sent, 1024));
+    const int r = sendmmsg(fd_, msgs.data() + sent, chunk, 0);
+    if (r > 0) {
+      sent += size_t(r);
+      batches++;
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && eagain < 50) {
+      // The send buffer is full: wait (bounded) for room rather than drop the tick's cells.
+      again++;
+      eagain++;
+      pollfd p = {fd_, POLLOUT, 0};
+      poll(&p, 1, 2);
+      continue;
+    }
+    // A per-destination error (e.g. ICMP unreachable reported on this socket): skip that cell.
+    errors++;
+    sent++;
+  }
+  if (batches + errors + again > 0) {
+    std::lock_guard<std::mutex> lock(*mu_);
+    CoreStats& st = core_->mutable_stats();
+    st.send_batches += batches;
+    st.send_errors += errors;
+    st.send_eagain += again;
+  }
+}
+
+}  // namespace xr

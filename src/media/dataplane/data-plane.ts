@@ -1,0 +1,65 @@
+/**
+ * The media data plane boundary: who owns the UDP socket, the pacer's clock and the cell hot path.
+ * Two implementations with one contract and one test suite:
+ *
+ *  - `typescript`: the sans-IO MediaCore, a node:dgram socket and a setTimeout pacer;
+ *  - `native`: the addon in native/ (N-API), whose own thread owns the socket (recvmmsg/sendmmsg),
+ *    the hop crypto (OpenSSL EVP), anti-replay, fan-out and the pacer.
+ *
+ * The TypeScript control plane (join route, hop-key agreement, profiles, WebSocket fallback,
+ * metrics, logs) sits above this interface and never sees which one serves, except in one log line.
+ * The boundary is deliberately general: "datagrams in on one socket, datagrams out to per-session
+ * paths, or to an external sink JS owns", so other planes (TURN ChannelData) can reuse the shell.
+ */
+import type { CoreOptions, JoinError, JoinResult } from '../core/media-core.js';
+import type { CellCore } from './cell-core.js';
+
+/** A path JS owns (a WebSocket): the data plane hands it the session's cells. */
+export interface ExternalSink {
+  send(cell: Buffer): void;
+}
+
+export interface DataPlaneOptions {
+  readonly core: CoreOptions;
+  /** Address to bind the cell socket to (IPv4 or IPv6 literal) and port (0 picks one). */
+  readonly host: string;
+  readonly udpPort: number;
+  /** A session ended (in-band leave or idle): for logs and path bookkeeping above. */
+  readonly onClosed: (index: number, reason: number) => void;
+}
+
+export interface DataPlaneCounters {
+  /** Sessions whose cells moved to a new address or transport. */
+  roams: number;
+  /** Cells due for a session with no known path. */
+  unroutable: number;
+}
+
+export interface DataPlane {
+  readonly kind: 'native' | 'typescript';
+  readonly core: CellCore;
+  readonly udpPort: number;
+  /** The clock the data plane paces on (ms, monotonic). */
+  now(): number;
+  /** Admits a session on the data plane's clock and wakes its pacer. */
+  join(roomId: Uint8Array, profileName: string, rx: Uint8Array, tx: Uint8Array): JoinResult | JoinError;
+  /** A cell that arrived on an external path (WebSocket); an accepted one routes the session there. */
+  receiveExternal(cell: Uint8Array, sink: ExternalSink): number;
+  /** An external path went away: sessions on it have no path until their next accepted cell. */
+  forgetSink(sink: ExternalSink): void;
+  counters(): DataPlaneCounters;
+  close(): Promise<void>;
+}
+
+export type DataPlaneChoice = 'auto' | 'native' | 'typescript';
+
+/**
+ * Which data plane to start: `XRELAY_NATIVE=0|1` (environment) overrides the `media.dataPlane`
+ * config field; `auto` means native when the addon loads, TypeScript otherwise.
+ */
+export function chooseDataPlane(configured: DataPlaneChoice, env: Readonly<Record<string, string | undefined>> = process.env): DataPlaneChoice {
+  const v = env.XRELAY_NATIVE;
+  if (v === '0' || v === 'false' || v === 'off') return 'typescript';
+  if (v === '1' || v === 'true' || v === 'on') return 'native';
+  return configured;
+}

@@ -1,0 +1,66 @@
+/**
+ * Loads the native data plane addon (native/, N-API: one build for Node 20 and 24). Never throws:
+ * a missing or unloadable addon is reported as a reason string, and the TypeScript data plane
+ * serves instead. `XRELAY_NATIVE_ADDON` may point at another build (the sanitizer build in CI).
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** The addon's exports (native/src/addon.cc). Buffers, typed arrays and numbers only. */
+export interface NativeAddon {
+  readonly abiVersion: number;
+  NativeCore: new (profiles: Float64Array, roomCap: number, maxSessions: number, queueRecords: number, queueMaxAgeMs: number, idleTimeoutMs: number) => NativeCoreHandle;
+  parseBody(body: Uint8Array, out: Int32Array): number;
+  sealCell(key: Uint8Array, session: number, counter: number, body: Uint8Array): Buffer;
+  openCell(key: Uint8Array, cell: Uint8Array): Buffer | null;
+  monotonicMs(): number;
+}
+
+export interface NativeCoreHandle {
+  join(room: Uint8Array, profile: number, rx: Uint8Array, tx: Uint8Array, nowMs: number, random16: number, out: Float64Array): number;
+  receive(cell: Uint8Array, nowMs: number): number;
+  receiveExternal(cell: Uint8Array): number;
+  poll(nowMs: number): number;
+  batch(): [Buffer, Int32Array];
+  leave(index: number): boolean;
+  stats(out: Float64Array): void;
+  sessionStats(index: number, out: Float64Array): boolean;
+  sessionId(index: number): number;
+  counts(): [number, number, number];
+  forgetPath(index: number): void;
+  startIo(host: string, port: number, rcvbuf: number, sndbuf: number, onBatch: (cells: Buffer, meta: Int32Array, closed: Int32Array) => void): number;
+  stopIo(): void;
+}
+
+const ADDON_ABI = 1;
+let cached: { addon?: NativeAddon; reason: string } | undefined;
+
+function candidates(): string[] {
+  const env = process.env.XRELAY_NATIVE_ADDON;
+  if (env !== undefined && env !== '') return [env];
+  // src/media/dataplane (vitest, tsx) or dist/src/media/dataplane (built): the package root is 3 or 4 up.
+  return ['../../../', '../../../../'].map((up) => fileURLToPath(new URL(up + 'native/build/Release/xrelay_dataplane.node', import.meta.url)));
+}
+
+/** The addon, or the reason it is unavailable. Loaded once. */
+export function loadNativeAddon(): { addon?: NativeAddon; reason: string } {
+  if (cached !== undefined) return cached;
+  if (process.platform !== 'linux') return (cached = { reason: 'the native data plane is Linux-only' });
+  const require = createRequire(import.meta.url);
+  let reason = 'addon not built (npm run build:native)';
+  for (const path of candidates()) {
+    if (!existsSync(path)) continue;
+    try {
+      const addon = require(path) as NativeAddon;
+      if (addon.abiVersion !== ADDON_ABI) {
+        reason = `addon ABI ${addon.abiVersion} != ${ADDON_ABI} (rebuild it)`;
+        continue;
+      }
+      return (cached = { addon, reason: 'loaded' });
+    } catch (err) {
+      reason = `addon failed to load: ${(err as Error).message.split('\n')[0]}`;
+    }
+  }
+  return (cached = { reason });
+}

@@ -1,0 +1,136 @@
+/**
+ * The native sans-IO core (native/src/cell_core.cc) behind the CellCore interface. Used two ways:
+ * driven from JS with injected time (tests, the differential test), and as the control-plane
+ * handle of the native data plane, whose own thread then drives receive/poll on the native clock.
+ *
+ * Boundary crossings are batch-shaped: poll() returns all of a tick's cells in one buffer plus an
+ * Int32Array of (index, offset, length); stats come back in one Float64Array.
+ */
+import type { Profile } from '../codec/profiles.js';
+import { CoreStats, SendBatch, type CoreOptions, type JoinError, type JoinResult } from '../core/media-core.js';
+import type { SessionStats } from '../core/session.js';
+import type { CellCore } from './cell-core.js';
+import type { NativeAddon, NativeCoreHandle } from './native-addon.js';
+
+const JOIN_ERRORS: Record<number, JoinError> = { [-1]: 'unknown_profile', [-2]: 'profile_mismatch', [-3]: 'room_full', [-4]: 'too_many_sessions' };
+/** Layout of NativeCore.stats(): 15 scalars, then closes[3], then drops[8]. */
+const STAT_SCALARS = 15;
+export const NATIVE_STATS_LEN = STAT_SCALARS + 3 + 8;
+
+/** I/O shell counters the native data plane keeps beside the core's. */
+export interface NativeIoStats {
+  roams: number;
+  unroutable: number;
+  sendErrors: number;
+  sendEagain: number;
+  recvBatches: number;
+  sendBatches: number;
+}
+
+export class NativeCellCore implements CellCore {
+  readonly handle: NativeCoreHandle;
+  private readonly joinOut = new Float64Array(4);
+  private readonly statsBuf = new Float64Array(NATIVE_STATS_LEN);
+  private readonly sessionBuf = new Float64Array(6);
+  /** Drawn once and kept until a join succeeds, so the random sequence matches MediaCore's exactly. */
+  private nextRandom: number | undefined;
+
+  constructor(
+    addon: NativeAddon,
+    readonly opts: CoreOptions,
+  ) {
+    const p = new Float64Array(opts.profiles.length * 3);
+    opts.profiles.forEach((pr, i) => p.set([pr.tickMs, pr.upBytes, pr.downBytes], i * 3));
+    this.handle = new addon.NativeCore(p, opts.roomCap, opts.maxSessions, opts.queueRecords, opts.queueMaxAgeMs, opts.idleTimeoutMs);
+  }
+
+  get stats(): CoreStats {
+    const b = this.statsBuf;
+    this.handle.stats(b);
+    const s = new CoreStats();
+    s.cellsIn = b[0]!;
+    s.cellsOut = b[1]!;
+    s.dummyCellsOut = b[2]!;
+    s.recordsIn = b[3]!;
+    s.recordsOut = b[4]!;
+    s.queueDrops = b[5]!;
+    s.staleDrops = b[6]!;
+    s.missedTicks = b[7]!;
+    s.joins = b[8]!;
+    s.closes.set(b.subarray(STAT_SCALARS, STAT_SCALARS + 3));
+    s.drops.set(b.subarray(STAT_SCALARS + 3));
+    return s;
+  }
+
+  ioStats(): NativeIoStats {
+    const b = this.statsBuf;
+    this.handle.stats(b);
+    return { roams: b[9]!, unroutable: b[10]!, sendErrors: b[11]!, sendEagain: b[12]!, recvBatches: b[13]!, sendBatches: b[14]! };
+  }
+
+  get sessionCount(): number {
+    return this.handle.counts()[0];
+  }
+
+  get roomCount(): number {
+    return this.handle.counts()[1];
+  }
+
+  /** Bytes of native state per live session (struct and queue ring, without shared body blocks). */
+  get sessionFootprint(): number {
+    return this.handle.counts()[2];
+  }
+
+  profile(name: string): Profile | undefined {
+    return this.opts.profiles.find((p) => p.name === name);
+  }
+
+  /** `nowMs` NaN means the native clock (the native data plane's I/O mode). */
+  join(roomId: Uint8Array, profileName: string, rx: Uint8Array, tx: Uint8Array, nowMs: number): JoinResult | JoinError {
+    const profile = this.profile(profileName);
+    if (profile === undefined) return 'unknown_profile';
+    if (roomId.length !== 32 || rx.length !== 32 || tx.length !== 32) throw new RangeError('room id and keys must be 32 bytes');
+    this.nextRandom ??= this.opts.random16();
+    const code = this.handle.join(roomId, profile.id, rx, tx, nowMs, this.nextRandom & 0xffff, this.joinOut);
+    if (code !== 0) return JOIN_ERRORS[code] ?? 'too_many_sessions';
+    this.nextRandom = undefined;
+    const o = this.joinOut;
+    return { session: o[0]!, index: o[1]!, slot: o[2]!, epoch: o[3]!, profile };
+  }
+
+  receive(cell: Uint8Array, nowMs: number): number {
+    return this.handle.receive(cell, nowMs);
+  }
+
+  poll(nowMs: number, batch: SendBatch): number {
+    const wake = this.handle.poll(nowMs);
+    const [cells, meta] = this.handle.batch();
+    const n = meta[0]!;
+    const closed = meta[1]!;
+    for (let i = 0; i < n; i++) {
+      const off = meta[3 + 3 * i]!;
+      batch.push(meta[2 + 3 * i]!, cells.subarray(off, off + meta[4 + 3 * i]!));
+    }
+    const base = 2 + 3 * n;
+    for (let i = 0; i < closed; i++) batch.pushClosed(meta[base + 2 * i]!, meta[base + 2 * i + 1]!);
+    return wake;
+  }
+
+  leave(index: number, batch: SendBatch): boolean {
+    if (!this.handle.leave(index)) return false;
+    batch.pushClosed(index, 1);
+    return true;
+  }
+
+  sessionStats(index: number): Readonly<SessionStats> | undefined {
+    const b = this.sessionBuf;
+    if (!this.handle.sessionStats(index, b)) return undefined;
+    return { cellsIn: b[0]!, cellsOut: b[1]!, dummyCellsOut: b[2]!, recordsIn: b[3]!, recordsOut: b[4]!, queueDrops: b[5]! };
+  }
+
+  sessionId(index: number): number {
+    return this.handle.sessionId(index);
+  }
+}
+
+export { SendBatch };

@@ -1,0 +1,77 @@
+/**
+ * The native data plane: the addon's thread owns the UDP socket (recvmmsg/sendmmsg), the hop
+ * crypto, anti-replay, fan-out and the pacer (native/src/udp_io.cc over cell_core.cc). JS keeps
+ * the control plane: joins go through NativeCellCore under the core's mutex, WebSocket cells are
+ * fed in with receiveExternal(), and once per tick the native thread hands back, in one batch, the
+ * cells due on WebSocket paths and the sessions that closed.
+ */
+import type { JoinError, JoinResult } from '../core/media-core.js';
+import type { DataPlane, DataPlaneCounters, DataPlaneOptions, ExternalSink } from './data-plane.js';
+import type { NativeAddon } from './native-addon.js';
+import { NativeCellCore } from './native-core.js';
+
+/** Socket buffers asked for (the kernel caps them at net.core.{r,w}mem_max). */
+const SOCKET_BUFFER_BYTES = 4 << 20;
+
+export function startNativeDataPlane(addon: NativeAddon, opts: DataPlaneOptions): DataPlane {
+  const core = new NativeCellCore(addon, opts.core);
+  const h = core.handle;
+  const sinks = new Map<number, ExternalSink>();
+  let jsRoams = 0;
+  let jsUnroutable = 0;
+  let closed = false;
+
+  const onBatch = (cells: Buffer, meta: Int32Array, closes: Int32Array): void => {
+    if (closed) return;
+    for (let i = 0; i < closes.length; i += 2) {
+      sinks.delete(closes[i]!);
+      opts.onClosed(closes[i]!, closes[i + 1]!);
+    }
+    for (let i = 0; i < meta.length; i += 3) {
+      const sink = sinks.get(meta[i]!);
+      if (sink === undefined) jsUnroutable++;
+      else sink.send(cells.subarray(meta[i + 1]!, meta[i + 1]! + meta[i + 2]!));
+    }
+  };
+  const udpPort = h.startIo(opts.host, opts.udpPort, SOCKET_BUFFER_BYTES, SOCKET_BUFFER_BYTES, onBatch);
+
+  return {
+    kind: 'native',
+    core,
+    udpPort,
+    now: () => addon.monotonicMs(),
+    join(roomId: Uint8Array, profileName: string, rx: Uint8Array, tx: Uint8Array): JoinResult | JoinError {
+      const j = core.join(roomId, profileName, rx, tx, NaN);
+      if (typeof j !== 'string') sinks.delete(j.index);
+      return j;
+    },
+    receiveExternal(cell: Uint8Array, sink: ExternalSink): number {
+      const index = h.receiveExternal(cell);
+      if (index >= 0) {
+        const prev = sinks.get(index);
+        if (prev !== sink) {
+          // native counts UDP <-> external moves; a move between two external sinks is counted here
+          if (prev !== undefined) jsRoams++;
+          sinks.set(index, sink);
+        }
+      }
+      return index;
+    },
+    forgetSink(sink: ExternalSink): void {
+      for (const [index, s] of sinks) {
+        if (s !== sink) continue;
+        sinks.delete(index);
+        h.forgetPath(index);
+      }
+    },
+    counters(): DataPlaneCounters {
+      const io = core.ioStats();
+      return { roams: io.roams + jsRoams, unroutable: io.unroutable + jsUnroutable };
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      h.stopIo();
+    },
+  };
+}
