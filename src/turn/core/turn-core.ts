@@ -330,6 +330,7 @@ export class TurnCore {
     const code = this.checkPeer(alloc, peerValue);
     if (code !== 0) return this.error(alloc.client, auth, code);
     const { ip, port } = this.addr;
+    if (port === 0) return this.error(alloc.client, auth, ErrorCodes.badRequest);
     alloc.prune(nowMs);
     const existing = alloc.channels.get(number);
     const forPeer = alloc.channelForPeer(ip, port);
@@ -350,7 +351,8 @@ export class TurnCore {
     const m = this.msg;
     const peer = m.value(Attr.xorPeerAddress);
     const data = m.value(Attr.data);
-    if (peer === undefined || data === undefined || decodeAddress(peer, m.transactionId(), this.addr) !== AddressResult.ok) {
+    // Port 0 is no destination (and dgram refuses it): drop it like any malformed Send.
+    if (peer === undefined || data === undefined || decodeAddress(peer, m.transactionId(), this.addr) !== AddressResult.ok || this.addr.port === 0) {
       this.stats.dropped.bad_send++;
       return;
     }

@@ -36,14 +36,26 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
   const udp = createUdpSocket(hostFamily);
   let tcp: TcpClients | undefined;
   let closed = false;
+  let sendErrors = 0;
 
   const io: TurnIo = {
+    // dgram throws synchronously on a closed socket or an invalid port; one bad send must not
+    // escape into the receive loop, so it is caught and counted.
     sendToClient(client: ClientRef, data: Buffer): void {
-      if (client.transport === 'udp') udp.send(data, client.port, client.ip);
-      else tcp?.send(client, data);
+      if (closed) return;
+      try {
+        if (client.transport === 'udp') udp.send(data, client.port, client.ip);
+        else tcp?.send(client, data);
+      } catch {
+        sendErrors++;
+      }
     },
     sendToPeer(alloc: Allocation, ip: string, port: number, data: Buffer): void {
-      (alloc.relay as Socket | undefined)?.send(data, port, ip);
+      try {
+        (alloc.relay as Socket | undefined)?.send(data, port, ip);
+      } catch {
+        sendErrors++;
+      }
     },
     openRelay(alloc: Allocation, evenPort: boolean): void {
       relays.bind(evenPort).then(
@@ -94,7 +106,7 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
   }
   const sweep = setInterval(() => core.tick(now()), SWEEP_MS);
   sweep.unref();
-  registerTurnMetrics(ctx.metrics, core.stats, () => ({ allocations: core.allocationCount(), tcp: tcp?.count ?? 0 }));
+  registerTurnMetrics(ctx.metrics, core.stats, () => ({ allocations: core.allocationCount(), tcp: tcp?.count ?? 0, sendErrors: sendErrors + (tcp?.dropped ?? 0) }));
   log.info({ udpPort, tcpPort, relayPorts: `${binding.portMin}-${binding.portMax}`, realm: t.realm }, 'turn plane listening');
 
   let closing: Promise<void> | undefined;
