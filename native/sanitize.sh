@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Native tests under AddressSanitizer + UndefinedBehaviorSanitizer (CI step, about a minute):
+#  1. the standalone fuzzer of the cell decoder and core (native/test/fuzz_cells.cc), linked with
+#     the system libcrypto and Node's OpenSSL headers;
+#  2. the addon itself built with the sanitizers, loaded into Node with libasan preloaded, running
+#     the differential, fuzz and core tests and the whole media suite on the native data plane.
+# Needs g++ with libasan/libubsan (Debian: g++ pulls them in); no libssl-dev.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CASES="${1:-300000}"
+OUT=native/build/sanitize
+mkdir -p "$OUT"
+NODE_PREFIX="$(dirname "$(dirname "$(command -v node)")")"
+NODE_INC="$NODE_PREFIX/include/node"
+ADDON_API="$(node -p "require('node-addon-api').include_dir")"
+SAN=(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1)
+SRC=(native/src/cell_core.cc native/src/cell_codec.cc native/src/cell_aead.cc)
+CRYPTO="$( (ls /usr/lib/*-linux-gnu/libcrypto.so.3 /usr/lib64/libcrypto.so.3 /usr/lib/libcrypto.so.3 2>/dev/null || true) | head -1)"
+
+echo "== sanitize: standalone fuzzer ($CASES cases)"
+g++ -std=c++17 "${SAN[@]}" -I"$NODE_INC" "${SRC[@]}" native/test/fuzz_cells.cc -o "$OUT/fuzz_cells" "$CRYPTO"
+"$OUT/fuzz_cells" "$CASES" 1
+
+echo "== sanitize: addon with ASan/UBSan under node"
+g++ -std=c++17 "${SAN[@]}" -shared -fPIC -DNAPI_VERSION=8 -DNAPI_DISABLE_CPP_EXCEPTIONS -DNODE_ADDON_API_DISABLE_DEPRECATED \
+  -I"$NODE_INC" -I"$ADDON_API" "${SRC[@]}" native/src/udp_io.cc native/src/addon.cc -o "$OUT/xrelay_dataplane.node" -lpthread
+LIBASAN="$(g++ -print-file-name=libasan.so)"
+LIBUBSAN="$(g++ -print-file-name=libubsan.so)"
+# Node itself is not instrumented: leak checking would report V8's own allocations, so it is off.
+export LD_PRELOAD="$LIBASAN:$LIBUBSAN"
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export XRELAY_NATIVE=1 XRELAY_NATIVE_ADDON="$PWD/$OUT/xrelay_dataplane.node"
+npx vitest run test/media
+echo "== sanitize: ok"
