@@ -10,6 +10,7 @@ export function helpText(): string {
     '  xrelay serve [--config FILE] [options]   run the relay',
     '  xrelay print-config [--config FILE] [options]   print the effective config (secrets hidden) and exit',
     '  xrelay load --scenario NAME [...]        run a load scenario (see docs/LOADTEST.md; xrelay load --help)',
+    '  xrelay config-docs                       print this reference as the README\'s Markdown tables',
     '  xrelay version | --help',
     '',
     'Every option below can be set in the JSON config file (nested key), as an environment variable,',

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /** The `xrelay` command line. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { ConfigError, listFields, loadConfig, readConfigFile } from '../config/load.js';
 import type { RelayConfig } from '../config/schema.js';
 import { startRelay } from '../server/relay.js';
 import { parseArgs } from './args.js';
+import { configReferenceMarkdown, withConfigReference } from './config-docs.js';
 import { helpText } from './help.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -16,6 +17,13 @@ async function main(argv: string[]): Promise<number> {
   if (args.help || args.command === undefined || args.command === 'help') {
     process.stdout.write(helpText());
     return args.command === undefined && !args.help ? 2 : 0;
+  }
+  if (args.command === 'config-docs') {
+    // `xrelay config-docs --readme README.md` rewrites the README's reference in place.
+    const readme = args.flags.readme;
+    if (readme === undefined) process.stdout.write(configReferenceMarkdown());
+    else writeFileSync(readme, withConfigReference(readFileSync(readme, 'utf8')));
+    return 0;
   }
   if (args.command === 'version') {
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
