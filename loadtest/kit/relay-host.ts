@@ -1,33 +1,29 @@
 /**
- * The relay a load run talks to, hosted in one place so that moving to the composition root is a
- * one-function change: `hostRelay()` composes the planes itself today (node:http + HttpRouter +
- * startMediaPlane, as loadtest/demo.ts does); once `startRelay(config)` lands in
- * src/server/relay.ts it should call that instead and keep the same return shape.
+ * The relay a load run talks to, hosted in one place: `hostRelay()` starts the composition root
+ * (`startRelay(config)` of src/server/relay.ts: envelope plane, media plane, /metrics) on loopback
+ * with port 0 everywhere, TURN off, and a throwaway data directory.
  *
  * Run as a child process (`fork`), this file hosts the relay and answers the load kit over IPC:
  * its own CPU and RSS (so client load never pollutes the relay's figures), the media core's
- * counters, and samples of per-sender forwarded-record counters (the relay's own view, for the
- * leak meter). Everything binds 127.0.0.1 on port 0.
+ * counters, and samples of per-sender accepted-record counters (the relay's own view, for the
+ * leak meter). `xrelay serve` could be spawned instead, but it has no channel for the per-sender
+ * samples; this host keeps them while running exactly the same composition root.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { isField, type Field, type Section } from '../../src/config/fields.js';
-import { relaySchema, type RelayConfig } from '../../src/config/schema.js';
-import { startMediaPlane } from '../../src/media/server/media-plane.js';
+import { defaultConfig } from '../../src/config/load.js';
+import type { RelayConfig } from '../../src/config/schema.js';
 import type { MediaCore } from '../../src/media/core/media-core.js';
-import { createLogger, Redactor } from '../../src/observability/log.js';
-import { MetricsRegistry } from '../../src/observability/metrics.js';
-import { HttpRouter } from '../../src/server/http-router.js';
-import type { Plane } from '../../src/server/plane.js';
+import { startRelay } from '../../src/server/relay.js';
 
 export interface HostOptions {
   /** Overrides of the media section (profiles, roomCap, ...). */
   media?: Partial<RelayConfig['media']>;
-  /** Also mount the envelope plane (when the build has it); its store lives in `dataDir`. */
-  envelopes?: boolean;
-  dataDir?: string;
+  /** Overrides of the envelope section (the storm lifts the per-address post rate: all its clients share 127.0.0.1). */
+  envelope?: Partial<RelayConfig['envelope']>;
 }
 
 /** What the kit reads from the media core (met by the TypeScript MediaCore and the native CellCore alike). */
@@ -38,62 +34,45 @@ export interface HostedRelay {
   /** Where cells go (127.0.0.1 and the bound UDP port). */
   udpPort: number;
   core: CoreView;
-  metricsText(): string;
   planes: string[];
   close(): Promise<void>;
 }
 
-/** Relay config: the schema's defaults, loopback, port 0 everywhere. */
-export function loadConfig(opts: HostOptions): RelayConfig {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(relaySchema) as Array<[string, Field<unknown> | Section]>) {
-    out[k] = isField(v) ? v.default : Object.fromEntries(Object.entries(v).map(([fk, f]) => [fk, f.default]));
-  }
-  out.host = '127.0.0.1';
-  out.httpPort = 0;
-  out.media = { ...(out.media as object), udpPort: 0, ...opts.media };
-  if (opts.dataDir !== undefined && typeof out.envelope === 'object' && out.envelope !== null && 'dataDir' in out.envelope) {
-    out.envelope = { ...(out.envelope as object), dataDir: opts.dataDir };
-  }
-  return out as unknown as RelayConfig;
+/** Relay config: the schema's defaults, loopback, port 0 everywhere, TURN off, quiet logs. */
+export function loadConfig(opts: HostOptions, dataDir: string): RelayConfig {
+  const base = defaultConfig();
+  return {
+    ...base,
+    host: '127.0.0.1',
+    httpPort: 0,
+    dataDir,
+    logLevel: 'silent',
+    envelope: { ...base.envelope, ...opts.envelope },
+    turn: { ...base.turn, enabled: false },
+    media: { ...base.media, enabled: true, udpPort: 0, ...opts.media },
+  };
 }
 
 export async function hostRelay(opts: HostOptions = {}): Promise<HostedRelay> {
-  const config = loadConfig(opts);
-  const logger = createLogger({ level: 'silent', posture: 'private' });
-  const metrics = new MetricsRegistry();
-  const router = new HttpRouter(logger, metrics.counter('xrelay_http_requests_total', 'HTTP requests.', 'route'), 1 << 20);
-  const server: Server = createServer((req, res) => router.handle(req, res));
-  server.on('upgrade', (req, sock, head) => router.handleUpgrade(req, sock, head));
-  const ctx = { config, logger, redactor: new Redactor('private'), metrics, http: router };
-  const media = await startMediaPlane(ctx);
-  const planes: Plane[] = [media];
-  if (opts.envelopes === true) {
-    // Optional until the envelope plane is committed: resolved at run time so this file builds without it.
-    const mod = (await import(ENVELOPE_PLANE).catch(() => undefined)) as { startEnvelopePlane?: (c: typeof ctx) => Promise<Plane> } | undefined;
-    if (mod?.startEnvelopePlane !== undefined) planes.push(await mod.startEnvelopePlane(ctx));
+  const dataDir = mkdtempSync(join(tmpdir(), 'xrelay-load-'));
+  try {
+    const relay = await startRelay(loadConfig(opts, dataDir));
+    const media = relay.media!;
+    return {
+      url: relay.url,
+      udpPort: media.udpPort,
+      core: media.core,
+      planes: ['envelope', 'media'],
+      async close(): Promise<void> {
+        await relay.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
   }
-  router.route('GET', '/metrics', (_req, res) => {
-    const text = metrics.render();
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-    res.end(text);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    udpPort: media.udpPort,
-    core: media.core,
-    metricsText: () => metrics.render(),
-    planes: planes.map((p) => p.name),
-    async close(): Promise<void> {
-      for (const p of planes.reverse()) await p.close();
-      for (const ws of router.wss.clients) ws.terminate();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
 }
-const ENVELOPE_PLANE = '../../src/envelope/envelope-plane.js';
 
 /** The media core's relay-wide counters (cumulative). */
 export interface CoreCounters {
