@@ -6,6 +6,10 @@ const secretList = (doc: string): Field<readonly string[]> => ({ ...field.string
 export const turnOptions = {
   enabled: field.bool('Serve TURN (RFC 8656) on UDP and TCP.', true),
   port: field.int('TURN listening port (UDP and TCP; 0 picks a free port).', 3478, { min: 0, max: 65535 }),
+  tls: field.bool('Also accept TURN clients over TLS (`turns:`) on tlsPort, with the relay\'s tlsCert/tlsKey (or turn.tlsCert/turn.tlsKey).', false),
+  tlsPort: field.int('TURN-over-TLS port (RFC 8656 default 5349; 443 gets through most firewalls; 0 picks a free port).', 5349, { min: 0, max: 65535 }),
+  tlsCert: field.string('PEM certificate for TURN over TLS; empty uses the relay\'s tlsCert.', ''),
+  tlsKey: field.string('PEM private key for turn.tlsCert; empty uses the relay\'s tlsKey.', '', { secret: true }),
   tcp: field.bool('Also accept TURN clients over TCP on the same port (RFC 8656 section 3.1); relaying stays UDP.', true),
   realm: field.string('Long-term credential realm sent in REALM and mixed into every key.', 'xentrop-relay'),
   authSecret: field.string(

@@ -8,12 +8,16 @@ import { startTestTurn } from './helpers/plane.js';
 import { channel, parse, peer, request, sendIndication, transportUdp, type Creds } from './helpers/stun-client.js';
 import { peerSocket, tcpClient, udpClient, type WireClient } from './helpers/wire.js';
 import type { PlaneContext } from '../../src/server/plane.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
 let plane: TurnPlane;
 let ctx: PlaneContext;
 
 beforeAll(async () => {
-  ({ plane, ctx } = await startTestTurn());
+  ({ plane, ctx } = await startTestTurn({ tls: true, tlsPort: 0, tlsCert: fixture('turn-test-cert.pem'), tlsKey: fixture('turn-test-key.pem') }));
 });
 afterAll(async () => {
   await plane.close();
@@ -31,9 +35,15 @@ async function allocate(c: WireClient, username: string, password: string): Prom
   return { creds, relayPort: ok.relayed!.port };
 }
 
-describe.each(['udp', 'tcp'] as const)('TURN plane over %s', (transport) => {
+describe.each(['udp', 'tcp', 'tls'] as const)('TURN plane over %s', (mode) => {
   it('allocates, relays Send/Data and ChannelData both ways, refuses a private peer', async () => {
-    const c = transport === 'udp' ? await udpClient(plane.udpPort) : await tcpClient(plane.tcpPort);
+    const transport = mode === 'udp' ? 'udp' : 'tcp';
+    const c =
+      mode === 'udp'
+        ? await udpClient(plane.udpPort)
+        : mode === 'tcp'
+          ? await tcpClient(plane.tcpPort)
+          : await tcpClient(plane.tlsPort, { ca: readFileSync(fixture('turn-test-cert.pem')) });
     const p = await peerSocket();
     try {
       const username = transport === 'udp' ? 'alice' : `${Math.floor(Date.now() / 1000) + 600}:test`;

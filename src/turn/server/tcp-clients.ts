@@ -1,9 +1,10 @@
 /**
- * TURN over TCP (RFC 8656 section 3.1): each connection is one client 5-tuple; STUN messages and
+ * TURN over TCP and TLS (RFC 8656 section 3.1): each connection is one client 5-tuple; STUN messages and
  * padded ChannelData are framed off the stream (codec `StreamFramer`). Relaying to peers stays UDP.
  * A framing error or a client that stops reading (write backlog past the cap) loses its connection.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { FrameResult, StreamFramer } from '../codec/stream-framer.js';
 import type { TurnCore } from '../core/turn-core.js';
 import type { ClientRef } from '../core/types.js';
@@ -21,8 +22,15 @@ export class TcpClients {
     private readonly core: TurnCore,
     private readonly maxConnections: number,
     private readonly now: () => number,
+    /** Prefix of client keys, unique per listener (`t` TCP, `s` TLS). */
+    private readonly keyPrefix = 't',
+    tls?: TlsOptions,
   ) {
-    this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.server = tls
+      ? createTlsServer({ ...tls, handshakeTimeout: 10_000 }, (socket) => this.accept(socket))
+      : createServer({ noDelay: true }, (socket) => this.accept(socket));
+    // A failed TLS handshake is the client's problem, not the listener's.
+    this.server.on('tlsClientError', (_err: Error, socket: Socket) => socket.destroy());
   }
 
   get count(): number {
@@ -55,7 +63,8 @@ export class TcpClients {
       return;
     }
     this.sockets.add(socket);
-    const client: ClientRef = { transport: 'tcp', ip: socket.remoteAddress, port: socket.remotePort ?? 0, key: `t${this.nextId++}`, conn: socket };
+    socket.setNoDelay(true);
+    const client: ClientRef = { transport: 'tcp', ip: socket.remoteAddress, port: socket.remotePort ?? 0, key: `${this.keyPrefix}${this.nextId++}`, conn: socket };
     const framer = new StreamFramer();
     const onMessage = (msg: Buffer): void => this.core.handleStream(client, msg, this.now());
     socket.on('data', (chunk: Buffer) => {

@@ -3,6 +3,7 @@
  * drives the sans-IO `TurnCore` with the wall clock. The only module here that touches sockets.
  */
 import type { Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Plane, PlaneContext } from '../../server/plane.js';
 import { AllocationState, type Allocation } from '../core/allocation.js';
@@ -18,6 +19,8 @@ export interface TurnPlane extends Plane {
   readonly udpPort: number;
   /** 0 when TCP is disabled. */
   readonly tcpPort: number;
+  /** 0 when TLS is disabled. */
+  readonly tlsPort: number;
   /** The core, for tests and diagnostics. */
   readonly core: TurnCore;
 }
@@ -35,6 +38,7 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
   const hostFamily = isIP(config.host) === 6 ? 6 : 4;
   const udp = createUdpSocket(hostFamily);
   let tcp: TcpClients | undefined;
+  let tls: TcpClients | undefined;
   let closed = false;
   let sendErrors = 0;
 
@@ -45,7 +49,7 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
       if (closed) return;
       try {
         if (client.transport === 'udp') udp.send(data, client.port, client.ip);
-        else tcp?.send(client, data);
+        else (client.key.startsWith('s') ? tls : tcp)?.send(client, data);
       } catch {
         sendErrors++;
       }
@@ -104,16 +108,30 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
       throw err;
     }
   }
+  let tlsPort = 0;
+  if (t.tls) {
+    const certFile = t.tlsCert !== '' ? t.tlsCert : config.tlsCert;
+    const keyFile = t.tlsKey !== '' ? t.tlsKey : config.tlsKey;
+    try {
+      if (certFile === '' || keyFile === '') throw new TypeError('turn.tls needs turn.tlsCert and turn.tlsKey (or tlsCert and tlsKey)');
+      tls = new TcpClients(core, t.maxTcpConnections, now, 's', { cert: readFileSync(certFile), key: readFileSync(keyFile) });
+      tlsPort = await tls.listen(t.tlsPort, config.host);
+    } catch (err) {
+      await Promise.all([closeUdp(udp), tcp?.close(), tls?.close()]);
+      throw err;
+    }
+  }
   const sweep = setInterval(() => core.tick(now()), SWEEP_MS);
   sweep.unref();
-  registerTurnMetrics(ctx.metrics, core.stats, () => ({ allocations: core.allocationCount(), tcp: tcp?.count ?? 0, sendErrors: sendErrors + (tcp?.dropped ?? 0) }));
-  log.info({ udpPort, tcpPort, relayPorts: `${binding.portMin}-${binding.portMax}`, realm: t.realm }, 'turn plane listening');
+  registerTurnMetrics(ctx.metrics, core.stats, () => ({ allocations: core.allocationCount(), tcp: (tcp?.count ?? 0) + (tls?.count ?? 0), sendErrors: sendErrors + (tcp?.dropped ?? 0) + (tls?.dropped ?? 0) }));
+  log.info({ udpPort, tcpPort, tlsPort, relayPorts: `${binding.portMin}-${binding.portMax}`, realm: t.realm }, 'turn plane listening');
 
   let closing: Promise<void> | undefined;
   return {
     name: 'turn',
     udpPort,
     tcpPort,
+    tlsPort,
     core,
     ready: () => !closed,
     close(): Promise<void> {
@@ -121,7 +139,7 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
         closed = true;
         clearInterval(sweep);
         core.closeAll();
-        await Promise.all([closeUdp(udp), tcp?.close(), relays.closeAll()]);
+        await Promise.all([closeUdp(udp), tcp?.close(), tls?.close(), relays.closeAll()]);
         log.info('turn plane closed');
       })();
       return closing;

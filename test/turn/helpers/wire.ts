@@ -1,6 +1,7 @@
 // Real-socket test clients (UDP and TCP) with a message inbox and bounded waits.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { StreamFramer } from '../../../src/turn/codec/index.js';
 
 export class Inbox {
@@ -83,10 +84,10 @@ export async function udpClient(serverPort: number): Promise<WireClient> {
   };
 }
 
-export async function tcpClient(serverPort: number): Promise<WireClient> {
-  const sock: Socket = connect({ port: serverPort, host: '127.0.0.1' });
+export async function tcpClient(serverPort: number, tls?: { ca: Buffer }): Promise<WireClient> {
+  const sock: Socket = tls ? connectTls({ port: serverPort, host: '127.0.0.1', ca: tls.ca }) : connect({ port: serverPort, host: '127.0.0.1' });
   await new Promise<void>((resolve, reject) => {
-    sock.once('connect', resolve);
+    sock.once(tls ? 'secureConnect' : 'connect', resolve);
     sock.once('error', reject);
   });
   const inbox = new Inbox();
