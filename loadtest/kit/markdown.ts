@@ -1,5 +1,6 @@
 /** The report's Markdown summary (what a load-testing team pastes into a ticket). */
 import type { Report } from './report.js';
+import type { StormReport } from './envelope-storm.js';
 
 const f = (v: number | undefined, d = 1): string => (v === undefined || Number.isNaN(v) ? '–' : v.toFixed(d));
 const pct = (v: number | undefined): string => (v === undefined || Number.isNaN(v) ? '–' : `${(100 * v).toFixed(1)}%`);
@@ -37,7 +38,12 @@ export function renderMarkdown(r: Report, charts: string[]): string {
     L.push('', `Bandwidth cost of padding (per participant, on the wire): uplink ${f(b.paddedUpKbps)} kbit/s padded vs ${f(b.unpaddedUpKbps)} unpadded (×${f(b.upCost, 2)}); downlink ${f(b.paddedDownKbps)} vs ${f(b.unpaddedDownKbps)} (×${f(b.downCost, 2)}).`);
     for (const n of k.notes) L.push('', `> ${n}`);
   }
-  if (r.envelopes !== undefined) L.push('', '## Envelope storm', '', '```json', JSON.stringify(r.envelopes, null, 2), '```');
+  const st = r.envelopes as StormReport | { skipped: string } | undefined;
+  if (st !== undefined && 'posts' in st) {
+    L.push('', '## Envelope storm', '', `autocannon: ${st.connections} connections posting ${st.bucketBytes}-byte envelopes to ${st.mailboxes} mailboxes for ${st.durationSec} s; one authenticated reader per mailbox acknowledging.`, '');
+    L.push('| posts sent | accepted (202) | refused | errors | posts/s | post latency p50 / p99 / max | read | reads/s | post→read p50 / p99 / max | unread |', '|---|---|---|---|---|---|---|---|---|---|');
+    L.push(`| ${st.posts.sent} | ${st.posts.accepted} | ${JSON.stringify(st.posts.refusedByStatus)} | ${st.posts.errors} | ${f(st.posts.perSec, 0)} | ${f(st.posts.latencyMs.p50)} / ${f(st.posts.latencyMs.p99)} / ${f(st.posts.latencyMs.max)} ms | ${st.reads.received} | ${f(st.reads.perSec, 0)} | ${f(st.reads.latencyMs.p50)} / ${f(st.reads.latencyMs.p99)} / ${f(st.reads.latencyMs.max)} ms | ${st.unread} |`);
+  } else if (st !== undefined) L.push('', '## Envelope storm', '', JSON.stringify(st));
   L.push('', '## Consistency checks', '');
   for (const ch of r.consistency) L.push(`- ${ch.ok ? 'ok' : '**FAILED**'}: ${ch.name} (${ch.detail})`);
   if (charts.length > 0) {

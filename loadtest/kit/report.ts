@@ -244,6 +244,14 @@ function checks(run: RunData, d: Delivery, sdk: ClientTotals): Check[] {
     for (const s of run.members) ideal += s.sendTimes.length * (s.room.members.length - 1);
     add('no churn: expected = Σ sent × (room size − 1)', ideal === d.expectedDeliveries, `${ideal} vs ${d.expectedDeliveries}`);
   }
+  const storm = run.envelopes as { posts?: { accepted: number }; reads?: { received: number }; inFlightAtStop?: number } | undefined;
+  if (storm?.posts !== undefined && storm.reads !== undefined) {
+    // autocannon stops with up to connections × pipelining posts in flight: stored, but their 202 never counted.
+    const slack = storm.inFlightAtStop ?? 0;
+    const { accepted } = storm.posts;
+    const read = storm.reads.received;
+    add('envelopes: accepted (202) <= read <= accepted + posts in flight at stop', accepted <= read && read <= accepted + slack, `${accepted} <= ${read} <= ${accepted} + ${slack}`);
+  }
   const core = run.relayEnd?.core;
   if (core !== undefined && run.target.kind !== 'remote') {
     const records = sdk.packetsSent + sdk.dummiesSent;
