@@ -1,7 +1,7 @@
 /**
  * Runs the TURN plane alone (for benchmarks and manual interop), until SIGINT/SIGTERM.
  * Usage: node dist/loadtest/turn/serve.js '{"turn":{"port":3478,...}}'
- * Prints one JSON line {"udpPort","tcpPort"} on stdout when listening.
+ * Prints one JSON line {"udpPort","tcpPort","tlsPort"} on stdout when listening.
  */
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger, Redactor } from '../../src/observability/log.js';
@@ -17,7 +17,7 @@ const plane = await startTurnPlane({
   metrics: new MetricsRegistry(),
   http: { route() {}, websocket() {} },
 });
-process.stdout.write(JSON.stringify({ udpPort: plane.udpPort, tcpPort: plane.tcpPort }) + '\n');
+process.stdout.write(JSON.stringify({ udpPort: plane.udpPort, tcpPort: plane.tcpPort, tlsPort: plane.tlsPort }) + '\n');
 const stop = (): void => void plane.close().then(() => process.exit(0));
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);

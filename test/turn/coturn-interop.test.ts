@@ -1,11 +1,14 @@
 // Interop with coturn's own tools (Debian package `coturn`): turnutils_uclient relays through our
-// server to turnutils_peer (a UDP echo peer) with static users and REST credentials, over UDP and
-// TCP, by channels and by Send indications, and must report 0% loss. Skipped when coturn is absent.
+// server to turnutils_peer (a UDP echo peer) with static users and REST credentials, over UDP, TCP
+// and TLS, by channels and by Send indications, and must report 0% loss. Skipped when coturn is absent.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TurnPlane } from '../../src/turn/server/turn-plane.js';
+import { fileURLToPath } from 'node:url';
 import { startTestTurn } from './helpers/plane.js';
+
+const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
 const haveCoturn = spawnSync('sh', ['-c', 'command -v turnutils_uclient && command -v turnutils_peer']).status === 0;
 
@@ -38,7 +41,14 @@ describe.skipIf(!haveCoturn)('coturn turnutils interop', () => {
   const secret = 'interop-secret';
 
   beforeAll(async () => {
-    ({ plane } = await startTestTurn({ authSecret: secret, staticUsers: ['alice:secret1'] }));
+    ({ plane } = await startTestTurn({
+      authSecret: secret,
+      staticUsers: ['alice:secret1'],
+      tls: true,
+      tlsPort: 0,
+      tlsCert: fixture('turn-test-cert.pem'),
+      tlsKey: fixture('turn-test-key.pem'),
+    }));
     peerPort = await freeUdpPort();
     peer = spawn('turnutils_peer', ['-p', String(peerPort), '-L', '127.0.0.1'], { stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, 300));
@@ -58,10 +68,11 @@ describe.skipIf(!haveCoturn)('coturn turnutils interop', () => {
     ['TCP, static user, channels', ['-t', '-u', 'alice', '-w', 'secret1']],
     ['UDP, REST credentials, channels', ['-W', secret, '-u', 'interop']],
     ['TCP, REST credentials, Send indications', ['-t', '-s', '-W', secret, '-u', 'interop']],
+    ['TLS, REST credentials, channels', ['-t', '-S', '-W', secret, '-u', 'interop']],
   ];
 
   it.each(cases)('%s: 0%% loss', async (_name, auth) => {
-    const port = String(auth.includes('-t') ? plane.tcpPort : plane.udpPort);
+    const port = String(auth.includes('-S') ? plane.tlsPort : auth.includes('-t') ? plane.tcpPort : plane.udpPort);
     const { code, out } = await runUclient([...auth, '-p', port, '-e', '127.0.0.1', '-r', String(peerPort), '-n', '100', '-m', '2', '-l', '120', '-z', '5', '-c', '127.0.0.1']);
     expect(code, out).toBe(0);
     const totals = /start_mclient: tot_send_msgs=(\d+), tot_recv_msgs=(\d+)/.exec(out);
