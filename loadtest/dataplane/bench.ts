@@ -1,0 +1,197 @@
+/**
+ * npm run bench:dataplane -- [--duration-ms 2000] [--room-size 2] [--planes fwd,native,ts]
+ *
+ * N padded audio sessions (profile `audio`: one 188-byte cell up and one 508-byte cell down per
+ * 20 ms tick per session) in rooms of `room-size` on loopback, through three data planes measured
+ * in the same run: a minimal C recvmmsg/sendmmsg forwarder with no crypto (the practical limit),
+ * the native data plane and the TypeScript one. For each, N doubles (then one bisection step)
+ * until loss reaches 0.1%; reported at the largest N under it: forwarded cells/s, relay CPU time
+ * per thousand cells, added latency p50/p99 (send to receive, relay included), relay memory per
+ * session. Then the ratios. The load generator (loadgen.c) is C so that it is never the limit.
+ */
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, here.includes('/dist/') ? '../../..' : '../..');
+const src = join(root, 'loadtest', 'dataplane');
+const bin = join(root, 'native', 'build', 'bench');
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
+}
+const durationMs = Number(arg('duration-ms', '2000'));
+const roomSize = Number(arg('room-size', '2'));
+const planes = arg('planes', 'fwd,native,ts').split(',');
+const TICK = 20;
+const UP_BODY = 160;
+
+interface Gen {
+  sessions: number;
+  sentRecords: number;
+  expectedRecords: number;
+  receivedRecords: number;
+  downCells: number;
+  bad: number;
+  sendFail: number;
+  lateSlices: number;
+  latP50Us: number;
+  latP99Us: number;
+}
+interface Step {
+  n: number;
+  loss: number;
+  cellsPerS: number;
+  cpuPerKCellsMs: number;
+  latP50Us: number;
+  latP99Us: number;
+  bytesPerSession: number;
+  footprint: number;
+  ok: boolean;
+}
+
+function build(): void {
+  mkdirSync(bin, { recursive: true });
+  const node = dirname(dirname(process.execPath));
+  const crypto = ['/usr/lib/x86_64-linux-gnu/libcrypto.so.3', '/usr/lib/aarch64-linux-gnu/libcrypto.so.3', '/usr/lib64/libcrypto.so.3'].find((p) => {
+    try {
+      readFileSync(p, { flag: 'r' }).length;
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (crypto === undefined) throw new Error('libcrypto.so.3 not found (Debian: libssl3)');
+  for (const [out, args] of [
+    ['c-forwarder', ['-O2', '-o', join(bin, 'c-forwarder'), join(src, 'c-forwarder.c')]],
+    ['loadgen', ['-O2', `-I${node}/include/node`, '-o', join(bin, 'loadgen'), join(src, 'loadgen.c'), crypto]],
+  ] as const) {
+    const r = spawnSync('cc', args, { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error(`building ${out} failed`);
+  }
+}
+
+function request<T>(child: ChildProcess, msg: unknown): Promise<T> {
+  return new Promise((resolve) => {
+    child.once('message', (m) => resolve(m as T));
+    child.send(msg as object);
+  });
+}
+
+function cpuMsOf(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime in clock ticks (USER_HZ 100)
+}
+function rssOf(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * 4096;
+}
+
+function runGen(mode: 'relay' | 'fwd', port: number, file: string, n: number): Promise<Gen> {
+  return new Promise((resolve, reject) => {
+    const sockets = Math.min(16, Math.max(1, Math.ceil(n / 1000)));
+    const g = spawn(join(bin, 'loadgen'), [mode, String(port), file, String(durationMs), String(TICK), String(UP_BODY), String(roomSize), String(sockets)]);
+    let out = '';
+    g.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    g.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as Gen) : reject(new Error(`loadgen exit ${code}`))));
+  });
+}
+
+async function step(plane: string, n: number, tmp: string): Promise<Step> {
+  const file = join(tmp, `sessions-${plane}-${n}.txt`);
+  let port: number;
+  let child: ChildProcess;
+  let rss0: number;
+  let footprint = 0;
+  const cpu = async (): Promise<{ cpuMs: number; rss: number }> => (plane === 'fwd' ? { cpuMs: cpuMsOf(child.pid!), rss: rssOf(child.pid!) } : request(child, { cmd: 'usage' }));
+  if (plane === 'fwd') {
+    child = spawn(join(bin, 'c-forwarder'), ['0']);
+    port = await new Promise<number>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(Number(/port (\d+)/.exec(d.toString())![1]))));
+    rss0 = rssOf(child.pid!);
+    writeFileSync(file, Array.from({ length: n }, (_, i) => `${i} ${'0'.repeat(64)} ${'0'.repeat(64)}`).join('\n') + '\n');
+  } else {
+    child = fork(join(here, 'bench-relay.js'), [plane === 'native' ? 'native' : 'typescript'], { execArgv: ['--expose-gc'] });
+    await new Promise((r) => child.once('message', r));
+    const j = await request<{ port: number; lines: string[]; rss0: number; footprint: number }>(child, { cmd: 'join', n, roomSize, profile: 'audio' });
+    port = j.port;
+    rss0 = j.rss0;
+    footprint = j.footprint;
+    writeFileSync(file, j.lines.join('\n') + '\n');
+  }
+  const before = await cpu();
+  const g = await runGen(plane === 'fwd' ? 'fwd' : 'relay', port, file, n);
+  const after = await cpu();
+  if (plane === 'fwd') child.kill('SIGKILL');
+  else await Promise.race([request(child, { cmd: 'close' }), new Promise((r) => setTimeout(r, 2000))]).finally(() => child.kill('SIGKILL'));
+  const loss = g.expectedRecords > 0 ? Math.max(0, 1 - g.receivedRecords / g.expectedRecords) : 1;
+  return {
+    n,
+    loss,
+    cellsPerS: g.receivedRecords / (durationMs / 1000),
+    cpuPerKCellsMs: (after.cpuMs - before.cpuMs) / (g.downCells / 1000),
+    latP50Us: g.latP50Us,
+    latP99Us: g.latP99Us,
+    bytesPerSession: (after.rss - rss0) / n,
+    footprint,
+    ok: loss < 0.001 && g.bad === 0,
+  };
+}
+
+async function ramp(plane: string, start: number, max: number, tmp: string): Promise<Step | undefined> {
+  let best: Step | undefined;
+  let fail: number | undefined;
+  for (let n = start; n <= max; n *= 2) {
+    const s = await step(plane, n, tmp);
+    log(plane, s);
+    if (!s.ok) {
+      fail = n;
+      break;
+    }
+    best = s;
+  }
+  if (best !== undefined && fail !== undefined) {
+    const mid = Math.round((best.n + fail) / 2 / roomSize) * roomSize;
+    const s = await step(plane, mid, tmp);
+    log(plane, s);
+    if (s.ok) best = s;
+  }
+  return best;
+}
+
+function log(plane: string, s: Step): void {
+  console.log(
+    `  ${plane.padEnd(6)} N=${String(s.n).padStart(6)}  loss ${(s.loss * 100).toFixed(3).padStart(7)}%  ${Math.round(s.cellsPerS).toString().padStart(7)} cells/s  ` +
+      `cpu ${s.cpuPerKCellsMs.toFixed(2)} ms/kcell  latency p50 ${(s.latP50Us / 1000).toFixed(2)} ms p99 ${(s.latP99Us / 1000).toFixed(2)} ms  ` +
+      `rss ${Math.round(s.bytesPerSession)} B/session${s.footprint ? ` (struct ${s.footprint} B)` : ''}  ${s.ok ? 'ok' : 'LOSS'}`,
+  );
+}
+
+async function main(): Promise<void> {
+  build();
+  const tmp = join(root, 'native', 'build', 'bench');
+  console.log(`data-plane bench: profile audio (${UP_BODY + 28} B up, 508 B down per ${TICK} ms), rooms of ${roomSize}, ${durationMs} ms per step, ${cpus().length} CPUs shared with the load generator, loopback`);
+  const res: Record<string, Step | undefined> = {};
+  const cfg: Record<string, [number, number]> = { fwd: [1000, 32000], native: [1000, 32000], ts: [250, 16000] };
+  for (const p of planes) res[p] = await ramp(p, cfg[p]![0], cfg[p]![1], tmp);
+  console.log('\nresult (largest N with < 0.1% loss):');
+  console.log('| data plane | sessions | forwarded cells/s | CPU ms / 1k cells | latency p50 / p99 | memory / session |');
+  console.log('|---|---|---|---|---|---|');
+  const name: Record<string, string> = { fwd: 'C recvmmsg/sendmmsg forwarder, no crypto (limit)', native: 'native (N-API addon)', ts: 'TypeScript (node:dgram)' };
+  for (const p of planes) {
+    const s = res[p];
+    if (s === undefined) console.log(`| ${name[p]} | none under 0.1% loss | | | | |`);
+    else console.log(`| ${name[p]} | ${s.n} | ${Math.round(s.cellsPerS)} | ${s.cpuPerKCellsMs.toFixed(2)} | ${(s.latP50Us / 1000).toFixed(2)} / ${(s.latP99Us / 1000).toFixed(2)} ms | ${Math.round(s.bytesPerSession)} B RSS${s.footprint ? `, ${s.footprint} B struct` : ''} |`);
+  }
+  const f = res.fwd?.cellsPerS;
+  const nat = res.native?.cellsPerS;
+  const t = res.ts?.cellsPerS;
+  console.log('\nratios:');
+  if (nat && f) console.log(`  native / C forwarder: ${((100 * nat) / f).toFixed(0)}% of cells/s (goal >= 70%)`);
+  if (nat && t) console.log(`  native / TypeScript:  ${(nat / t).toFixed(1)}x cells/s (goal >= 4x); CPU per cell ${(res.ts!.cpuPerKCellsMs / res.native!.cpuPerKCellsMs).toFixed(1)}x less`);
+  if (res.native) console.log(`  native memory per session: ${Math.round(res.native.bytesPerSession)} B RSS, ${res.native.footprint} B struct (goal <= 4096 B)`);
+}
+
+void main();
