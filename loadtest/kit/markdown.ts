@@ -11,7 +11,7 @@ export function renderMarkdown(r: Report, charts: string[]): string {
   L.push(`# Load report: ${r.scenario.name}`, '', `${r.scenario.description}`, '');
   L.push(`- started ${r.startedAt}, measured ${f(r.scenario.durationMs / 1000, 0)} s, seed ${r.scenario.seed}`);
   L.push(`- relay: ${r.target.kind} at ${r.target.url}${r.target.pid !== undefined ? ` (pid ${r.target.pid})` : ''}; ${r.relay.note}`);
-  L.push(`- clients: ${r.clients.joined}/${r.clients.participants} joined in ${r.clients.rooms} rooms, ${f(r.clients.joinsPerSec)} joins/s, join latency p50 ${f(r.clients.joinLatencyMs.p50)} ms p99 ${f(r.clients.joinLatencyMs.p99)} ms${r.clients.joinFailed > 0 ? `, ${r.clients.joinFailed} failed ${JSON.stringify(r.clients.joinErrors)}` : ''}`);
+  L.push(`- clients: ${r.clients.joined}/${r.clients.participants} joined in ${r.clients.rooms} rooms, ${f(r.clients.joinsPerSec)} joins/s, ${r.clients.midRunJoins > 0 ? `${r.clients.midRunJoins} more during the run (${f(r.clients.midRunJoinsPerSec)} joins/s with as many leaves), ` : ''}join latency p50 ${f(r.clients.joinLatencyMs.p50)} ms p99 ${f(r.clients.joinLatencyMs.p99)} ms${r.clients.joinFailed > 0 ? `, ${r.clients.joinFailed} failed ${JSON.stringify(r.clients.joinErrors)}` : ''}`);
   L.push('', '## Media', '');
   L.push('| frames sent | expected deliveries | delivered | lost | loss | extra (churn edges) | duplicates | out of order | jitter | latency p50 / p90 / p99 / max |');
   L.push('|---|---|---|---|---|---|---|---|---|---|');

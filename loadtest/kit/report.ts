@@ -54,9 +54,21 @@ export interface Report {
   scenario: { name: string; description: string; seed: number; durationMs: number; groups: RunData['scenario']['groups'] };
   startedAt: string;
   target: RunData['target'];
-  clients: { participants: number; rooms: number; joined: number; joinFailed: number; joinErrors: Record<string, number>; joinsPerSec: number; joinLatencyMs: Quantiles };
+  clients: {
+    participants: number;
+    rooms: number;
+    joined: number;
+    joinFailed: number;
+    joinErrors: Record<string, number>;
+    /** Initial joins (bounded concurrency 8) per second of the join phase. */
+    joinsPerSec: number;
+    /** Joins made during the measured phase (churn) and their rate. */
+    midRunJoins: number;
+    midRunJoinsPerSec: number;
+    joinLatencyMs: Quantiles;
+  };
   media: Delivery & { latencyMs: Quantiles; framesPerSec: number; deliveriesPerSec: number; sdk: ClientTotals };
-  groups: Array<{ name: string; profile: string; participants: number } & Delivery & { latencyP50: number; latencyP99: number }>;
+  groups: Array<{ name: string; profile: string; participants: number } & Delivery>;
   relay: {
     cpuSeconds?: number;
     cpuPct?: number;
@@ -74,8 +86,8 @@ export interface Report {
   timeline: TimelinePoint[];
 }
 
-function deliveryOf(members: Member[], all: Map<number, Member>, settle: number, grace: number): Delivery & { latencies: number[] } {
-  const d = { framesSent: 0, expectedDeliveries: 0, delivered: 0, lost: 0, lossPct: 0, extraDeliveries: 0, duplicates: 0, outOfOrder: 0, jitterMs: 0, latencies: [] as number[] };
+function deliveryOf(members: Member[], settle: number, grace: number): Delivery {
+  const d = { framesSent: 0, expectedDeliveries: 0, delivered: 0, lost: 0, lossPct: 0, extraDeliveries: 0, duplicates: 0, outOfOrder: 0, jitterMs: 0 };
   let pairs = 0;
   let jitter = 0;
   for (const s of members) d.framesSent += s.sendTimes.length;
@@ -103,7 +115,6 @@ function deliveryOf(members: Member[], all: Map<number, Member>, settle: number,
       }
     }
   }
-  void all;
   d.lost = d.expectedDeliveries - d.delivered;
   d.lossPct = d.expectedDeliveries === 0 ? 0 : (100 * d.lost) / d.expectedDeliveries;
   d.jitterMs = pairs === 0 ? NaN : jitter / pairs;
@@ -131,16 +142,12 @@ export function leakSubjects(run: RunData): LeakSubject[] {
 }
 
 export function buildReport(run: RunData, startedAt: Date): Report {
-  const all = new Map(run.members.map((m) => [m.id, m]));
-  const whole = deliveryOf(run.members, all, run.settleMs, run.graceMs);
+  const whole = deliveryOf(run.members, run.settleMs, run.graceMs);
   const sec = run.durationMs / 1000;
   const groups = run.scenario.groups.map((g, gi) => {
     const ms = run.members.filter((m) => m.room.group === gi);
-    const d = deliveryOf(ms, all, run.settleMs, run.graceMs);
-    const lat: number[] = [];
-    for (const r of ms) for (const t of r.tracks.values()) void t;
-    void lat;
-    return { name: g.name, profile: g.profile, participants: ms.length, ...stripLat(d), latencyP50: NaN, latencyP99: NaN };
+    const d = deliveryOf(ms, run.settleMs, run.graceMs);
+    return { name: g.name, profile: g.profile, participants: ms.length, ...d };
   });
   const lat = quantiles(run.latencies.view());
   const sdk = run.clientsAtEnd;
@@ -199,10 +206,12 @@ export function buildReport(run: RunData, startedAt: Date): Report {
       joined: run.joins.count,
       joinFailed: run.joins.failed,
       joinErrors: run.joins.errors,
-      joinsPerSec: run.members.length / Math.max(0.001, run.joins.firstPhaseMs / 1000),
+      joinsPerSec: run.joins.initial / Math.max(0.001, run.joins.firstPhaseMs / 1000),
+      midRunJoins: run.members.length - run.joins.initial,
+      midRunJoinsPerSec: (run.members.length - run.joins.initial) / sec,
       joinLatencyMs: quantiles(run.joins.latencies),
     },
-    media: { ...stripLat(whole), latencyMs: lat, framesPerSec: whole.framesSent / sec, deliveriesPerSec: (whole.delivered + whole.extraDeliveries) / sec, sdk },
+    media: { ...whole, latencyMs: lat, framesPerSec: whole.framesSent / sec, deliveriesPerSec: (whole.delivered + whole.extraDeliveries) / sec, sdk },
     groups,
     relay,
     wire,
@@ -214,11 +223,6 @@ export function buildReport(run: RunData, startedAt: Date): Report {
   return report;
 }
 
-function stripLat(d: Delivery & { latencies: number[] }): Delivery {
-  const { latencies, ...rest } = d;
-  void latencies;
-  return rest;
-}
 
 function checks(run: RunData, d: Delivery, sdk: ClientTotals): Check[] {
   const out: Check[] = [];

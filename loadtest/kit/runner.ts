@@ -50,7 +50,7 @@ export interface RunData {
   relayEnd?: RelaySample;
   /** Samples of per-sender accepted records [epoch ms, per watched member...] (leak runs). */
   relayWatch: { members: Member[]; rows: number[][] };
-  joins: { count: number; failed: number; firstPhaseMs: number; latencies: number[]; errors: Record<string, number> };
+  joins: { count: number; failed: number; initial: number; firstPhaseMs: number; latencies: number[]; errors: Record<string, number> };
   envelopes?: unknown;
   /** SDK counters summed over all clients, read right after relayEnd. */
   clientsAtEnd: ClientTotals;
@@ -73,7 +73,7 @@ export async function runScenario(opts: RunOptions): Promise<RunData> {
   const collector: Collector = { latencies: new F64List(1 << 16), deliveredTick: 0 };
   const rooms: Room[] = [];
   const members: Member[] = [];
-  const joins = { count: 0, failed: 0, firstPhaseMs: 0, latencies: [] as number[], errors: {} as Record<string, number> };
+  const joins = { count: 0, failed: 0, initial: 0, firstPhaseMs: 0, latencies: [] as number[], errors: {} as Record<string, number> };
   const timers: NodeJS.Timeout[] = [];
   let framesSentTick = 0;
   let t0 = Infinity;
@@ -112,6 +112,7 @@ export async function runScenario(opts: RunOptions): Promise<RunData> {
     const joinStart = performance.now();
     for (let i = 0; i < members.length; i += JOIN_CONCURRENCY) await Promise.all(members.slice(i, i + JOIN_CONCURRENCY).map(joinOne));
     joins.firstPhaseMs = performance.now() - joinStart;
+    joins.initial = members.length;
     opts.progress?.(`joined ${joins.count}/${members.length} participants in ${(joins.firstPhaseMs / 1000).toFixed(1)} s (${joins.failed} failed)`, false);
 
     // 2. Measured phase: one frame clock per group, churn timers, a sampler every second.
