@@ -25,20 +25,22 @@ async function main(): Promise<void> {
     onClosed: () => undefined,
   };
   let dp: DataPlane;
+  const { addon, reason } = loadNativeAddon();
+  const heap = (): number => (kind === 'native' ? addon!.mallocBytes() : process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers);
   if (kind === 'native') {
-    const { addon, reason } = loadNativeAddon();
     if (addon === undefined) throw new Error(reason);
     dp = startNativeDataPlane(addon, opts);
   } else dp = await startTsDataPlane(opts);
   const send = (m: unknown): void => void process.send!(m);
-  const usage = (): { cpuMs: number; rss: number } => {
+  const usage = (): { cpuMs: number; rss: number; heap: number } => {
     const u = process.cpuUsage();
-    return { cpuMs: (u.user + u.system) / 1000, rss: process.memoryUsage().rss };
+    return { cpuMs: (u.user + u.system) / 1000, rss: process.memoryUsage().rss, heap: heap() };
   };
   process.on('message', (m: Msg) => {
     if (m.cmd === 'join') {
       global.gc?.();
       const rss0 = process.memoryUsage().rss;
+      const heap0 = heap();
       const lines: string[] = [];
       for (let i = 0; i < m.n; i++) {
         const room = Buffer.alloc(32);
@@ -50,7 +52,7 @@ async function main(): Promise<void> {
         lines.push(`${j.session} ${up.toString('hex')} ${down.toString('hex')}`);
       }
       const footprint = dp.core instanceof NativeCellCore ? dp.core.sessionFootprint : 0;
-      send({ port: dp.udpPort, lines, rss0, footprint });
+      send({ port: dp.udpPort, lines, rss0, heap0, footprint });
     } else if (m.cmd === 'usage') {
       global.gc?.();
       send({ ...usage(), stats: { ...dp.core.stats, closes: undefined, drops: [...dp.core.stats.drops] } });

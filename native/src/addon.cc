@@ -4,6 +4,7 @@
 //  - deterministic: JS drives Receive/Poll with injected time (tests, differential, fuzz);
 //  - I/O: a native thread owns the UDP socket and the pacer (udp_io.h); JS only joins sessions,
 //    feeds WebSocket cells and receives, once per tick, the cells for WebSocket paths and closes.
+#include <malloc.h>
 #include <napi.h>
 
 #include <cmath>
@@ -324,6 +325,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sealCell", Napi::Function::New(env, SealCellJs));
   exports.Set("openCell", Napi::Function::New(env, OpenCellJs));
   exports.Set("monotonicMs", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return Napi::Number::New(i.Env(), MonotonicMs()); }));
+  // Bytes in use in the C heap (glibc mallinfo2): the bench's memory-per-session figure.
+  exports.Set("mallocBytes", Napi::Function::New(env, [](const Napi::CallbackInfo& i) {
+    const struct mallinfo2 m = mallinfo2();
+    return Napi::Number::New(i.Env(), double(m.uordblks + m.hblkhd));
+  }));
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return exports;
 }

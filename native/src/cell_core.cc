@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -41,6 +42,8 @@ CellCore::CellCore(CoreOptions opts) : opts_(std::move(opts)) {
   for (const Profile& p : opts_.profiles) bodies_.emplace_back(p.down_bytes);
   roster_buf_.resize(RosterBytes(opts_.room_cap));
   roster_slots_.resize(opts_.room_cap);
+  free_blocks_.assign(opts_.profiles.size(), nullptr);
+  spare_.assign(opts_.profiles.size(), nullptr);
 }
 
 CellCore::~CellCore() {
@@ -51,27 +54,31 @@ CellCore::~CellCore() {
     delete s;
   }
   for (auto& kv : rooms_) delete kv.second;
-  if (spare_ != nullptr) Release(spare_);
-  while (free_blocks_ != nullptr) {
-    BodyBlock* b = free_blocks_;
-    free_blocks_ = b->next_free;
-    std::free(b);
+  for (BodyBlock* b : spare_)
+    if (b != nullptr) Release(b);
+  for (BodyBlock* head : free_blocks_) {
+    while (head != nullptr) {
+      BodyBlock* b = head;
+      head = b->next_free;
+      std::free(b);
+    }
   }
 }
 
-BodyBlock* CellCore::TakeBlock() {
-  BodyBlock* b = free_blocks_;
-  if (b != nullptr) free_blocks_ = b->next_free;
-  else b = static_cast<BodyBlock*>(std::malloc(sizeof(BodyBlock)));
+BodyBlock* CellCore::TakeBlock(int profile) {
+  BodyBlock* b = free_blocks_[size_t(profile)];
+  if (b != nullptr) free_blocks_[size_t(profile)] = b->next_free;
+  else b = static_cast<BodyBlock*>(std::malloc(offsetof(BodyBlock, data) + opts_.profiles[size_t(profile)].up_bytes));
   b->refs = 1;
+  b->profile = uint8_t(profile);
   b->next_free = nullptr;
   return b;
 }
 
 void CellCore::Release(BodyBlock* b) {
   if (--b->refs == 0) {
-    b->next_free = free_blocks_;
-    free_blocks_ = b;
+    b->next_free = free_blocks_[b->profile];
+    free_blocks_[b->profile] = b;
   }
 }
 
@@ -162,8 +169,9 @@ int CellCore::Accept(const uint8_t* cell, size_t len, double now) {
   const int64_t counter = ReadCounter(cell);
   if (counter < 0 || !s->window.Check(counter)) return -kDropReplay;
   // Decrypt into a spare block; it becomes shared only if it carries media records.
-  if (spare_ == nullptr) spare_ = TakeBlock();
-  uint8_t* body = spare_->data;
+  BodyBlock*& spare = spare_[s->profile];
+  if (spare == nullptr) spare = TakeBlock(s->profile);
+  uint8_t* body = spare->data;
   if (!aead_.Open(s->rx, cell, len, body)) return -kDropForged;
   RecordRefs& refs = refs_;
   if (ParseBody(body, prof.up_bytes, &refs) != kBodyOk) return -kDropMalformed;
@@ -173,7 +181,7 @@ int CellCore::Accept(const uint8_t* cell, size_t len, double now) {
   s->stats.cells_in++;
   stats_.cells_in++;
   const auto& members = s->room->members;
-  BodyBlock* block = spare_;
+  BodyBlock* block = spare;
   bool shared = false;
   for (int r = 0; r < refs.count; r++) {
     const uint32_t off = refs.offsets[r];
@@ -209,7 +217,7 @@ int CellCore::Accept(const uint8_t* cell, size_t len, double now) {
   }
   if (shared) {
     Release(block);  // drop the decryptor's own reference; receivers hold theirs
-    spare_ = nullptr;
+    spare = nullptr;
   }
   return s->index;
 }

@@ -51,11 +51,14 @@ struct ReplayWindow {
   void Commit(int64_t c);
 };
 
-// A decrypted uplink body whose records wait in receivers' queues.
+// A decrypted uplink body whose records wait in receivers' queues: allocated at the profile's
+// upBytes (not the largest body), pooled per profile, freed to the pool when the last receiver
+// has packed (or dropped) its record.
 struct BodyBlock {
   uint32_t refs;
+  uint8_t profile;
   BodyBlock* next_free;
-  uint8_t data[kMaxBodyBytes];
+  uint8_t data[1];  // really the profile's up_bytes
 };
 
 struct QueuedRecord {
@@ -177,7 +180,7 @@ class CellCore {
   void Emit(Session* s, int p, double now, SendBatch* batch);
   void CloseSession(Session* s, int reason, SendBatch* batch);
   void QueueShift(Session* s);
-  BodyBlock* TakeBlock();
+  BodyBlock* TakeBlock(int profile);
   void Release(BodyBlock* b);
 
   CoreOptions opts_;
@@ -191,8 +194,8 @@ class CellCore {
   std::vector<uint8_t> roster_buf_;
   std::vector<uint16_t> roster_slots_;
   std::vector<int32_t> pending_close_;
-  BodyBlock* free_blocks_ = nullptr;
-  BodyBlock* spare_ = nullptr;
+  std::vector<BodyBlock*> free_blocks_;  // per profile
+  std::vector<BodyBlock*> spare_;        // per profile: the block the next cell decrypts into
   BodyWriter writer_;
   RecordRefs refs_;
   CellAead aead_;

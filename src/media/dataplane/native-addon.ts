@@ -15,6 +15,8 @@ export interface NativeAddon {
   sealCell(key: Uint8Array, session: number, counter: number, body: Uint8Array): Buffer;
   openCell(key: Uint8Array, cell: Uint8Array): Buffer | null;
   monotonicMs(): number;
+  /** Bytes in use in the C heap (glibc mallinfo2), for memory reports. */
+  mallocBytes(): number;
 }
 
 export interface NativeCoreHandle {
