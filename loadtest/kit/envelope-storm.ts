@@ -57,6 +57,7 @@ export async function runEnvelopeStorm(url: string, storm: EnvelopeStorm, durati
       url,
       connections: storm.connections,
       pipelining: storm.pipelining ?? 1,
+      ...(storm.ratePerSec !== undefined ? { overallRate: storm.ratePerSec } : {}),
       duration: durationSec,
       requests: [
         {

@@ -3,6 +3,7 @@ import type { Report } from './report.js';
 import type { StormReport } from './envelope-storm.js';
 
 const f = (v: number | undefined, d = 1): string => (v === undefined || Number.isNaN(v) ? '–' : v.toFixed(d));
+const n = (v: number): string => (Number.isNaN(v) ? '–' : String(v));
 const pct = (v: number | undefined): string => (v === undefined || Number.isNaN(v) ? '–' : `${(100 * v).toFixed(1)}%`);
 
 export function renderMarkdown(r: Report, charts: string[]): string {
@@ -10,8 +11,9 @@ export function renderMarkdown(r: Report, charts: string[]): string {
   const L: string[] = [];
   L.push(`# Load report: ${r.scenario.name}`, '', `${r.scenario.description}`, '');
   L.push(`- started ${r.startedAt}, measured ${f(r.scenario.durationMs / 1000, 0)} s, seed ${r.scenario.seed}`);
-  L.push(`- relay: ${r.target.kind} at ${r.target.url}${r.target.pid !== undefined ? ` (pid ${r.target.pid})` : ''}; ${r.relay.note}`);
+  L.push(`- relay: ${r.target.kind} at ${r.target.url}${r.target.pid !== undefined ? ` (pid ${r.target.pid})` : ''}${r.target.planes.length > 0 ? `, planes: ${r.target.planes.join(', ')}` : ''}; ${r.relay.note}`);
   L.push(`- clients: ${r.clients.joined}/${r.clients.participants} joined in ${r.clients.rooms} rooms, ${f(r.clients.joinsPerSec)} joins/s, ${r.clients.midRunJoins > 0 ? `${r.clients.midRunJoins} more during the run (${f(r.clients.midRunJoinsPerSec)} joins/s with as many leaves), ` : ''}join latency p50 ${f(r.clients.joinLatencyMs.p50)} ms p99 ${f(r.clients.joinLatencyMs.p99)} ms${r.clients.joinFailed > 0 ? `, ${r.clients.joinFailed} failed ${JSON.stringify(r.clients.joinErrors)}` : ''}`);
+  for (const w of r.warnings) L.push('', `> **Warning:** ${w}`);
   L.push('', '## Media', '');
   L.push('| frames sent | expected deliveries | delivered | lost | loss | extra (churn edges) | duplicates | out of order | jitter | latency p50 / p90 / p99 / max |');
   L.push('|---|---|---|---|---|---|---|---|---|---|');
@@ -23,12 +25,15 @@ export function renderMarkdown(r: Report, charts: string[]): string {
   }
   L.push('', '## Relay', '');
   const c = r.relay.counters;
-  L.push(`CPU ${f(r.relay.cpuPct)}% of one core (${f(r.relay.cpuSeconds, 2)} s), RSS ${f(r.relay.rssMB)} MB (max ${f(r.relay.rssMaxMB)} MB).`);
+  L.push(`CPU ${f(r.relay.cpuPct)}% of one core (${f(r.relay.cpuSeconds, 2)} s), RSS ${f(r.relay.rssMB)} MB (max ${f(r.relay.rssMaxMB)} MB)${r.relay.cpuPct === undefined ? ' (not exposed by this relay)' : ''}.`);
   if (c !== undefined) {
-    L.push(`Cells in ${c.cellsIn}, out ${c.cellsOut} (${pct(r.relay.dummyShare)} dummy), records in ${c.recordsIn}, forwarded ${c.recordsOut}, queue drops ${c.queueDrops} + stale ${c.staleDrops}, missed pacer ticks ${c.missedTicks}, dropped cells ${c.drops}.`);
+    L.push(`Cells in ${n(c.cellsIn)}, out ${n(c.cellsOut)} (${pct(r.relay.dummyShare)} dummy), records in ${n(c.recordsIn)}, forwarded ${n(c.recordsOut)}, queue drops ${n(c.queueDrops)} + stale ${n(c.staleDrops)}, missed pacer ticks ${n(c.missedTicks)}, dropped cells ${n(c.drops)}.`);
   }
   L.push('', '## What an observer of the wire saw', '', '| group | uplink cell sizes | downlink cell sizes | up cells/s | down cells/s |', '|---|---|---|---|---|');
-  for (const w of r.wire) L.push(`| ${w.group} | ${w.upSizes.join(', ') || '–'} B | ${w.downSizes.join(', ') || '–'} B | ${f(w.upCellsPerSec)} | ${f(w.downCellsPerSec)} |`);
+  for (const w of r.wire) {
+    if (w.upSizes.length === 0 && w.downSizes.length === 0) L.push(`| ${w.group} | not observed | | | |`);
+    else L.push(`| ${w.group} | ${w.upSizes.join(', ')} B | ${w.downSizes.join(', ')} B | ${f(w.upCellsPerSec)} | ${f(w.downCellsPerSec)} |`);
+  }
   if (r.leak !== undefined) {
     const k = r.leak;
     L.push('', '## Metadata-leak meter', '', `Talk/silence classifier per ${k.windowMs} ms window, trained on the first half of each call and scored on the second (balanced accuracy, chance = 50%).`, '');

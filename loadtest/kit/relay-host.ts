@@ -62,7 +62,7 @@ export async function hostRelay(opts: HostOptions = {}): Promise<HostedRelay> {
       url: relay.url,
       udpPort: media.udpPort,
       core: media.core,
-      planes: ['envelope', 'media'],
+      planes: ['envelope', `media (${media.dataPlane} data plane)`],
       async close(): Promise<void> {
         await relay.close();
         rmSync(dataDir, { recursive: true, force: true });

@@ -140,10 +140,13 @@ async function spawnTarget(host: HostOptions): Promise<RelayTarget> {
 
 /** Reads a relay's /metrics (Prometheus text); figures it does not expose stay undefined. */
 function remoteTarget(url: string, udp: { host: string; port: number } | undefined): RelayTarget {
-  const metric = (text: string, name: string): number | undefined => {
+  /** Sum of a metric's samples, optionally only those whose labels contain `label` (e.g. kind="dummy"). */
+  const metric = (text: string, name: string, label?: string): number | undefined => {
     let sum: number | undefined;
     for (const line of text.split('\n')) {
-      if (line.startsWith(name + ' ') || line.startsWith(name + '{')) sum = (sum ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+      if (!(line.startsWith(name + ' ') || line.startsWith(name + '{'))) continue;
+      if (label !== undefined && !line.slice(0, line.lastIndexOf(' ')).includes(label)) continue;
+      sum = (sum ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
     }
     return sum;
   };
@@ -167,11 +170,11 @@ function remoteTarget(url: string, udp: { host: string; port: number } | undefin
         core: {
           cellsIn: metric(text, 'xrelay_media_cells_received_total') ?? NaN,
           cellsOut: sent ?? NaN,
-          dummyCellsOut: NaN,
+          dummyCellsOut: metric(text, 'xrelay_media_cells_sent_total', 'kind="dummy"') ?? NaN,
           recordsIn: metric(text, 'xrelay_media_records_received_total') ?? NaN,
           recordsOut: metric(text, 'xrelay_media_records_forwarded_total') ?? NaN,
-          queueDrops: metric(text, 'xrelay_media_queue_drops_total') ?? NaN,
-          staleDrops: NaN,
+          queueDrops: metric(text, 'xrelay_media_queue_drops_total', 'reason="full"') ?? NaN,
+          staleDrops: metric(text, 'xrelay_media_queue_drops_total', 'reason="stale"') ?? NaN,
           missedTicks: metric(text, 'xrelay_media_pacer_missed_ticks_total') ?? NaN,
           drops: metric(text, 'xrelay_media_cells_dropped_total') ?? NaN,
           sessions: metric(text, 'xrelay_media_sessions') ?? NaN,

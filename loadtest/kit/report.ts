@@ -81,6 +81,8 @@ export interface Report {
   };
   wire: Array<{ group: string; upSizes: number[]; downSizes: number[]; upCellsPerSec: number; downCellsPerSec: number }>;
   consistency: Check[];
+  /** Conditions that make figures less trustworthy (e.g. the load generator itself saturated). */
+  warnings: string[];
   leak?: LeakReport;
   envelopes?: unknown;
   timeline: TimelinePoint[];
@@ -167,7 +169,7 @@ export function buildReport(run: RunData, startedAt: Date): Report {
   }
   if (b?.rssBytes !== undefined) relay.rssMB = b.rssBytes / 2 ** 20;
   const rssSeen = run.timeline.map((p) => p.relayRssMB ?? 0);
-  if (rssSeen.length > 0) relay.rssMaxMB = Math.max(...rssSeen, relay.rssMB ?? 0);
+  if (rssSeen.some((v) => v > 0)) relay.rssMaxMB = Math.max(...rssSeen, relay.rssMB ?? 0);
   if (b?.core !== undefined) {
     relay.counters = b.core;
     relay.dummyShare = b.core.dummyCellsOut / b.core.cellsOut;
@@ -216,6 +218,7 @@ export function buildReport(run: RunData, startedAt: Date): Report {
     relay,
     wire,
     consistency,
+    warnings: warningsOf(run),
     timeline: run.timeline,
   };
   if (run.scenario.leak === true) report.leak = measureLeak(leakSubjects(run), run.t0, run.durationMs);
@@ -223,6 +226,17 @@ export function buildReport(run: RunData, startedAt: Date): Report {
   return report;
 }
 
+
+function warningsOf(run: RunData): string[] {
+  const out: string[] = [];
+  // Each client sends one cell per tick; missed ticks mean the load process could not keep up.
+  const cells = run.members.reduce((a, m) => a + (m.call === undefined ? 0 : m.call.stats.missedTicks), 0);
+  const expectedTicks = run.members.reduce((a, m) => (m.call === undefined ? a : a + (run.durationMs / m.call.profile.tickMs)), 0);
+  if (cells > 0.01 * expectedTicks) {
+    out.push(`load generator saturated: clients missed ${cells} of ~${Math.round(expectedTicks)} ticks (${((100 * cells) / expectedTicks).toFixed(1)}%); latency, jitter and loss include client-side stalls. Use fewer clients per load process or a bigger machine.`);
+  }
+  return out;
+}
 
 function checks(run: RunData, d: Delivery, sdk: ClientTotals): Check[] {
   const out: Check[] = [];

@@ -40,6 +40,8 @@ export interface EnvelopeStorm {
   bucketBytes: number;
   /** autocannon pipelining factor. */
   pipelining?: number;
+  /** Cap on posts per second over all connections (autocannon overallRate); none = as fast as it goes. */
+  ratePerSec?: number;
 }
 
 export interface Scenario {
