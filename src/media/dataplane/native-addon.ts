@@ -47,11 +47,16 @@ function candidates(): string[] {
 
 /** The addon, or the reason it is unavailable. Loaded once. */
 export function loadNativeAddon(): { addon?: NativeAddon; reason: string } {
-  if (cached !== undefined) return cached;
-  if (process.platform !== 'linux') return (cached = { reason: 'the native data plane is Linux-only' });
+  cached ??= tryLoadAddon(candidates());
+  return cached;
+}
+
+/** Tries `paths` in order (not cached: tests use it with paths that do not exist). */
+export function tryLoadAddon(paths: readonly string[]): { addon?: NativeAddon; reason: string } {
+  if (process.platform !== 'linux') return { reason: 'the native data plane is Linux-only' };
   const require = createRequire(import.meta.url);
   let reason = 'addon not built (npm run build:native)';
-  for (const path of candidates()) {
+  for (const path of paths) {
     if (!existsSync(path)) continue;
     try {
       const addon = require(path) as NativeAddon;
@@ -59,10 +64,10 @@ export function loadNativeAddon(): { addon?: NativeAddon; reason: string } {
         reason = `addon ABI ${addon.abiVersion} != ${ADDON_ABI} (rebuild it)`;
         continue;
       }
-      return (cached = { addon, reason: 'loaded' });
+      return { addon, reason: 'loaded' };
     } catch (err) {
       reason = `addon failed to load: ${(err as Error).message.split('\n')[0]}`;
     }
   }
-  return (cached = { reason });
+  return { reason };
 }
