@@ -88,6 +88,9 @@ void UdpIo::Run() {
     const double now = MonotonicMs();
     if (now >= wake_) {
       Tick(now);
+      // Overloaded (a tick took longer than the tick): still drain a bounded amount of input
+      // between ticks, so receiving cannot starve and sessions keep being confirmed and served.
+      ReceiveAll();
       continue;
     }
     timespec ts;
@@ -140,7 +143,7 @@ void UdpIo::ReceiveAll() {
       }
     }
     if (n < kBatch) return;
-    if (now >= wake_) return;  // the pacer is due: Run() ticks before reading more
+    if (now >= wake_ && batches >= 8) return;  // the pacer is due: tick after a bounded read
   }
 }
 
