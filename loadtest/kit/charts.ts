@@ -124,12 +124,12 @@ export function talkTimeline(run: RunData): string | undefined {
   return out.join('\n');
 }
 
-export function renderCharts(report: Report, run: RunData): Record<string, string> {
+export function renderCharts(report: Report, latencies: Float64Array, run?: RunData): Record<string, string> {
   const out: Record<string, string> = {
-    'latency-cdf.svg': latencyCdf(run.latencies.view()),
+    'latency-cdf.svg': latencyCdf(latencies),
     'packets-per-second.svg': packetsOverTime(report),
   };
-  const tl = talkTimeline(run);
+  const tl = run !== undefined ? talkTimeline(run) : undefined;
   if (tl !== undefined) out['talk-timeline.svg'] = tl;
   return out;
 }

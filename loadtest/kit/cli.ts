@@ -9,6 +9,7 @@
  *   --in-process           host the relay in this process (no separate CPU/RSS figures)
  *   --leak                 also run the leak meter's three views
  *   --seed N               override the scenario's seed
+ *   --workers N            drive the clients from N processes (whole rooms each; not with --leak)
  *   --quiet                no live progress line
  * Exit code: 0 when every consistency check passes, 1 otherwise, 2 on bad arguments.
  */
@@ -19,7 +20,8 @@ import { renderMarkdown } from './markdown.js';
 import { buildReport, type Report } from './report.js';
 import { runScenario } from './runner.js';
 import { listScenarios, loadScenario, parseDuration, type Scenario } from './scenario.js';
-import type { TargetSpec } from './relay-target.js';
+import { startTarget, type TargetSpec } from './relay-target.js';
+import { runSharded } from './shards.js';
 import { runEnvelopeStorm } from './envelope-storm.js';
 
 interface Args {
@@ -33,10 +35,11 @@ interface Args {
   seed?: number;
   quiet: boolean;
   list: boolean;
+  workers: number;
 }
 
 function parseArgs(argv: string[]): Args | string {
-  const a: Args = { scenario: 'group-audio-8', out: 'reports', inProcess: false, leak: false, quiet: false, list: false };
+  const a: Args = { scenario: 'group-audio-8', out: 'reports', inProcess: false, leak: false, quiet: false, list: false, workers: 1 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = (): string => {
@@ -75,6 +78,12 @@ function parseArgs(argv: string[]): Args | string {
         case '--seed':
           a.seed = Number(v());
           break;
+        case '--workers': {
+          const n = Number(v());
+          if (!Number.isInteger(n) || n < 1 || n > 16) return '--workers must be 1..16';
+          a.workers = n;
+          break;
+        }
         case '--quiet':
           a.quiet = true;
           break;
@@ -94,7 +103,7 @@ function parseArgs(argv: string[]): Args | string {
   return a;
 }
 
-const USAGE = 'usage: xrelay load [--scenario NAME|FILE] [--duration 20s] [--out DIR] [--relay URL [--relay-udp HOST:PORT]] [--in-process] [--leak] [--seed N] [--quiet] [--list]';
+const USAGE = 'usage: xrelay load [--scenario NAME|FILE] [--duration 20s] [--out DIR] [--relay URL [--relay-udp HOST:PORT]] [--in-process] [--leak] [--seed N] [--workers N] [--quiet] [--list]';
 
 /** Runs `xrelay load`; resolves to the process exit code. */
 export async function runLoadCommand(argv: string[]): Promise<number> {
@@ -120,26 +129,39 @@ export async function runLoadCommand(argv: string[]): Promise<number> {
     a.relay !== undefined
       ? { kind: 'remote', url: a.relay, ...(a.relayUdp !== undefined ? { udp: a.relayUdp } : {}) }
       : { kind: a.inProcess ? 'in-process' : 'spawned', host: { media: sc.relayMedia ?? {}, ...(sc.envelopes !== undefined ? { envelope: { postRatePerSec: 1_000_000, postBurst: 1_000_000 } } : {}) } };
-  const { report, dir } = await runAndWrite(sc, a.duration ?? sc.durationMs, target, a.out, a.quiet ? undefined : progressPrinter());
+  const { report, dir } = await runAndWrite(sc, a.duration ?? sc.durationMs, target, a.out, a.quiet ? undefined : progressPrinter(), a.workers);
   printSummary(report, dir);
   return report.consistency.every((c) => c.ok) ? 0 : 1;
 }
 
 /** Runs a scenario and writes report.json, report.md and the SVG charts; returns the report and its folder. */
-export async function runAndWrite(sc: Scenario, durationMs: number, target: TargetSpec, outRoot: string, progress?: (line: string, final: boolean) => void): Promise<{ report: Report; dir: string }> {
+export async function runAndWrite(sc: Scenario, durationMs: number, target: TargetSpec, outRoot: string, progress?: (line: string, final: boolean) => void, workers = 1): Promise<{ report: Report; dir: string }> {
   const startedAt = new Date();
-  const run = await runScenario({
-    scenario: sc,
-    durationMs,
-    target,
-    ...(progress !== undefined ? { progress } : {}),
-    ...(sc.envelopes !== undefined ? { envelopes: (url: string, ms: number) => runEnvelopeStorm(url, sc.envelopes!, ms) } : {}),
-  });
-  const report = buildReport(run, startedAt);
+  let report: Report;
+  let charts: Record<string, string>;
+  if (workers > 1 && sc.leak !== true) {
+    const relay = await startTarget(target);
+    try {
+      const sharded = await runSharded(sc, durationMs, relay, workers, progress !== undefined ? (l) => progress(l, false) : undefined);
+      report = sharded.report;
+      charts = renderCharts(report, sharded.latencies);
+    } finally {
+      await relay.close();
+    }
+  } else {
+    const run = await runScenario({
+      scenario: sc,
+      durationMs,
+      target,
+      ...(progress !== undefined ? { progress } : {}),
+      ...(sc.envelopes !== undefined ? { envelopes: (url: string, ms: number) => runEnvelopeStorm(url, sc.envelopes!, ms) } : {}),
+    });
+    report = buildReport(run, startedAt);
+    charts = renderCharts(report, run.latencies.view(), run);
+  }
   progress?.('', true);
   const dir = resolve(outRoot, `${sc.name}-${startedAt.toISOString().replace(/[:.]/g, '-')}`);
   mkdirSync(dir, { recursive: true });
-  const charts = renderCharts(report, run);
   for (const [name, svg] of Object.entries(charts)) writeFileSync(join(dir, name), svg);
   writeFileSync(join(dir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
   writeFileSync(join(dir, 'report.md'), renderMarkdown(report, Object.keys(charts)));

@@ -36,10 +36,13 @@ export interface RelayTarget {
   close(): Promise<void>;
 }
 
-export type TargetSpec = { kind: 'spawned' | 'in-process'; host: HostOptions } | { kind: 'remote'; url: string; udp?: { host: string; port: number } };
+export type TargetSpec =
+  | { kind: 'spawned' | 'in-process'; host: HostOptions }
+  /** `noMetrics`: do not poll /metrics (load shards, whose parent samples the relay). */
+  | { kind: 'remote'; url: string; udp?: { host: string; port: number }; noMetrics?: boolean };
 
 export async function startTarget(spec: TargetSpec): Promise<RelayTarget> {
-  if (spec.kind === 'remote') return remoteTarget(spec.url, spec.udp);
+  if (spec.kind === 'remote') return remoteTarget(spec.url, spec.udp, spec.noMetrics === true);
   if (spec.kind === 'in-process') return inProcessTarget(await hostRelay(spec.host));
   return spawnTarget(spec.host);
 }
@@ -139,7 +142,7 @@ async function spawnTarget(host: HostOptions): Promise<RelayTarget> {
 }
 
 /** Reads a relay's /metrics (Prometheus text); figures it does not expose stay undefined. */
-function remoteTarget(url: string, udp: { host: string; port: number } | undefined): RelayTarget {
+function remoteTarget(url: string, udp: { host: string; port: number } | undefined, noMetrics: boolean): RelayTarget {
   /** Sum of a metric's samples, optionally only those whose labels contain `label` (e.g. kind="dummy"). */
   const metric = (text: string, name: string, label?: string): number | undefined => {
     let sum: number | undefined;
@@ -157,6 +160,7 @@ function remoteTarget(url: string, udp: { host: string; port: number } | undefin
     planes: [],
     async sample() {
       const t = performance.timeOrigin + performance.now();
+      if (noMetrics) return { t };
       const res = await fetch(new URL('/metrics', url)).catch(() => undefined);
       if (res === undefined || !res.ok) return { t };
       const text = await res.text();

@@ -21,6 +21,8 @@ export interface RunOptions {
   target: TargetSpec;
   /** Called every second with a one-line status, and once at the end with final = true. */
   progress?: (line: string, final: boolean) => void;
+  /** Drive only rooms with index % count === index (client load split over processes: shards.ts). */
+  shard?: { index: number; count: number };
   /** Envelope storm, run alongside the calls when the scenario has one (envelope-storm.ts). */
   envelopes?: (url: string, durationMs: number) => Promise<unknown>;
 }
@@ -82,9 +84,16 @@ export async function runScenario(opts: RunOptions): Promise<RunData> {
   try {
     // 1. Rooms and members, joined with bounded concurrency (joins/s is measured here).
     let nextId = 1;
+    let roomIndex = 0;
     sc.groups.forEach((g, gi) => {
       for (let r = 0; r < g.rooms; r++) {
-        const room = newRoom(rooms.length, gi, g.e2ePadding === 'alternate' ? r % 2 === 1 : g.e2ePadding);
+        const index = roomIndex++;
+        // Sharded runs: this process drives every count-th room (whole rooms, so accounting stays local).
+        if (opts.shard !== undefined && index % opts.shard.count !== opts.shard.index) {
+          nextId += g.participants;
+          continue;
+        }
+        const room = newRoom(index, gi, g.e2ePadding === 'alternate' ? r % 2 === 1 : g.e2ePadding);
         rooms.push(room);
         for (let i = 0; i < g.participants; i++) members.push(makeMember(nextId++, room, i));
       }

@@ -50,6 +50,35 @@ export function traceWindows(trace: TapTrace, startMs: number, n: number, window
   return x;
 }
 
+/** Timing features per window: mean and standard deviation of inter-arrival gaps (ms), uplink then downlink. */
+export const TIMING_FEATURES = ['up gap mean', 'up gap sd', 'down gap mean', 'down gap sd'] as const;
+
+export function timingWindows(trace: TapTrace, startMs: number, n: number, windowMs: number): number[][] {
+  const acc = Array.from({ length: n }, () => [0, 0, 0, 0, 0, 0]); // per direction: count, sum, sum of squares
+  const last = [NaN, NaN];
+  for (let i = 0; i < trace.count; i++) {
+    const dir = trace.up[i] === 1 ? 0 : 1;
+    const t = trace.t[i]!;
+    const gap = t - last[dir]!;
+    last[dir] = t;
+    const w = Math.floor((t - startMs) / windowMs);
+    if (w < 0 || w >= n || Number.isNaN(gap)) continue;
+    const a = acc[w]!;
+    a[dir * 3]!++;
+    a[dir * 3 + 1]! += gap;
+    a[dir * 3 + 2]! += gap * gap;
+  }
+  return acc.map((a) => {
+    const out: number[] = [];
+    for (let d = 0; d < 2; d++) {
+      const c = a[d * 3]!;
+      const mean = c > 0 ? a[d * 3 + 1]! / c : 0;
+      out.push(mean, c > 1 ? Math.sqrt(Math.max(0, a[d * 3 + 2]! / c - mean * mean)) : 0);
+    }
+    return out;
+  });
+}
+
 /**
  * Relay-view features from samples of a cumulative per-sender counter (records the relay
  * accepted from that sender): records per window, by linear interpolation between samples.

@@ -11,7 +11,7 @@
  * chance. Goals: <= 52% with padding, >= 90% without (the meter must be able to see a leak).
  */
 import { scoreLeak, type LeakScore } from './classifier.js';
-import { appendSet, counterWindows, emptySet, OBSERVER_FEATURES, traceWindows, windowLabels, type WindowSet } from './features.js';
+import { appendSet, counterWindows, emptySet, OBSERVER_FEATURES, TIMING_FEATURES, timingWindows, traceWindows, windowLabels, type WindowSet } from './features.js';
 import type { TapTrace } from './tap.js';
 import type { Intervals } from '../kit/speech.js';
 
@@ -59,8 +59,8 @@ export interface LeakReport {
 
 export function measureLeak(subjects: LeakSubject[], t0: number, durationMs: number, windowMs = 100): LeakReport {
   const n = Math.floor(durationMs / windowMs);
-  const sets = { off: emptySet(), hop: emptySet(), relayOff: emptySet(), relayOn: emptySet() };
-  const count = { off: 0, hop: 0, relayOff: 0, relayOn: 0 };
+  const sets = { off: emptySet(), hop: emptySet(), hopTiming: emptySet(), relayOff: emptySet(), relayOn: emptySet() };
+  const count = { off: 0, hop: 0, hopTiming: 0, relayOff: 0, relayOn: 0 };
   const bw = { unUp: 0, unDown: 0, pUp: 0, pDown: 0, nUn: 0, nP: 0 };
   const add = (key: keyof typeof sets, x: number[][], y: number[]): void => {
     const s: WindowSet = { x, y, w: x.map((_, i) => i) };
@@ -77,7 +77,10 @@ export function measureLeak(subjects: LeakSubject[], t0: number, durationMs: num
       bw.nUn++;
     }
     if (s.padded !== undefined) {
-      add('hop', traceWindows(s.padded, t0, n, windowMs), y);
+      const volume = traceWindows(s.padded, t0, n, windowMs);
+      add('hop', volume, y);
+      const timing = timingWindows(s.padded, t0, n, windowMs);
+      add('hopTiming', volume.map((row, i) => [...row, ...timing[i]!]), y);
       bw.pUp += wireKbps(s.padded, t0, durationMs, 1);
       bw.pDown += wireKbps(s.padded, t0, durationMs, 0);
       bw.nP++;
@@ -98,6 +101,7 @@ export function measureLeak(subjects: LeakSubject[], t0: number, durationMs: num
   };
   view('off', 'network observer, padding off (unpadded VBR stream, kit-generated)', OBSERVER_FEATURES, false);
   view('hop', 'network observer, hop padding on (SDK cells)', OBSERVER_FEATURES, true);
+  view('hopTiming', 'network observer, hop padding on, stronger attacker (+ inter-arrival timing)', [...OBSERVER_FEATURES, ...TIMING_FEATURES], true);
   view('relayOff', 'relay, per-sender records, e2e padding off', ['records'], false);
   view('relayOn', 'relay, per-sender records, e2e padding on', ['records'], true);
   const unUp = bw.unUp / Math.max(1, bw.nUn);
