@@ -145,30 +145,32 @@ async function step(plane: string, n: number, tmp: string): Promise<Step> {
   };
 }
 
-async function ramp(plane: string, start: number, max: number, tmp: string): Promise<Step | undefined> {
-  let best: Step | undefined;
-  let fail: number | undefined;
-  for (let n = start; n <= max; n *= 2) {
-    let s = await step(plane, n, tmp);
-    log(plane, s);
-    if (!s.ok) {
-      // The machine is shared: one retry before calling a step lost, so noise does not end the ramp.
-      s = await step(plane, n, tmp);
-      log(plane, s);
+/**
+ * One ladder of session counts for all planes, interleaved (fwd, native, ts at each N) so that the
+ * noise of a shared machine hits them alike. A plane leaves the ladder after a lossy step that a
+ * retry confirms; its result is its largest N under 0.1% loss.
+ */
+async function ladder(tmp: string): Promise<{ best: Record<string, Step | undefined>; all: Record<string, Step[]> }> {
+  const ns = [250, 500, 1000, 2000, 3000, 4000, 6000, 8000, 12000].map((n) => Math.round(n / roomSize) * roomSize);
+  const alive = new Set(planes);
+  const best: Record<string, Step | undefined> = {};
+  const all: Record<string, Step[]> = {};
+  for (const n of ns) {
+    for (const p of planes) {
+      if (!alive.has(p)) continue;
+      let s = await step(p, n, tmp);
+      log(p, s);
+      if (!s.ok) {
+        s = await step(p, n, tmp);
+        log(p, s);
+      }
+      (all[p] ??= []).push(s);
+      if (s.ok) best[p] = s;
+      else alive.delete(p);
     }
-    if (!s.ok) {
-      fail = n;
-      break;
-    }
-    best = s;
+    if (alive.size === 0) break;
   }
-  if (best !== undefined && fail !== undefined) {
-    const mid = Math.round((best.n + fail) / 2 / roomSize) * roomSize;
-    const s = await step(plane, mid, tmp);
-    log(plane, s);
-    if (s.ok) best = s;
-  }
-  return best;
+  return { best, all };
 }
 
 function log(plane: string, s: Step): void {
@@ -183,9 +185,8 @@ async function main(): Promise<void> {
   build();
   const tmp = join(root, 'native', 'build', 'bench');
   console.log(`data-plane bench: profile audio (${UP_BODY + 28} B up, 508 B down per ${TICK} ms), rooms of ${roomSize}, ${durationMs} ms per step, ${cpus().length} CPUs shared with the load generator, loopback`);
-  const res: Record<string, Step | undefined> = {};
-  const cfg: Record<string, [number, number]> = { fwd: [1000, 32000], native: [1000, 32000], ts: [250, 16000] };
-  for (const p of planes) res[p] = await ramp(p, cfg[p]![0], cfg[p]![1], tmp);
+  const { best: res, all } = await ladder(tmp);
+  const first = (p: string): Step | undefined => all[p]?.[0];
   console.log('\nresult (largest N with < 0.1% loss):');
   console.log('| data plane | sessions | forwarded cells/s | CPU ms / 1k cells | latency p50 / p99 | memory / session |');
   console.log('|---|---|---|---|---|---|');
@@ -198,6 +199,12 @@ async function main(): Promise<void> {
   const f = res.fwd?.cellsPerS;
   const nat = res.native?.cellsPerS;
   const t = res.ts?.cellsPerS;
+  const f0 = first('fwd');
+  const n0 = first('native');
+  const t0 = first('ts');
+  if (f0 && n0 && t0 && f0.n === n0.n && n0.n === t0.n) {
+    console.log(`\nat the same load (N=${n0.n}, ${Math.round(n0.cellsPerS)} cells/s): CPU ms per 1k cells: C forwarder ${f0.cpuPerKCellsMs.toFixed(2)}, native ${n0.cpuPerKCellsMs.toFixed(2)}, TypeScript ${t0.cpuPerKCellsMs.toFixed(2)}`);
+  }
   console.log('\nratios:');
   if (nat && f) console.log(`  native / C forwarder: ${((100 * nat) / f).toFixed(0)}% of cells/s (goal >= 70%)`);
   if (nat && t) console.log(`  native / TypeScript:  ${(nat / t).toFixed(1)}x cells/s (goal >= 4x); CPU per cell ${(res.ts!.cpuPerKCellsMs / res.native!.cpuPerKCellsMs).toFixed(1)}x less`);
