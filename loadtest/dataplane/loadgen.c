@@ -3,8 +3,9 @@
  * one cell per tick (spread over the tick in 1 ms slices, as independent clients would), each cell
  * carrying one record stamped with its send time; it receives the relay's cells, opens them and
  * matches records to sends, for loss and latency. Crypto through OpenSSL EVP (the system
- * libcrypto with Node's headers, as the addon). Mode "fwd" sends the same sizes in clear to the C
- * forwarder.
+ * libcrypto with Node's headers, as the addon). Mode "fwd" does the same sealing and opening (all
+ * keys zero) so the generator costs the same CPU against the C forwarder, which passes the sealed
+ * cells through unchanged.
  *
  *   loadgen relay|fwd <port> <sessions-file> <duration_ms> <tick_ms> <up_body> <room_size> <sockets>
  *   sessions-file: one line per session: "<session u32> <up key hex> <down key hex>"
@@ -136,10 +137,7 @@ int main(int argc, char **argv) {
           w32(o + 4, (uint32_t)(s->counter >> 32));
           w32(o + 8, (uint32_t)s->counter);
           s->counter++;
-          if (fwd) {
-            memcpy(o + 12, body, up_body);
-            memset(o + 12 + up_body, 0, 16);
-          } else {
+          {
             int n1 = 0, n2 = 0;
             EVP_EncryptInit_ex(enc, NULL, NULL, s->up, o);
             EVP_EncryptUpdate(enc, o + 12, &n1, body, up_body);
@@ -176,7 +174,8 @@ int main(int argc, char **argv) {
       }
       if (++slice == slices) { slice = 0; seq++; }
       next += 1000000ull;
-      continue;
+      if (now_ns() < next) continue;
+      /* late: fall through and drain what arrived before sending the next slice */
     }
     /* receive until the next slice is due */
     struct pollfd p[MAXSOCK];
@@ -184,6 +183,7 @@ int main(int argc, char **argv) {
     uint64_t until = next < end_send ? next : end_all;
     struct timespec ts = {0, 0};
     if (until > now) { ts.tv_sec = (until - now) / 1000000000ull; ts.tv_nsec = (until - now) % 1000000000ull; }
+    if (next <= now_ns()) ts.tv_sec = ts.tv_nsec = 0;
     if (ppoll(p, nsock, &ts, NULL) <= 0) continue;
     for (int sk = 0; sk < nsock; sk++) {
       if (!(p[sk].revents & POLLIN)) continue;
@@ -205,12 +205,12 @@ int main(int argc, char **argv) {
           if (len < 28) { bad++; continue; }
           const uint8_t *pl;
           int plen = len - 28;
-          if (fwd) pl = c + 12;
-          else {
+          {
+            /* fwd: the cell is the peer's sealed up cell, passed through; its session's key opens it */
             int x = by_index[r32(c) & 0xffff];
             if (x < 0 || S[x].id != r32(c)) { bad++; continue; }
             int n1 = 0, n2 = 0;
-            EVP_DecryptInit_ex(dec, NULL, NULL, S[x].down, c);
+            EVP_DecryptInit_ex(dec, NULL, NULL, fwd ? S[x].up : S[x].down, c);
             EVP_CIPHER_CTX_ctrl(dec, EVP_CTRL_AEAD_SET_TAG, 16, (void *)(c + len - 16));
             EVP_DecryptUpdate(dec, plain, &n1, c + 12, plen);
             if (EVP_DecryptFinal_ex(dec, plain + n1, &n2) != 1) { bad++; continue; }
