@@ -188,7 +188,7 @@ function printSummary(r: Report, dir: string): void {
   const m = r.media;
   console.log(`${r.scenario.name}: ${r.clients.joined} clients in ${r.clients.rooms} rooms, ${m.framesSent} frames sent, ${m.delivered}/${m.expectedDeliveries} delivered (loss ${m.lossPct.toFixed(3)}%), latency p50 ${m.latencyMs.p50.toFixed(1)} ms p99 ${m.latencyMs.p99.toFixed(1)} ms, jitter ${m.jitterMs.toFixed(2)} ms`);
   if (r.relay.cpuPct !== undefined) console.log(`relay [${r.target.planes.join(', ')}]: cpu ${r.relay.cpuPct.toFixed(1)}% of a core, rss ${r.relay.rssMB?.toFixed(0)} MB (${r.relay.note})`);
-  if (r.leak !== undefined) for (const v of r.leak.views) console.log(`leak: ${v.view}: ${(100 * v.balancedAccuracy).toFixed(1)}% (goal ${v.goal}: ${v.meetsGoal ? 'met' : 'NOT met'})`);
+  if (r.leak !== undefined) for (const v of r.leak.views) console.log(`leak: ${v.view}: ${(100 * v.balancedAccuracy).toFixed(1)}% ± ${(100 * v.ci95).toFixed(1)} (goal ${v.goal}: ${v.meetsGoal ? 'met' : 'NOT met'})`);
   for (const w of r.warnings) console.log(`warning: ${w}`);
   for (const c of r.consistency) if (!c.ok) console.log(`consistency FAILED: ${c.name} (${c.detail})`);
   console.log(`report: ${join(dir, 'report.md')}`);

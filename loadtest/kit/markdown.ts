@@ -37,8 +37,8 @@ export function renderMarkdown(r: Report, charts: string[]): string {
   if (r.leak !== undefined) {
     const k = r.leak;
     L.push('', '## Metadata-leak meter', '', `Talk/silence classifier per ${k.windowMs} ms window, trained on the first half of each call and scored on the second (balanced accuracy, chance = 50%).`, '');
-    L.push('| view | participants | balanced accuracy | goal | met | classifier picked |', '|---|---|---|---|---|---|');
-    for (const v of k.views) L.push(`| ${v.view} | ${v.participants} | **${pct(v.balancedAccuracy)}** | ${v.goal} | ${v.meetsGoal ? 'yes' : 'NO'} | ${v.classifier} |`);
+    L.push('| view | participants | test windows | balanced accuracy (95% CI) | goal | met | classifier picked |', '|---|---|---|---|---|---|---|');
+    for (const v of k.views) L.push(`| ${v.view} | ${v.participants} | ${v.windows.test} | **${pct(v.balancedAccuracy)}** ± ${f(100 * v.ci95)} | ${v.goal} | ${v.meetsGoal ? 'yes' : 'NO'} | ${v.classifier} |`);
     const b = k.bandwidth;
     L.push('', `Bandwidth cost of padding (per participant, on the wire): uplink ${f(b.paddedUpKbps)} kbit/s padded vs ${f(b.unpaddedUpKbps)} unpadded (×${f(b.upCost, 2)}); downlink ${f(b.paddedDownKbps)} vs ${f(b.unpaddedDownKbps)} (×${f(b.downCost, 2)}).`);
     for (const n of k.notes) L.push('', `> ${n}`);

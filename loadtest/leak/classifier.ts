@@ -27,6 +27,28 @@ export function balancedAccuracy(pred: ArrayLike<number>, y: ArrayLike<number>):
   return (tp / p + tn / n) / 2;
 }
 
+/** 95% half-width of balanced accuracy: 1.96 × ½ √(r₁(1−r₁)/n₁ + r₀(1−r₀)/n₀). */
+export function confidence(pred: ArrayLike<number>, y: ArrayLike<number>): number {
+  let tp = 0;
+  let p = 0;
+  let tn = 0;
+  let n = 0;
+  for (let i = 0; i < y.length; i++) {
+    if (y[i] === 1) {
+      p++;
+      if (pred[i] === 1) tp++;
+    } else {
+      n++;
+      if (pred[i] === 0) tn++;
+    }
+  }
+  if (p === 0 || n === 0) return NaN;
+  // Recalls at the extremes have zero variance under the approximation; floor them at one count.
+  const r1 = Math.min(Math.max(tp / p, 1 / p), 1 - 1 / p);
+  const r0 = Math.min(Math.max(tn / n, 1 / n), 1 - 1 / n);
+  return 1.96 * 0.5 * Math.sqrt((r1 * (1 - r1)) / p + (r0 * (1 - r0)) / n);
+}
+
 export interface Model {
   kind: 'logistic' | 'threshold';
   predict(x: readonly number[]): number;
@@ -105,6 +127,8 @@ export function trainThreshold(x: number[][], y: number[], names: readonly strin
 export interface LeakScore {
   /** Balanced accuracy of the picked classifier on the held-out half. */
   balancedAccuracy: number;
+  /** Half-width of its 95% confidence interval (normal approximation over the two recalls). */
+  ci95: number;
   /** Training-half balanced accuracy of the picked classifier. */
   trainBalancedAccuracy: number;
   classifier: string;
@@ -136,6 +160,7 @@ export function scoreLeak(set: WindowSet, names: readonly string[] = []): LeakSc
   const pick = scored[0]!.train >= scored[1]!.train ? scored[0]! : scored[1]!;
   return {
     balancedAccuracy: pick.test,
+    ci95: confidence(te.x.map((r) => pick.m.predict(r)), te.y),
     trainBalancedAccuracy: pick.train,
     classifier: pick.m.describe,
     logisticTest: scored[0]!.test,
