@@ -24,11 +24,16 @@ describe('data plane selection', () => {
   });
 
   it.each(['typescript', ...(hasNative ? ['native'] : [])] as const)('logs which data plane serves (%s)', async (kind) => {
+    // the config field decides here: the suite's own XRELAY_NATIVE must not override it
+    const saved = process.env.XRELAY_NATIVE;
+    delete process.env.XRELAY_NATIVE;
     const lines: string[] = [];
     const logger = createLogger({ level: 'info', posture: 'private', destination: { write: (l: string) => void lines.push(l) } as unknown as NodeJS.WritableStream });
     const metrics = new MetricsRegistry();
     const router = new HttpRouter(logger, metrics.counter('xrelay_http_requests_total', 'HTTP requests.', 'route'), 1 << 20);
-    const plane = await startMediaPlane({ config: testConfig({ dataPlane: kind }), logger, redactor: new Redactor('private'), metrics, http: router });
+    const plane = await startMediaPlane({ config: testConfig({ dataPlane: kind }), logger, redactor: new Redactor('private'), metrics, http: router }).finally(() => {
+      if (saved !== undefined) process.env.XRELAY_NATIVE = saved;
+    });
     expect(plane.dataPlane).toBe(kind);
     await plane.close();
     expect(lines.some((l) => l.includes(`(${kind} data plane)`))).toBe(true);
