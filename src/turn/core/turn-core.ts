@@ -1,6 +1,6 @@
 /**
- * The sans-IO TURN server core (RFC 8656 over RFC 8489): authenticates requests with long-term
- * credentials and stateless nonces, manages allocations, permissions and channels, enforces quotas
+ * The sans-IO TURN server core (RFC 8656 over RFC 8489): authenticates requests (`Authenticator`:
+ * long-term credentials, stateless nonces), manages allocations, permissions and channels, enforces quotas
  * and the peer-address policy, and hands the data path to `DataPath`. Input: bytes, the client's
  * address and `nowMs`. Output: calls on `TurnIo`. Unauthenticated requests create no state.
  */
@@ -9,7 +9,6 @@ import {
 } from '../codec/constants.js';
 import { decodeChannelNumber } from '../codec/channel-number.js';
 import { verifyFingerprint } from '../codec/fingerprint.js';
-import { verifyIntegrity, verifyIntegritySha256 } from '../codec/integrity.js';
 import { decodeLifetime } from '../codec/lifetime.js';
 import { DecodeResult, StunMessage, decodeStun } from '../codec/message.js';
 import { decodeRequestedAddressFamily } from '../codec/requested-address-family.js';
@@ -19,9 +18,8 @@ import { StunWriter } from '../codec/writer.js';
 import { AddressResult, TransportAddress, decodeAddress } from '../codec/xor-address.js';
 import { AddressPolicy } from './address-policy.js';
 import { Allocation, AllocationState } from './allocation.js';
-import { CredentialResult, CredentialStore, type CredentialLookup } from './credentials.js';
+import { Authenticator, type Auth } from './authenticator.js';
 import { DataPath } from './data-path.js';
-import { NonceCheck, NonceIssuer } from './nonce.js';
 import type { TurnCoreOptions } from './options.js';
 import { SourceRateLimiter } from './rate-limiter.js';
 import { createTurnStats, type ClientRef, type CloseReason, type TurnIo, type TurnStats } from './types.js';
@@ -35,11 +33,7 @@ const KNOWN = new Set<number>([
   Attr.priority, Attr.useCandidate,
 ]);
 
-interface Auth {
-  username: string;
-  key: Buffer;
-  sha256: boolean;
-}
+const EMPTY_KEY = Buffer.alloc(0);
 
 export class TurnCore {
   readonly stats: TurnStats = createTurnStats();
@@ -49,9 +43,7 @@ export class TurnCore {
   private readonly msg = new StunMessage();
   private readonly addr = new TransportAddress();
   private readonly writer = new StunWriter();
-  private readonly lookup: CredentialLookup = { result: 0, key: undefined };
-  private readonly credentials: CredentialStore;
-  private readonly nonces: NonceIssuer;
+  private readonly auth: Authenticator;
   private readonly limiter: SourceRateLimiter;
   private readonly policy: AddressPolicy;
   private readonly dataPath: DataPath;
@@ -61,8 +53,7 @@ export class TurnCore {
     private readonly opts: TurnCoreOptions,
     private readonly io: TurnIo,
   ) {
-    this.credentials = new CredentialStore(opts.realm, opts.authSecret, opts.staticUsers);
-    this.nonces = new NonceIssuer(opts.nonceKey, opts.nonceLifetimeMs);
+    this.auth = new Authenticator(opts.realm, opts.authSecret, opts.staticUsers, opts.nonceKey, opts.nonceLifetimeMs);
     this.limiter = new SourceRateLimiter(opts.unauthRatePerSec, opts.unauthBurst);
     this.policy = new AddressPolicy(opts.peerAllowList, opts.peerDenyList);
     this.dataPath = new DataPath(io, this.stats, opts.tidPrefix);
@@ -200,8 +191,13 @@ export class TurnCore {
         this.unauthError(client, ErrorCodes.badRequest, nowMs, false);
         return;
     }
-    const auth = this.authenticate(client, nowMs);
-    if (auth === undefined) return;
+    const auth: Auth = { username: '', key: EMPTY_KEY, sha256: false };
+    const authError = this.auth.check(m, client.ip, nowMs, auth);
+    if (authError !== 0) {
+      // 401 and 438 carry a fresh REALM and NONCE so the client can retry (RFC 8489 section 9.2.4).
+      this.unauthError(client, authError, nowMs, authError !== ErrorCodes.badRequest);
+      return;
+    }
     if (alloc !== undefined && alloc.username !== auth.username) {
       this.error(client, auth, ErrorCodes.wrongCredentials);
       return;
@@ -216,43 +212,6 @@ export class TurnCore {
     else if (m.method === Method.refresh) this.onRefresh(alloc, auth, nowMs);
     else if (m.method === Method.createPermission) this.onCreatePermission(alloc, auth, nowMs);
     else this.onChannelBind(alloc, auth, nowMs);
-  }
-
-  /** RFC 8489 section 9.2.4. Answers 400/401/438 itself and returns undefined on failure. */
-  private authenticate(client: ClientRef, nowMs: number): Auth | undefined {
-    const m = this.msg;
-    if (m.integrityAt < 0 && m.integritySha256At < 0) {
-      this.unauthError(client, ErrorCodes.unauthorized, nowMs, true);
-      return undefined;
-    }
-    const username = m.string(Attr.username);
-    const realm = m.string(Attr.realm);
-    const nonce = m.string(Attr.nonce);
-    if (username === undefined || realm === undefined || nonce === undefined) {
-      this.unauthError(client, ErrorCodes.badRequest, nowMs, false);
-      return undefined;
-    }
-    if (this.nonces.check(nonce, client.ip, nowMs) !== NonceCheck.valid) {
-      this.unauthError(client, ErrorCodes.staleNonce, nowMs, true);
-      return undefined;
-    }
-    if (realm !== this.opts.realm) {
-      this.unauthError(client, ErrorCodes.unauthorized, nowMs, true);
-      return undefined;
-    }
-    this.credentials.lookup(username, nowMs, this.lookup);
-    const key = this.lookup.key;
-    if (this.lookup.result !== CredentialResult.ok || key === undefined) {
-      this.unauthError(client, ErrorCodes.unauthorized, nowMs, true);
-      return undefined;
-    }
-    const sha256 = m.integritySha256At >= 0;
-    const ok = sha256 ? verifyIntegritySha256(m.buf, m.integritySha256At, key) : verifyIntegrity(m.buf, m.integrityAt, key);
-    if (!ok) {
-      this.unauthError(client, ErrorCodes.unauthorized, nowMs, true);
-      return undefined;
-    }
-    return { username, key, sha256 };
   }
 
   private onAllocate(client: ClientRef, alloc: Allocation | undefined, auth: Auth, nowMs: number): void {
@@ -424,7 +383,7 @@ export class TurnCore {
     }
     this.countError(code);
     const w = this.begin(this.msg.method, StunClass.error, this.msg.transactionId()).errorCode(code);
-    if (challenge) w.string(Attr.realm, this.opts.realm).string(Attr.nonce, this.nonces.issue(client.ip, nowMs));
+    if (challenge) w.string(Attr.realm, this.opts.realm).string(Attr.nonce, this.auth.issueNonce(client.ip, nowMs));
     this.io.sendToClient(client, this.seal(w));
   }
 }
