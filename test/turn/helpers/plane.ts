@@ -11,9 +11,9 @@ export async function startTestTurn(
 ): Promise<{ plane: TurnPlane; ctx: PlaneContext }> {
   const config = loadConfig({
     file: {
-      host: '127.0.0.1',
+      host: (turn.host as string | undefined) ?? '127.0.0.1',
       logLevel: 'silent',
-      turn: { port: 0, relayPortMin: 0, relayPortMax: 0, staticUsers: ['alice:secret1'], authSecret: 'rest-secret', peerAllowList: ['127.0.0.1/32'], ...turn },
+      turn: { port: 0, relayPortMin: 0, relayPortMax: 0, staticUsers: ['alice:secret1'], authSecret: 'rest-secret', peerAllowList: ['127.0.0.1/32'], ...Object.fromEntries(Object.entries(turn).filter(([k]) => k !== 'host')) },
     },
   });
   const ctx: PlaneContext = {
