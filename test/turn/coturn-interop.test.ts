@@ -34,6 +34,10 @@ function runUclient(args: string[]): Promise<{ code: number | null; out: string 
   });
 }
 
+// On a developer machine without coturn the interop suite is skipped; in CI (which installs it) a
+// missing coturn is a failure, so the interop claim cannot silently go untested.
+if (!haveCoturn && process.env.CI) throw new Error('CI must install coturn (turnutils_uclient, turnutils_peer): see .ci/run');
+
 describe.skipIf(!haveCoturn)('coturn turnutils interop', () => {
   let plane: TurnPlane;
   let peer: ChildProcess;
