@@ -18,7 +18,7 @@ export function renderMarkdown(r: Report, charts: string[]): string {
   L.push('| frames sent | expected deliveries | delivered | lost | loss | extra (churn edges) | duplicates | out of order | jitter | latency p50 / p90 / p99 / max |');
   L.push('|---|---|---|---|---|---|---|---|---|---|');
   L.push(`| ${m.framesSent} | ${m.expectedDeliveries} | ${m.delivered} | ${m.lost} | ${f(m.lossPct, 3)}% | ${m.extraDeliveries} | ${m.duplicates} | ${m.outOfOrder} | ${f(m.jitterMs, 2)} ms | ${f(m.latencyMs.p50)} / ${f(m.latencyMs.p90)} / ${f(m.latencyMs.p99)} / ${f(m.latencyMs.max)} ms |`);
-  L.push('', `Throughput: ${f(m.framesPerSec, 0)} frames/s sent, ${f(m.deliveriesPerSec, 0)} deliveries/s. SDK: ${m.sdk.packetsSent} media records and ${m.sdk.dummiesSent} e2e dummies sent, ${m.sdk.sendQueueDrops} send-queue drops, ${m.sdk.e2eRejected} e2e rejects, ${m.sdk.missedTicks} missed client ticks.`);
+  L.push('', `Throughput: ${f(m.framesPerSec, 0)} frames/s sent, ${f(m.deliveriesPerSec, 0)} deliveries/s; media payload ${f(m.payloadSentKbps)} kbit/s sent, ${f(m.payloadDeliveredKbps)} kbit/s delivered. SDK: ${m.sdk.packetsSent} media records and ${m.sdk.dummiesSent} e2e dummies sent, ${m.sdk.sendQueueDrops} send-queue drops, ${m.sdk.e2eRejected} e2e rejects, ${m.sdk.missedTicks} missed client ticks.`);
   if (r.groups.length > 1) {
     L.push('', '| group | profile | participants | sent | delivered | lost | loss | jitter |', '|---|---|---|---|---|---|---|---|');
     for (const g of r.groups) L.push(`| ${g.name} | ${g.profile} | ${g.participants} | ${g.framesSent} | ${g.delivered} | ${g.lost} | ${f(g.lossPct, 3)}% | ${f(g.jitterMs, 2)} ms |`);

@@ -25,6 +25,8 @@ export interface Room {
 export interface Collector {
   latencies: F64List;
   deliveredTick: number;
+  /** Media bytes (the packets inside the e2e records) delivered, unique only. */
+  deliveredBytes: number;
 }
 
 export class Member {
@@ -40,6 +42,8 @@ export class Member {
   nextFrame = 0;
   readonly tracks = new Map<number, StreamTrack>();
   frameFailures = 0;
+  /** Media bytes handed to the SDK. */
+  bytesSent = 0;
 
   constructor(
     readonly id: number,
@@ -91,6 +95,7 @@ export class Member {
       if (track.onFrame(info.seq, transit)) {
         collector.latencies.push(transit);
         collector.deliveredTick++;
+        collector.deliveredBytes += f.data.length;
       }
     });
     this.call = call;
@@ -103,7 +108,9 @@ export class Member {
     const seq = this.sendTimes.length;
     const at = nowEpochMs();
     this.sendTimes.push(at);
-    call.send(buildFrame(this.id, seq, Math.min(call.capacity, size), at));
+    const frame = buildFrame(this.id, seq, Math.min(call.capacity, size), at);
+    this.bytesSent += frame.length;
+    call.send(frame);
   }
 
   async leave(): Promise<void> {

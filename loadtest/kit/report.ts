@@ -67,7 +67,15 @@ export interface Report {
     midRunJoinsPerSec: number;
     joinLatencyMs: Quantiles;
   };
-  media: Delivery & { latencyMs: Quantiles; framesPerSec: number; deliveriesPerSec: number; sdk: ClientTotals };
+  media: Delivery & {
+    latencyMs: Quantiles;
+    framesPerSec: number;
+    deliveriesPerSec: number;
+    /** Media payload (the packets inside e2e records) sent and delivered, kbit/s. */
+    payloadSentKbps: number;
+    payloadDeliveredKbps: number;
+    sdk: ClientTotals;
+  };
   groups: Array<{ name: string; profile: string; participants: number } & Delivery>;
   relay: {
     cpuSeconds?: number;
@@ -213,7 +221,11 @@ export function buildReport(run: RunData, startedAt: Date): Report {
       midRunJoinsPerSec: (run.members.length - run.joins.initial) / sec,
       joinLatencyMs: quantiles(run.joins.latencies),
     },
-    media: { ...whole, latencyMs: lat, framesPerSec: whole.framesSent / sec, deliveriesPerSec: (whole.delivered + whole.extraDeliveries) / sec, sdk },
+    media: { ...whole, latencyMs: lat, framesPerSec: whole.framesSent / sec, deliveriesPerSec: (whole.delivered + whole.extraDeliveries) / sec,
+      payloadSentKbps: (8 * run.members.reduce((a, m) => a + m.bytesSent, 0)) / run.durationMs,
+      payloadDeliveredKbps: (8 * run.deliveredBytes) / run.durationMs,
+      sdk,
+    },
     groups,
     relay,
     wire,

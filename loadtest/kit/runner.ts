@@ -47,6 +47,8 @@ export interface RunData {
   rooms: Room[];
   members: Member[];
   latencies: F64List;
+  /** Media bytes delivered (unique). */
+  deliveredBytes: number;
   timeline: TimelinePoint[];
   relayStart?: RelaySample;
   relayEnd?: RelaySample;
@@ -72,7 +74,7 @@ export async function runScenario(opts: RunOptions): Promise<RunData> {
   const target = await startTarget(opts.target);
   const sink = leak ? new Sink() : undefined;
   await sink?.start();
-  const collector: Collector = { latencies: new F64List(1 << 16), deliveredTick: 0 };
+  const collector: Collector = { latencies: new F64List(1 << 16), deliveredTick: 0, deliveredBytes: 0 };
   const rooms: Room[] = [];
   const members: Member[] = [];
   const joins = { count: 0, failed: 0, initial: 0, firstPhaseMs: 0, latencies: [] as number[], errors: {} as Record<string, number> };
@@ -230,6 +232,7 @@ export async function runScenario(opts: RunOptions): Promise<RunData> {
       rooms,
       members,
       latencies: collector.latencies,
+      deliveredBytes: collector.deliveredBytes,
       timeline,
       ...(data.relayStart !== undefined ? { relayStart: data.relayStart } : {}),
       ...(data.relayEnd !== undefined ? { relayEnd: data.relayEnd } : {}),
