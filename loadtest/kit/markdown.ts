@@ -27,7 +27,7 @@ export function renderMarkdown(r: Report, charts: string[]): string {
   const c = r.relay.counters;
   L.push(`CPU ${f(r.relay.cpuPct)}% of one core (${f(r.relay.cpuSeconds, 2)} s), RSS ${f(r.relay.rssMB)} MB (max ${f(r.relay.rssMaxMB)} MB)${r.relay.cpuPct === undefined ? ' (not exposed by this relay)' : ''}.`);
   if (c !== undefined) {
-    L.push(`Cells in ${n(c.cellsIn)}, out ${n(c.cellsOut)} (${pct(r.relay.dummyShare)} dummy), records in ${n(c.recordsIn)}, forwarded ${n(c.recordsOut)}, queue drops ${n(c.queueDrops)} + stale ${n(c.staleDrops)}, missed pacer ticks ${n(c.missedTicks)}, dropped cells ${n(c.drops)}.`);
+    L.push(`Over the measured phase: cells in ${n(c.cellsIn)}, out ${n(c.cellsOut)} (${pct(r.relay.dummyShare)} dummy), records in ${n(c.recordsIn)}, forwarded ${n(c.recordsOut)}, queue drops ${n(c.queueDrops)} + stale ${n(c.staleDrops)}, missed pacer ticks ${n(c.missedTicks)}, dropped cells ${n(c.drops)}.`);
   }
   L.push('', '## What an observer of the wire saw', '', '| group | uplink cell sizes | downlink cell sizes | up cells/s | down cells/s |', '|---|---|---|---|---|');
   for (const w of r.wire) {

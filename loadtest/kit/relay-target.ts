@@ -151,7 +151,8 @@ function remoteTarget(url: string, udp: { host: string; port: number } | undefin
       if (label !== undefined && !line.slice(0, line.lastIndexOf(' ')).includes(label)) continue;
       sum = (sum ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
     }
-    return sum;
+    // A labelled counter that never moved renders no sample, only its # TYPE line: that is a 0.
+    return sum ?? (text.includes(`# TYPE ${name} `) ? 0 : undefined);
   };
   return {
     kind: 'remote',

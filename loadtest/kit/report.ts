@@ -82,6 +82,7 @@ export interface Report {
     cpuPct?: number;
     rssMB?: number;
     rssMaxMB?: number;
+    /** Relay counters from just before the measured phase to after the drain (joins excluded). */
     counters?: CoreCounters;
     /** Share of the relay's cells that carried no record (hop padding). */
     dummyShare?: number;
@@ -179,8 +180,8 @@ export function buildReport(run: RunData, startedAt: Date): Report {
   const rssSeen = run.timeline.map((p) => p.relayRssMB ?? 0);
   if (rssSeen.some((v) => v > 0)) relay.rssMaxMB = Math.max(...rssSeen, relay.rssMB ?? 0);
   if (b?.core !== undefined) {
-    relay.counters = b.core;
-    relay.dummyShare = b.core.dummyCellsOut / b.core.cellsOut;
+    relay.counters = counterDelta(a?.core, b.core);
+    relay.dummyShare = relay.counters.dummyCellsOut / relay.counters.cellsOut;
   }
   const wire = run.scenario.groups.map((g, gi) => {
     const traces = run.members.filter((m) => m.room.group === gi && m.tap !== undefined).map((m) => m.tap!.trace());
@@ -238,6 +239,14 @@ export function buildReport(run: RunData, startedAt: Date): Report {
   return report;
 }
 
+
+/** Counters over the run (end minus start; a remote relay's counters start before the run). */
+function counterDelta(a: CoreCounters | undefined, b: CoreCounters): CoreCounters {
+  if (a === undefined) return b;
+  const out = { ...b };
+  for (const k of Object.keys(b) as Array<keyof CoreCounters>) if (k !== 'sessions') out[k] = b[k] - a[k];
+  return out;
+}
 
 function warningsOf(run: RunData): string[] {
   const out: string[] = [];
