@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallClient } from '../../src/client/call/call-client.js';
 import { RelayError } from '../../src/errors.js';
-import { expectAllDelivered, joinAll, leaveAll, talk } from './call-helpers.js';
+import { expectAllDelivered, joinAll, leaveAll, rtpPacket, talk } from './call-helpers.js';
 import { sleep, startTestRelay, type TestRelay } from './harness.js';
 
 let relay: TestRelay;
@@ -64,6 +64,17 @@ describe('join, leave and fallback', () => {
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('bad_join');
     expect(relay.metric('xrelay_media_joins_total{result="room_full"}')).toBe(1);
+    await leaveAll(parties);
+  });
+
+  it('leave() first sends what is still queued: no packet given to send() is stranded', async () => {
+    const parties = await joinAll(2, { relay: relay.url, transport: 'udp' });
+    const [a, b] = parties as [(typeof parties)[0], (typeof parties)[0]];
+    for (let s = 0; s < 6; s++) a.call.send(rtpPacket(a.call.slot, s)); // six ticks' worth, queued at once
+    await a.call.leave();
+    a.call.send(rtpPacket(a.call.slot, 99)); // after leave(): ignored, not queued
+    await sleep(100);
+    expect(b.got.get(a.call.slot)).toEqual([0, 1, 2, 3, 4, 5]);
     await leaveAll(parties);
   });
 

@@ -90,6 +90,7 @@ export class CallClient extends EventEmitter<CallEvents> {
   private timer: NodeJS.Timeout | undefined;
   private nextTick = 0;
   private leaving = 0;
+  private departing = false;
   private closed = false;
   private gotCell: (() => void) | undefined;
 
@@ -147,7 +148,7 @@ export class CallClient extends EventEmitter<CallEvents> {
 
   /** Queues one media packet (e.g. a whole RTP packet); it leaves sealed and padded at the next tick. */
   send(packet: Uint8Array): void {
-    if (this.closed) return;
+    if (this.closed || this.departing) return;
     if (packet.length > this.capacity) throw new RangeError(`packet of ${packet.length} bytes exceeds capacity ${this.capacity}`);
     if (this.queue.length >= (this.opts.sendQueue ?? 16)) {
       this.queue.shift();
@@ -169,12 +170,19 @@ export class CallClient extends EventEmitter<CallEvents> {
     await t.rebind();
   }
 
-  /** Tells the relay we leave (in band, in the next cells), then stops. */
+  /**
+   * Sends what is still queued (one cell per tick, bounded by the queue), then tells the relay we
+   * leave (in band, in the next cells) and stops. Packets given to send() before leave() are not
+   * stranded; send() after leave() is ignored.
+   */
   async leave(): Promise<void> {
-    if (this.closed) return;
-    this.leaving = 3;
+    if (this.closed || this.departing) return;
+    this.departing = true;
     const tick = this.answer.profile.tickMs;
-    await new Promise<void>((resolve) => setTimeout(resolve, tick * 3 + 5));
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+    for (let budget = this.queue.length + 2; this.queue.length > 0 && budget > 0 && !this.closed; budget--) await sleep(tick);
+    this.leaving = 3;
+    await sleep(tick * 3 + 5);
     await this.close();
   }
 
