@@ -14,6 +14,7 @@ import { POST_HEADER_BYTES } from '../envelope/protocol.js';
 import { startMediaPlane, type MediaPlane } from '../media/server/media-plane.js';
 import { createLogger, Redactor, type Logger } from '../observability/log.js';
 import { MetricsRegistry } from '../observability/metrics.js';
+import { registerProcessMetrics } from '../observability/process-metrics.js';
 import { startTurnPlane, type TurnPlane } from '../turn/server/turn-plane.js';
 import { HttpRouter, sendJson } from './http-router.js';
 import type { Plane, PlaneContext } from './plane.js';
@@ -47,6 +48,7 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   const logger = opts.logger ?? createLogger({ level: config.logLevel, posture: config.logPosture, ...(opts.logDestination ? { destination: opts.logDestination } : {}) });
   const redactor = new Redactor(config.logPosture);
   const metrics = new MetricsRegistry();
+  registerProcessMetrics(metrics, Date.now() - process.uptime() * 1000);
   const requests = metrics.counter('xrelay_http_requests_total', 'HTTP requests and WebSocket upgrades, by route.', 'route');
   const router = new HttpRouter(logger, requests, maxFrameBytes(config));
   const ctx: PlaneContext = { config, logger, redactor, metrics, http: router };

@@ -61,7 +61,7 @@ describe('operations endpoints', () => {
       const mailbox = encodeB64url(new Uint8Array(32).fill(42));
       await fetch(`${relay.url}/v1/mailboxes/${mailbox}/envelopes`, { method: 'POST', body: new Uint8Array(256) });
       const text = await (await fetch(`${relay.url}/metrics`)).text();
-      for (const name of ['xrelay_http_requests_total', 'xrelay_envelopes_stored_total 1', 'xrelay_envelopes_delivered_total', 'xrelay_envelopes_expired_total', 'xrelay_envelopes_rejected_total', 'xrelay_store_write_seconds_bucket', 'xrelay_store_envelopes 1']) {
+      for (const name of ['xrelay_http_requests_total', 'xrelay_envelopes_stored_total 1', 'xrelay_envelopes_delivered_total', 'xrelay_envelopes_expired_total', 'xrelay_envelopes_rejected_total', 'xrelay_store_write_seconds_bucket', 'xrelay_store_envelopes 1', 'process_cpu_seconds_total', 'process_resident_memory_bytes']) {
         expect(text).toContain(name);
       }
       expect(text).not.toContain(mailbox);
