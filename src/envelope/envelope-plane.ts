@@ -3,6 +3,7 @@
  * reports not-ready while its volume is missing), mailbox service, HTTP and WebSocket front ends,
  * TTL sweeper and wake dispatcher.
  */
+import type { WebSocket } from 'ws';
 import type { Plane, PlaneContext } from '../server/plane.js';
 import { errorSummary } from '../server/http-router.js';
 import { ChallengeBook } from './challenge-book.js';
@@ -37,9 +38,9 @@ export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneO
   const providers: PushProvider[] = [...(opts.providers ?? [])];
   if (cfg.webhookUrl !== '') providers.push(new WebhookProvider(cfg.webhookUrl));
   const wakes = new WakeDispatcher(providers, { windowMs: cfg.wakeWindowSec * 1000, retries: cfg.wakeRetries, retryBaseMs: cfg.wakeRetryBaseMs }, metrics, logger, now);
-  const service = new MailboxService({ config: cfg, metrics, logger, redactor: ctx.redactor, wakes, now });
+  const service = new MailboxService({ config: cfg, metrics, wakes, now });
   const challenges = new ChallengeBook(cfg.authTimeoutSec * 1000 * 6, now);
-  const readers = new Set<import('ws').WebSocket>();
+  const sockets = new Set<WebSocket>(); // reader and post sockets, closed at shutdown
 
   let store: EnvelopeStore | undefined;
   let closed = false;
@@ -57,15 +58,17 @@ export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneO
   };
   tryOpen(1000);
 
+  const track = (ws: WebSocket): void => {
+    sockets.add(ws);
+    ws.on('close', () => sockets.delete(ws));
+  };
   mountEnvelopeRoutes(ctx.http, service, Math.max(...cfg.sizeBuckets));
   ctx.http.websocket(READER_PATH, (ws) => {
-    readers.add(ws);
-    ws.on('close', () => readers.delete(ws));
+    track(ws);
     new ReaderSocket(ws, { service, challenges, metrics, logger, redactor: ctx.redactor, authTimeoutMs: cfg.authTimeoutSec * 1000, maxInflight: cfg.maxInflightPerReader });
   });
   ctx.http.websocket(POST_PATH, (ws, req) => {
-    readers.add(ws);
-    ws.on('close', () => readers.delete(ws));
+    track(ws);
     servePostSocket(ws, service, clientKey(req));
   });
 
@@ -91,7 +94,7 @@ export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneO
       clearInterval(sweeper);
       await service.drain(ctx.config.shutdownGraceSec * 1000);
       wakes.close();
-      for (const ws of readers) ws.close(1001, 'shutting_down');
+      for (const ws of sockets) ws.close(1001, 'shutting_down');
       await store?.close();
     },
   };

@@ -1,6 +1,5 @@
 /** `POST /v1/mailboxes/{mailbox}/envelopes`: anonymous, no sender field, 202 only once durable. */
-import type { IncomingMessage } from 'node:http';
-import { RelayError } from '../errors.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from '../server/http-router.js';
 import type { HttpMount } from '../server/plane.js';
 import type { MailboxService } from './mailbox-service.js';
@@ -46,7 +45,7 @@ async function readBody(req: IncomingMessage, max: number, service: MailboxServi
 }
 
 /** After an early refusal: small bodies are drained so keep-alive works; large ones close the connection. */
-function discardBody(req: IncomingMessage, res: import('node:http').ServerResponse): void {
+function discardBody(req: IncomingMessage, res: ServerResponse): void {
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (Number.isFinite(declared) && declared <= 1_048_576) {
     req.resume();
@@ -55,5 +54,3 @@ function discardBody(req: IncomingMessage, res: import('node:http').ServerRespon
   res.setHeader('connection', 'close');
   res.on('finish', () => req.destroy());
 }
-
-export { RelayError };

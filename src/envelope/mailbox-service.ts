@@ -5,7 +5,6 @@
  */
 import type { RelayConfig } from '../config/schema.js';
 import { RelayError } from '../errors.js';
-import type { Logger, Redactor } from '../observability/log.js';
 import type { EnvelopeStore, StoredEnvelope } from './envelope-store.js';
 import type { EnvelopeMetrics } from './envelope-metrics.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -19,8 +18,6 @@ export interface MailboxReader {
 export interface MailboxServiceDeps {
   config: RelayConfig['envelope'];
   metrics: EnvelopeMetrics;
-  logger: Logger;
-  redactor: Redactor;
   wakes: WakeDispatcher;
   now: () => number;
 }
@@ -134,10 +131,15 @@ export class MailboxService {
     clearTimeout(timer);
   }
 
-  /** Counts a rejection under its code and throws it. */
-  reject(code: RelayError['code'], message: string, retryAfterSec?: number): never {
+  /** Counts a refusal under its code and returns it, for front ends that answer rather than throw. */
+  refusal(code: RelayError['code'], message: string, retryAfterSec?: number): RelayError {
     this.deps.metrics.rejected.inc(1, code);
-    throw new RelayError(code, message, retryAfterSec === undefined ? {} : { retryAfterSec });
+    return new RelayError(code, message, retryAfterSec === undefined ? {} : { retryAfterSec });
+  }
+
+  /** Counts a refusal under its code and throws it. */
+  reject(code: RelayError['code'], message: string, retryAfterSec?: number): never {
+    throw this.refusal(code, message, retryAfterSec);
   }
 
   private announce(mailbox: Uint8Array): void {

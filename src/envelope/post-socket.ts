@@ -12,12 +12,7 @@ import { POST_HEADER_BYTES, closeCodeFor, encodeB64url } from './protocol.js';
 export function servePostSocket(ws: WebSocket, service: MailboxService, clientKey: string): void {
   ws.on('message', (data: Buffer, isBinary) => {
     if (!isBinary || data.length < POST_HEADER_BYTES) {
-      let err: unknown;
-      try {
-        service.reject('bad_frame', 'expected a binary frame: tag(4) || mailbox(32) || envelope');
-      } catch (e) {
-        err = e;
-      }
+      const err = service.refusal('bad_frame', 'expected a binary frame: tag(4) || mailbox(32) || envelope');
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(errorMessage(err)));
       ws.close(closeCodeFor(400), 'bad_frame');
       return;
