@@ -16,6 +16,7 @@
 #include "udp_io.h"
 
 namespace xr {
+void InitTurn(Napi::Env env, Napi::Object exports);  // turn_addon.cc
 namespace {
 
 const uint8_t* Bytes(const Napi::Value& v, size_t* len) {
@@ -330,6 +331,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     const struct mallinfo2 m = mallinfo2();
     return Napi::Number::New(i.Env(), double(m.uordblks + m.hblkhd));
   }));
+  InitTurn(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return exports;
 }

@@ -10,6 +10,11 @@ export const turnOptions = {
   tlsPort: field.int('TURN-over-TLS port (RFC 8656 default 5349; 443 gets through most firewalls; 0 picks a free port).', 5349, { min: 0, max: 65535 }),
   tlsCert: field.string('PEM certificate for TURN over TLS; empty uses the relay\'s tlsCert.', ''),
   tlsKey: field.string('PEM private key for turn.tlsCert; empty uses the relay\'s tlsKey.', '', { secret: true }),
+  dataPlane: field.enum(
+    'Who forwards TURN relay traffic of UDP clients (ChannelData, Send and Data indications): `native` (the N-API addon: its own thread owns the UDP listener and relay sockets, recvmmsg/sendmmsg), `typescript` (node:dgram), or `auto` (native when the addon loads). Control (auth, allocations, permissions, channels, quotas) stays in TypeScript either way; TCP/TLS clients always use the TypeScript path. The environment variable XRELAY_NATIVE=0|1 overrides it.',
+    'auto',
+    ['auto', 'native', 'typescript'] as const,
+  ),
   tcp: field.bool('Also accept TURN clients over TCP on the same port (RFC 8656 section 3.1); relaying stays UDP.', true),
   realm: field.string('Long-term credential realm sent in REALM and mixed into every key.', 'xentrop-relay'),
   authSecret: field.string(

@@ -49,6 +49,9 @@ describe.each(['udp', 'tcp', 'tls'] as const)('TURN plane over %s', (mode) => {
       const username = transport === 'udp' ? 'alice' : `${Math.floor(Date.now() / 1000) + 600}:test`;
       const password = transport === 'udp' ? 'secret1' : restPassword('rest-secret', username);
       const { creds, relayPort } = await allocate(c, username, password);
+      const jsRelayed = plane.core.stats.relayedPackets.toPeer + plane.core.stats.relayedPackets.toClient;
+      const relayedBefore = plane.stats().relayedPackets;
+      const [peerBefore, clientBefore] = [relayedBefore.toPeer, relayedBefore.toClient];
 
       expect(parse(await c.call(request(Method.createPermission, [peer('10.0.0.1', 9)], creds))).code).toBe(403);
       expect(parse(await c.call(request(Method.createPermission, [peer('127.0.0.1', p.port)], creds))).cls).toBe(StunClass.success);
@@ -67,6 +70,11 @@ describe.each(['udp', 'tcp', 'tls'] as const)('TURN plane over %s', (mode) => {
       expect(cd.readUInt16BE(2)).toBe(4);
       expect(cd.subarray(4, 8).toString()).toBe('back');
       if (transport === 'tcp') expect(cd.length % 4).toBe(0);
+      const relayed = plane.stats().relayedPackets;
+      expect([relayed.toPeer - peerBefore, relayed.toClient - clientBefore]).toEqual([2, 2]);
+      // On the native data path, a UDP client's relay traffic never enters JS.
+      const jsNow = plane.core.stats.relayedPackets.toPeer + plane.core.stats.relayedPackets.toClient;
+      expect(jsNow - jsRelayed).toBe(plane.dataPlane === 'native' && transport === 'udp' ? 0 : 4);
 
       const before = plane.core.allocationCount();
       if (transport === 'udp') expect(parse(await c.call(request(Method.refresh, [(w) => w.u32(0x000d, 0)], creds))).lifetime).toBe(0);

@@ -84,7 +84,7 @@ describe('werift through our TURN relay', () => {
     }
 
     // The relay relayed the call ...
-    expect(plane.core.stats.relayedPackets.toPeer).toBeGreaterThan(10);
+    expect(plane.stats().relayedPackets.toPeer).toBeGreaterThan(10);
     // ... and its capture holds DTLS records and SRTP packets inside ChannelData/Data, never plaintext.
     const payloads = proxy.packets.map(relayedPayload).filter((p): p is Buffer => p !== undefined);
     expect(payloads.some((p) => p[0] === 23 && p[1] === 0xfe)).toBe(true); // DTLS application data (SCTP)

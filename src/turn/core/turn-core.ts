@@ -277,6 +277,7 @@ export class TurnCore {
       if (alloc.permissions.size + added > this.opts.maxPermissionsPerAllocation) return this.error(alloc.client, auth, ErrorCodes.insufficientCapacity);
     }
     for (const ip of ips) alloc.permissions.set(ip, nowMs + this.opts.permissionLifetimeMs);
+    this.io.forwardingChanged?.(alloc);
     this.io.sendToClient(alloc.client, this.seal(this.begin(Method.createPermission, StunClass.success, m.transactionId()), auth.key, auth.sha256));
   }
 
@@ -303,6 +304,7 @@ export class TurnCore {
     }
     alloc.bindChannel(number, ip, port, nowMs + this.opts.channelLifetimeMs);
     alloc.permissions.set(ip, nowMs + this.opts.permissionLifetimeMs);
+    this.io.forwardingChanged?.(alloc);
     this.io.sendToClient(alloc.client, this.seal(this.begin(Method.channelBind, StunClass.success, m.transactionId()), auth.key, auth.sha256));
   }
 

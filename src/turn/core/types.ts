@@ -30,6 +30,12 @@ export interface TurnIo {
   openRelay(alloc: Allocation, evenPort: boolean): void;
   /** Release the allocation's relay socket (idempotent). */
   closeRelay(alloc: Allocation): void;
+  /**
+   * The allocation's permissions or channels changed (CreatePermission, ChannelBind): a host whose
+   * data path runs outside the core (the native one) pushes the new forwarding state. Expired entries
+   * need no call: the data path compares their expiry times with the packet's time itself.
+   */
+  forwardingChanged?(alloc: Allocation): void;
   /** Lifecycle notice for logs; never called per packet. */
   onAllocation?(event: AllocationEvent, alloc: Allocation, reason?: CloseReason): void;
 }
@@ -39,7 +45,17 @@ export interface TurnStats {
   requests: Record<'binding' | 'allocate' | 'refresh' | 'create_permission' | 'channel_bind' | 'other', number>;
   errors: Record<string, number>;
   dropped: Record<
-    'malformed' | 'not_stun' | 'no_allocation' | 'no_permission' | 'no_channel' | 'rate_limited' | 'bad_fingerprint' | 'unexpected_class' | 'bad_send',
+    | 'malformed'
+    | 'not_stun'
+    | 'no_allocation'
+    | 'no_permission'
+    | 'no_channel'
+    | 'rate_limited'
+    | 'bad_fingerprint'
+    | 'unexpected_class'
+    | 'bad_send'
+    /** Native data path only: datagrams for the TS core dropped because the JS thread fell behind. */
+    | 'backlog',
     number
   >;
   relayedPackets: { toPeer: number; toClient: number };
@@ -60,6 +76,7 @@ export function createTurnStats(): TurnStats {
       bad_fingerprint: 0,
       unexpected_class: 0,
       bad_send: 0,
+      backlog: 0,
     },
     relayedPackets: { toPeer: 0, toClient: 0 },
     relayedBytes: { toPeer: 0, toClient: 0 },

@@ -5,7 +5,7 @@
 import type { MetricsRegistry } from '../../observability/metrics.js';
 import type { TurnStats } from '../core/types.js';
 
-export function registerTurnMetrics(metrics: MetricsRegistry, stats: TurnStats, gauges: () => { allocations: number; tcp: number; sendErrors: number }): void {
+export function registerTurnMetrics(metrics: MetricsRegistry, snapshot: TurnStats | (() => TurnStats), gauges: () => { allocations: number; tcp: number; sendErrors: number }): void {
   const requests = metrics.counter('turn_requests_total', 'TURN/STUN requests received, by method.', 'method');
   const errors = metrics.counter('turn_errors_total', 'TURN error responses sent, by STUN error code.', 'code');
   const dropped = metrics.counter('turn_dropped_total', 'TURN packets dropped without an answer, by reason.', 'reason');
@@ -24,6 +24,7 @@ export function registerTurnMetrics(metrics: MetricsRegistry, stats: TurnStats, 
     }
   };
   metrics.onCollect(() => {
+    const stats = typeof snapshot === 'function' ? snapshot() : snapshot;
     sync(requests, 'r', stats.requests);
     sync(errors, 'e', stats.errors);
     sync(dropped, 'd', stats.dropped);

@@ -1,6 +1,11 @@
 /**
  * The TURN plane: binds the UDP (and TCP) listener on `host:turn.port`, owns the relay sockets and
  * drives the sans-IO `TurnCore` with the wall clock. The only module here that touches sockets.
+ *
+ * Data path (turn.dataPlane, XRELAY_NATIVE): `native` hands the UDP listener and UDP clients' relay
+ * sockets to the addon's thread (native-turn.ts), which forwards relay traffic itself and passes
+ * everything else up to the core; `typescript` uses node:dgram throughout. TCP/TLS clients' relay
+ * sockets are dgram sockets either way.
  */
 import type { Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
@@ -14,6 +19,9 @@ import { RelaySockets } from './relay-sockets.js';
 import { TcpClients } from './tcp-clients.js';
 import { registerTurnMetrics } from './turn-metrics.js';
 import { bindUdp, closeUdp, createUdpSocket, growBuffers } from './udp-socket.js';
+import { chooseDataPlane } from '../../media/dataplane/data-plane.js';
+import { loadNativeTurn, mergeNativeStats, startNativeUdpPath, type NativeUdpPath } from './native-turn.js';
+import type { TurnStats } from '../core/types.js';
 
 export interface TurnPlane extends Plane {
   readonly udpPort: number;
@@ -23,9 +31,15 @@ export interface TurnPlane extends Plane {
   readonly tlsPort: number;
   /** The core, for tests and diagnostics. */
   readonly core: TurnCore;
+  /** Which data path forwards UDP clients' relay traffic. */
+  readonly dataPlane: 'native' | 'typescript';
+  /** The core's counters plus the native data path's (what /metrics exports). */
+  stats(): TurnStats;
 }
 
 const SWEEP_MS = 1000;
+/** `alloc.relay` of an allocation whose relay socket the native data path owns. */
+const NATIVE_RELAY = Symbol('native-relay');
 const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 
 export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
@@ -36,7 +50,14 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
   const log = logger.child({ plane: 'turn' });
   const now = Date.now;
   const hostFamily = isIP(config.host) === 6 ? 6 : 4;
-  const udp = createUdpSocket(hostFamily);
+  const choice = chooseDataPlane(t.dataPlane);
+  const via = process.env.XRELAY_NATIVE !== undefined && process.env.XRELAY_NATIVE !== '' ? `XRELAY_NATIVE=${process.env.XRELAY_NATIVE}` : `turn.dataPlane=${t.dataPlane}`;
+  let why = via;
+  const native = choice === 'typescript' ? { reason: via } : loadNativeTurn();
+  if (choice === 'native' && native.addon === undefined) throw new Error(`TURN data plane: native requested (${via}) but ${native.reason}`);
+  if (choice !== 'typescript' && native.addon === undefined) why = `native unavailable: ${native.reason}`;
+  let nat: NativeUdpPath | undefined;
+  const udp = native.addon === undefined ? createUdpSocket(hostFamily) : undefined;
   let tcp: TcpClients | undefined;
   let tls: TcpClients | undefined;
   let closed = false;
@@ -48,13 +69,21 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
     sendToClient(client: ClientRef, data: Buffer): void {
       if (closed) return;
       try {
-        if (client.transport === 'udp') udp.send(data, client.port, client.ip);
+        if (client.transport === 'udp') {
+          if (nat) {
+            if (!nat.sendToClient(client.ip, client.port, data)) sendErrors++;
+          } else udp!.send(data, client.port, client.ip);
+        }
         else (client.key.startsWith('s') ? tls : tcp)?.send(client, data);
       } catch {
         sendErrors++;
       }
     },
     sendToPeer(alloc: Allocation, ip: string, port: number, data: Buffer): void {
+      if (nat && alloc.relay === NATIVE_RELAY) {
+        if (!nat.sendToPeer(alloc, ip, port, data)) sendErrors++;
+        return;
+      }
       try {
         (alloc.relay as Socket | undefined)?.send(data, port, ip);
       } catch {
@@ -62,6 +91,21 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
       }
     },
     openRelay(alloc: Allocation, evenPort: boolean): void {
+      if (nat && alloc.client.transport === 'udp') {
+        const relayPort = nat.openRelay(alloc, evenPort);
+        // Answer after this request's handling, as with an asynchronous bind.
+        queueMicrotask(() => {
+          if (relayPort === undefined || closed) {
+            if (relayPort !== undefined) nat?.closeRelay(alloc);
+            core.relayFailed(alloc);
+            return;
+          }
+          alloc.relay = NATIVE_RELAY;
+          core.relayOpened(alloc, relayPort, now());
+          if (alloc.state === AllocationState.closed) nat?.closeRelay(alloc);
+        });
+        return;
+      }
       relays.bind(evenPort).then(
         (socket) => {
           if (socket === undefined || closed) {
@@ -80,20 +124,39 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
       );
     },
     closeRelay(alloc: Allocation): void {
+      if (alloc.relay === NATIVE_RELAY) {
+        alloc.relay = undefined;
+        nat?.closeRelay(alloc);
+        return;
+      }
       const socket = alloc.relay as Socket | undefined;
       alloc.relay = undefined;
       if (socket) void relays.release(socket);
+    },
+    forwardingChanged(alloc: Allocation): void {
+      if (alloc.relay === NATIVE_RELAY) nat?.sync(alloc);
     },
     onAllocation(event: AllocationEvent, alloc: Allocation, reason?: CloseReason): void {
       log.debug({ event: `allocation_${event}`, reason, user: redactor.id(alloc.username), client: redactor.address(alloc.client.ip), transport: alloc.client.transport }, 'turn allocation');
     },
   };
-  const core = new TurnCore(coreOptions(config, binding), io);
+  const opts = coreOptions(config, binding);
+  const core = new TurnCore(opts, io);
 
-  udp.on('message', (msg, rinfo) => core.handleUdp(rinfo.address, rinfo.port, msg, now()));
-  udp.on('error', (err) => log.warn({ err: (err as NodeJS.ErrnoException).code }, 'turn udp socket error'));
-  const udpPort = await bindUdp(udp, t.port, config.host);
-  growBuffers(udp, SOCKET_BUFFER_BYTES);
+  let udpPort: number;
+  if (udp) {
+    udp.on('message', (msg, rinfo) => core.handleUdp(rinfo.address, rinfo.port, msg, now()));
+    udp.on('error', (err) => log.warn({ err: (err as NodeJS.ErrnoException).code }, 'turn udp socket error'));
+    udpPort = await bindUdp(udp, t.port, config.host);
+    growBuffers(udp, SOCKET_BUFFER_BYTES);
+  } else {
+    nat = startNativeUdpPath(native.addon!, config.host, t.port, binding, opts.tidPrefix, SOCKET_BUFFER_BYTES, (ip, port, buf) => core.handleUdp(ip, port, buf, now()));
+    udpPort = nat.port;
+  }
+  const closeListener = (): Promise<void> => {
+    nat?.close();
+    return udp ? closeUdp(udp) : Promise.resolve();
+  };
   let tcpPort = 0;
   if (t.tcp) {
     tcp = new TcpClients(core, t.maxTcpConnections, now);
@@ -104,7 +167,7 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
         throw err;
       });
     } catch (err) {
-      await closeUdp(udp);
+      await closeListener();
       throw err;
     }
   }
@@ -117,14 +180,17 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
       tls = new TcpClients(core, t.maxTcpConnections, now, 's', { cert: readFileSync(certFile), key: readFileSync(keyFile) });
       tlsPort = await tls.listen(t.tlsPort, config.host);
     } catch (err) {
-      await Promise.all([closeUdp(udp), tcp?.close(), tls?.close()]);
+      await Promise.all([closeListener(), tcp?.close(), tls?.close()]);
       throw err;
     }
   }
   const sweep = setInterval(() => core.tick(now()), SWEEP_MS);
   sweep.unref();
-  registerTurnMetrics(ctx.metrics, core.stats, () => ({ allocations: core.allocationCount(), tcp: (tcp?.count ?? 0) + (tls?.count ?? 0), sendErrors: sendErrors + (tcp?.dropped ?? 0) + (tls?.dropped ?? 0) }));
-  log.info({ udpPort, tcpPort, tlsPort, relayPorts: `${binding.portMin}-${binding.portMax}`, realm: t.realm }, 'turn plane listening');
+  const stats = (): TurnStats => (nat ? mergeNativeStats(core.stats, nat.stats()) : core.stats);
+  const nativeSendErrors = (): number => (nat ? nat.stats()[11]! : 0);
+  registerTurnMetrics(ctx.metrics, stats, () => ({ allocations: core.allocationCount(), tcp: (tcp?.count ?? 0) + (tls?.count ?? 0), sendErrors: sendErrors + nativeSendErrors() + (tcp?.dropped ?? 0) + (tls?.dropped ?? 0) }));
+  const dataPlane = nat ? 'native' : 'typescript';
+  log.info({ udpPort, tcpPort, tlsPort, relayPorts: `${binding.portMin}-${binding.portMax}`, realm: t.realm, dataPlane, why }, `turn plane listening; ${dataPlane} data path (${why})`);
 
   let closing: Promise<void> | undefined;
   return {
@@ -133,13 +199,15 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
     tcpPort,
     tlsPort,
     core,
+    dataPlane,
+    stats,
     ready: () => !closed,
     close(): Promise<void> {
       closing ??= (async () => {
         closed = true;
         clearInterval(sweep);
         core.closeAll();
-        await Promise.all([closeUdp(udp), tcp?.close(), tls?.close(), relays.closeAll()]);
+        await Promise.all([closeListener(), tcp?.close(), tls?.close(), relays.closeAll()]);
         log.info('turn plane closed');
       })();
       return closing;

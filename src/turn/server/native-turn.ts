@@ -1,0 +1,205 @@
+/**
+ * The native TURN data path (native/src/turn_*.cc): the addon's thread owns the TURN UDP listener
+ * and the relay sockets of UDP clients' allocations, and forwards ChannelData, plain Send
+ * indications and peer datagrams (as ChannelData or Data indications) without entering JS. The TS
+ * core keeps all control; this module is its host-side glue:
+ *
+ *  - datagrams the native side does not forward (requests, unusual messages) arrive in batches and
+ *    go to `TurnCore.handleUdp`, exactly as from a dgram socket;
+ *  - each allocation's permissions and channels are pushed (packForwarding) whenever the core
+ *    changes them; native checks their expiry against `Date.now()`'s clock, so expiry stays exact;
+ *  - responses go out of the native listener; relay ports are picked here in the configured range.
+ *
+ * TCP/TLS clients keep the TypeScript data path (their relay sockets are dgram sockets in JS).
+ */
+import { loadNativeAddon } from '../../media/dataplane/native-addon.js';
+import { formatIpv4, formatIpv6, parseIp } from '../codec/ip.js';
+import type { Allocation } from '../core/allocation.js';
+import { createTurnStats, type TurnStats } from '../core/types.js';
+import type { RelayBinding } from './core-options.js';
+
+/** The addon's TURN exports (native/src/turn_addon.cc). */
+export interface NativeTurnAddon {
+  NativeTurn: new (tidPrefix: Uint8Array) => NativeTurnHandle;
+  /** Output size fromPeer needs. */
+  turnMaxClientMessage: number;
+}
+
+export interface NativeTurnHandle {
+  add(id: number, clientIp: string, clientPort: number, relayFamily: 4 | 6): boolean;
+  remove(id: number): boolean;
+  sync(id: number, packed: Uint8Array): boolean;
+  fromClient(buf: Uint8Array, ip: string, port: number, nowMs: number, out: Int32Array, ipOut: Uint8Array): number;
+  fromPeer(id: number, buf: Uint8Array, peerIp: string, peerPort: number, nowMs: number, out: Buffer): number;
+  stats(out: Float64Array): void;
+  start(host: string, port: number, bufBytes: number, onUp: (bytes: Buffer, meta: Int32Array, addrs: Buffer) => void): number;
+  stop(): void;
+  openRelay(id: number, bindIp: string, port: number, clientIp: string, clientPort: number): number;
+  closeRelay(id: number): boolean;
+  sendToClient(ip: string, port: number, data: Uint8Array): number;
+  sendToPeer(id: number, ip: string, port: number, data: Uint8Array): number;
+}
+
+/** fromClient results. */
+export const NativeAction = { drop: 0, toPeer: 1, up: 2 } as const;
+
+/** Layout of NativeTurn.stats(). */
+export const NATIVE_TURN_STATS_LEN = 17;
+const DROP_NAMES = ['malformed', 'not_stun', 'no_allocation', 'no_permission', 'no_channel'] as const;
+
+/** The TURN half of the addon, or why it is unavailable. */
+export function loadNativeTurn(): { addon?: NativeTurnAddon; reason: string } {
+  const { addon, reason } = loadNativeAddon();
+  if (addon === undefined) return { reason };
+  const turn = addon as unknown as Partial<NativeTurnAddon>;
+  if (typeof turn.NativeTurn !== 'function') return { reason: 'addon has no TURN data path (rebuild it: npm run build:native)' };
+  return { addon: turn as NativeTurnAddon, reason: 'loaded' };
+}
+
+const RECORD = 32;
+const ipScratch = new Uint8Array(16);
+
+/** Packs an allocation's permissions and channels for NativeTurn.sync (turn_forward.cc, Sync). */
+export function packForwarding(alloc: Allocation): Uint8Array {
+  const out = Buffer.alloc(8 + RECORD * (alloc.permissions.size + alloc.channels.size));
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  view.setUint32(0, alloc.permissions.size, true);
+  view.setUint32(4, alloc.channels.size, true);
+  let at = 8;
+  const putIp = (ip: string): void => {
+    ipScratch.fill(0);
+    const n = parseIp(ip, ipScratch);
+    out[at] = n === 16 ? 6 : n === 4 ? 4 : 0; // 0 never matches a packet's address
+    out.set(ipScratch, at + 8);
+  };
+  for (const [ip, expires] of alloc.permissions) {
+    putIp(ip);
+    view.setFloat64(at + 24, expires, true);
+    at += RECORD;
+  }
+  for (const ch of alloc.channels.values()) {
+    putIp(ch.ip);
+    view.setUint16(at + 2, ch.number, true);
+    view.setUint16(at + 4, ch.port, true);
+    view.setFloat64(at + 24, ch.expiresAt, true);
+    at += RECORD;
+  }
+  return out;
+}
+
+/** The address text Node would report for 4 or 16 bytes (RFC 5952 formatting). */
+export function formatAddress(family: number, bytes: Uint8Array, at: number): string {
+  return family === 4 ? formatIpv4(bytes, at) : formatIpv6(bytes, at);
+}
+
+/** Adds the native counters into a snapshot of the core's (for /metrics and tests). */
+export function mergeNativeStats(core: TurnStats, native: Float64Array): TurnStats {
+  const s = createTurnStats();
+  Object.assign(s.requests, core.requests);
+  Object.assign(s.errors, core.errors);
+  Object.assign(s.dropped, core.dropped);
+  s.relayedPackets.toPeer = core.relayedPackets.toPeer + native[0]!;
+  s.relayedBytes.toPeer = core.relayedBytes.toPeer + native[1]!;
+  s.relayedPackets.toClient = core.relayedPackets.toClient + native[2]!;
+  s.relayedBytes.toClient = core.relayedBytes.toClient + native[3]!;
+  DROP_NAMES.forEach((name, i) => (s.dropped[name] += native[4 + i]!));
+  s.dropped.backlog += native[10]!;
+  return s;
+}
+
+export interface NativeUdpPath {
+  readonly port: number;
+  readonly handle: NativeTurnHandle;
+  sendToClient(ip: string, port: number, data: Buffer): boolean;
+  sendToPeer(alloc: Allocation, ip: string, port: number, data: Buffer): boolean;
+  /** Binds a relay socket for a UDP client's allocation in the configured range: its port, or undefined. */
+  openRelay(alloc: Allocation, even: boolean): number | undefined;
+  closeRelay(alloc: Allocation): void;
+  sync(alloc: Allocation): void;
+  /** Native counters (NATIVE_TURN_STATS_LEN values, fresh buffer reused). */
+  stats(): Float64Array;
+  close(): void;
+}
+
+const EEXIST = 17;
+/** Bind attempts before answering 508, as RelaySockets. */
+const MAX_ATTEMPTS = 64;
+
+export function startNativeUdpPath(
+  addon: NativeTurnAddon,
+  host: string,
+  port: number,
+  binding: RelayBinding,
+  tidPrefix: Uint8Array,
+  bufBytes: number,
+  onDatagram: (ip: string, port: number, buf: Buffer) => void,
+): NativeUdpPath {
+  const h = new addon.NativeTurn(tidPrefix);
+  const statsBuf = new Float64Array(NATIVE_TURN_STATS_LEN);
+  const ports = new Map<number, number>(); // allocation id -> relay port
+  const inUse = new Set<number>();
+  const span = binding.portMax - binding.portMin + 1;
+  let cursor = binding.portMin + Math.floor(Math.random() * span);
+  let closed = false;
+
+  const onUp = (bytes: Buffer, meta: Int32Array, addrs: Buffer): void => {
+    if (closed) return;
+    for (let i = 0, k = 0; i < meta.length; i += 4, k += 16) {
+      const off = meta[i]!;
+      onDatagram(formatAddress(meta[i + 2]!, addrs, k), meta[i + 3]!, bytes.subarray(off, off + meta[i + 1]!));
+    }
+  };
+  const bound = h.start(host, port, bufBytes, onUp);
+
+  return {
+    port: bound,
+    handle: h,
+    sendToClient: (ip, p, data) => h.sendToClient(ip, p, data) === 0,
+    sendToPeer: (alloc, ip, p, data) => h.sendToPeer(alloc.id, ip, p, data) === 0,
+    openRelay(alloc: Allocation, even: boolean): number | undefined {
+      const { portMin, portMax, bindIp } = binding;
+      const attempts = portMin === 0 ? (even ? MAX_ATTEMPTS : 1) : Math.min(MAX_ATTEMPTS, span);
+      for (let i = 0; i < attempts; i++) {
+        let want = 0;
+        if (portMin !== 0) {
+          want = cursor;
+          cursor = cursor >= portMax ? portMin : cursor + 1;
+          if (even && want % 2 === 1) want = want + 1 > portMax ? want - 1 : want + 1;
+          if (want < portMin || inUse.has(want)) continue;
+        }
+        const got = h.openRelay(alloc.id, bindIp, want, alloc.client.ip, alloc.client.port);
+        if (got === -EEXIST) return undefined;
+        if (got < 0) continue;
+        if (even && got % 2 === 1) {
+          h.closeRelay(alloc.id);
+          continue;
+        }
+        inUse.add(got);
+        ports.set(alloc.id, got);
+        return got;
+      }
+      return undefined;
+    },
+    closeRelay(alloc: Allocation): void {
+      const p = ports.get(alloc.id);
+      if (p === undefined) return;
+      ports.delete(alloc.id);
+      inUse.delete(p);
+      h.closeRelay(alloc.id);
+    },
+    sync(alloc: Allocation): void {
+      if (ports.has(alloc.id)) h.sync(alloc.id, packForwarding(alloc));
+    },
+    stats(): Float64Array {
+      h.stats(statsBuf);
+      return statsBuf;
+    },
+    close(): void {
+      if (closed) return;
+      closed = true;
+      h.stop();
+      ports.clear();
+      inUse.clear();
+    },
+  };
+}
