@@ -88,7 +88,13 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof ConfigError) process.stderr.write(`xrelay: config error in ${err.field}: ${err.message}\n`);
-    else process.stderr.write(`xrelay: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    else if (err instanceof Error) {
+      // Start-up failures (a port in use, a missing certificate) are operator errors: one clear line;
+      // the stack only when asked for with XRELAY_LOG_LEVEL=debug.
+      const code = (err as NodeJS.ErrnoException).code;
+      process.stderr.write(`xrelay: cannot start: ${err.message}${code ? ` (${code})` : ''}\n`);
+      if (process.env.XRELAY_LOG_LEVEL === 'debug' || process.env.XRELAY_LOG_LEVEL === 'trace') process.stderr.write(`${err.stack}\n`);
+    } else process.stderr.write(`xrelay: cannot start: ${String(err)}\n`);
     process.exit(err instanceof ConfigError ? 2 : 1);
   },
 );

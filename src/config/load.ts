@@ -4,6 +4,7 @@
  * that names the field and the source it came from.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { envName, flagName, isField, type Field, type Schema, type Section } from './fields.js';
 import { relaySchema, type RelayConfig } from './schema.js';
 
@@ -85,6 +86,8 @@ function checkUnknownFileKeys(obj: Record<string, unknown>): void {
 }
 
 function crossCheck(c: RelayConfig): void {
+  // The UDP planes (media cells, TURN) bind to it, and dgram needs an address, not a name.
+  if (isIP(c.host) === 0) throw new ConfigError('host', `host must be an IP address (e.g. 127.0.0.1, 0.0.0.0, ::1), got ${JSON.stringify(c.host)}`);
   if ((c.tlsCert === '') !== (c.tlsKey === '')) throw new ConfigError('tlsCert', 'tlsCert and tlsKey must be given together');
   const b = c.envelope.sizeBuckets;
   if (b.length === 0) throw new ConfigError('envelope.sizeBuckets', 'envelope.sizeBuckets: at least one bucket is required');

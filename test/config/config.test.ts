@@ -42,6 +42,7 @@ describe('config', () => {
     [{ flags: { 'no-such-flag': '1' } }, '--no-such-flag'],
     [{ file: { tlsCert: 'a.pem' } }, 'tlsCert'],
     [{ file: { envelope: { sizeBuckets: [] } } }, 'envelope.sizeBuckets'],
+    [{ flags: { host: 'localhost' } }, 'host'],
   ])('refuses %j naming %s', (sources, field) => {
     try {
       loadConfig(sources);
@@ -84,6 +85,21 @@ describe('xrelay CLI', () => {
     expect(c.stderr).toContain('envelope.sizeBuckets');
     writeFileSync(file, '{not json');
     expect(cli(['serve', '--config', file]).stderr).toContain('not valid JSON');
+  });
+
+  it('a start-up failure (port in use) is one clear line and a non-zero exit', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as import('node:net').AddressInfo).port;
+    try {
+      const r = cli(['serve', '--http-port', String(port), '--no-media-enabled', '--no-turn-enabled', '--data-dir', tempDir()]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('EADDRINUSE');
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    } finally {
+      blocker.close();
+    }
   });
 
   it('print-config shows the merged config with secrets hidden', () => {
