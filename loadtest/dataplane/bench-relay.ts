@@ -55,7 +55,8 @@ async function main(): Promise<void> {
       send({ port: dp.udpPort, lines, rss0, heap0, footprint });
     } else if (m.cmd === 'usage') {
       global.gc?.();
-      send({ ...usage(), stats: { ...dp.core.stats, closes: undefined, drops: [...dp.core.stats.drops] } });
+      const io = dp.core instanceof NativeCellCore ? dp.core.ioStats() : undefined;
+      send({ ...usage(), stats: { ...dp.core.stats, closes: undefined, drops: [...dp.core.stats.drops], kernelDrops: io?.kernelDrops, recvBatches: io?.recvBatches, sendBatches: io?.sendBatches } });
     } else {
       void dp.close().then(() => process.exit(0));
     }

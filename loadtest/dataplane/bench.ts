@@ -27,6 +27,8 @@ function arg(name: string, def: string): string {
 const durationMs = Number(arg('duration-ms', '2000'));
 const roomSize = Number(arg('room-size', '2'));
 const planes = arg('planes', 'fwd,native,ts').split(',');
+const overload = arg('overload', '1.25,1.5,2').split(',').map(Number).filter((f) => f > 1);
+const ladderNs = arg('ns', '250,500,1000,2000,3000,4000,5000,6000,7000,8000,10000,12000').split(',').map(Number);
 const TICK = 20;
 const UP_BODY = 160;
 
@@ -42,6 +44,13 @@ interface Gen {
   latP50Us: number;
   latP99Us: number;
 }
+interface RelayStats {
+  queueDrops: number;
+  staleDrops: number;
+  missedTicks: number;
+  cellsIn: number;
+  recvBatches?: number;
+}
 interface Step {
   n: number;
   loss: number;
@@ -53,6 +62,8 @@ interface Step {
   heapPerSession: number;
   footprint: number;
   ok: boolean;
+  /** Where the loss happened: the relay socket's kernel drops, the generator sockets' kernel drops, relay counters. */
+  diag: string;
 }
 
 function build(): void {
@@ -91,6 +102,26 @@ function rssOf(pid: number): number {
   return Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * 4096;
 }
 
+/** Kernel receive-queue drops per local UDP port (the last column of /proc/net/udp{,6}). */
+function udpDrops(): Map<number, number> {
+  const m = new Map<number, number>();
+  for (const f of ['/proc/net/udp', '/proc/net/udp6']) {
+    let text = '';
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const c = line.trim().split(/\s+/);
+      if (c.length < 13) continue;
+      const port = parseInt(c[1]!.split(':')[1]!, 16);
+      m.set(port, (m.get(port) ?? 0) + Number(c[c.length - 1]));
+    }
+  }
+  return m;
+}
+
 function runGen(mode: 'relay' | 'fwd', port: number, file: string, n: number): Promise<Gen> {
   return new Promise((resolve, reject) => {
     const sockets = Math.min(16, Math.max(1, Math.ceil(n / 1000)));
@@ -125,9 +156,23 @@ async function step(plane: string, n: number, tmp: string): Promise<Step> {
     footprint = j.footprint;
     writeFileSync(file, j.lines.join('\n') + '\n');
   }
+  const drops0 = udpDrops();
   const before = await cpu();
   const g = await runGen(plane === 'fwd' ? 'fwd' : 'relay', port, file, n);
-  const after = await cpu();
+  const after = (await cpu()) as { cpuMs: number; rss: number; heap?: number; stats?: RelayStats };
+  const drops1 = udpDrops();
+  let relayDrops = 0;
+  let otherDrops = 0;
+  for (const [p, d] of drops1) {
+    const delta = d - (drops0.get(p) ?? 0);
+    if (p === port) relayDrops += delta;
+    else otherDrops += delta;
+  }
+  const st = after.stats;
+  const diag =
+    `kdrop relay ${relayDrops} gen ${otherDrops}` +
+    (st ? `${st.recvBatches ? `, ${(st.cellsIn / st.recvBatches).toFixed(1)} cells/recv batch` : ''}, qdrop ${st.queueDrops}, stale ${st.staleDrops}, missed ticks ${st.missedTicks}` : '') +
+    (g.lateSlices ? `, gen late ${g.lateSlices}` : '');
   if (plane === 'fwd') child.kill('SIGKILL');
   else await Promise.race([request(child, { cmd: 'close' }), new Promise((r) => setTimeout(r, 2000))]).finally(() => child.kill('SIGKILL'));
   const loss = g.expectedRecords > 0 ? Math.max(0, 1 - g.receivedRecords / g.expectedRecords) : 1;
@@ -142,6 +187,7 @@ async function step(plane: string, n: number, tmp: string): Promise<Step> {
     heapPerSession: after.heap === undefined ? 0 : (after.heap - heap0) / n,
     footprint,
     ok: loss < 0.001 && g.bad === 0,
+    diag,
   };
 }
 
@@ -151,7 +197,7 @@ async function step(plane: string, n: number, tmp: string): Promise<Step> {
  * retry confirms; its result is its largest N under 0.1% loss.
  */
 async function ladder(tmp: string): Promise<{ best: Record<string, Step | undefined>; all: Record<string, Step[]> }> {
-  const ns = [250, 500, 1000, 2000, 3000, 4000, 6000, 8000, 12000].map((n) => Math.round(n / roomSize) * roomSize);
+  const ns = ladderNs.map((n) => Math.round(n / roomSize) * roomSize);
   const alive = new Set(planes);
   const best: Record<string, Step | undefined> = {};
   const all: Record<string, Step[]> = {};
@@ -177,9 +223,11 @@ function log(plane: string, s: Step): void {
   console.log(
     `  ${plane.padEnd(6)} N=${String(s.n).padStart(6)}  loss ${(s.loss * 100).toFixed(3).padStart(7)}%  ${Math.round(s.cellsPerS).toString().padStart(7)} cells/s  ` +
       `cpu ${s.cpuPerKCellsMs.toFixed(2)} ms/kcell  latency p50 ${(s.latP50Us / 1000).toFixed(2)} ms p99 ${(s.latP99Us / 1000).toFixed(2)} ms  ` +
-      `mem/session: rss ${Math.round(s.bytesPerSession)} B, heap ${Math.round(s.heapPerSession)} B${s.footprint ? `, struct ${s.footprint} B` : ''}  ${s.ok ? 'ok' : 'LOSS'}`,
+      `mem/session: rss ${Math.round(s.bytesPerSession)} B, heap ${Math.round(s.heapPerSession)} B${s.footprint ? `, struct ${s.footprint} B` : ''}  ${s.ok ? 'ok' : 'LOSS'}  [${s.diag}]`,
   );
 }
+
+let name: Record<string, string> = {};
 
 async function main(): Promise<void> {
   build();
@@ -190,11 +238,30 @@ async function main(): Promise<void> {
   console.log('\nresult (largest N with < 0.1% loss):');
   console.log('| data plane | sessions | forwarded cells/s | CPU ms / 1k cells | latency p50 / p99 | memory / session |');
   console.log('|---|---|---|---|---|---|');
-  const name: Record<string, string> = { fwd: 'C recvmmsg/sendmmsg forwarder, no crypto (limit)', native: 'native (N-API addon)', ts: 'TypeScript (node:dgram)' };
+  name = { fwd: 'C recvmmsg/sendmmsg forwarder, no crypto (limit)', native: 'native (N-API addon)', ts: 'TypeScript (node:dgram)' };
   for (const p of planes) {
     const s = res[p];
     if (s === undefined) console.log(`| ${name[p]} | none under 0.1% loss | | | | |`);
     else console.log(`| ${name[p]} | ${s.n} | ${Math.round(s.cellsPerS)} | ${s.cpuPerKCellsMs.toFixed(2)} | ${(s.latP50Us / 1000).toFixed(2)} / ${(s.latP99Us / 1000).toFixed(2)} ms | ${Math.round(s.heapPerSession)} B heap, ${Math.round(s.bytesPerSession)} B RSS |`);
+  }
+  if (overload.length > 0) {
+    // Past capacity: offered load at multiples of each plane's own capacity (its largest N under
+    // 0.1% loss), one run each. Graceful means loss near 1 - capacity/offered, not a collapse.
+    console.log('\noverload (offered load past each plane\'s capacity):');
+    const rows: string[] = [];
+    for (const p of planes.filter((x) => x !== 'ts')) {
+      const b = res[p];
+      if (b === undefined) continue;
+      for (const f of overload) {
+        const n = Math.round((b.n * f) / roomSize) * roomSize;
+        const s = await step(p, n, tmp);
+        log(p, s);
+        rows.push(`| ${name[p]} | ${f}x (N=${n}, ${Math.round((n * 1000) / TICK)} cells/s offered) | ${(s.loss * 100).toFixed(1)}% | ${((100 * (1 - 1 / f))).toFixed(0)}% | ${Math.round(s.cellsPerS)} | ${(s.latP50Us / 1000).toFixed(1)} / ${(s.latP99Us / 1000).toFixed(1)} ms | ${s.diag} |`);
+      }
+    }
+    console.log('| data plane | offered load (x capacity) | loss | ideal shedding | delivered cells/s | latency p50 / p99 | where |');
+    console.log('|---|---|---|---|---|---|---|');
+    for (const r of rows) console.log(r);
   }
   const f = res.fwd?.cellsPerS;
   const nat = res.native?.cellsPerS;

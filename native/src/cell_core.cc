@@ -39,7 +39,6 @@ uint16_t Room::FreeSlot() const {
 CellCore::CellCore(CoreOptions opts) : opts_(std::move(opts)) {
   by_profile_.resize(opts_.profiles.size());
   next_tick_.assign(opts_.profiles.size(), kInf);
-  for (const Profile& p : opts_.profiles) bodies_.emplace_back(p.down_bytes);
   roster_buf_.resize(RosterBytes(opts_.room_cap));
   roster_slots_.resize(opts_.room_cap);
   free_blocks_.assign(opts_.profiles.size(), nullptr);
@@ -229,6 +228,22 @@ bool CellCore::Leave(int index, SendBatch* batch) {
 }
 
 double CellCore::Poll(double now, SendBatch* batch) {
+  const size_t first = batch->cells.size();
+  const double wake = EmitCells(now, batch);
+  SealCells(&aead_, batch, first, batch->cells.size());
+  return wake;
+}
+
+void SealCells(CellAead* aead, SendBatch* batch, size_t from, size_t to) {
+  for (size_t i = from; i < to; i++) {
+    SendBatch::Cell& c = batch->cells[i];
+    uint8_t* out = batch->bytes.data() + c.off;
+    aead->Seal(c.key, out, out + kHeaderBytes, c.len - kHeaderBytes - kTagBytes);
+    std::memset(c.key, 0, sizeof c.key);
+  }
+}
+
+double CellCore::EmitCells(double now, SendBatch* batch) {
   while (!pending_close_.empty()) {
     const int32_t i = pending_close_.back();
     pending_close_.pop_back();
@@ -260,9 +275,14 @@ double CellCore::Poll(double now, SendBatch* batch) {
 }
 
 void CellCore::Emit(Session* s, int p, double now, SendBatch* batch) {
+  // The body is built in place in the batch, behind its header; SealCells encrypts it there.
+  const size_t body_bytes = opts_.profiles[size_t(p)].down_bytes;
+  const size_t wire = WireBytes(body_bytes);
+  const size_t off = batch->bytes.size();
+  batch->bytes.resize(off + wire);
+  uint8_t* out = batch->bytes.data() + off;
   BodyWriter& w = writer_;
-  std::vector<uint8_t>& body = bodies_[size_t(p)];
-  w.Reset(body.data(), body.size());
+  w.Reset(out + kHeaderBytes, body_bytes);
   if (s->roster_dirty) {
     Room* room = s->room;
     for (size_t i = 0; i < room->members.size(); i++) roster_slots_[i] = room->members[i]->slot;
@@ -283,19 +303,15 @@ void CellCore::Emit(Session* s, int p, double now, SendBatch* batch) {
     stats_.records_out++;
   }
   const int records = w.Finish();
-  const size_t wire = WireBytes(body.size());
-  const size_t off = batch->bytes.size();
-  batch->bytes.resize(off + wire);
-  uint8_t* out = batch->bytes.data() + off;
   WriteHeader(out, s->id, s->tx_counter++);
-  aead_.Seal(s->tx, out, body.data(), body.size());
-  SendBatch::Cell c;
+  batch->cells.emplace_back();
+  SendBatch::Cell& c = batch->cells.back();
   c.index = s->index;
   c.off = uint32_t(off);
   c.len = uint32_t(wire);
   c.path = s->path;
   c.addr = s->addr;
-  batch->cells.push_back(c);
+  std::memcpy(c.key, s->tx, sizeof c.key);
   s->stats.cells_out++;
   stats_.cells_out++;
   if (records == 0) {

@@ -117,9 +117,14 @@ struct CoreStats {
   double drops[kDropCount] = {};
   // I/O shell counters (native data plane only).
   double roams = 0, unroutable = 0, send_errors = 0, send_eagain = 0, recv_batches = 0, send_batches = 0;
+  // Overload: cells the kernel dropped at the socket's full receive queue (shed unread).
+  double kernel_drops = 0;
 };
 
 // What one Poll asks the caller to send: cells (concatenated) to session indexes, and closes.
+// EmitCells leaves each cell as header + plaintext body with the session's tx key beside it;
+// SealCells encrypts them in place (and wipes the key copies), so the I/O shell can seal outside
+// the core's lock, a chunk at a time, interleaved with receiving.
 struct SendBatch {
   struct Cell {
     int32_t index;
@@ -127,6 +132,7 @@ struct SendBatch {
     uint32_t len;
     PathKind path;
     PathAddr addr;
+    uint8_t key[32];
   };
   std::vector<uint8_t> bytes;
   std::vector<Cell> cells;
@@ -145,6 +151,9 @@ struct JoinResult {
   uint32_t epoch;
 };
 
+// Seals cells [from, to) of a batch emitted by EmitCells, in place. Touches no core state.
+void SealCells(CellAead* aead, SendBatch* batch, size_t from, size_t to);
+
 class CellCore {
  public:
   explicit CellCore(CoreOptions opts);
@@ -157,8 +166,10 @@ class CellCore {
   int Join(const uint8_t room_id[32], int profile, const uint8_t rx[32], const uint8_t tx[32], double now, uint32_t random16, JoinResult* out);
   // Handles one received cell: the accepting session's index (>= 0) or minus a Drop code.
   int Receive(const uint8_t* cell, size_t len, double now);
-  // Emits every cell due at `now` into `batch`; returns the next wake (infinity when idle).
+  // Emits every cell due at `now` into `batch`, sealed; returns the next wake (infinity when idle).
   double Poll(double now, SendBatch* batch);
+  // The same, but the cells are left unsealed: the caller must SealCells() every one of them.
+  double EmitCells(double now, SendBatch* batch);
   bool Leave(int index, SendBatch* batch);
 
   // Paths (the I/O shell's routing table, kept in the session struct).
@@ -190,7 +201,6 @@ class CellCore {
   std::unordered_map<std::string, Room*> rooms_;
   std::vector<std::vector<Session*>> by_profile_;
   std::vector<double> next_tick_;
-  std::vector<std::vector<uint8_t>> bodies_;
   std::vector<uint8_t> roster_buf_;
   std::vector<uint16_t> roster_slots_;
   std::vector<int32_t> pending_close_;

@@ -4,8 +4,17 @@
 // sends each tick's cells with sendmmsg. Cells for sessions whose path is external (the WebSocket
 // fallback, served by JS) and session closes are handed to JS in one batch per tick.
 //
+// Overload (docs/PROTOCOL.md §11): the pacer comes first. A tick takes the core's lock only to
+// build its cells (EmitCells), then seals and sends them outside it, kSendChunk at a time, reading
+// one receive batch between chunks so the socket never sits undrained for a whole tick; otherwise
+// input is read only while the pacer is not due. Input beyond what the thread can serve is shed
+// by the kernel at the socket's receive queue (the cheapest place: the relay never copies, opens
+// or queues it), and counted from SO_MEMINFO (kernel_drops). Shedding in user space (reading
+// cells and dropping them unopened, RED-style) was measured and lost more: at these cell sizes the
+// read is most of an input cell's cost, so it starved the pacer's budget further.
+//
 // The JS thread never waits on I/O: its calls (join, WebSocket cells, stats) only take the core's
-// mutex, which the I/O thread holds for one receive batch or one pacer tick at a time.
+// mutex, which the I/O thread holds for one receive batch or one tick's cell building at a time.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -43,9 +52,13 @@ class UdpIo {
 
  private:
   void Run();
-  void ReceiveAll();
+  // Reads receive batches until the socket is drained, or (with `until_due`) the pacer is due, or
+  // `max_batches` were read. Returns false when the socket was drained.
+  bool Receive(int max_batches, bool until_due);
   void Tick(double now);
-  void SendUdp();
+  void SendUdp(size_t from, size_t to);
+  // Counts the receive queue's overflow drops (SO_MEMINFO) since the last call.
+  void CountKernelDrops();
 
   CellCore* core_;
   std::mutex* mu_;
@@ -56,6 +69,11 @@ class UdpIo {
   std::thread thread_;
   double wake_ = 0;
   SendBatch batch_;
+  CellAead aead_;  // the I/O thread's sealer (the core's own one opens cells under the lock)
+  // Overload accounting (I/O thread only).
+  uint32_t kernel_drops_seen_ = 0;
+  // Counters accumulated outside the lock, folded into the core's stats once per tick.
+  double kernel_drops_ = 0, send_errors_ = 0, send_eagain_ = 0, send_batches_ = 0, recv_batches_ = 0;
 };
 
 }  // namespace xr

@@ -35,7 +35,7 @@ export interface NativeCoreHandle {
   stopIo(): void;
 }
 
-const ADDON_ABI = 1;
+const ADDON_ABI = 2;
 let cached: { addon?: NativeAddon; reason: string } | undefined;
 
 function candidates(): string[] {

@@ -13,8 +13,8 @@ import type { CellCore } from './cell-core.js';
 import type { NativeAddon, NativeCoreHandle } from './native-addon.js';
 
 const JOIN_ERRORS: Record<number, JoinError> = { [-1]: 'unknown_profile', [-2]: 'profile_mismatch', [-3]: 'room_full', [-4]: 'too_many_sessions' };
-/** Layout of NativeCore.stats(): 15 scalars, then closes[3], then drops[8]. */
-const STAT_SCALARS = 15;
+/** Layout of NativeCore.stats(): 16 scalars, then closes[3], then drops[8]. */
+const STAT_SCALARS = 16;
 export const NATIVE_STATS_LEN = STAT_SCALARS + 3 + 8;
 
 /** I/O shell counters the native data plane keeps beside the core's. */
@@ -25,6 +25,8 @@ export interface NativeIoStats {
   sendEagain: number;
   recvBatches: number;
   sendBatches: number;
+  /** Overload: cells the kernel dropped at the socket's full receive queue (shed before any work). */
+  kernelDrops: number;
 }
 
 export class NativeCellCore implements CellCore {
@@ -65,7 +67,7 @@ export class NativeCellCore implements CellCore {
   ioStats(): NativeIoStats {
     const b = this.statsBuf;
     this.handle.stats(b);
-    return { roams: b[9]!, unroutable: b[10]!, sendErrors: b[11]!, sendEagain: b[12]!, recvBatches: b[13]!, sendBatches: b[14]! };
+    return { roams: b[9]!, unroutable: b[10]!, sendErrors: b[11]!, sendEagain: b[12]!, recvBatches: b[13]!, sendBatches: b[14]!, kernelDrops: b[15]! };
   }
 
   get sessionCount(): number {
