@@ -3,8 +3,10 @@
  * syscalls (recvmmsg/sendmmsg) and no crypto, no pacing, no queues. A datagram's first 4 bytes
  * name its session; the forwarder learns each session's address from what it receives and sends
  * every datagram on to the peer session (id ^ 1), as a 1:1 relay would. Single thread.
+ * With <pad-to>, a shorter datagram is sent on zero-padded to that length: the same sizes as the
+ * relay moves (188-byte cells in, 508-byte cells out for the audio profile).
  *
- *   c-forwarder <port>     prints "port <bound>" and runs until killed
+ *   c-forwarder <port> [pad-to]     prints "port <bound>" and runs until killed
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -27,6 +29,8 @@ int main(int argc, char **argv) {
   int buf = 4 << 20;
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+  const int pad = argc > 2 ? atoi(argv[2]) : 0;
+  if (pad < 0 || pad > 2048) return fprintf(stderr, "pad-to must be 0..2048\n"), 2;
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(argc > 1 ? atoi(argv[1]) : 0)};
   inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
   if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0) return perror("bind"), 1;
@@ -62,8 +66,13 @@ int main(int argc, char **argv) {
         known[s] = 1;
         unsigned peer = s ^ 1;
         if (!known[peer]) continue;
+        unsigned len = in[i].msg_len;
+        if (len < (unsigned)pad) {
+          memset(bufs[i] + len, 0, pad - len);
+          len = pad;
+        }
         oiov[m].iov_base = bufs[i];
-        oiov[m].iov_len = in[i].msg_len;
+        oiov[m].iov_len = len;
         memset(&out[m].msg_hdr, 0, sizeof out[m].msg_hdr);
         out[m].msg_hdr.msg_iov = &oiov[m];
         out[m].msg_hdr.msg_iovlen = 1;
