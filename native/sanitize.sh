@@ -3,7 +3,9 @@
 #  1. the standalone fuzzer of the cell decoder and core (native/test/fuzz_cells.cc), linked with
 #     the system libcrypto and Node's OpenSSL headers;
 #  2. the addon itself built with the sanitizers, loaded into Node with libasan preloaded, running
-#     the differential, fuzz and core tests and the whole media suite on the native data plane.
+#     the differential, fuzz and core tests and the whole media suite on the native data plane;
+#  3. the whole TURN suite (test/turn: native parity and demux fuzz, server tests, coturn and werift
+#     interop) on the sanitized addon's TURN data path (about a minute more).
 # Needs g++ with libasan/libubsan (Debian: g++ pulls them in); no libssl-dev.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +25,7 @@ g++ -std=c++17 "${SAN[@]}" -I"$NODE_INC" "${SRC[@]}" native/test/fuzz_cells.cc -
 
 echo "== sanitize: addon with ASan/UBSan under node"
 g++ -std=c++17 "${SAN[@]}" -shared -fPIC -DNAPI_VERSION=8 -DNAPI_DISABLE_CPP_EXCEPTIONS -DNODE_ADDON_API_DISABLE_DEPRECATED \
-  -I"$NODE_INC" -I"$ADDON_API" "${SRC[@]}" native/src/udp_io.cc native/src/addon.cc -o "$OUT/xrelay_dataplane.node" -lpthread
+  -I"$NODE_INC" -I"$ADDON_API" "${SRC[@]}" native/src/udp_io.cc native/src/turn_forward.cc native/src/turn_io.cc native/src/turn_addon.cc native/src/addon.cc -o "$OUT/xrelay_dataplane.node" -lpthread
 LIBASAN="$(g++ -print-file-name=libasan.so)"
 LIBUBSAN="$(g++ -print-file-name=libubsan.so)"
 # Node itself is not instrumented: leak checking would report V8's own allocations, so it is off.
@@ -32,4 +34,9 @@ export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export XRELAY_NATIVE=1 XRELAY_NATIVE_ADDON="$PWD/$OUT/xrelay_dataplane.node"
 npx vitest run test/media
+echo "== sanitize: TURN suite on the sanitized addon's native TURN data path"
+# (the coturn interop test spawns coturn's tools without LD_PRELOAD: only Node carries the sanitizers)
+# One file at a time: the sanitized Node is slower, and the live fuzz test's datagram storm must not
+# starve the interop tests' timed uclient runs.
+npx vitest run --no-file-parallelism test/turn
 echo "== sanitize: ok"

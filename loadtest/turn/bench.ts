@@ -1,13 +1,14 @@
 /**
  * bench:turn: the same turnutils_uclient load against coturn (Debian package `coturn`) and against
- * our TURN plane, alternating, on loopback. For each load level (parallel uclient processes, each
+ * our TURN plane on its native data path and on its TypeScript one (turn.dataPlane), rotating the
+ * order, on loopback. For each load level (parallel uclient processes, each
  * with BENCH_CLIENTS clients sending every 1 ms through channels to turnutils_peer, which echoes),
  * it reports delivered messages/s, loss, and the server's CPU (all threads) per delivered message.
  * The best level whose median loss over the rounds is <= 0.1% is each server's rate (medians, since the
  * machine may be shared); the ratios compare ours to coturn.
  *
  * Env: BENCH_LEVELS (default "1,2,3" processes), BENCH_CLIENTS (100), BENCH_MSGS (2000 per client),
- * BENCH_SIZE (120 bytes), BENCH_ROUNDS (3).
+ * BENCH_SIZE (120 bytes), BENCH_ROUNDS (3), BENCH_TS (1: also measure the TypeScript data path; 0 skips it).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -19,13 +20,16 @@ const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 100);
 const MSGS = Number(process.env.BENCH_MSGS ?? 2000);
 const SIZE = Number(process.env.BENCH_SIZE ?? 120);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WITH_TS = process.env.BENCH_TS !== '0';
 const MAX_LOSS = 0.001;
 const USER = 'bench';
 const PASSWORD = 'bench-password';
 const REALM = 'xentrop-relay';
 
+type ServerName = 'coturn' | 'native' | 'typescript';
+
 interface Server {
-  name: 'coturn' | 'ours';
+  name: ServerName;
   port: number;
   child: ChildProcess;
 }
@@ -68,29 +72,32 @@ async function startCoturn(port: number): Promise<Server> {
   return { name: 'coturn', port, child };
 }
 
-async function startOurs(port: number): Promise<Server> {
+async function startOurs(port: number, dataPlane: 'native' | 'typescript'): Promise<Server> {
   const serve = fileURLToPath(new URL('./serve.js', import.meta.url));
   const config = {
     turn: {
-      port, relayPortMin: 30000, relayPortMax: 39999, realm: REALM, staticUsers: [`${USER}:${PASSWORD}`], peerAllowList: ['127.0.0.1/32'],
+      port, dataPlane, relayPortMin: 30000, relayPortMax: 39999, realm: REALM, staticUsers: [`${USER}:${PASSWORD}`], peerAllowList: ['127.0.0.1/32'],
       // A load generator on one address opens thousands of allocations: lift the per-user and per-source limits.
       maxAllocationsPerUser: 100_000, unauthRatePerSec: 100_000, unauthBurst: 100_000,
     },
   };
-  const child = spawn(process.execPath, [serve, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // XRELAY_NATIVE would override turn.dataPlane: the bench sets the path per server itself.
+  const env = { ...process.env };
+  delete env.XRELAY_NATIVE;
+  const child = spawn(process.execPath, [serve, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'], env });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.once('data', () => resolve());
     child.once('exit', () => reject(new Error('our TURN server exited')));
   });
-  return { name: 'ours', port, child };
+  return { name: dataPlane, port, child };
 }
 
-async function runLevel(server: Server, procs: number, peerPort: number): Promise<Run> {
+async function runLevel(server: Server, procs: number, peerPort: number, msgs = MSGS): Promise<Run> {
   const pid = server.child.pid!;
   const cpu0 = cpuSeconds(pid);
   const t0 = Date.now();
   const args = ['-u', USER, '-w', PASSWORD, '-p', String(server.port), '-e', '127.0.0.1', '-r', String(peerPort),
-    '-n', String(MSGS), '-m', String(CLIENTS), '-l', String(SIZE), '-z', '1', '-c', '127.0.0.1'];
+    '-n', String(msgs), '-m', String(CLIENTS), '-l', String(SIZE), '-z', '1', '-c', '127.0.0.1'];
   const results = await Promise.all(Array.from({ length: procs }, () => runUclient(args)));
   const cpuSec = cpuSeconds(pid) - cpu0;
   const sent = results.reduce((n, r) => n + r.sent, 0);
@@ -98,7 +105,7 @@ async function runLevel(server: Server, procs: number, peerPort: number): Promis
   const transmit = Math.max(1, ...results.map((r) => r.transmitSec));
   const failed = results.find((r) => !r.ok);
   if (failed) console.error(`[${server.name}] a uclient failed:\n${failed.output}`);
-  const expected = procs * CLIENTS * MSGS;
+  const expected = procs * CLIENTS * msgs;
   return { delivered, sent, rate: delivered / transmit, loss: 1 - delivered / expected, cpuSec, wallSec: (Date.now() - t0) / 1000 };
 }
 
@@ -114,18 +121,24 @@ async function main(): Promise<void> {
   need('turnutils_peer');
   const peerPort = await freePort();
   const peer = spawn('turnutils_peer', ['-p', String(peerPort), '-L', '127.0.0.1'], { stdio: 'ignore' });
-  const servers = [await startCoturn(await freePort()), await startOurs(await freePort())];
-  const table: Record<string, Record<number, Run[]>> = { coturn: {}, ours: {} };
+  const servers = [await startCoturn(await freePort()), await startOurs(await freePort(), 'native')];
+  if (WITH_TS) servers.push(await startOurs(await freePort(), 'typescript'));
+  const table: Record<string, Record<number, Run[]>> = Object.fromEntries(servers.map((s) => [s.name, {}]));
+  // Warm-up (not recorded): the first load on a fresh server and system loses packets for reasons
+  // unrelated to the server (allocation burst, socket buffers growing, page faults), coturn included.
+  for (const s of servers) await runLevel(s, 1, peerPort, Math.min(MSGS, 200));
   console.log(`bench:turn  ${CLIENTS} clients x ${MSGS} msgs x ${SIZE} B per uclient, 1 ms interval, channels, UDP, levels ${LEVELS.join('/')} uclient processes, ${ROUNDS} rounds`);
   try {
     for (let round = 0; round < ROUNDS; round++) {
       for (const level of LEVELS) {
-        const order = (round + level) % 2 === 0 ? servers : [...servers].reverse();
+        // Rotate who goes first, so no server always runs right after another's load.
+        const shift = (round + level) % servers.length;
+        const order = [...servers.slice(shift), ...servers.slice(0, shift)];
         for (const s of order) {
           const r = await runLevel(s, level, peerPort);
           (table[s.name]![level] ??= []).push(r);
           console.log(
-            `  round ${round + 1} level ${level} ${s.name.padEnd(6)} delivered ${r.delivered}/${level * CLIENTS * MSGS}  ${Math.round(r.rate)} msg/s  loss ${(r.loss * 100).toFixed(3)}%  cpu ${r.cpuSec.toFixed(2)} s (${((r.cpuSec / r.delivered) * 1e6).toFixed(1)} us/msg)`,
+            `  round ${round + 1} level ${level} ${s.name.padEnd(10)} delivered ${r.delivered}/${level * CLIENTS * MSGS}  ${Math.round(r.rate)} msg/s  loss ${(r.loss * 100).toFixed(3)}%  cpu ${r.cpuSec.toFixed(2)} s (${((r.cpuSec / r.delivered) * 1e6).toFixed(1)} us/msg)`,
           );
           await sleep(500);
         }
@@ -136,7 +149,7 @@ async function main(): Promise<void> {
     peer.kill('SIGTERM');
   }
   const best: Record<string, { rate: number; usPerMsg: number; level: number; cpuPct: number }> = {};
-  for (const name of ['coturn', 'ours']) {
+  for (const { name } of servers) {
     for (const level of LEVELS) {
       const runs = table[name]![level] ?? [];
       if (runs.length === 0 || median(runs.map((r) => r.loss)) > MAX_LOSS) continue;
@@ -147,14 +160,18 @@ async function main(): Promise<void> {
   }
   console.log('\nbest level at <= 0.1% median loss (medians of rounds):');
   for (const [name, b] of Object.entries(best)) {
-    console.log(`  ${name.padEnd(6)} ${Math.round(b.rate)} msg/s at level ${b.level}, server CPU ${b.usPerMsg.toFixed(1)} us/msg (~${b.cpuPct.toFixed(0)}% of a core at that rate)`);
+    console.log(`  ${name.padEnd(10)} ${Math.round(b.rate)} msg/s at level ${b.level}, server CPU ${b.usPerMsg.toFixed(1)} us/msg (~${b.cpuPct.toFixed(0)}% of a core at that rate)`);
   }
   const c = best.coturn;
-  const o = best.ours;
-  if (c && o) {
-    console.log(`\nratio ours/coturn: delivered msg/s ${(o.rate / c.rate).toFixed(2)}x, CPU per msg ${(o.usPerMsg / c.usPerMsg).toFixed(2)}x (lower is better)`);
-  } else {
-    console.log('\nno ratio: a server lost more than 0.1% at every level');
+  console.log('');
+  for (const name of ['native', 'typescript'] as const) {
+    const o = best[name];
+    if (!servers.some((s) => s.name === name)) continue;
+    if (c && o) {
+      console.log(`ratio ours (${name})/coturn: delivered msg/s ${(o.rate / c.rate).toFixed(2)}x, CPU per msg ${(o.usPerMsg / c.usPerMsg).toFixed(2)}x (lower is better)`);
+    } else {
+      console.log(`no ratio for ${name}: a server lost more than 0.1% at every level`);
+    }
   }
   console.log(JSON.stringify({ bench: 'turn', clients: CLIENTS, msgs: MSGS, size: SIZE, levels: LEVELS, best }));
 }

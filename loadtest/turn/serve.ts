@@ -18,6 +18,10 @@ const plane = await startTurnPlane({
   http: { route() {}, websocket() {} },
 });
 process.stdout.write(JSON.stringify({ udpPort: plane.udpPort, tcpPort: plane.tcpPort, tlsPort: plane.tlsPort }) + '\n');
-const stop = (): void => void plane.close().then(() => process.exit(0));
+const stop = (): void => {
+  // XRELAY_TURN_STATS=1: the plane's counters on stderr at exit (drops by reason, for bench diagnosis).
+  if (process.env.XRELAY_TURN_STATS === '1') process.stderr.write(JSON.stringify({ dataPlane: plane.dataPlane, ...plane.stats() }) + '\n');
+  void plane.close().then(() => process.exit(0));
+};
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);

@@ -158,7 +158,7 @@ class NativeTurn : public Napi::ObjectWrap<NativeTurn> {
         if (env == nullptr || cb.IsEmpty()) return;
         Napi::Buffer<uint8_t> bytes = Napi::Buffer<uint8_t>::Copy(env, own->bytes.data(), own->bytes.size());
         Napi::Int32Array meta = Napi::Int32Array::New(env, own->meta.size());
-        std::memcpy(meta.Data(), own->meta.data(), own->meta.size() * sizeof(int32_t));
+        if (!own->meta.empty()) std::memcpy(meta.Data(), own->meta.data(), own->meta.size() * sizeof(int32_t));
         Napi::Buffer<uint8_t> addrs = Napi::Buffer<uint8_t>::Copy(env, own->addrs.data(), own->addrs.size());
         cb.Call({bytes, meta, addrs});
       });

@@ -290,7 +290,7 @@ size_t TurnForwarder::FromPeer(TurnAlloc* a, const uint8_t* buf, size_t len, con
     // ChannelData, unpadded over UDP (RFC 8656 section 12.5).
     Put16(out, ch->number);
     Put16(out + 2, uint16_t(len));
-    std::memcpy(out + 4, buf, len);
+    if (len > 0) std::memcpy(out + 4, buf, len);  // an empty Buffer's data may be null
     n = 4 + len;
   } else {
     // A Data indication (section 11.3): XOR-PEER-ADDRESS then DATA, no FINGERPRINT (as the TS path).
@@ -311,7 +311,7 @@ size_t TurnForwarder::FromPeer(TurnAlloc* a, const uint8_t* buf, size_t len, con
     p += 8 + alen;
     Put16(p, kAttrData);
     Put16(p + 2, uint16_t(len));
-    std::memcpy(p + 4, buf, len);
+    if (len > 0) std::memcpy(p + 4, buf, len);
     const size_t padded = (len + 3) & ~size_t(3);
     std::memset(p + 4 + len, 0, padded - len);
     p += 4 + padded;

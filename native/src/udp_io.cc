@@ -14,16 +14,21 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
 namespace xr {
 
 namespace {
-constexpr int kBatch = 64;
+constexpr int kMaxBatch = 256;
+int EnvInt(const char* k, int d) { const char* v = getenv(k); return v ? atoi(v) : d; }
+const int kBatch = EnvInt("XRELAY_RX_BATCH", 64);
+const int kCoalesceUs = EnvInt("XRELAY_RX_COALESCE_US", 0);
 constexpr size_t kRecvBytes = 2048;  // > any valid cell (1428): longer datagrams read as oversized
 constexpr int kMaxRecvBatchesPerWake = 64;  // then back to the loop (the pacer may be due)
-constexpr size_t kSendChunk = 256;           // cells sealed and sent between two receive batches
+const size_t kSendChunk = size_t(EnvInt("XRELAY_SEND_CHUNK", 256));
+constexpr size_t kMaxSendChunk = 1024;           // cells sealed and sent between two receive batches
 }  // namespace
 
 double MonotonicMs() {
@@ -117,7 +122,14 @@ void UdpIo::Run() {
       (void)r;
       wake_ = 0;  // re-ask the core: a join or leave may move the next tick
     }
-    if (fds[0].revents & POLLIN) Receive(kMaxRecvBatchesPerWake, true);
+    if ((fds[0].revents & POLLIN) && !Receive(kMaxRecvBatchesPerWake, true) && kCoalesceUs > 0) {
+      const double until = std::min(wake_, MonotonicMs() + kCoalesceUs / 1e3);
+      const double ms = until - MonotonicMs();
+      if (ms > 0) {
+        timespec cs = {0, long(ms * 1e6)};
+        ppoll(&fds[1], 1, &cs, nullptr);
+      }
+    }
   }
 }
 
@@ -133,10 +145,10 @@ void UdpIo::CountKernelDrops() {
 }
 
 bool UdpIo::Receive(int max_batches, bool until_due) {
-  static thread_local uint8_t bufs[kBatch][kRecvBytes];
-  mmsghdr msgs[kBatch];
-  iovec iov[kBatch];
-  PathAddr from[kBatch];
+  static thread_local uint8_t bufs[kMaxBatch][kRecvBytes];
+  mmsghdr msgs[kMaxBatch];
+  iovec iov[kMaxBatch];
+  PathAddr from[kMaxBatch];
   for (int batches = 0; batches < max_batches; batches++) {
     for (int i = 0; i < kBatch; i++) {
       iov[i] = {bufs[i], kRecvBytes};
@@ -211,8 +223,8 @@ void UdpIo::Tick(double now) {
 }
 
 void UdpIo::SendUdp(size_t first, size_t last) {
-  mmsghdr msgs[kSendChunk];
-  iovec iov[kSendChunk];
+  mmsghdr msgs[kMaxSendChunk];
+  iovec iov[kMaxSendChunk];
   size_t m = 0;
   for (size_t i = first; i < last; i++) {
     SendBatch::Cell& c = batch_.cells[i];

@@ -12,6 +12,13 @@ const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${na
 
 const haveCoturn = spawnSync('sh', ['-c', 'command -v turnutils_uclient && command -v turnutils_peer']).status === 0;
 
+/** coturn's tools run without the sanitizer runtime native/sanitize.sh preloads into Node. */
+function toolEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.LD_PRELOAD;
+  return env;
+}
+
 async function freeUdpPort(): Promise<number> {
   const s = createSocket('udp4');
   await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
@@ -22,7 +29,7 @@ async function freeUdpPort(): Promise<number> {
 
 function runUclient(args: string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn('turnutils_uclient', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('turnutils_uclient', args, { stdio: ['ignore', 'pipe', 'pipe'], env: toolEnv() });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -54,7 +61,7 @@ describe.skipIf(!haveCoturn)('coturn turnutils interop', () => {
       tlsKey: fixture('turn-test-key.pem'),
     }));
     peerPort = await freeUdpPort();
-    peer = spawn('turnutils_peer', ['-p', String(peerPort), '-L', '127.0.0.1'], { stdio: 'ignore' });
+    peer = spawn('turnutils_peer', ['-p', String(peerPort), '-L', '127.0.0.1'], { stdio: 'ignore', env: toolEnv() });
     await new Promise((r) => setTimeout(r, 300));
   });
   afterAll(async () => {

@@ -12,6 +12,7 @@
  *
  * TCP/TLS clients keep the TypeScript data path (their relay sockets are dgram sockets in JS).
  */
+import { chooseDataPlane, type DataPlaneChoice } from '../../media/dataplane/data-plane.js';
 import { loadNativeAddon } from '../../media/dataplane/native-addon.js';
 import { formatIpv4, formatIpv6, parseIp } from '../codec/ip.js';
 import type { Allocation } from '../core/allocation.js';
@@ -54,6 +55,25 @@ export function loadNativeTurn(): { addon?: NativeTurnAddon; reason: string } {
   const turn = addon as unknown as Partial<NativeTurnAddon>;
   if (typeof turn.NativeTurn !== 'function') return { reason: 'addon has no TURN data path (rebuild it: npm run build:native)' };
   return { addon: turn as NativeTurnAddon, reason: 'loaded' };
+}
+
+/**
+ * Which TURN data path serves: `XRELAY_NATIVE=0|1` overrides `turn.dataPlane` (as for media);
+ * `auto` means native when the addon loads. `native` asked for and unavailable is a start-up error.
+ * `why` is for the start-up log line.
+ */
+export function selectTurnDataPath(
+  configured: DataPlaneChoice,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  load: () => { addon?: NativeTurnAddon; reason: string } = loadNativeTurn,
+): { addon?: NativeTurnAddon; why: string } {
+  const choice = chooseDataPlane(configured, env);
+  const via = env.XRELAY_NATIVE !== undefined && env.XRELAY_NATIVE !== '' ? `XRELAY_NATIVE=${env.XRELAY_NATIVE}` : `turn.dataPlane=${configured}`;
+  if (choice === 'typescript') return { why: via };
+  const { addon, reason } = load();
+  if (addon !== undefined) return { addon, why: via };
+  if (choice === 'native') throw new Error(`TURN data plane: native requested (${via}) but ${reason}`);
+  return { why: `native unavailable: ${reason}` };
 }
 
 const RECORD = 32;

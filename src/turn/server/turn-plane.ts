@@ -19,8 +19,7 @@ import { RelaySockets } from './relay-sockets.js';
 import { TcpClients } from './tcp-clients.js';
 import { registerTurnMetrics } from './turn-metrics.js';
 import { bindUdp, closeUdp, createUdpSocket, growBuffers } from './udp-socket.js';
-import { chooseDataPlane } from '../../media/dataplane/data-plane.js';
-import { loadNativeTurn, mergeNativeStats, startNativeUdpPath, type NativeUdpPath } from './native-turn.js';
+import { mergeNativeStats, selectTurnDataPath, startNativeUdpPath, type NativeUdpPath } from './native-turn.js';
 import type { TurnStats } from '../core/types.js';
 
 export interface TurnPlane extends Plane {
@@ -50,12 +49,7 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
   const log = logger.child({ plane: 'turn' });
   const now = Date.now;
   const hostFamily = isIP(config.host) === 6 ? 6 : 4;
-  const choice = chooseDataPlane(t.dataPlane);
-  const via = process.env.XRELAY_NATIVE !== undefined && process.env.XRELAY_NATIVE !== '' ? `XRELAY_NATIVE=${process.env.XRELAY_NATIVE}` : `turn.dataPlane=${t.dataPlane}`;
-  let why = via;
-  const native = choice === 'typescript' ? { reason: via } : loadNativeTurn();
-  if (choice === 'native' && native.addon === undefined) throw new Error(`TURN data plane: native requested (${via}) but ${native.reason}`);
-  if (choice !== 'typescript' && native.addon === undefined) why = `native unavailable: ${native.reason}`;
+  const native = selectTurnDataPath(t.dataPlane);
   let nat: NativeUdpPath | undefined;
   const udp = native.addon === undefined ? createUdpSocket(hostFamily) : undefined;
   let tcp: TcpClients | undefined;
@@ -190,7 +184,7 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
   const nativeSendErrors = (): number => (nat ? nat.stats()[11]! : 0);
   registerTurnMetrics(ctx.metrics, stats, () => ({ allocations: core.allocationCount(), tcp: (tcp?.count ?? 0) + (tls?.count ?? 0), sendErrors: sendErrors + nativeSendErrors() + (tcp?.dropped ?? 0) + (tls?.dropped ?? 0) }));
   const dataPlane = nat ? 'native' : 'typescript';
-  log.info({ udpPort, tcpPort, tlsPort, relayPorts: `${binding.portMin}-${binding.portMax}`, realm: t.realm, dataPlane, why }, `turn plane listening; ${dataPlane} data path (${why})`);
+  log.info({ udpPort, tcpPort, tlsPort, relayPorts: `${binding.portMin}-${binding.portMax}`, realm: t.realm, dataPlane, why: native.why }, `turn plane listening; ${dataPlane} data path (${native.why})`);
 
   let closing: Promise<void> | undefined;
   return {
