@@ -44,6 +44,13 @@ function arg(name: string, def: string): string {
 const durationMs = Number(arg('duration-ms', '2000'));
 const roomSize = Number(arg('room-size', '2'));
 const planes = arg('planes', 'fwd,fwd508,native,ts').split(',');
+/** Extra environment for the relay process only (e.g. OPENSSL_ia32cap=:~0x10000), K=V[,K=V]. */
+const relayEnv = Object.fromEntries(
+  arg('relay-env', '')
+    .split(',')
+    .filter((kv) => kv.includes('='))
+    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
 const overload = arg('overload', '1.25,1.5,2').split(',').map(Number).filter((f) => f > 1);
 const ladderNs = arg('ns', '250,500,1000,2000,3000,4000,5000,6000,7000,8000,10000,12000').split(',').map(Number);
 const TICK = 20;
@@ -63,6 +70,7 @@ interface Gen {
   lateSlices: number;
   latP50Us: number;
   latP99Us: number;
+  cpuMs: number;
 }
 interface RelayStats {
   queueDrops: number;
@@ -122,6 +130,13 @@ function rssOf(pid: number): number {
   return Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * 4096;
 }
 
+/** Busy CPU time of the whole machine (ms), from /proc/stat. */
+function machineBusyMs(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = f[3]! + f[4]!;
+  return ((f.slice(0, 8).reduce((a, b) => a + b, 0) - idle) * 1000) / 100;
+}
+
 /** Kernel receive-queue drops per local UDP port (the last column of /proc/net/udp{,6}). */
 function udpDrops(): Map<number, number> {
   const m = new Map<number, number>();
@@ -167,7 +182,7 @@ async function step(plane: string, n: number, tmp: string): Promise<Step> {
     rss0 = rssOf(child.pid!);
     writeFileSync(file, Array.from({ length: n }, (_, i) => `${i} ${'0'.repeat(64)} ${'0'.repeat(64)}`).join('\n') + '\n');
   } else {
-    child = fork(join(here, 'bench-relay.js'), [plane === 'native' ? 'native' : 'typescript'], { execArgv: ['--expose-gc'] });
+    child = fork(join(here, 'bench-relay.js'), [plane === 'native' ? 'native' : 'typescript'], { execArgv: ['--expose-gc'], env: { ...process.env, ...relayEnv } });
     await new Promise((r) => child.once('message', r));
     const j = await request<{ port: number; rss0: number; heap0: number; footprint: number }>(child, { cmd: 'join', n, roomSize, profile: 'audio', file });
     port = j.port;
@@ -177,9 +192,13 @@ async function step(plane: string, n: number, tmp: string): Promise<Step> {
   }
   const drops0 = udpDrops();
   const before = await cpu();
+  const busy0 = machineBusyMs();
+  const t0 = Date.now();
   const g = await runGen(isFwd(plane) ? 'fwd' : 'relay', port, file, n);
   const after = (await cpu()) as { cpuMs: number; rss: number; heap?: number; stats?: RelayStats };
   const drops1 = udpDrops();
+  // CPU used on the machine by anything but the relay and the generator (other jobs skew a step).
+  const otherPct = (100 * (machineBusyMs() - busy0 - (after.cpuMs - before.cpuMs) - g.cpuMs)) / (Date.now() - t0);
   let relayDrops = 0;
   let otherDrops = 0;
   for (const [p, d] of drops1) {
@@ -191,7 +210,8 @@ async function step(plane: string, n: number, tmp: string): Promise<Step> {
   const diag =
     `kdrop relay ${relayDrops} gen ${otherDrops}` +
     (st ? `${st.recvBatches ? `, ${(st.cellsIn / st.recvBatches).toFixed(1)} cells/recv batch` : ''}, qdrop ${st.queueDrops}, stale ${st.staleDrops}, missed ticks ${st.missedTicks}` : '') +
-    (g.lateSlices ? `, gen late ${g.lateSlices}` : '');
+    (g.lateSlices ? `, gen late ${g.lateSlices}` : '') +
+    `, other CPU ${Math.max(0, otherPct).toFixed(0)}%`;
   if (isFwd(plane)) child.kill('SIGKILL');
   else await Promise.race([request(child, { cmd: 'close' }), new Promise((r) => setTimeout(r, 2000))]).finally(() => child.kill('SIGKILL'));
   const loss = g.expectedRecords > 0 ? Math.max(0, 1 - g.receivedRecords / g.expectedRecords) : 1;

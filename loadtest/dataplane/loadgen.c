@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -243,9 +244,12 @@ int main(int argc, char **argv) {
     if (!c99 && acc * 100 >= total * 99) { c99 = i + 1; break; }
   }
   const double expected = (double)sent_records * (room - 1);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  const double cpu_ms = ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3 + ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3;
   printf("{\"sessions\":%d,\"sentRecords\":%llu,\"expectedRecords\":%.0f,\"receivedRecords\":%llu,\"downCells\":%llu,\"bad\":%llu,\"sendFail\":%llu,"
-         "\"lateSlices\":%llu,\"latP50Us\":%llu,\"latP99Us\":%llu,\"measureMs\":%.0f}\n",
+         "\"lateSlices\":%llu,\"latP50Us\":%llu,\"latP99Us\":%llu,\"measureMs\":%.0f,\"cpuMs\":%.0f}\n",
          N, (unsigned long long)sent_records, expected, (unsigned long long)recv_records, (unsigned long long)down_cells, (unsigned long long)bad,
-         (unsigned long long)send_fail, (unsigned long long)late_slices, (unsigned long long)c50 * 10, (unsigned long long)c99 * 10, duration_ms);
+         (unsigned long long)send_fail, (unsigned long long)late_slices, (unsigned long long)c50 * 10, (unsigned long long)c99 * 10, duration_ms, cpu_ms);
   return 0;
 }

@@ -14,21 +14,23 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <limits>
 
 namespace xr {
 
 namespace {
-constexpr int kMaxBatch = 256;
-int EnvInt(const char* k, int d) { const char* v = getenv(k); return v ? atoi(v) : d; }
-const int kBatch = EnvInt("XRELAY_RX_BATCH", 64);
-const int kCoalesceUs = EnvInt("XRELAY_RX_COALESCE_US", 0);
+// Tuned with bench:dataplane (docs/PROTOCOL.md §11): 128-cell receive batches, a 250 us
+// coalescing sleep after a drained read, send chunks of 64 or 1024, and 0.5-1 MiB receive buffers
+// measured no better (or lost more at capacity) on 2 shared cores.
+constexpr int kBatch = 64;
 constexpr size_t kRecvBytes = 2048;  // > any valid cell (1428): longer datagrams read as oversized
 constexpr int kMaxRecvBatchesPerWake = 64;  // then back to the loop (the pacer may be due)
-const size_t kSendChunk = size_t(EnvInt("XRELAY_SEND_CHUNK", 256));
-constexpr size_t kMaxSendChunk = 1024;           // cells sealed and sent between two receive batches
+constexpr size_t kSendChunk = 256;
+// Receive batches read between two send chunks: a tick's sends take about half the tick, and
+// cells arrive as fast as they leave, so ~one chunk's worth must be read per chunk sent (reading
+// one batch per chunk left the queue growing through every tick and lost cells at capacity).
+constexpr int kRecvBatchesPerChunk = 4;           // cells sealed and sent between two receive batches
 }  // namespace
 
 double MonotonicMs() {
@@ -122,14 +124,7 @@ void UdpIo::Run() {
       (void)r;
       wake_ = 0;  // re-ask the core: a join or leave may move the next tick
     }
-    if ((fds[0].revents & POLLIN) && !Receive(kMaxRecvBatchesPerWake, true) && kCoalesceUs > 0) {
-      const double until = std::min(wake_, MonotonicMs() + kCoalesceUs / 1e3);
-      const double ms = until - MonotonicMs();
-      if (ms > 0) {
-        timespec cs = {0, long(ms * 1e6)};
-        ppoll(&fds[1], 1, &cs, nullptr);
-      }
-    }
+    if (fds[0].revents & POLLIN) Receive(kMaxRecvBatchesPerWake, true);
   }
 }
 
@@ -145,10 +140,10 @@ void UdpIo::CountKernelDrops() {
 }
 
 bool UdpIo::Receive(int max_batches, bool until_due) {
-  static thread_local uint8_t bufs[kMaxBatch][kRecvBytes];
-  mmsghdr msgs[kMaxBatch];
-  iovec iov[kMaxBatch];
-  PathAddr from[kMaxBatch];
+  static thread_local uint8_t bufs[kBatch][kRecvBytes];
+  mmsghdr msgs[kBatch];
+  iovec iov[kBatch];
+  PathAddr from[kBatch];
   for (int batches = 0; batches < max_batches; batches++) {
     for (int i = 0; i < kBatch; i++) {
       iov[i] = {bufs[i], kRecvBytes};
@@ -186,14 +181,14 @@ void UdpIo::Tick(double now) {
     wake_ = core_->EmitCells(now, &batch_);
   }
   if (!std::isfinite(wake_)) wake_ = std::numeric_limits<double>::infinity();
-  // Seal and send outside the lock, a chunk at a time; between chunks read one receive batch, so
-  // a tick of many cells never leaves the socket undrained for its whole length.
+  // Seal and send outside the lock, a chunk at a time; between chunks read up to a chunk's worth
+  // of input, so a tick of many cells never leaves the socket undrained for its whole length.
   const size_t n = batch_.cells.size();
   for (size_t from = 0; from < n; from += kSendChunk) {
     const size_t to = std::min(n, from + kSendChunk);
     SealCells(&aead_, &batch_, from, to);
     SendUdp(from, to);
-    if (to < n) Receive(1, false);
+    if (to < n) Receive(kRecvBatchesPerChunk, false);
   }
   std::unique_ptr<ExternalBatch> ext;
   for (const SendBatch::Cell& c : batch_.cells) {
@@ -223,8 +218,8 @@ void UdpIo::Tick(double now) {
 }
 
 void UdpIo::SendUdp(size_t first, size_t last) {
-  mmsghdr msgs[kMaxSendChunk];
-  iovec iov[kMaxSendChunk];
+  mmsghdr msgs[kSendChunk];
+  iovec iov[kSendChunk];
   size_t m = 0;
   for (size_t i = first; i < last; i++) {
     SendBatch::Cell& c = batch_.cells[i];
