@@ -51,6 +51,7 @@ const relayEnv = Object.fromEntries(
     .filter((kv) => kv.includes('='))
     .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
 );
+const overloadPlanes = arg('overload-planes', 'native').split(',');
 const overload = arg('overload', '1.25,1.5,2').split(',').map(Number).filter((f) => f > 1);
 const ladderNs = arg('ns', '250,500,1000,2000,3000,4000,5000,6000,7000,8000,10000,12000').split(',').map(Number);
 const TICK = 20;
@@ -90,6 +91,10 @@ interface Step {
   heapPerSession: number;
   footprint: number;
   ok: boolean;
+  /** CPU share (%) used by other processes on the machine during the step. */
+  otherPct: number;
+  /** Cells/s the generator managed to send (below the offered N/tick when it is itself the limit). */
+  sentPerS: number;
   /** Where the loss happened: the relay socket's kernel drops, the generator sockets' kernel drops, relay counters. */
   diag: string;
 }
@@ -226,8 +231,25 @@ async function step(plane: string, n: number, tmp: string): Promise<Step> {
     heapPerSession: after.heap === undefined ? 0 : (after.heap - heap0) / n,
     footprint,
     ok: loss < 0.001 && g.bad === 0,
+    otherPct,
+    sentPerS: (g.sentRecords * (roomSize - 1)) / (durationMs / 1000),
     diag,
   };
+}
+
+/** Other jobs on a 2-core machine skew a step: a lossy step run beside more than this is re-run. */
+const OTHER_CPU_MAX_PCT = 25;
+
+/** One step, re-run (up to twice) when it lost cells while other processes used the machine. */
+async function measure(p: string, n: number, tmp: string): Promise<Step> {
+  let s = await step(p, n, tmp);
+  log(p, s);
+  for (let i = 0; i < 2 && !s.ok && s.otherPct > OTHER_CPU_MAX_PCT; i++) {
+    console.log(`  (re-run: ${s.otherPct.toFixed(0)}% CPU used by other processes)`);
+    s = await step(p, n, tmp);
+    log(p, s);
+  }
+  return s;
 }
 
 /**
@@ -243,12 +265,8 @@ async function ladder(tmp: string): Promise<{ best: Record<string, Step | undefi
   for (const n of ns) {
     for (const p of planes) {
       if (!alive.has(p)) continue;
-      let s = await step(p, n, tmp);
-      log(p, s);
-      if (!s.ok) {
-        s = await step(p, n, tmp);
-        log(p, s);
-      }
+      let s = await measure(p, n, tmp);
+      if (!s.ok) s = await measure(p, n, tmp);
       (all[p] ??= []).push(s);
       if (s.ok) best[p] = s;
       else alive.delete(p);
@@ -289,22 +307,25 @@ async function main(): Promise<void> {
     else console.log(`| ${name[p]} | ${s.n} | ${Math.round(s.cellsPerS)} | ${s.cpuPerKCellsMs.toFixed(2)} | ${(s.latP50Us / 1000).toFixed(2)} / ${(s.latP99Us / 1000).toFixed(2)} ms | ${Math.round(s.heapPerSession)} B heap, ${Math.round(s.bytesPerSession)} B RSS |`);
   }
   if (overload.length > 0) {
-    // Past capacity: offered load at multiples of each plane's own capacity (its largest N under
-    // 0.1% loss), one run each. Graceful means loss near 1 - capacity/offered, not a collapse.
-    console.log('\noverload (offered load past each plane\'s capacity):');
+    // Past capacity: offered load at multiples of the plane's own capacity (its largest N under
+    // 0.1% loss). Graceful means delivered cells/s stay near capacity and loss grows with the
+    // excess, not a collapse. A padded relay cannot quite reach a forwarder's 1 - 1/x: its pacer
+    // sends every session's cell each tick whatever arrives, so each extra session costs output
+    // before its input is served. The forwarders are left out by default: on 2 shared cores the
+    // generator, not the forwarder, is their limit.
+    console.log('\noverload (offered load past capacity):');
     const rows: string[] = [];
-    for (const p of planes.filter((x) => x !== 'ts')) {
+    for (const p of overloadPlanes.filter((x) => planes.includes(x))) {
       const b = res[p];
       if (b === undefined) continue;
       for (const f of overload) {
         const n = Math.round((b.n * f) / roomSize) * roomSize;
-        const s = await step(p, n, tmp);
-        log(p, s);
-        rows.push(`| ${name[p]} | ${f}x (N=${n}, ${Math.round((n * 1000) / TICK)} cells/s offered) | ${(s.loss * 100).toFixed(1)}% | ${((100 * (1 - 1 / f))).toFixed(0)}% | ${Math.round(s.cellsPerS)} | ${(s.latP50Us / 1000).toFixed(1)} / ${(s.latP99Us / 1000).toFixed(1)} ms | ${s.diag} |`);
+        const s = await measure(p, n, tmp);
+        rows.push(`| ${name[p]} | ${f}x (N=${n}, ${Math.round((n * 1000) / TICK)} cells/s offered) | ${Math.round(s.sentPerS)} | ${(s.loss * 100).toFixed(1)}% | ${(100 * (1 - 1 / f)).toFixed(0)}% | ${Math.round(s.cellsPerS)} | ${(s.latP50Us / 1000).toFixed(1)} / ${(s.latP99Us / 1000).toFixed(1)} ms | ${s.diag} |`);
       }
     }
-    console.log('| data plane | offered load (x capacity) | loss | ideal shedding | delivered cells/s | latency p50 / p99 | where |');
-    console.log('|---|---|---|---|---|---|---|');
+    console.log('| data plane | offered load (x capacity) | generator sent cells/s | loss of sent | 1 - 1/x (a forwarder\'s ideal) | delivered cells/s | latency p50 / p99 | where |');
+    console.log('|---|---|---|---|---|---|---|---|');
     for (const r of rows) console.log(r);
   }
   const nat = res.native;

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <new>
 
 namespace xr {
 
@@ -49,8 +50,7 @@ CellCore::~CellCore() {
   for (Session* s : table_) {
     if (s == nullptr) continue;
     while (s->q_size > 0) QueueShift(s);
-    std::free(s->queue);
-    delete s;
+    FreeSession(s);
   }
   for (auto& kv : rooms_) delete kv.second;
   for (BodyBlock* b : spare_)
@@ -62,6 +62,13 @@ CellCore::~CellCore() {
       std::free(b);
     }
   }
+}
+
+static_assert(alignof(QueuedRecord) <= alignof(Session), "the queue ring follows the session struct");
+
+void CellCore::FreeSession(Session* s) {
+  s->~Session();
+  std::free(s);
 }
 
 BodyBlock* CellCore::TakeBlock(int profile) {
@@ -105,7 +112,9 @@ int CellCore::Join(const uint8_t room_id[32], int profile, const uint8_t rx[32],
   }
   uint32_t r = random16 & 0xffff;
   if (r == 0) r = 1;
-  Session* s = new Session();
+  // One allocation per session: the struct, then its queue ring.
+  void* mem = std::calloc(1, sizeof(Session) + opts_.queue_records * sizeof(QueuedRecord));
+  Session* s = new (mem) Session();
   s->id = (r << 16) | uint32_t(index);
   s->index = index;
   s->room = room;
@@ -115,7 +124,7 @@ int CellCore::Join(const uint8_t room_id[32], int profile, const uint8_t rx[32],
   std::memcpy(s->tx, tx, 32);
   s->last_rx_ms = now;
   std::memset(&s->addr, 0, sizeof s->addr);
-  s->queue = static_cast<QueuedRecord*>(std::calloc(opts_.queue_records, sizeof(QueuedRecord)));
+  s->queue = reinterpret_cast<QueuedRecord*>(s + 1);
   table_[index] = s;
   room->members.push_back(s);
   room->epoch++;
@@ -344,9 +353,8 @@ void CellCore::CloseSession(Session* s, int reason, SendBatch* batch) {
   live_--;
   stats_.closes[reason]++;
   batch->closed.emplace_back(s->index, reason);
-  std::free(s->queue);
   std::memset(s->rx, 0, 64);
-  delete s;
+  FreeSession(s);
 }
 
 void CellCore::SetUdpPath(int index, const sockaddr* sa, socklen_t len) {

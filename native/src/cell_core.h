@@ -99,7 +99,7 @@ struct Session {
   uint16_t q_head = 0, q_size = 0;
   SessionStats stats;
   PathAddr addr;
-  QueuedRecord* queue;  // queue_records entries, allocated with the session
+  QueuedRecord* queue;  // queue_records entries, right after the struct in the same allocation
 };
 
 struct Room {
@@ -191,6 +191,7 @@ class CellCore {
   void Emit(Session* s, int p, double now, SendBatch* batch);
   void CloseSession(Session* s, int reason, SendBatch* batch);
   void QueueShift(Session* s);
+  static void FreeSession(Session* s);
   BodyBlock* TakeBlock(int profile);
   void Release(BodyBlock* b);
 
