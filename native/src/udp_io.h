@@ -7,7 +7,7 @@
 // Overload (docs/PROTOCOL.md §11): the pacer comes first. A tick takes the core's lock only to
 // build its cells (EmitCells), then seals and sends them outside it, kSendChunk at a time, reading
 // up to a chunk's worth of input between chunks so the socket never sits undrained for a whole
-// tick; otherwise input is read only while the pacer is not due. Input beyond what the thread can
+// tick; input is read (there and between ticks) only while the next tick is not due. Input beyond what the thread can
 // serve is shed by the kernel at the socket's receive queue (the cheapest place: the relay never
 // copies, opens or queues it), and counted from SO_MEMINFO (kernel_drops). Shedding in user space
 // (reading cells and dropping them unopened, RED-style) was measured and lost more: at these cell
