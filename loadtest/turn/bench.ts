@@ -7,20 +7,22 @@
  * The best level whose median loss over the rounds is <= 0.1% is each server's rate (medians, since the
  * machine may be shared); the ratios compare ours to coturn.
  *
- * Env: BENCH_LEVELS (default "1,2,3" processes), BENCH_CLIENTS (100), BENCH_MSGS (2000 per client),
- * BENCH_SIZE (120 bytes), BENCH_ROUNDS (3), BENCH_TS (1: also measure the TypeScript data path; 0 skips it).
+ * Env: BENCH_LEVELS (default "2,4,6,8" processes), BENCH_CLIENTS (100), BENCH_MSGS (2000 per client),
+ * BENCH_SIZE (120 bytes), BENCH_ROUNDS (3), BENCH_TS_LEVELS (levels at which the TypeScript data path is
+ * also measured, default "1": beyond its limit it only loses and takes long; empty skips it).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { cpuSeconds, runUclient } from './uclient.js';
 
-const LEVELS = (process.env.BENCH_LEVELS ?? '1,2,3').split(',').map(Number);
+const LEVELS = (process.env.BENCH_LEVELS ?? '2,4,6,8').split(',').map(Number);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 100);
 const MSGS = Number(process.env.BENCH_MSGS ?? 2000);
 const SIZE = Number(process.env.BENCH_SIZE ?? 120);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const WITH_TS = process.env.BENCH_TS !== '0';
+const TS_LEVELS = (process.env.BENCH_TS_LEVELS ?? '1').split(',').filter((x) => x !== '').map(Number);
+const WITH_TS = TS_LEVELS.length > 0;
 const MAX_LOSS = 0.001;
 const USER = 'bench';
 const PASSWORD = 'bench-password';
@@ -127,13 +129,17 @@ async function main(): Promise<void> {
   // Warm-up (not recorded): the first load on a fresh server and system loses packets for reasons
   // unrelated to the server (allocation burst, socket buffers growing, page faults), coturn included.
   for (const s of servers) await runLevel(s, 1, peerPort, Math.min(MSGS, 200));
-  console.log(`bench:turn  ${CLIENTS} clients x ${MSGS} msgs x ${SIZE} B per uclient, 1 ms interval, channels, UDP, levels ${LEVELS.join('/')} uclient processes, ${ROUNDS} rounds`);
+  console.log(
+    `bench:turn  ${CLIENTS} clients x ${MSGS} msgs x ${SIZE} B per uclient, 1 ms interval, channels, UDP, levels ${LEVELS.join('/')} uclient processes` +
+      `${WITH_TS ? ` (TypeScript path at ${TS_LEVELS.join('/')})` : ''}, ${ROUNDS} rounds`,
+  );
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      for (const level of LEVELS) {
+      for (const level of [...new Set([...LEVELS, ...TS_LEVELS])].sort((a, b) => a - b)) {
         // Rotate who goes first, so no server always runs right after another's load.
-        const shift = (round + level) % servers.length;
-        const order = [...servers.slice(shift), ...servers.slice(0, shift)];
+        const here = servers.filter((x) => (x.name === 'typescript' ? TS_LEVELS : LEVELS).includes(level));
+        const shift = (round + level) % Math.max(1, here.length);
+        const order = [...here.slice(shift), ...here.slice(0, shift)];
         for (const s of order) {
           const r = await runLevel(s, level, peerPort);
           (table[s.name]![level] ??= []).push(r);
@@ -150,7 +156,7 @@ async function main(): Promise<void> {
   }
   const best: Record<string, { rate: number; usPerMsg: number; level: number; cpuPct: number }> = {};
   for (const { name } of servers) {
-    for (const level of LEVELS) {
+    for (const level of Object.keys(table[name]!).map(Number)) {
       const runs = table[name]![level] ?? [];
       if (runs.length === 0 || median(runs.map((r) => r.loss)) > MAX_LOSS) continue;
       const rate = median(runs.map((r) => r.rate));

@@ -148,7 +148,7 @@ class NativeTurn : public Napi::ObjectWrap<NativeTurn> {
       return env.Undefined();
     }
     // A bounded queue: if the JS thread falls behind, further batches are dropped and counted.
-    tsfn_ = Napi::ThreadSafeFunction::New(env, info[3].As<Napi::Function>(), "xrelay-turn", 256, 1);
+    tsfn_ = Napi::ThreadSafeFunction::New(env, info[3].As<Napi::Function>(), "xrelay-turn", 1024, 1);
     tsfn_.Unref(env);
     Napi::ThreadSafeFunction tsfn = tsfn_;
     io_.reset(new TurnIo(fwd_.get(), &mu_, [tsfn](std::unique_ptr<TurnUpBatch> b) mutable {

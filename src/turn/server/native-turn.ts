@@ -178,8 +178,10 @@ export function startNativeUdpPath(
     sendToPeer: (alloc, ip, p, data) => h.sendToPeer(alloc.id, ip, p, data) === 0,
     openRelay(alloc: Allocation, even: boolean): number | undefined {
       const { portMin, portMax, bindIp } = binding;
+      // Ports we hold are skipped without counting as attempts (a long run of live allocations
+      // ahead of the cursor must not answer 508 while the range still has room); binds are capped.
       const attempts = portMin === 0 ? (even ? MAX_ATTEMPTS : 1) : Math.min(MAX_ATTEMPTS, span);
-      for (let i = 0; i < attempts; i++) {
+      for (let i = 0, scanned = 0; i < attempts && scanned <= span; scanned++) {
         let want = 0;
         if (portMin !== 0) {
           want = cursor;
@@ -187,6 +189,7 @@ export function startNativeUdpPath(
           if (even && want % 2 === 1) want = want + 1 > portMax ? want - 1 : want + 1;
           if (want < portMin || inUse.has(want)) continue;
         }
+        i++;
         const got = h.openRelay(alloc.id, bindIp, want, alloc.client.ip, alloc.client.port);
         if (got === -EEXIST) return undefined;
         if (got < 0) continue;
