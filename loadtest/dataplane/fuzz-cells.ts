@@ -15,18 +15,8 @@ import { cellKey, sealCell } from '../../src/media/crypto/cell-aead.js';
 import { MediaCore, SendBatch, type CoreOptions } from '../../src/media/core/media-core.js';
 import type { NativeAddon } from '../../src/media/dataplane/native-addon.js';
 import { NativeCellCore } from '../../src/media/dataplane/native-core.js';
+import { seededRng as prng } from '../kit/rng.js';
 
-/** mulberry32: a small seeded PRNG, so every failure replays from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface FuzzReport {
   cases: number;

@@ -6,16 +6,8 @@ import {
   decodeErrorCode, decodeLifetime, decodeStun, encodeChannelData, isChannelData, isStunMessage, verifyFingerprint,
   verifyIntegrity, verifyIntegritySha256,
 } from '../../src/turn/codec/index.js';
+import { seededRng as prng } from '../../loadtest/kit/rng.js';
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 0x1_0000_0000;
-  };
-}
 
 describe('codec fuzz', () => {
   it('never throws on 30k mutated inputs', () => {

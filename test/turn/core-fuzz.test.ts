@@ -7,16 +7,8 @@ import { defaultCoreOptions } from '../../src/turn/core/options.js';
 import { TurnCore } from '../../src/turn/core/turn-core.js';
 import type { ClientRef, TurnIo } from '../../src/turn/core/types.js';
 import { parse, peer, request, sendIndication, transportUdp } from './helpers/stun-client.js';
+import { seededRng as prng } from '../../loadtest/kit/rng.js';
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 0x1_0000_0000;
-  };
-}
 
 /** Like dgram: throws on ports it would refuse. */
 class StrictIo implements TurnIo {

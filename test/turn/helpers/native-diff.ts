@@ -7,16 +7,10 @@ import { Allocation } from '../../../src/turn/core/allocation.js';
 import { DataPath } from '../../../src/turn/core/data-path.js';
 import { createTurnStats, type ClientRef, type TurnIo } from '../../../src/turn/core/types.js';
 import { NativeAction, NATIVE_TURN_STATS_LEN, packForwarding, type NativeTurnAddon, type NativeTurnHandle } from '../../../src/turn/server/native-turn.js';
+import { seededRng as prng } from '../../../loadtest/kit/rng.js';
 
-export function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 0x1_0000_0000;
-  };
-}
+export { prng };
+
 
 interface Emitted {
   kind: 'client' | 'peer';
