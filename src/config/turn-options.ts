@@ -11,8 +11,8 @@ export const turnOptions = {
   tlsCert: field.string('PEM certificate for TURN over TLS; empty uses the relay\'s tlsCert.', ''),
   tlsKey: field.string('PEM private key for turn.tlsCert; empty uses the relay\'s tlsKey.', '', { secret: true }),
   dataPlane: field.enum(
-    'Who forwards TURN relay traffic of UDP clients (ChannelData, Send and Data indications): `native` (the N-API addon: its own thread owns the UDP listener and relay sockets, recvmmsg/sendmmsg), `typescript` (node:dgram), or `auto` (native when the addon loads). Control (auth, allocations, permissions, channels, quotas) stays in TypeScript either way; TCP/TLS clients always use the TypeScript path. The environment variable XRELAY_NATIVE=0|1 overrides it. Defaults to `typescript` for now: the native path is opt-in until an intermittent 508 it answered to coturn\'s uclient under concurrent load is understood.',
-    'typescript',
+    'Who forwards TURN relay traffic of UDP clients (ChannelData, Send and Data indications): `native` (the N-API addon: its own thread owns the UDP listener and relay sockets, recvmmsg/sendmmsg), `typescript` (node:dgram), or `auto` (native when the addon loads). Control (auth, allocations, permissions, channels, quotas) stays in TypeScript either way; TCP/TLS clients always use the TypeScript path. The environment variable XRELAY_NATIVE=0|1 overrides it.',
+    'auto',
     ['auto', 'native', 'typescript'] as const,
   ),
   tcp: field.bool('Also accept TURN clients over TCP on the same port (RFC 8656 section 3.1); relaying stays UDP.', true),

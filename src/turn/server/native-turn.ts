@@ -181,7 +181,9 @@ export function startNativeUdpPath(
       // Ports we hold are skipped without counting as attempts (a long run of live allocations
       // ahead of the cursor must not answer 508 while the range still has room); binds are capped.
       const attempts = portMin === 0 ? (even ? MAX_ATTEMPTS : 1) : Math.min(MAX_ATTEMPTS, span);
-      for (let i = 0, scanned = 0; i < attempts && scanned <= span; scanned++) {
+      // With a configured range the scan covers it once; with ephemeral ports (portMin 0) only the
+      // attempt cap bounds it (an EVEN-PORT request may draw several odd ports in a row).
+      for (let i = 0, scanned = 0; i < attempts && (portMin === 0 || scanned <= span); scanned++) {
         let want = 0;
         if (portMin !== 0) {
           want = cursor;

@@ -1,7 +1,8 @@
 // Builds a PlaneContext for the TURN plane from defaults plus overrides, bound to 127.0.0.1 port 0.
-// The data path under test follows XRELAY_NATIVE: 1 native, otherwise TypeScript (the default of
-// turn.dataPlane); a plane served by the other path fails the test, so
-// `XRELAY_NATIVE=0|1 vitest run test/turn` really covers both.
+// The data path under test follows XRELAY_NATIVE like the media suite (test/media/plane-select.ts):
+// 1 native, 0 TypeScript, unset native when the addon is built; a plane served by the other path
+// fails the test, so `XRELAY_NATIVE=0|1 vitest run test/turn` really covers both.
+import { testPlane } from '../../media/plane-select.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { createLogger, Redactor } from '../../../src/observability/log.js';
 import { MetricsRegistry } from '../../../src/observability/metrics.js';
@@ -27,8 +28,7 @@ export async function startTestTurn(
     http: { route() {}, websocket() {} },
   };
   const plane = await startTurnPlane(ctx);
-  // turn.dataPlane defaults to typescript (native is opt-in), so only XRELAY_NATIVE=1 asks for native here.
-  const want = turn.dataPlane ?? (process.env.XRELAY_NATIVE === '1' ? 'native' : 'typescript');
+  const want = turn.dataPlane === undefined ? testPlane() : turn.dataPlane;
   if (want !== 'auto' && plane.dataPlane !== want) {
     await plane.close();
     throw new Error(`expected the ${String(want)} TURN data path, got ${plane.dataPlane}`);
