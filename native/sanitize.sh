@@ -4,8 +4,8 @@
 #     the system libcrypto and Node's OpenSSL headers;
 #  2. the addon itself built with the sanitizers, loaded into Node with libasan preloaded, running
 #     the differential, fuzz and core tests and the whole media suite on the native data plane;
-#  3. the whole TURN suite (test/turn: native parity and demux fuzz, server tests, coturn and werift
-#     interop) on the sanitized addon's TURN data path (about a minute more).
+#  3. the TURN suite (test/turn: native parity and demux fuzz, server tests, werift interop; coturn
+#     interop runs unsanitized only) on the sanitized addon's TURN data path (about a minute more).
 # Needs g++ with libasan/libubsan (Debian: g++ pulls them in); no libssl-dev.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +35,6 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export XRELAY_NATIVE=1 XRELAY_NATIVE_ADDON="$PWD/$OUT/xrelay_dataplane.node"
 npx vitest run test/media
 echo "== sanitize: TURN suite on the sanitized addon's native TURN data path"
-# (the coturn interop test spawns coturn's tools without LD_PRELOAD: only Node carries the sanitizers)
 # One file at a time: the sanitized Node is slower, and the live fuzz test's datagram storm must not
 # starve the interop tests' timed uclient runs.
 # The coturn interop suite is left out here: its zero-loss assertions are about timing, and the
