@@ -9,7 +9,8 @@
  */
 import type { WindowSet } from './features.js';
 
-export function balancedAccuracy(pred: ArrayLike<number>, y: ArrayLike<number>): number {
+/** Per-class counts: talk windows (p) and those predicted talk (tp), silence windows (n) and those predicted silence (tn). */
+function classCounts(pred: ArrayLike<number>, y: ArrayLike<number>): { tp: number; p: number; tn: number; n: number } {
   let tp = 0;
   let p = 0;
   let tn = 0;
@@ -23,25 +24,18 @@ export function balancedAccuracy(pred: ArrayLike<number>, y: ArrayLike<number>):
       if (pred[i] === 0) tn++;
     }
   }
+  return { tp, p, tn, n };
+}
+
+export function balancedAccuracy(pred: ArrayLike<number>, y: ArrayLike<number>): number {
+  const { tp, p, tn, n } = classCounts(pred, y);
   if (p === 0 || n === 0) return NaN;
   return (tp / p + tn / n) / 2;
 }
 
 /** 95% half-width of balanced accuracy: 1.96 × ½ √(r₁(1−r₁)/n₁ + r₀(1−r₀)/n₀). */
 export function confidence(pred: ArrayLike<number>, y: ArrayLike<number>): number {
-  let tp = 0;
-  let p = 0;
-  let tn = 0;
-  let n = 0;
-  for (let i = 0; i < y.length; i++) {
-    if (y[i] === 1) {
-      p++;
-      if (pred[i] === 1) tp++;
-    } else {
-      n++;
-      if (pred[i] === 0) tn++;
-    }
-  }
+  const { tp, p, tn, n } = classCounts(pred, y);
   if (p === 0 || n === 0) return NaN;
   // Recalls at the extremes have zero variance under the approximation; floor them at one count.
   const r1 = Math.min(Math.max(tp / p, 1 / p), 1 - 1 / p);
