@@ -12,6 +12,7 @@ import { Member, newRoom, type Collector, type Room } from './members.js';
 import { startTarget, type RelaySample, type RelayTarget, type TargetSpec } from './relay-target.js';
 import { seededRng, subSeed } from './rng.js';
 import type { Scenario } from './scenario.js';
+import type { CallStats } from '../../src/client/call/call-client.js';
 import { Sink } from '../leak/unpadded.js';
 import { RTP_HEADER_BYTES } from '../leak/unpadded.js';
 
@@ -252,15 +253,8 @@ export async function runScenario(opts: RunOptions): Promise<RunData> {
   }
 }
 
-export interface ClientTotals {
-  packetsSent: number;
-  dummiesSent: number;
-  packetsReceived: number;
-  dummiesReceived: number;
-  e2eRejected: number;
-  sendQueueDrops: number;
-  missedTicks: number;
-}
+/** The SDK's own per-call counters, summed over every member. */
+export type ClientTotals = CallStats;
 
 function clientTotals(members: Member[]): ClientTotals {
   const t: ClientTotals = { packetsSent: 0, dummiesSent: 0, packetsReceived: 0, dummiesReceived: 0, e2eRejected: 0, sendQueueDrops: 0, missedTicks: 0 };
