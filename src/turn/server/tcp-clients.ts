@@ -2,6 +2,11 @@
  * TURN over TCP and TLS (RFC 8656 section 3.1): each connection is one client 5-tuple; STUN messages and
  * padded ChannelData are framed off the stream (codec `StreamFramer`). Relaying to peers stays UDP.
  * A framing error or a client that stops reading (write backlog past the cap) loses its connection.
+ *
+ * Over TLS every message goes out in a TLS record of its own. The stream needs no such thing, but
+ * clients that read one message per TLS record exist (coturn's turnutils_uclient is one), and Node
+ * merges writes queued behind a pending one into a single record; so TLS writes are chained, one
+ * message per write, each after the previous one's callback.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
@@ -15,6 +20,9 @@ const MAX_WRITE_BACKLOG = 4 * 1024 * 1024;
 export class TcpClients {
   readonly server: Server;
   private readonly sockets = new Set<Socket>();
+  /** TLS sockets only: their per-record write chains. */
+  private readonly chains = new Map<Socket, RecordChain>();
+  private readonly tls: boolean;
   private nextId = 1;
   dropped = 0;
 
@@ -26,6 +34,7 @@ export class TcpClients {
     private readonly keyPrefix = 't',
     tls?: TlsOptions,
   ) {
+    this.tls = tls !== undefined;
     this.server = tls
       ? createTlsServer({ ...tls, handshakeTimeout: 10_000 }, (socket) => this.accept(socket))
       : createServer({ noDelay: true }, (socket) => this.accept(socket));
@@ -50,11 +59,13 @@ export class TcpClients {
 
   send(client: ClientRef, data: Buffer): void {
     const socket = client.conn as Socket;
-    if (socket.destroyed || socket.writableLength > MAX_WRITE_BACKLOG) {
+    const chain = this.chains.get(socket);
+    if (socket.destroyed || socket.writableLength + (chain?.bytes ?? 0) > MAX_WRITE_BACKLOG) {
       this.dropped++;
       return;
     }
-    socket.write(data);
+    if (chain === undefined) socket.write(data);
+    else chain.push(data);
   }
 
   private accept(socket: Socket): void {
@@ -63,6 +74,7 @@ export class TcpClients {
       return;
     }
     this.sockets.add(socket);
+    if (this.tls) this.chains.set(socket, new RecordChain(socket));
     socket.setNoDelay(true);
     const client: ClientRef = { transport: 'tcp', ip: socket.remoteAddress, port: socket.remotePort ?? 0, key: `${this.keyPrefix}${this.nextId++}`, conn: socket };
     const framer = new StreamFramer();
@@ -73,6 +85,7 @@ export class TcpClients {
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
       this.sockets.delete(socket);
+      this.chains.delete(socket);
       this.core.clientClosed(client.key);
     });
   }
@@ -81,4 +94,41 @@ export class TcpClients {
     for (const s of this.sockets) s.destroy();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/** Writes one message at a time, so a TLS socket seals each in its own record. */
+class RecordChain {
+  private readonly queue: Buffer[] = [];
+  private head = 0;
+  private writing = false;
+  /** Bytes waiting here, not yet handed to the socket. */
+  bytes = 0;
+
+  constructor(private readonly socket: Socket) {}
+
+  push(data: Buffer): void {
+    if (this.writing) {
+      this.queue.push(data);
+      this.bytes += data.length;
+      return;
+    }
+    this.write(data);
+  }
+
+  private write(data: Buffer): void {
+    this.writing = true;
+    this.socket.write(data, this.next);
+  }
+
+  private readonly next = (err?: Error | null): void => {
+    if (err || this.head === this.queue.length) {
+      this.writing = false;
+      this.queue.length = this.head = this.bytes = 0;
+      return;
+    }
+    const data = this.queue[this.head++]!;
+    this.bytes -= data.length;
+    if (this.head === this.queue.length) this.queue.length = this.head = 0;
+    this.write(data);
+  };
 }
