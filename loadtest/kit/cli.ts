@@ -128,11 +128,14 @@ export async function runLoadCommand(argv: string[]): Promise<number> {
   const target: TargetSpec =
     a.relay !== undefined
       ? { kind: 'remote', url: a.relay, ...(a.relayUdp !== undefined ? { udp: a.relayUdp } : {}) }
-      : { kind: a.inProcess ? 'in-process' : 'spawned', host: { media: sc.relayMedia ?? {}, ...(sc.envelopes !== undefined ? { envelope: { postRatePerSec: 1_000_000, postBurst: 1_000_000 } } : {}) } };
+      : { kind: a.inProcess ? 'in-process' : 'spawned', host: { media: { ...LOAD_JOIN_LIMITS, ...(sc.relayMedia ?? {}) }, ...(sc.envelopes !== undefined ? { envelope: { postRatePerSec: 1_000_000, postBurst: 1_000_000 } } : {}) } };
   const { report, dir } = await runAndWrite(sc, a.duration ?? sc.durationMs, target, a.out, a.quiet ? undefined : progressPrinter(), a.workers);
   printSummary(report, dir);
   return report.consistency.every((c) => c.ok) ? 0 : 1;
 }
+
+/** A load generator is one address joining many clients: a spawned relay lifts the per-address join limit. */
+const LOAD_JOIN_LIMITS = { joinRatePerSec: 1_000_000, joinBurst: 1_000_000 };
 
 /** Runs a scenario and writes report.json, report.md and the SVG charts; returns the report and its folder. */
 export async function runAndWrite(sc: Scenario, durationMs: number, target: TargetSpec, outRoot: string, progress?: (line: string, final: boolean) => void, workers = 1): Promise<{ report: Report; dir: string }> {

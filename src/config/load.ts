@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { envName, flagName, isField, type Field, type Schema, type Section } from './fields.js';
 import { relaySchema, type RelayConfig } from './schema.js';
+import { parseSubnet } from '../limits/client-address.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -92,6 +93,9 @@ function crossCheck(c: RelayConfig): void {
   const b = c.envelope.sizeBuckets;
   if (b.length === 0) throw new ConfigError('envelope.sizeBuckets', 'envelope.sizeBuckets: at least one bucket is required');
   if (new Set(b).size !== b.length) throw new ConfigError('envelope.sizeBuckets', 'envelope.sizeBuckets: buckets must be distinct');
+  for (const entry of c.trustProxy) {
+    if (parseSubnet(entry) === undefined) throw new ConfigError('trustProxy', `trustProxy: ${JSON.stringify(entry)} is not an IP address or CIDR (e.g. 10.0.0.5, 10.0.0.0/8, fd00::/8)`);
+  }
 }
 
 function coerce(field: Field<unknown>, raw: unknown, where: string, name: string): unknown {

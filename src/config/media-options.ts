@@ -20,5 +20,7 @@ export const mediaOptions = {
   queueMaxAgeMs: field.int('Records older than this when their receiver\'s next cell is built are dropped as stale.', 200, { min: 1, max: 10_000 }),
   idleTimeoutMs: field.int('A session with no valid cell for this long is closed (clients send one per tick, so this is many ticks).', 10_000, { min: 100, max: 600_000 }),
   wsMaxBufferedBytes: field.int('Cells for a WebSocket session are dropped (and counted) while its send buffer holds more than this.', 262_144, { min: 1024 }),
+  joinRatePerSec: field.number('Sustained media joins per second allowed per client address (token bucket; 429 rate_limited past it).', 10, { min: 0.001 }),
+  joinBurst: field.int('Burst of media joins allowed per client address above the sustained rate.', 200, { min: 1 }),
   joinMaxBodyBytes: field.int('Largest join request body accepted.', 4096, { min: 256, max: 65_536 }),
 } as const;

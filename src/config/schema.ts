@@ -33,6 +33,7 @@ export const relaySchema = {
   tlsKey: field.string('PEM private key file for tlsCert.', '', { secret: true }),
   logLevel: field.enum('Log level.', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   logPosture: field.enum('`private` hashes identifiers and hides addresses in logs; `debug` logs them in clear (opt-in).', 'private', ['private', 'debug']),
+  trustProxy: field.stringList('Reverse proxies (IP or CIDR) whose X-Forwarded-For names the client for rate limits; empty: the socket peer is the client.', []),
   shutdownGraceSec: field.int('Seconds graceful shutdown waits for in-flight work before closing anyway.', 10, { min: 0 }),
   envelope: envelopeOptions,
   turn: turnOptions,

@@ -9,7 +9,8 @@ import { errorSummary } from '../server/http-router.js';
 import { ChallengeBook } from './challenge-book.js';
 import type { EnvelopeStore } from './envelope-store.js';
 import { createEnvelopeMetrics } from './envelope-metrics.js';
-import { clientKey, mountEnvelopeRoutes } from './http-routes.js';
+import { clientAddressResolver } from '../limits/client-address.js';
+import { mountEnvelopeRoutes } from './http-routes.js';
 import { LmdbEnvelopeStore } from './lmdb-store.js';
 import { MailboxService } from './mailbox-service.js';
 import { servePostSocket } from './post-socket.js';
@@ -62,7 +63,8 @@ export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneO
     sockets.add(ws);
     ws.on('close', () => sockets.delete(ws));
   };
-  mountEnvelopeRoutes(ctx.http, service, Math.max(...cfg.sizeBuckets));
+  const clientKey = ctx.clientAddress ?? clientAddressResolver([]);
+  mountEnvelopeRoutes(ctx.http, service, Math.max(...cfg.sizeBuckets), clientKey);
   ctx.http.websocket(READER_PATH, (ws) => {
     track(ws);
     new ReaderSocket(ws, { service, challenges, metrics, logger, redactor: ctx.redactor, authTimeoutMs: cfg.authTimeoutSec * 1000, maxInflight: cfg.maxInflightPerReader });

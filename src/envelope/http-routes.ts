@@ -1,13 +1,14 @@
 /** `POST /v1/mailboxes/{mailbox}/envelopes`: anonymous, no sender field, 202 only once durable. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from '../server/http-router.js';
+import type { ClientAddressOf } from '../limits/client-address.js';
 import type { HttpMount } from '../server/plane.js';
 import type { MailboxService } from './mailbox-service.js';
 import { MAILBOX_ID_BYTES, decodeB64url, encodeB64url } from './protocol.js';
 
 export const POST_ENVELOPE_ROUTE = /^\/v1\/mailboxes\/([^/]*)\/envelopes$/;
 
-export function mountEnvelopeRoutes(http: HttpMount, service: MailboxService, maxBodyBytes: number): void {
+export function mountEnvelopeRoutes(http: HttpMount, service: MailboxService, maxBodyBytes: number, clientKey: ClientAddressOf): void {
   http.route('POST', POST_ENVELOPE_ROUTE, async (req, res, params) => {
     const mailbox = decodeB64url(params[0], MAILBOX_ID_BYTES);
     try {
@@ -25,10 +26,6 @@ export function mountEnvelopeRoutes(http: HttpMount, service: MailboxService, ma
   });
 }
 
-/** The rate-limit key: the peer address, held in memory only. */
-export function clientKey(req: IncomingMessage): string {
-  return req.socket.remoteAddress ?? 'unknown';
-}
 
 async function readBody(req: IncomingMessage, max: number, service: MailboxService): Promise<Buffer> {
   const chunks: Buffer[] = [];

@@ -7,7 +7,7 @@ import type { RelayConfig } from '../config/schema.js';
 import { RelayError } from '../errors.js';
 import type { EnvelopeStore, StoredEnvelope } from './envelope-store.js';
 import type { EnvelopeMetrics } from './envelope-metrics.js';
-import { RateLimiter } from './rate-limiter.js';
+import { RateLimiter } from '../limits/rate-limiter.js';
 import type { WakeDispatcher } from './wake-dispatcher.js';
 
 /** A live reader connection; the service calls it when its mailbox may have something new. */

@@ -8,6 +8,7 @@ import type { WebSocket } from 'ws';
 import type { RelayConfig } from '../config/schema.js';
 import type { Logger, Redactor } from '../observability/log.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
+import type { ClientAddressOf } from '../limits/client-address.js';
 
 /**
  * An HTTP handler. Throwing (or rejecting with) a RelayError answers with its status and the JSON
@@ -28,6 +29,8 @@ export interface PlaneContext {
   readonly redactor: Redactor;
   readonly metrics: MetricsRegistry;
   readonly http: HttpMount;
+  /** The address rate limits key a request by (config `trustProxy`); default: the socket's peer. */
+  readonly clientAddress?: ClientAddressOf;
 }
 
 export interface Plane {

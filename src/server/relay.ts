@@ -18,6 +18,7 @@ import { registerProcessMetrics } from '../observability/process-metrics.js';
 import { startTurnPlane, type TurnPlane } from '../turn/server/turn-plane.js';
 import { HttpRouter, sendJson } from './http-router.js';
 import type { Plane, PlaneContext } from './plane.js';
+import { clientAddressResolver } from '../limits/client-address.js';
 
 export interface RelayOptions {
   logger?: Logger;
@@ -51,7 +52,7 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   registerProcessMetrics(metrics, Date.now() - process.uptime() * 1000);
   const requests = metrics.counter('xrelay_http_requests_total', 'HTTP requests and WebSocket upgrades, by route.', 'route');
   const router = new HttpRouter(logger, requests, maxFrameBytes(config));
-  const ctx: PlaneContext = { config, logger, redactor, metrics, http: router };
+  const ctx: PlaneContext = { config, logger, redactor, metrics, http: router, clientAddress: clientAddressResolver(config.trustProxy) };
 
   const tls = config.tlsCert !== '';
   const server: Server = tls

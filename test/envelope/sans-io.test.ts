@@ -4,7 +4,7 @@ import { ChallengeBook } from '../../src/envelope/challenge-book.js';
 import { EnvelopeIdGenerator } from '../../src/envelope/envelope-ids.js';
 import { UsageTracker } from '../../src/envelope/envelope-store.js';
 import { envelopeArrivalMs } from '../../src/envelope/protocol.js';
-import { RateLimiter } from '../../src/envelope/rate-limiter.js';
+import { RateLimiter } from '../../src/limits/rate-limiter.js';
 import { WakeScheduler } from '../../src/envelope/wake-scheduler.js';
 
 describe('EnvelopeIdGenerator', () => {

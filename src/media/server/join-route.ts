@@ -4,7 +4,8 @@
  * Answer 200:
  *   { "session", "slot", "epoch", "serverPublicKey", "udp": {"host","port"}, "ws": "/v1/media/cells",
  *     "profile": {"name","tickMs","upBytes","downBytes"} }
- * Errors (JSON, stable codes): bad_join, unknown_profile, room_full, profile_mismatch, too_many_sessions.
+ * Errors (JSON, stable codes): bad_join, unknown_profile, room_full, profile_mismatch, too_many_sessions,
+ * rate_limited (429 with Retry-After: joins per client address, checked before any key work).
  *
  * The relay draws a fresh X25519 key pair per join, derives the hop keys (crypto_kx, server side)
  * and forgets its private key at once: it never stores anything to re-derive them.
@@ -22,6 +23,8 @@ export interface JoinDeps {
   /** Admits a session on the data plane (which reads its own clock). */
   readonly join: (room: Uint8Array, profile: string, rx: Uint8Array, tx: Uint8Array) => JoinResult | JoinError;
   readonly maxBodyBytes: number;
+  /** Seconds until this request's client may join again; 0 admits it (and spends a token). */
+  readonly joinWait: (req: IncomingMessage) => number;
   readonly udp: () => { host: string; port: number };
   readonly onJoined: (j: JoinResult, room: Uint8Array) => void;
   readonly onRefused: (code: string) => void;
@@ -53,6 +56,11 @@ function key32(v: unknown, name: string): Buffer {
 export function joinHandler(deps: JoinDeps) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
+      const waitSec = deps.joinWait(req);
+      if (waitSec > 0) {
+        req.resume();
+        throw new RelayError('rate_limited', 'too many joins from this address', { retryAfterSec: Math.ceil(waitSec) });
+      }
       const raw = await readBody(req, deps.maxBodyBytes);
       let body: { room?: unknown; publicKey?: unknown; profile?: unknown };
       try {

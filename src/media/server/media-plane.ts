@@ -14,6 +14,8 @@ import type { Plane, PlaneContext } from '../../server/plane.js';
 import { startDataPlane, type CellCore, type ExternalSink } from '../dataplane/index.js';
 import { CELLS_WS_PATH, JOIN_PATH, joinHandler } from './join-route.js';
 import { registerMediaMetrics } from './media-metrics.js';
+import { clientAddressResolver } from '../../limits/client-address.js';
+import { RateLimiter } from '../../limits/rate-limiter.js';
 
 export interface MediaPlane extends Plane {
   /** The UDP port cells are received on (the bound one when configured as 0). */
@@ -57,12 +59,15 @@ export async function startMediaPlane(ctx: PlaneContext): Promise<MediaPlane> {
   const udpPort = dp.udpPort;
   const advertised = cfg.advertisedHost !== '' ? cfg.advertisedHost : ctx.config.host;
 
+  const joinLimiter = new RateLimiter(cfg.joinRatePerSec, cfg.joinBurst);
+  const clientAddress = ctx.clientAddress ?? clientAddressResolver([]);
   ctx.http.route(
     'POST',
     JOIN_PATH,
     joinHandler({
       join: (room, profile, rx, tx) => dp.join(room, profile, rx, tx),
       maxBodyBytes: cfg.joinMaxBodyBytes,
+      joinWait: (req) => joinLimiter.take(clientAddress(req), Date.now()),
       udp: () => ({ host: advertised, port: udpPort }),
       onJoined: (j, room) => {
         metrics.joined();

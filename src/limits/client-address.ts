@@ -1,0 +1,58 @@
+/**
+ * The client address that rate limits are keyed by (held in memory only, never logged or stored).
+ *
+ * Directly connected clients are keyed by the socket's peer address. Behind a reverse proxy every
+ * client would share the proxy's address, and one bucket; `trustProxy` names the proxies (IP or CIDR)
+ * whose `X-Forwarded-For` is believed. The header is read right to left, skipping trusted hops: the
+ * first address not in the list is the client. Entries a client wrote itself sit further left and
+ * are never reached, so a client cannot pick its own bucket.
+ */
+import type { IncomingMessage } from 'node:http';
+import { BlockList, isIP } from 'node:net';
+
+export type ClientAddressOf = (req: IncomingMessage) => string;
+
+/** Parses `ip` or `ip/prefix`; undefined when it is neither. */
+export function parseSubnet(text: string): { ip: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
+  const slash = text.indexOf('/');
+  const ip = slash < 0 ? text : text.slice(0, slash);
+  const v = isIP(ip);
+  if (v === 0) return undefined;
+  const bits = v === 4 ? 32 : 128;
+  const prefix = slash < 0 ? bits : Number(text.slice(slash + 1));
+  if (!/^\d+$/.test(slash < 0 ? '0' : text.slice(slash + 1)) || prefix > bits) return undefined;
+  return { ip, prefix, family: v === 4 ? 'ipv4' : 'ipv6' };
+}
+
+/** `::ffff:192.0.2.1` (an IPv4 client on a dual-stack socket) is 192.0.2.1. */
+function unmapped(ip: string): string {
+  return ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
+}
+
+export function clientAddressResolver(trustProxy: readonly string[]): ClientAddressOf {
+  const peer = (req: IncomingMessage): string => unmapped(req.socket.remoteAddress ?? 'unknown');
+  if (trustProxy.length === 0) return peer;
+  const trusted = new BlockList();
+  for (const entry of trustProxy) {
+    const s = parseSubnet(entry);
+    if (s === undefined) throw new TypeError(`not an IP address or CIDR: ${entry}`);
+    trusted.addSubnet(s.ip, s.prefix, s.family);
+  }
+  const isTrusted = (ip: string): boolean => {
+    const v = isIP(ip);
+    return v !== 0 && trusted.check(ip, v === 4 ? 'ipv4' : 'ipv6');
+  };
+  return (req) => {
+    let hop = peer(req);
+    if (!isTrusted(hop)) return hop;
+    const header = req.headers['x-forwarded-for'];
+    const chain = (Array.isArray(header) ? header.join(',') : header ?? '').split(',');
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const candidate = unmapped(chain[i]!.trim());
+      if (isIP(candidate) === 0) return hop; // garbage: stop at the last address we can vouch for
+      hop = candidate;
+      if (!isTrusted(hop)) return hop;
+    }
+    return hop;
+  };
+}
