@@ -48,9 +48,11 @@ export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneO
   let retryTimer: NodeJS.Timeout | undefined;
   const tryOpen = (delayMs: number): void => {
     try {
-      store = LmdbEnvelopeStore.open(ctx.config.dataDir, cfg);
+      const startedAt = performance.now();
+      const lmdb = LmdbEnvelopeStore.open(ctx.config.dataDir, cfg);
+      store = lmdb;
       service.attachStore(store);
-      logger.info({ envelopes: store.stats().envelopes }, 'envelope store open');
+      logger.info({ envelopes: store.stats().envelopes, usage: lmdb.usageSource, openMs: Math.round(performance.now() - startedAt) }, 'envelope store open');
     } catch (err) {
       logger.error({ err: errorSummary(err), retryInMs: delayMs }, 'cannot open the envelope store; relay not ready');
       retryTimer = setTimeout(() => !closed && tryOpen(Math.min(delayMs * 2, OPEN_RETRY_MAX_MS)), delayMs);

@@ -63,6 +63,11 @@ export class UsageTracker {
     this.add(key, -1, -bytes);
   }
 
+  /** Every mailbox holding envelopes, with its usage (for the clean-close snapshot). */
+  entries(): Array<{ key: string; count: number; bytes: number }> {
+    return Array.from(this.perMailbox, ([key, u]) => ({ key, count: u.count, bytes: u.bytes }));
+  }
+
   add(key: string, count: number, bytes: number): void {
     const used = this.perMailbox.get(key) ?? { count: 0, bytes: 0 };
     used.count += count;

@@ -4,6 +4,8 @@
  *   envelopes: mailbox(32) || id(16)  -> body       (range scans give a mailbox's envelopes in order)
  *   expiry:    id(16) || mailbox(32)  -> empty      (ids start with arrival ms: a range scan finds the expired)
  *   push:      mailbox(32)            -> JSON PushTarget
+ *   meta:      'usage'                -> usage snapshot (usage-snapshot.ts), present only between a
+ *                                        clean close and the next open
  * Durability: `overlappingSync: false`, so a write's promise resolves after LMDB's commit, which
  * fsyncs. Writes from one event-loop turn share one transaction (lmdb-js batching): group commit.
  */
@@ -13,15 +15,21 @@ import { RelayError } from '../errors.js';
 import { type EnvelopeStore, type PushTarget, type StoreLimits, type StoredEnvelope, UsageTracker } from './envelope-store.js';
 import { EnvelopeIdGenerator } from './envelope-ids.js';
 import { ENVELOPE_ID_BYTES, MAILBOX_ID_BYTES, envelopeArrivalMs } from './protocol.js';
+import { decodeUsageSnapshot, encodeUsageSnapshot } from './usage-snapshot.js';
 
 type BinDb = Database<Buffer, Buffer>;
 const KEY_BYTES = MAILBOX_ID_BYTES + ENVELOPE_ID_BYTES;
 const EMPTY = Buffer.alloc(0);
+const USAGE_KEY = 'usage';
 
 export class LmdbEnvelopeStore implements EnvelopeStore {
   private readonly usage: UsageTracker;
   private ids = new EnvelopeIdGenerator();
   private closed = false;
+  /** How the usage counters were rebuilt at open: from a clean close's snapshot, or by a full scan. */
+  usageSource: 'snapshot' | 'scan' = 'scan';
+  /** Writes (put, ack, expire) not yet settled, counters included: a snapshot waits for zero. */
+  private writes = 0;
   /**
    * Keys whose delete is queued but not yet committed. Reads inside a batch do not see the batch's
    * own pending writes, so without this an ack racing a repeated ack (or an expiry sweep) of the
@@ -34,6 +42,7 @@ export class LmdbEnvelopeStore implements EnvelopeStore {
     private readonly envelopes: BinDb,
     private readonly expiryIndex: BinDb,
     private readonly push: Database<Buffer, string>,
+    private readonly meta: Database<Buffer, string>,
     limits: StoreLimits,
   ) {
     this.usage = new UsageTracker(limits);
@@ -48,24 +57,41 @@ export class LmdbEnvelopeStore implements EnvelopeStore {
       root.openDB<Buffer, Buffer>({ name: 'envelopes', ...opts }),
       root.openDB<Buffer, Buffer>({ name: 'expiry', ...opts }),
       root.openDB<Buffer, string>({ name: 'push', encoding: 'binary' }),
+      root.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' }),
       limits,
     );
     store.rebuildUsage();
     return store;
   }
 
-  /** Usage counters and the id floor are derived from the data at open: nothing extra to keep in sync. */
+  /**
+   * Usage counters come from the snapshot a clean close left, else from a scan of every envelope.
+   * The snapshot is removed (durably) before the store takes any write, so after a crash there is
+   * none and the scan runs: counters never come from a state older than the data.
+   * The id floor is the newest id in the expiry index (ids lead its keys), one read either way.
+   */
   private rebuildUsage(): void {
-    let newest = 0;
-    for (const { key, value } of this.envelopes.getRange({})) {
-      this.usage.add(key.subarray(0, MAILBOX_ID_BYTES).toString('latin1'), 1, value.length);
-      newest = Math.max(newest, envelopeArrivalMs(key.subarray(MAILBOX_ID_BYTES)));
+    const raw = this.meta.getBinary(USAGE_KEY);
+    const snap = raw === undefined ? undefined : decodeUsageSnapshot(raw);
+    if (raw !== undefined) this.meta.removeSync(USAGE_KEY);
+    if (snap !== undefined && snap.totalCount === (this.envelopes.getStats() as { entryCount: number }).entryCount) {
+      for (const e of snap.entries) this.usage.add(e.key, e.count, e.bytes);
+      this.usageSource = 'snapshot';
+    } else {
+      for (const { key, value } of this.envelopes.getRange({})) this.usage.add(key.subarray(0, MAILBOX_ID_BYTES).toString('latin1'), 1, value.length);
+      this.usageSource = 'scan';
     }
+    let newest = 0;
+    for (const key of this.expiryIndex.getKeys({ reverse: true, limit: 1 })) newest = envelopeArrivalMs(key.subarray(0, ENVELOPE_ID_BYTES));
     this.ids = new EnvelopeIdGenerator(newest);
   }
 
   async put(mailbox: Uint8Array, body: Uint8Array, nowMs: number): Promise<Buffer> {
     this.assertOpen();
+    return this.counted(this.doPut(mailbox, body, nowMs));
+  }
+
+  private async doPut(mailbox: Uint8Array, body: Uint8Array, nowMs: number): Promise<Buffer> {
     const mkey = Buffer.from(mailbox).toString('latin1');
     this.usage.reserve(mkey, body.length);
     const id = this.ids.next(nowMs);
@@ -97,6 +123,10 @@ export class LmdbEnvelopeStore implements EnvelopeStore {
 
   async ack(mailbox: Uint8Array, ids: readonly Uint8Array[]): Promise<number> {
     this.assertOpen();
+    return this.counted(this.doAck(mailbox, ids));
+  }
+
+  private async doAck(mailbox: Uint8Array, ids: readonly Uint8Array[]): Promise<number> {
     const mkey = Buffer.from(mailbox).toString('latin1');
     let deleted = 0;
     let bytes = 0;
@@ -124,6 +154,10 @@ export class LmdbEnvelopeStore implements EnvelopeStore {
 
   async expire(cutoffMs: number): Promise<number> {
     this.assertOpen();
+    return this.counted(this.doExpire(cutoffMs));
+  }
+
+  private async doExpire(cutoffMs: number): Promise<number> {
     const end = Buffer.alloc(6);
     end.writeUIntBE(Math.max(0, Math.min(cutoffMs, 2 ** 48 - 1)), 0, 6);
     let expired = 0;
@@ -159,6 +193,15 @@ export class LmdbEnvelopeStore implements EnvelopeStore {
     }
   }
 
+  private async counted<T>(op: Promise<T>): Promise<T> {
+    this.writes++;
+    try {
+      return await op;
+    } finally {
+      this.writes--;
+    }
+  }
+
   /** The body of a stored envelope not already being deleted, now claimed for deletion. */
   private claim(key: Buffer, claimed: string[]): Buffer | undefined {
     const k = key.toString('latin1');
@@ -189,6 +232,10 @@ export class LmdbEnvelopeStore implements EnvelopeStore {
     if (this.closed) return;
     this.closed = true;
     await this.root.flushed;
+    // The counters are exact once every write has settled (the service drains before closing the
+    // store, so this is quick); if some never do, no snapshot is left and the next open scans.
+    for (let spins = 0; this.writes > 0 && spins < 1000; spins++) await new Promise((r) => setImmediate(r));
+    if (this.writes === 0) await this.meta.put(USAGE_KEY, encodeUsageSnapshot(this.usage.entries(), this.usage.total.count));
     await this.root.close();
   }
 

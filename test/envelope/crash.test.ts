@@ -93,6 +93,8 @@ describe('delivery invariant under crash', () => {
       expect(lost).toEqual([]);
       // Anything beyond the acknowledged set was stored but its 202 never reached the client.
       expect(delivered.size - result.acked.size).toBeLessThanOrEqual(result.unknown);
+      // No clean close, so no usage snapshot: the quota counters were rebuilt by scanning the data.
+      expect(restarted.output()).toMatch(/"usage":"scan"[^\n]*envelope store open/);
     } finally {
       restarted.proc.kill('SIGTERM');
       await restarted.exited;
@@ -117,6 +119,8 @@ describe('delivery invariant under crash', () => {
     expect(relay.output()).toContain('relay stopped');
     const restarted = await spawnRelay(flags);
     try {
+      // A clean close leaves the usage snapshot, so the restart does not scan.
+      expect(restarted.output()).toMatch(/"usage":"snapshot"[^\n]*envelope store open/);
       const delivered = await drain(restarted.url, boxes);
       expect([...result.acked.keys()].filter((id) => !delivered.has(id))).toEqual([]);
     } finally {
