@@ -39,12 +39,16 @@ export class RelaySockets {
       }
       return undefined;
     }
+    // Ports this relay already holds are skipped without counting: only binds that fail (the port
+    // is held by another process) count against MAX_ATTEMPTS, so a nearly full range still finds
+    // its last free port.
     const span = portMax - portMin + 1;
-    for (let i = 0; i < Math.min(MAX_ATTEMPTS, span); i++) {
-      let port = this.cursor;
+    let binds = 0;
+    for (let scanned = 0; scanned < span && binds < MAX_ATTEMPTS; scanned++) {
+      const port = this.cursor;
       this.cursor = this.cursor >= portMax ? portMin : this.cursor + 1;
-      if (even && port % 2 === 1) port = port + 1 > portMax ? port - 1 : port + 1;
-      if (port < portMin || this.inUse.has(port)) continue;
+      if ((even && port % 2 === 1) || this.inUse.has(port)) continue;
+      binds++;
       const s = createUdpSocket(family);
       try {
         await bindUdp(s, port, bindIp);
