@@ -10,7 +10,10 @@
  * padded to one record size; records ride in hop cells (hop-link.ts) of one size per direction,
  * one per tick of the profile whether there is media or not (hop padding). With `e2ePadding` the
  * client also sends a sealed dummy record at every tick with no media, so the relay itself cannot
- * tell speech from silence. UDP first, WebSocket when UDP gets no answer.
+ * tell speech from silence, as long as the room is small enough for every member's downlink to
+ * carry everyone's records (e2e-padding-gate.ts; above that it is suspended and announced).
+ * UDP first, WebSocket when UDP gets no answer at join or, with 'auto', falls silent mid-call
+ * (downlink-watch.ts): the same session moves over, no re-join.
  */
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
@@ -20,6 +23,8 @@ import { CONTROL_SLOT, maxRecordPayload } from '../../media/codec/cell-layout.js
 import { CONTROL_LEAVE, parseRoster, type Roster } from '../../media/codec/control-records.js';
 import { ReplayWindow } from '../../media/core/replay-window.js';
 import { openUdp, openWs, type CellTransport } from './cell-transport.js';
+import { defaultSilenceMs, DownlinkWatch } from './downlink-watch.js';
+import { E2ePaddingGate, paddedRoomLimit, type E2ePaddingStatus } from './e2e-padding-gate.js';
 import { CallKeys, kidOf, roomIdOf } from './e2e-keys.js';
 import { HopLink } from './hop-link.js';
 import { capacityOf, openRecord, readRecordHeader, recordBytes, sealRecord } from './sframe.js';
@@ -30,10 +35,19 @@ export interface CallOptions {
   /** The call's shared secret (from envelopes); never sent anywhere. */
   callSecret: Uint8Array;
   profile?: string;
-  /** 'auto' (default): UDP, then WebSocket if no cell comes back within udpTimeoutMs. */
+  /**
+   * 'auto' (default): UDP, then WebSocket if no cell comes back within udpTimeoutMs, or if cells
+   * stop coming for failoverSilenceMs mid-call. 'udp' and 'ws' never switch.
+   */
   transport?: 'auto' | 'udp' | 'ws';
   udpTimeoutMs?: number;
-  /** Send a sealed dummy record at every tick without media (hides speech from the relay too). */
+  /** 'auto' on UDP: move to the WebSocket after this long without a valid cell; default max(10 ticks, 300 ms); 0: never. */
+  failoverSilenceMs?: number;
+  /**
+   * Send a sealed dummy record at every tick without media (hides speech from the relay too).
+   * Suspended while the room has more members than the profile's downlink can pad for (the
+   * `e2ePadding` event and `e2ePaddingStatus` say when and why); hop padding stays on.
+   */
   e2ePadding?: boolean;
   /** Largest media packet; default: the most one uplink cell carries. Packets are padded to it. */
   packetBytes?: number;
@@ -58,12 +72,29 @@ export interface CallStats {
   e2eRejected: number;
   sendQueueDrops: number;
   missedTicks: number;
+  /** Ticks without media where e2e padding was requested but suspended (room too large). */
+  dummiesWithheld: number;
+  /** Times e2e padding went from on to off because the room outgrew the downlink. */
+  e2ePaddingSuspensions: number;
+  /** Mid-call moves from UDP to the WebSocket. */
+  transportFailovers: number;
 }
 
+/** A mid-call change of transport (same session, hop keys and counters). */
+export interface TransportChange {
+  from: 'udp';
+  to: 'ws';
+  reason: 'udp_silent';
+  /** How long the downlink had been silent when the switch was decided. */
+  silentMs: number;
+}
+
+/** Events raised while join() runs (e.g. the first roster) are delivered right after it resolves. */
 export interface CallEvents {
   frame: [CallFrame];
   roster: [Roster];
-  transport: ['udp' | 'ws'];
+  transport: [TransportChange];
+  e2ePadding: [E2ePaddingStatus];
 }
 
 interface JoinAnswer {
@@ -77,7 +108,18 @@ interface JoinAnswer {
 }
 
 export class CallClient extends EventEmitter<CallEvents> {
-  readonly stats: CallStats = { packetsSent: 0, dummiesSent: 0, packetsReceived: 0, dummiesReceived: 0, e2eRejected: 0, sendQueueDrops: 0, missedTicks: 0 };
+  readonly stats: CallStats = {
+    packetsSent: 0,
+    dummiesSent: 0,
+    packetsReceived: 0,
+    dummiesReceived: 0,
+    e2eRejected: 0,
+    sendQueueDrops: 0,
+    missedTicks: 0,
+    dummiesWithheld: 0,
+    e2ePaddingSuspensions: 0,
+    transportFailovers: 0,
+  };
   readonly capacity: number;
   epoch: number;
   roster: number[] = [];
@@ -93,6 +135,12 @@ export class CallClient extends EventEmitter<CallEvents> {
   private departing = false;
   private closed = false;
   private gotCell: (() => void) | undefined;
+  private readonly padding: E2ePaddingGate;
+  /** Downlink silence on UDP ('auto' only): triggers failover to the WebSocket. */
+  private readonly watch: DownlinkWatch | undefined;
+  private switching = false;
+  /** Events raised before join() resolved, delivered just after (undefined once delivered). */
+  private held: Array<() => void> | undefined = [];
 
   private constructor(
     private readonly opts: CallOptions,
@@ -105,6 +153,8 @@ export class CallClient extends EventEmitter<CallEvents> {
     const max = capacityOf(maxRecordPayload(answer.profile.upBytes));
     this.capacity = opts.packetBytes ?? max;
     if (this.capacity < 1 || this.capacity > max) throw new RangeError(`packetBytes must be 1..${max} for profile ${answer.profile.name}`);
+    this.padding = new E2ePaddingGate(opts.e2ePadding === true, paddedRoomLimit(answer.profile.downBytes, recordBytes(this.capacity)));
+    if ((opts.transport ?? 'auto') === 'auto') this.watch = new DownlinkWatch(opts.failoverSilenceMs ?? defaultSilenceMs(answer.profile.tickMs));
   }
 
   get slot(): number {
@@ -122,6 +172,10 @@ export class CallClient extends EventEmitter<CallEvents> {
   /** Bytes of every end-to-end record this client sends (what the relay sees per record). */
   get recordBytes(): number {
     return recordBytes(this.capacity);
+  }
+  /** Whether e2e dummies are going out, and why (room size against what the downlink can pad for). */
+  get e2ePaddingStatus(): E2ePaddingStatus {
+    return this.padding.status;
   }
 
   static async join(opts: CallOptions): Promise<CallClient> {
@@ -143,6 +197,7 @@ export class CallClient extends EventEmitter<CallEvents> {
     const hop = new HopLink(body.session, keys.tx, keys.rx, body.profile.upBytes, body.profile.downBytes);
     const call = new CallClient(opts, body, hop);
     await call.start();
+    call.releaseHeldEvents();
     return call;
   }
 
@@ -194,10 +249,14 @@ export class CallClient extends EventEmitter<CallEvents> {
     await this.transport?.close();
   }
 
+  private get wsUrl(): string {
+    return new URL(this.answer.ws, this.opts.relay.replace(/^http/, 'ws')).toString();
+  }
+
   private async start(): Promise<void> {
     const want = this.opts.transport ?? 'auto';
-    const onCell = (cell: Buffer): void => this.onCell(cell);
-    const wsUrl = new URL(this.answer.ws, this.opts.relay.replace(/^http/, 'ws')).toString();
+    const onCell = this.onCell;
+    const wsUrl = this.wsUrl;
     if (want === 'ws') this.transport = await openWs(wsUrl, onCell);
     else {
       const target = this.opts.udpTarget ?? this.answer.udp;
@@ -220,7 +279,49 @@ export class CallClient extends EventEmitter<CallEvents> {
         await udp.close();
       }
     }
-    this.emit('transport', this.transport.kind);
+  }
+
+  /** Delivers the events held while join() ran, after the caller had a chance to subscribe. */
+  private releaseHeldEvents(): void {
+    setImmediate(() => {
+      const held = this.held ?? [];
+      this.held = undefined;
+      for (const deliver of held) deliver();
+    });
+  }
+
+  private announce<K extends keyof CallEvents>(event: K, ...args: CallEvents[K]): void {
+    // (the cast: TypeScript cannot narrow EventEmitter's conditional argument type for a generic K)
+    const deliver = (): void => void (this.emit as (e: K, ...a: CallEvents[K]) => boolean)(event, ...args);
+    if (this.held !== undefined) this.held.push(deliver);
+    else deliver();
+  }
+
+  /**
+   * UDP went silent mid-call: carry the same session over the WebSocket. The relay moves its
+   * downlink to wherever the latest accepted cell came from (PROTOCOL §3, roaming), and the hop
+   * counters simply continue, so its anti-replay window keeps holding across the two paths.
+   */
+  private async failover(silentMs: number): Promise<void> {
+    this.switching = true;
+    let ws: CellTransport;
+    try {
+      ws = await openWs(this.wsUrl, this.onCell);
+    } catch {
+      this.switching = false;
+      this.watch?.restart(performance.now()); // try again after another silent window
+      return;
+    }
+    if (this.closed) {
+      await ws.close();
+      return;
+    }
+    const udp = this.transport;
+    this.transport = ws;
+    this.switching = false;
+    this.stats.transportFailovers++;
+    this.announce('transport', { from: 'udp', to: 'ws', reason: 'udp_silent', silentMs });
+    await udp?.close();
   }
 
   private schedule(): void {
@@ -236,6 +337,9 @@ export class CallClient extends EventEmitter<CallEvents> {
       this.stats.missedTicks += behind;
       this.nextTick += (behind + 1) * tickMs;
       this.emitCell();
+    }
+    if (this.transport?.kind === 'udp' && !this.switching && !this.departing && this.watch?.silent(now) === true) {
+      void this.failover(Math.round(this.watch.silentFor(now)));
     }
     this.schedule();
   }
@@ -255,15 +359,19 @@ export class CallClient extends EventEmitter<CallEvents> {
       this.stats.packetsSent++;
     }
     if (media === 0 && this.opts.e2ePadding === true && w.fits(recLen)) {
-      w.add(0, sealRecord(this.keys.sender(this.epoch, this.slot), kid, this.ctr++, undefined, this.capacity));
-      this.stats.dummiesSent++;
+      if (this.padding.status.active) {
+        w.add(0, sealRecord(this.keys.sender(this.epoch, this.slot), kid, this.ctr++, undefined, this.capacity));
+        this.stats.dummiesSent++;
+      } else if (this.padding.status.reason === 'room_exceeds_downlink') this.stats.dummiesWithheld++;
     }
     this.transport?.send(this.hop.seal());
   }
 
-  private onCell(cell: Buffer): void {
-    if (this.hop.open(cell, this.onRecord) && this.gotCell !== undefined) this.gotCell();
-  }
+  private readonly onCell = (cell: Buffer): void => {
+    if (!this.hop.open(cell, this.onRecord)) return;
+    this.watch?.heard(performance.now());
+    if (this.gotCell !== undefined) this.gotCell();
+  };
 
   private readonly onRecord = (slot: number, rec: Uint8Array): void => {
     if (slot === CONTROL_SLOT) {
@@ -271,7 +379,11 @@ export class CallClient extends EventEmitter<CallEvents> {
       if (roster !== undefined && roster.epoch >= this.epoch) {
         this.epoch = roster.epoch;
         this.roster = roster.slots;
-        this.emit('roster', roster);
+        const wasActive = this.padding.status.active;
+        const change = this.padding.onRoster(roster.slots.length);
+        if (change !== undefined && wasActive && !change.active) this.stats.e2ePaddingSuspensions++;
+        this.announce('roster', roster);
+        if (change !== undefined) this.announce('e2ePadding', change);
       }
       return;
     }
@@ -302,7 +414,7 @@ export class CallClient extends EventEmitter<CallEvents> {
       return;
     }
     this.stats.packetsReceived++;
-    this.emit('frame', { slot, data: opened.packet, epoch, ctr: h.ctr });
+    this.announce('frame', { slot, data: opened.packet, epoch, ctr: h.ctr });
   };
 }
 const LEAVE = new Uint8Array([CONTROL_LEAVE]);

@@ -38,8 +38,11 @@ export async function openUdp(host: string, port: number, onCell: (cell: Buffer)
   };
 }
 
+/** Gives up on a WebSocket handshake after this long (a blackholed TCP connect would wait minutes). */
+const WS_HANDSHAKE_TIMEOUT_MS = 5000;
+
 export async function openWs(url: string, onCell: (cell: Buffer) => void): Promise<CellTransport> {
-  const ws = new WebSocket(url);
+  const ws = new WebSocket(url, { handshakeTimeout: WS_HANDSHAKE_TIMEOUT_MS });
   ws.binaryType = 'nodebuffer';
   ws.on('message', (data: Buffer, isBinary: boolean) => {
     if (isBinary) onCell(data);
