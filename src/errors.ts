@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   profile_mismatch: 409,
   too_many_sessions: 503,
   // generic
+  forbidden: 403,
   shutting_down: 503,
   internal: 500,
 } as const;

@@ -93,9 +93,27 @@ function crossCheck(c: RelayConfig): void {
   const b = c.envelope.sizeBuckets;
   if (b.length === 0) throw new ConfigError('envelope.sizeBuckets', 'envelope.sizeBuckets: at least one bucket is required');
   if (new Set(b).size !== b.length) throw new ConfigError('envelope.sizeBuckets', 'envelope.sizeBuckets: buckets must be distinct');
-  for (const entry of c.trustProxy) {
-    if (parseSubnet(entry) === undefined) throw new ConfigError('trustProxy', `trustProxy: ${JSON.stringify(entry)} is not an IP address or CIDR (e.g. 10.0.0.5, 10.0.0.0/8, fd00::/8)`);
+  const wildcard = (ip: string): boolean => ip === '0.0.0.0' || ip === '::';
+  if (c.media.enabled && c.media.advertisedHost === '' && wildcard(c.host)) {
+    throw new ConfigError('media.advertisedHost', `media.advertisedHost: host ${c.host} is a wildcard address; set media.advertisedHost to the address clients send cells to`);
   }
+  if (c.turn.enabled) crossCheckTurn(c.turn, c.host, wildcard);
+  for (const name of ['trustProxy', 'metricsAllow'] as const) {
+    for (const entry of c[name]) {
+      if (parseSubnet(entry) === undefined) throw new ConfigError(name, `${name}: ${JSON.stringify(entry)} is not an IP address or CIDR (e.g. 10.0.0.5, 10.0.0.0/8, fd00::/8)`);
+    }
+  }
+}
+
+function crossCheckTurn(t: RelayConfig['turn'], host: string, wildcard: (ip: string) => boolean): void {
+  const relayIp = t.relayIp !== '' ? t.relayIp : host;
+  const family = isIP(relayIp);
+  if (family === 0) throw new ConfigError('turn.relayIp', `turn.relayIp: "${relayIp}" is not an IP address`);
+  if (t.relayPortMin > t.relayPortMax) throw new ConfigError('turn.relayPortMin', 'turn.relayPortMin must not exceed turn.relayPortMax');
+  if ((t.relayPortMin === 0) !== (t.relayPortMax === 0)) throw new ConfigError('turn.relayPortMin', 'turn.relayPortMin and turn.relayPortMax must both be 0 (ephemeral) or both set');
+  const externalIp = t.externalIp !== '' ? t.externalIp : relayIp;
+  if (wildcard(externalIp)) throw new ConfigError('turn.externalIp', `turn.externalIp: relay sockets bind the wildcard address ${relayIp}; set turn.externalIp to the address clients reach`);
+  if (isIP(externalIp) !== family) throw new ConfigError('turn.externalIp', `turn.externalIp: "${externalIp}" must be an IP address of the relay address's family (IPv${family})`);
 }
 
 function coerce(field: Field<unknown>, raw: unknown, where: string, name: string): unknown {

@@ -29,19 +29,25 @@ function unmapped(ip: string): string {
   return ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
 }
 
+/** A membership test for a list of IPs and CIDRs (IPv4-mapped IPv6 addresses count as IPv4). */
+export function addressMatcher(list: readonly string[]): (ip: string) => boolean {
+  const set = new BlockList();
+  for (const entry of list) {
+    const s = parseSubnet(entry);
+    if (s === undefined) throw new TypeError(`not an IP address or CIDR: ${entry}`);
+    set.addSubnet(s.ip, s.prefix, s.family);
+  }
+  return (ip) => {
+    const a = unmapped(ip);
+    const v = isIP(a);
+    return v !== 0 && set.check(a, v === 4 ? 'ipv4' : 'ipv6');
+  };
+}
+
 export function clientAddressResolver(trustProxy: readonly string[]): ClientAddressOf {
   const peer = (req: IncomingMessage): string => unmapped(req.socket.remoteAddress ?? 'unknown');
   if (trustProxy.length === 0) return peer;
-  const trusted = new BlockList();
-  for (const entry of trustProxy) {
-    const s = parseSubnet(entry);
-    if (s === undefined) throw new TypeError(`not an IP address or CIDR: ${entry}`);
-    trusted.addSubnet(s.ip, s.prefix, s.family);
-  }
-  const isTrusted = (ip: string): boolean => {
-    const v = isIP(ip);
-    return v !== 0 && trusted.check(ip, v === 4 ? 'ipv4' : 'ipv6');
-  };
+  const isTrusted = addressMatcher(trustProxy);
   return (req) => {
     let hop = peer(req);
     if (!isTrusted(hop)) return hop;

@@ -18,7 +18,8 @@ import { registerProcessMetrics } from '../observability/process-metrics.js';
 import { startTurnPlane, type TurnPlane } from '../turn/server/turn-plane.js';
 import { HttpRouter, sendJson } from './http-router.js';
 import type { Plane, PlaneContext } from './plane.js';
-import { clientAddressResolver } from '../limits/client-address.js';
+import { addressMatcher, clientAddressResolver } from '../limits/client-address.js';
+import { RelayError } from '../errors.js';
 
 export interface RelayOptions {
   logger?: Logger;
@@ -52,7 +53,8 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   registerProcessMetrics(metrics, Date.now() - process.uptime() * 1000);
   const requests = metrics.counter('xrelay_http_requests_total', 'HTTP requests and WebSocket upgrades, by route.', 'route');
   const router = new HttpRouter(logger, requests, maxFrameBytes(config));
-  const ctx: PlaneContext = { config, logger, redactor, metrics, http: router, clientAddress: clientAddressResolver(config.trustProxy) };
+  const clientAddress = clientAddressResolver(config.trustProxy);
+  const ctx: PlaneContext = { config, logger, redactor, metrics, http: router, clientAddress };
 
   const tls = config.tlsCert !== '';
   const server: Server = tls
@@ -79,7 +81,9 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
       const notReady = planes.filter((p) => !p.ready()).map((p) => p.name);
       sendJson(res, notReady.length === 0 ? 200 : 503, notReady.length === 0 ? { status: 'ready' } : { status: 'not_ready', planes: notReady });
     });
-    router.route('GET', '/metrics', (_req, res) => {
+    const metricsAllowed = addressMatcher(config.metricsAllow);
+    router.route('GET', '/metrics', (req, res) => {
+      if (!metricsAllowed(clientAddress(req))) throw new RelayError('forbidden', 'this address may not read /metrics (see metricsAllow)');
       const text = metrics.render();
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(text) });
       res.end(text);

@@ -87,6 +87,28 @@ describe('xrelay CLI', () => {
     expect(cli(['serve', '--config', file]).stderr).toContain('not valid JSON');
   });
 
+  it('a wildcard host needs the addresses clients are told: checked before anything binds', () => {
+    const named = (file: Record<string, unknown>): string => {
+      try {
+        loadConfig({ file });
+      } catch (err) {
+        if (err instanceof ConfigError) return err.field;
+        throw err;
+      }
+      return 'accepted';
+    };
+    expect(named({ host: '0.0.0.0', turn: { externalIp: '203.0.113.5' } })).toBe('media.advertisedHost');
+    expect(named({ host: '::', media: { advertisedHost: 'relay.example' } })).toBe('turn.externalIp');
+    expect(named({ host: '0.0.0.0', media: { advertisedHost: '203.0.113.5' }, turn: { externalIp: '2001:db8::5' } })).toBe('turn.externalIp');
+    expect(named({ host: '0.0.0.0', media: { advertisedHost: '203.0.113.5' }, turn: { externalIp: '203.0.113.5' } })).toBe('accepted');
+    expect(named({ host: '0.0.0.0', media: { enabled: false }, turn: { enabled: false } })).toBe('accepted');
+    expect(named({ turn: { relayPortMin: 50000, relayPortMax: 0 } })).toBe('turn.relayPortMin');
+    expect(named({ turn: { relayIp: 'relay.example' } })).toBe('turn.relayIp');
+    const r = cli(['serve', '--host', '0.0.0.0', '--http-port', '0', '--data-dir', tempDir()]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringContaining('media.advertisedHost')]);
+  });
+
   it('a start-up failure (port in use) is one clear line and a non-zero exit', async () => {
     const { createServer } = await import('node:net');
     const blocker = createServer();

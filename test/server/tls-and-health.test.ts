@@ -71,6 +71,26 @@ describe('operations endpoints', () => {
     }
   });
 
+  it('/metrics answers only addresses in metricsAllow (loopback by default; through trustProxy behind a proxy)', async () => {
+    const relay = await startTestRelay({ metricsAllow: ['10.0.0.0/8'] });
+    try {
+      const refused = await fetch(`${relay.url}/metrics`);
+      expect(refused.status).toBe(403);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('forbidden');
+      expect((await fetch(`${relay.url}/healthz`)).status).toBe(200);
+    } finally {
+      await relay.dispose();
+    }
+    // A local reverse proxy: its loopback address must not open /metrics to everyone it forwards.
+    const proxied = await startTestRelay({ trustProxy: ['127.0.0.1'] });
+    try {
+      expect((await fetch(`${proxied.url}/metrics`, { headers: { 'x-forwarded-for': '203.0.113.8' } })).status).toBe(403);
+      expect((await fetch(`${proxied.url}/metrics`)).status).toBe(200);
+    } finally {
+      await proxied.dispose();
+    }
+  });
+
   it('warns at start when serving plain HTTP beyond loopback', async () => {
     const quiet = await startTestRelay({ logLevel: 'warn' });
     expect(quiet.logs()).not.toContain('plain HTTP');

@@ -15,20 +15,14 @@ export interface RelayBinding {
 export function relayBinding(config: RelayConfig): RelayBinding {
   const t = config.turn;
   const bindIp = t.relayIp !== '' ? t.relayIp : config.host;
+  // loadConfig has checked the addresses and the port range (config/load.ts, crossCheckTurn).
   const family = isIP(bindIp);
-  if (family === 0) throw new TypeError(`turn.relayIp: "${bindIp}" is not an IP address (set turn.relayIp when host is a name)`);
-  if (t.relayPortMin > t.relayPortMax) throw new TypeError('turn.relayPortMin must not exceed turn.relayPortMax');
-  if ((t.relayPortMin === 0) !== (t.relayPortMax === 0)) throw new TypeError('turn.relayPortMin and turn.relayPortMax must both be 0 (ephemeral) or both set');
   return { bindIp, family: family as 4 | 6, portMin: t.relayPortMin, portMax: t.relayPortMax };
 }
 
 export function coreOptions(config: RelayConfig, binding: RelayBinding): TurnCoreOptions {
   const t = config.turn;
   const externalIp = t.externalIp !== '' ? t.externalIp : binding.bindIp;
-  if (externalIp === '0.0.0.0' || externalIp === '::') {
-    throw new TypeError('turn.externalIp: relay sockets bind a wildcard address; set turn.externalIp to the address clients reach');
-  }
-  if (isIP(externalIp) !== binding.family) throw new TypeError('turn.externalIp must be an IP of the same family as the relay address');
   return {
     realm: t.realm,
     authSecret: t.authSecret,
