@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Native tests under AddressSanitizer + UndefinedBehaviorSanitizer (CI step, about a minute):
 #  1. the standalone fuzzer of the cell decoder and core (native/test/fuzz_cells.cc), linked with
-#     the system libcrypto and Node's OpenSSL headers;
+#     the system libcrypto and Node's OpenSSL headers, and the tests of the shared recvmmsg/sendmmsg
+#     helpers (native/test/batch_io_test.cc: per-datagram errors, EAGAIN, growth, truncation);
 #  2. the addon itself built with the sanitizers, loaded into Node with libasan preloaded, running
 #     the differential, fuzz and core tests and the whole media suite on the native data plane;
 #  3. the TURN suite (test/turn: native parity and demux fuzz, server tests, werift interop; coturn
@@ -23,9 +24,13 @@ echo "== sanitize: standalone fuzzer ($CASES cases)"
 g++ -std=c++17 "${SAN[@]}" -I"$NODE_INC" "${SRC[@]}" native/test/fuzz_cells.cc -o "$OUT/fuzz_cells" "$CRYPTO"
 "$OUT/fuzz_cells" "$CASES" 1
 
+echo "== sanitize: batch I/O helpers on real sockets"
+g++ -std=c++17 "${SAN[@]}" native/src/batch_io.cc native/test/batch_io_test.cc -o "$OUT/batch_io_test"
+"$OUT/batch_io_test"
+
 echo "== sanitize: addon with ASan/UBSan under node"
 g++ -std=c++17 "${SAN[@]}" -shared -fPIC -DNAPI_VERSION=8 -DNAPI_DISABLE_CPP_EXCEPTIONS -DNODE_ADDON_API_DISABLE_DEPRECATED \
-  -I"$NODE_INC" -I"$ADDON_API" "${SRC[@]}" native/src/udp_io.cc native/src/turn_forward.cc native/src/turn_io.cc native/src/turn_addon.cc native/src/addon.cc -o "$OUT/xrelay_dataplane.node" -lpthread
+  -I"$NODE_INC" -I"$ADDON_API" "${SRC[@]}" native/src/batch_io.cc native/src/udp_io.cc native/src/turn_forward.cc native/src/turn_io.cc native/src/turn_addon.cc native/src/addon.cc -o "$OUT/xrelay_dataplane.node" -lpthread
 LIBASAN="$(g++ -print-file-name=libasan.so)"
 LIBUBSAN="$(g++ -print-file-name=libubsan.so)"
 # Node itself is not instrumented: leak checking would report V8's own allocations, so it is off.

@@ -171,7 +171,8 @@ class NativeCore : public Napi::ObjectWrap<NativeCore> {
     std::lock_guard<std::mutex> lock(mu_);
     const CoreStats& s = core_->stats();
     const double v[] = {s.cells_in, s.cells_out, s.dummy_cells_out, s.records_in, s.records_out, s.queue_drops, s.stale_drops, s.missed_ticks,
-                        s.joins, s.roams, s.unroutable, s.send_errors, s.send_eagain, s.recv_batches, s.send_batches, s.kernel_drops};
+                        s.joins, s.roams, s.unroutable, s.send_errors, s.send_eagain, s.recv_batches, s.send_batches, s.kernel_drops,
+                        s.send_would_block};
     size_t k = 0;
     for (double x : v)
       if (k < o.ElementLength()) o[k++] = x;
@@ -332,7 +333,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     return Napi::Number::New(i.Env(), double(m.uordblks + m.hblkhd));
   }));
   InitTurn(env, exports);
-  exports.Set("abiVersion", Napi::Number::New(env, 2));
+  exports.Set("abiVersion", Napi::Number::New(env, 3));  // 3: stats() layouts grew (send_would_block)
   return exports;
 }
 

@@ -115,10 +115,13 @@ struct CoreStats {
   double queue_drops = 0, stale_drops = 0, missed_ticks = 0, joins = 0;
   double closes[kCloseCount] = {};
   double drops[kDropCount] = {};
-  // I/O shell counters (native data plane only).
+  // I/O shell counters (native data plane only). send_errors: cells dropped at send, for any
+  // reason; send_would_block: those of them dropped because the send buffer stayed full;
+  // send_eagain: waits for send-buffer room.
   double roams = 0, unroutable = 0, send_errors = 0, send_eagain = 0, recv_batches = 0, send_batches = 0;
   // Overload: cells the kernel dropped at the socket's full receive queue (shed unread).
   double kernel_drops = 0;
+  double send_would_block = 0;
 };
 
 // What one Poll asks the caller to send: cells (concatenated) to session indexes, and closes.

@@ -126,14 +126,15 @@ class NativeTurn : public Napi::ObjectWrap<NativeTurn> {
   }
 
   // stats(out Float64Array): [toPeerPackets, toPeerBytes, toClientPackets, toClientBytes, drops x5,
-  //   handedUp, upDropped, sendErrors, sendEagain, recvBatches, sendBatches, truncated, allocations]
+  //   handedUp, upDropped, sendErrors, sendEagain, recvBatches, sendBatches, truncated, allocations,
+  //   sendWouldBlock] (see TurnFwdStats)
   Napi::Value StatsJs(const Napi::CallbackInfo& info) {
     Napi::Float64Array o = info[0].As<Napi::Float64Array>();
     std::lock_guard<std::mutex> lock(mu_);
     const TurnFwdStats& s = fwd_->stats();
     const double v[] = {s.to_peer_packets, s.to_peer_bytes, s.to_client_packets, s.to_client_bytes, s.drops[0], s.drops[1], s.drops[2], s.drops[3],
                         s.drops[4], s.handed_up, s.up_dropped, s.send_errors, s.send_eagain, s.recv_batches, s.send_batches, s.truncated,
-                        double(fwd_->count())};
+                        double(fwd_->count()), s.send_would_block};
     size_t k = 0;
     for (double x : v)
       if (k < o.ElementLength()) o[k++] = x;

@@ -69,8 +69,12 @@ enum TurnDrop { kTDropMalformed = 0, kTDropNotStun, kTDropNoAllocation, kTDropNo
 struct TurnFwdStats {
   double to_peer_packets = 0, to_peer_bytes = 0, to_client_packets = 0, to_client_bytes = 0;
   double drops[kTDropCount] = {};
-  // I/O shell counters.
+  // I/O shell counters. send_errors: datagrams the I/O thread dropped at send, for any reason (not
+  // the JS thread's sendToClient/sendToPeer, whose caller counts failures); send_would_block: those
+  // of them dropped because the send buffer stayed full; send_eagain: waits for send-buffer room;
+  // truncated: datagrams longer than the receive buffer, dropped unread.
   double handed_up = 0, up_dropped = 0, send_errors = 0, send_eagain = 0, recv_batches = 0, send_batches = 0, truncated = 0;
+  double send_would_block = 0;
 };
 
 enum ClientAction { kActDrop = 0, kActToPeer = 1, kActUp = 2 };

@@ -23,7 +23,9 @@ constexpr int kMaxListenerBatchesPerWake = 16;  // then serve the relay sockets,
 constexpr size_t kArenaBytes = 1 << 20;
 constexpr uint64_t kTagListener = ~uint64_t(0);
 constexpr uint64_t kTagEvent = ~uint64_t(0) - 1;
-constexpr int kEagainRetries = 4;
+constexpr int kRelayBatch = 8;  // per ready relay socket, then the next one (level-triggered)
+// A full send buffer: up to 4 waits of 1 ms per flush, then drop (the thread serves every socket).
+constexpr SendWaits kSendWaits = {4, 1};
 }  // namespace
 
 double RealtimeMs() {
@@ -48,7 +50,8 @@ socklen_t ParseSockaddr(const std::string& ip, int port, TurnAddr* out) {
   return 0;
 }
 
-TurnIo::TurnIo(TurnForwarder* fwd, std::mutex* mu, Deliver deliver) : fwd_(fwd), mu_(mu), deliver_(std::move(deliver)) {}
+TurnIo::TurnIo(TurnForwarder* fwd, std::mutex* mu, Deliver deliver)
+    : fwd_(fwd), mu_(mu), deliver_(std::move(deliver)), peer_tx_(kBatch), client_tx_(1024) {}
 
 int TurnIo::Start(const std::string& host, int port, int bufbytes) {
   TurnAddr a;
@@ -79,6 +82,8 @@ int TurnIo::Start(const std::string& host, int port, int bufbytes) {
   ev.data.u64 = kTagEvent;
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, event_fd_, &ev);
   in_.resize(kBatch * kMaxDatagram);
+  listener_rx_.reset(new RecvBatch(kBatch, in_.data(), kMaxDatagram, kMaxDatagram));
+  relay_rx_.reset(new RecvBatch(kRelayBatch, in_.data(), kMaxDatagram, kMaxDatagram));
   arena_.resize(kArenaBytes);
   client_sends_.reserve(1024);
   peer_sends_.reserve(kBatch);
@@ -160,11 +165,8 @@ int TurnIo::SendToClient(const std::string& ip, int port, const uint8_t* data, s
   TurnAddr to;
   const socklen_t tlen = ParseSockaddr(ip, port, &to);
   if (tlen == 0 || fd_ < 0) return -EINVAL;
-  if (sendto(fd_, data, len, MSG_DONTWAIT, &to.sa, tlen) < 0) {
-    const int e = errno;
-    Count(&TurnFwdStats::send_errors, 1);
-    return -e;
-  }
+  // A failure is the caller's to count (turn-plane.ts adds it to turn_send_errors_total).
+  if (sendto(fd_, data, len, MSG_DONTWAIT, &to.sa, tlen) < 0) return -errno;
   return 0;
 }
 
@@ -179,16 +181,28 @@ int TurnIo::SendToPeer(uint32_t id, const std::string& ip, int port, const uint8
   if (a == nullptr || a->fd < 0) return -EBADF;
   TurnAddr to;
   const socklen_t tlen = SockaddrFor(tip, tport, a->sock_family, &to);
-  if (tlen == 0 || sendto(a->fd, data, len, MSG_DONTWAIT, &to.sa, tlen) < 0) {
-    fwd_->stats().send_errors++;
-    return tlen == 0 ? -EAFNOSUPPORT : -errno;
-  }
+  if (tlen == 0) return -EAFNOSUPPORT;  // as in SendToClient, the caller counts failures
+  if (sendto(a->fd, data, len, MSG_DONTWAIT, &to.sa, tlen) < 0) return -errno;
   return 0;
 }
 
 void TurnIo::Count(double TurnFwdStats::*field, double by) {
   std::lock_guard<std::mutex> lock(*mu_);
   fwd_->stats().*field += by;
+}
+
+void TurnIo::CountSends(const SendCounts& c) {
+  TurnFwdStats& st = fwd_->stats();
+  st.send_batches += double(c.calls);
+  st.send_errors += double(c.dropped());
+  st.send_would_block += double(c.would_block);
+  st.send_eagain += double(c.waits);
+}
+
+bool TurnIo::Whole(const RecvBatch& rx, int i) {
+  if (!rx.truncated(i)) return true;
+  fwd_->stats().truncated++;
+  return false;
 }
 
 void TurnIo::Run() {
@@ -227,26 +241,16 @@ void TurnIo::Run() {
 void TurnIo::ReceiveRelay(uint32_t id) {
   TurnAlloc* a = fwd_->Find(id);
   if (a == nullptr || a->fd < 0) return;
-  constexpr int kRelayBatch = 8;
-  mmsghdr msgs[kRelayBatch];
-  iovec iov[kRelayBatch];
-  TurnAddr from[kRelayBatch];
-  for (int i = 0; i < kRelayBatch; i++) {
-    iov[i] = {in_.data() + size_t(i) * kMaxDatagram, kMaxDatagram};
-    std::memset(&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
-    msgs[i].msg_hdr.msg_iov = &iov[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
-    msgs[i].msg_hdr.msg_name = &from[i];
-    msgs[i].msg_hdr.msg_namelen = sizeof from[i];
-  }
-  const int n = recvmmsg(a->fd, msgs, kRelayBatch, MSG_DONTWAIT, nullptr);
-  if (n <= 0) return;
+  RecvBatch& rx = *relay_rx_;
+  const int n = rx.Receive(a->fd, kRelayBatch);
+  if (n == 0) return;
   TurnFwdStats& st = fwd_->stats();
   st.recv_batches++;
   const double now = RealtimeMs();
   for (int i = 0; i < n; i++) {
+    if (!Whole(rx, i)) continue;
     if (arena_used_ + kMaxClientMessage > arena_.size()) FlushClients(true);
-    const size_t len = fwd_->FromPeer(a, static_cast<const uint8_t*>(iov[i].iov_base), msgs[i].msg_len, &from[i].sa, now, arena_.data() + arena_used_);
+    const size_t len = fwd_->FromPeer(a, rx.data(i), rx.len(i), rx.from(i), now, arena_.data() + arena_used_);
     if (len == 0) continue;
     client_sends_.push_back(ClientSend{a->client, a->client_len, uint32_t(arena_used_), uint32_t(len)});
     arena_used_ += (len + 7) & ~size_t(7);
@@ -254,30 +258,20 @@ void TurnIo::ReceiveRelay(uint32_t id) {
 }
 
 void TurnIo::ReceiveListener() {
-  mmsghdr msgs[kBatch];
-  iovec iov[kBatch];
-  TurnAddr from[kBatch];
+  RecvBatch& rx = *listener_rx_;
   for (int batches = 0; batches < kMaxListenerBatchesPerWake; batches++) {
-    for (int i = 0; i < kBatch; i++) {
-      iov[i] = {in_.data() + size_t(i) * kMaxDatagram, kMaxDatagram};
-      std::memset(&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-      msgs[i].msg_hdr.msg_name = &from[i];
-      msgs[i].msg_hdr.msg_namelen = sizeof from[i];
-    }
-    const int n = recvmmsg(fd_, msgs, kBatch, MSG_DONTWAIT, nullptr);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // EAGAIN (drained) or a transient error (e.g. ICMP-reported)
+    const int n = rx.Receive(fd_, kBatch);
+    if (n == 0) return;  // drained, or a transient error (e.g. ICMP-reported)
     const double now = RealtimeMs();
     {
       std::lock_guard<std::mutex> lock(*mu_);
       fwd_->stats().recv_batches++;
       for (int i = 0; i < n; i++) {
-        const uint8_t* buf = static_cast<const uint8_t*>(iov[i].iov_base);
-        const size_t len = msgs[i].msg_len;
+        if (!Whole(rx, i)) continue;
+        const uint8_t* buf = rx.data(i);
+        const size_t len = rx.len(i);
         PeerSend ps;
-        const int act = fwd_->FromClient(buf, len, &from[i].sa, now, &ps);
+        const int act = fwd_->FromClient(buf, len, rx.from(i), now, &ps);
         if (act == kActToPeer) {
           PeerOut o;
           o.fd = ps.alloc->fd;
@@ -290,7 +284,7 @@ void TurnIo::ReceiveListener() {
           if (!up_) up_.reset(new TurnUpBatch());
           TurnIp ip;
           uint16_t port;
-          IpFromSockaddr(&from[i].sa, &ip, &port);
+          IpFromSockaddr(rx.from(i), &ip, &port);
           const int32_t off = int32_t(up_->bytes.size());
           up_->bytes.insert(up_->bytes.end(), buf, buf + len);
           up_->meta.insert(up_->meta.end(), {off, int32_t(len), ip.family, port});
@@ -306,92 +300,31 @@ void TurnIo::ReceiveListener() {
 
 // Under the mutex (relay fds stay valid): consecutive datagrams on one relay socket go in one sendmmsg.
 void TurnIo::FlushPeers() {
-  TurnFwdStats& st = fwd_->stats();
-  mmsghdr msgs[kBatch];
-  iovec iov[kBatch];
-  size_t i = 0;
-  while (i < peer_sends_.size()) {
-    size_t j = i;
-    while (j < peer_sends_.size() && j - i < size_t(kBatch) && peer_sends_[j].fd == peer_sends_[i].fd) {
-      PeerOut& o = peer_sends_[j];
-      const size_t k = j - i;
-      iov[k] = {const_cast<uint8_t*>(o.data), o.len};
-      std::memset(&msgs[k].msg_hdr, 0, sizeof msgs[k].msg_hdr);
-      msgs[k].msg_hdr.msg_name = &o.to;
-      msgs[k].msg_hdr.msg_namelen = o.to_len;
-      msgs[k].msg_hdr.msg_iov = &iov[k];
-      msgs[k].msg_hdr.msg_iovlen = 1;
-      j++;
+  SendCounts c;
+  for (size_t i = 0; i < peer_sends_.size();) {
+    const int fd = peer_sends_[i].fd;
+    for (; i < peer_sends_.size() && peer_sends_[i].fd == fd; i++) {
+      const PeerOut& o = peer_sends_[i];
+      peer_tx_.Add(o.data, o.len, &o.to.sa, o.to_len);
     }
-    size_t sent = 0;
-    const size_t count = j - i;
-    int retries = 0;
-    while (sent < count) {
-      const int r = sendmmsg(peer_sends_[i].fd, msgs + sent, unsigned(count - sent), MSG_DONTWAIT);
-      if (r > 0) {
-        sent += size_t(r);
-        st.send_batches++;
-      } else if (r < 0 && errno == EINTR) {
-        continue;
-      } else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && retries++ < kEagainRetries) {
-        st.send_eagain++;
-        pollfd p = {peer_sends_[i].fd, POLLOUT, 0};
-        poll(&p, 1, 1);
-      } else {
-        st.send_errors++;  // a per-destination error (ICMP-reported) or a full buffer: drop that one
-        sent++;
-      }
-    }
-    i = j;
+    peer_tx_.Flush(fd, kSendWaits, &c);
   }
   peer_sends_.clear();
+  CountSends(c);
 }
 
 // With or without the mutex (`locked`): the listener fd lives as long as the thread, and each send carries its own
 // copy of the client address.
 void TurnIo::FlushClients(bool locked) {
   if (client_sends_.empty()) return;
-  static thread_local std::vector<mmsghdr> msgs;
-  static thread_local std::vector<iovec> iov;
-  const size_t n = client_sends_.size();
-  msgs.resize(n);
-  iov.resize(n);
-  for (size_t i = 0; i < n; i++) {
-    ClientSend& c = client_sends_[i];
-    iov[i] = {arena_.data() + c.off, c.len};
-    std::memset(&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
-    msgs[i].msg_hdr.msg_name = &c.to;
-    msgs[i].msg_hdr.msg_namelen = c.to_len;
-    msgs[i].msg_hdr.msg_iov = &iov[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
-  }
-  size_t sent = 0;
-  double batches = 0, errors = 0, again = 0;
-  int retries = 0;
-  while (sent < n) {
-    const int r = sendmmsg(fd_, msgs.data() + sent, unsigned(std::min<size_t>(n - sent, 1024)), MSG_DONTWAIT);
-    if (r > 0) {
-      sent += size_t(r);
-      batches++;
-    } else if (r < 0 && errno == EINTR) {
-      continue;
-    } else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && retries++ < kEagainRetries) {
-      again++;
-      pollfd p = {fd_, POLLOUT, 0};
-      poll(&p, 1, 1);
-    } else {
-      errors++;
-      sent++;
-    }
-  }
+  for (const ClientSend& s : client_sends_) client_tx_.Add(arena_.data() + s.off, s.len, &s.to.sa, s.to_len);
+  SendCounts c;
+  client_tx_.Flush(fd_, kSendWaits, &c);
   client_sends_.clear();
   arena_used_ = 0;
   std::unique_lock<std::mutex> lock(*mu_, std::defer_lock);
   if (!locked) lock.lock();
-  TurnFwdStats& st = fwd_->stats();
-  st.send_batches += batches;
-  st.send_errors += errors;
-  st.send_eagain += again;
+  CountSends(c);
 }
 
 }  // namespace xr

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "batch_io.h"
 #include "turn_forward.h"
 
 namespace xr {
@@ -59,6 +60,10 @@ class TurnIo {
   void FlushPeers();
   void FlushClients(bool locked);
   void Count(double TurnFwdStats::*field, double by);
+  // Adds one flush's counts to the stats (under the mutex).
+  void CountSends(const SendCounts& c);
+  // Whether a received datagram can be forwarded: one longer than its buffer is counted and dropped.
+  bool Whole(const RecvBatch& rx, int i);
 
   TurnForwarder* fwd_;
   std::mutex* mu_;
@@ -73,6 +78,8 @@ class TurnIo {
 
   // Buffers owned by the I/O thread (allocated once at start).
   std::vector<uint8_t> in_;        // receive buffers, kBatch x kMaxDatagram
+  std::unique_ptr<RecvBatch> listener_rx_, relay_rx_;  // headers over in_ (one in use at a time)
+  SendBatcher peer_tx_, client_tx_;
   std::vector<uint8_t> arena_;     // encoded client messages awaiting sendmmsg
   size_t arena_used_ = 0;
   struct ClientSend {

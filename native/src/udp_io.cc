@@ -31,7 +31,12 @@ constexpr size_t kSendChunk = 256;  // cells sealed and sent (one sendmmsg) betw
 // cells arrive as fast as they leave, so ~one chunk's worth must be read per chunk sent (reading
 // one batch per chunk left the queue growing through every tick and lost cells at capacity).
 constexpr int kRecvBatchesPerChunk = 4;
+// A full send buffer: wait up to 50 x 2 ms per chunk for room rather than drop the tick's cells.
+constexpr SendWaits kSendWaits = {50, 2};
 }  // namespace
+
+UdpIo::UdpIo(CellCore* core, std::mutex* mu, Deliver deliver)
+    : core_(core), mu_(mu), deliver_(std::move(deliver)), rx_bufs_(size_t(kBatch) * kRecvBytes), rx_(new RecvBatch(kBatch, rx_bufs_.data(), kRecvBytes, kRecvBytes)), tx_(kSendChunk) {}
 
 double MonotonicMs() {
   timespec ts;
@@ -140,32 +145,18 @@ void UdpIo::CountKernelDrops() {
 }
 
 bool UdpIo::Receive(int max_batches, bool until_due) {
-  static thread_local uint8_t bufs[kBatch][kRecvBytes];
-  mmsghdr msgs[kBatch];
-  iovec iov[kBatch];
-  PathAddr from[kBatch];
+  RecvBatch& rx = *rx_;
   for (int batches = 0; batches < max_batches; batches++) {
-    for (int i = 0; i < kBatch; i++) {
-      iov[i] = {bufs[i], kRecvBytes};
-      std::memset(&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-      msgs[i].msg_hdr.msg_name = &from[i];
-      msgs[i].msg_hdr.msg_namelen = sizeof from[i];
-    }
-    const int n = recvmmsg(fd_, msgs, kBatch, MSG_DONTWAIT, nullptr);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;  // EAGAIN (drained) or a transient error (e.g. ICMP-reported): back to ppoll
-    }
-    if (n == 0) return false;
+    // A datagram longer than kRecvBytes arrives cut to it and reads as oversized in the core.
+    const int n = rx.Receive(fd_, kBatch);
+    if (n == 0) return false;  // drained, or a transient error (e.g. ICMP-reported): back to ppoll
     recv_batches_++;
     const double now = MonotonicMs();
     {
       std::lock_guard<std::mutex> lock(*mu_);
       for (int i = 0; i < n; i++) {
-        const int idx = core_->Receive(bufs[i], msgs[i].msg_len, now);
-        if (idx >= 0) core_->SetUdpPath(idx, &from[i].sa, msgs[i].msg_hdr.msg_namelen);
+        const int idx = core_->Receive(rx.data(i), rx.len(i), now);
+        if (idx >= 0) core_->SetUdpPath(idx, rx.from(i), rx.from_len(i));
       }
     }
     if (n < kBatch) return false;
@@ -210,52 +201,25 @@ void UdpIo::Tick(double now) {
   {
     std::lock_guard<std::mutex> lock(*mu_);
     CoreStats& st = core_->mutable_stats();
-    st.send_batches += send_batches_;
-    st.send_errors += send_errors_;
-    st.send_eagain += send_eagain_;
+    st.send_batches += double(sends_.calls);
+    st.send_errors += double(sends_.dropped());
+    st.send_would_block += double(sends_.would_block);
+    st.send_eagain += double(sends_.waits);
     st.recv_batches += recv_batches_;
     st.kernel_drops += kernel_drops_;
   }
-  send_batches_ = send_errors_ = send_eagain_ = recv_batches_ = kernel_drops_ = 0;
+  sends_ = SendCounts();
+  recv_batches_ = kernel_drops_ = 0;
 }
 
 void UdpIo::SendUdp(size_t first, size_t last) {
-  mmsghdr msgs[kSendChunk];
-  iovec iov[kSendChunk];
-  size_t m = 0;
   for (size_t i = first; i < last; i++) {
-    SendBatch::Cell& c = batch_.cells[i];
+    const SendBatch::Cell& c = batch_.cells[i];
     if (c.path != kPathUdp) continue;
-    iov[m] = {batch_.bytes.data() + c.off, c.len};
-    std::memset(&msgs[m], 0, sizeof msgs[m]);
-    msgs[m].msg_hdr.msg_name = &c.addr;
-    msgs[m].msg_hdr.msg_namelen = c.addr.sa.sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-    msgs[m].msg_hdr.msg_iov = &iov[m];
-    msgs[m].msg_hdr.msg_iovlen = 1;
-    m++;
+    tx_.Add(batch_.bytes.data() + c.off, c.len, &c.addr.sa, c.addr.sa.sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
   }
-  size_t sent = 0;
-  int eagain = 0;
-  while (sent < m) {
-    const int r = sendmmsg(fd_, msgs + sent, unsigned(m - sent), 0);
-    if (r > 0) {
-      sent += size_t(r);
-      send_batches_++;
-      continue;
-    }
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && eagain < 50) {
-      // The send buffer is full: wait (bounded) for room rather than drop the tick's cells.
-      send_eagain_++;
-      eagain++;
-      pollfd p = {fd_, POLLOUT, 0};
-      poll(&p, 1, 2);
-      continue;
-    }
-    // A per-destination error (e.g. ICMP unreachable reported on this socket): skip that cell.
-    send_errors_++;
-    sent++;
-  }
+  // A per-destination error (e.g. ICMP unreachable reported on this socket) loses only that cell.
+  tx_.Flush(fd_, kSendWaits, &sends_);
 }
 
 }  // namespace xr

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "batch_io.h"
 #include "cell_core.h"
 
 namespace xr {
@@ -41,7 +42,7 @@ double MonotonicMs();
 class UdpIo {
  public:
   using Deliver = std::function<void(std::unique_ptr<ExternalBatch>)>;
-  UdpIo(CellCore* core, std::mutex* mu, Deliver deliver) : core_(core), mu_(mu), deliver_(std::move(deliver)) {}
+  UdpIo(CellCore* core, std::mutex* mu, Deliver deliver);
   ~UdpIo() { Stop(); }
 
   // Binds host:port (port 0 picks one) and starts the thread. Returns the bound port, or -errno.
@@ -70,10 +71,15 @@ class UdpIo {
   double wake_ = 0;
   SendBatch batch_;
   CellAead aead_;  // the I/O thread's sealer (the core's own one opens cells under the lock)
+  // Datagram batches (I/O thread only): receive buffers and headers, and one send chunk's headers.
+  std::vector<uint8_t> rx_bufs_;
+  std::unique_ptr<RecvBatch> rx_;
+  SendBatcher tx_;
   // Overload accounting (I/O thread only).
   uint32_t kernel_drops_seen_ = 0;
   // Counters accumulated outside the lock, folded into the core's stats once per tick.
-  double kernel_drops_ = 0, send_errors_ = 0, send_eagain_ = 0, send_batches_ = 0, recv_batches_ = 0;
+  double kernel_drops_ = 0, recv_batches_ = 0;
+  SendCounts sends_;
 };
 
 }  // namespace xr

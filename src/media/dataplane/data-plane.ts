@@ -13,6 +13,7 @@
  */
 import type { CoreOptions, JoinError, JoinResult } from '../core/media-core.js';
 import type { CellCore } from './cell-core.js';
+import type { NativeIoStats } from './native-core.js';
 
 /** A path JS owns (a WebSocket): the data plane hands it the session's cells. */
 export interface ExternalSink {
@@ -33,6 +34,8 @@ export interface DataPlaneCounters {
   roams: number;
   /** Cells due for a session with no known path. */
   unroutable: number;
+  /** The native data plane's I/O thread counters (send drops, kernel receive-queue drops, batches); absent on the TypeScript one. */
+  native?: NativeIoStats;
 }
 
 export interface DataPlane {

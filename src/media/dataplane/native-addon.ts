@@ -35,7 +35,7 @@ export interface NativeCoreHandle {
   stopIo(): void;
 }
 
-const ADDON_ABI = 2;
+const ADDON_ABI = 3;
 let cached: { addon?: NativeAddon; reason: string } | undefined;
 
 function candidates(): string[] {

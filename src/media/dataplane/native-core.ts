@@ -13,16 +13,20 @@ import type { CellCore } from './cell-core.js';
 import type { NativeAddon, NativeCoreHandle } from './native-addon.js';
 
 const JOIN_ERRORS: Record<number, JoinError> = { [-1]: 'unknown_profile', [-2]: 'profile_mismatch', [-3]: 'room_full', [-4]: 'too_many_sessions' };
-/** Layout of NativeCore.stats(): 16 scalars, then closes[3], then drops[8]. */
-const STAT_SCALARS = 16;
+/** Layout of NativeCore.stats(): 17 scalars, then closes[3], then drops[8] (native/src/addon.cc, StatsJs). */
+const STAT_SCALARS = 17;
 export const NATIVE_STATS_LEN = STAT_SCALARS + 3 + 8;
 
 /** I/O shell counters the native data plane keeps beside the core's. */
 export interface NativeIoStats {
   roams: number;
   unroutable: number;
+  /** Cells dropped at send, for any reason (per-datagram socket errors and sendWouldBlock). */
   sendErrors: number;
+  /** Times a sendmmsg found the send buffer full and waited (up to 2 ms) for room. */
   sendEagain: number;
+  /** Of sendErrors, cells dropped because the send buffer stayed full past the waits. */
+  sendWouldBlock: number;
   recvBatches: number;
   sendBatches: number;
   /** Overload: cells the kernel dropped at the socket's full receive queue (shed before any work). */
@@ -67,7 +71,7 @@ export class NativeCellCore implements CellCore {
   ioStats(): NativeIoStats {
     const b = this.statsBuf;
     this.handle.stats(b);
-    return { roams: b[9]!, unroutable: b[10]!, sendErrors: b[11]!, sendEagain: b[12]!, recvBatches: b[13]!, sendBatches: b[14]!, kernelDrops: b[15]! };
+    return { roams: b[9]!, unroutable: b[10]!, sendErrors: b[11]!, sendEagain: b[12]!, recvBatches: b[13]!, sendBatches: b[14]!, kernelDrops: b[15]!, sendWouldBlock: b[16]! };
   }
 
   get sessionCount(): number {

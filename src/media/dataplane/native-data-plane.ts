@@ -66,7 +66,7 @@ export function startNativeDataPlane(addon: NativeAddon, opts: DataPlaneOptions)
     },
     counters(): DataPlaneCounters {
       const io = core.ioStats();
-      return { roams: io.roams + jsRoams, unroutable: io.unroutable + jsUnroutable };
+      return { roams: io.roams + jsRoams, unroutable: io.unroutable + jsUnroutable, native: io };
     },
     async close(): Promise<void> {
       if (closed) return;

@@ -6,6 +6,7 @@
 import type { MetricsRegistry } from '../../observability/metrics.js';
 import { CLOSE_REASONS, DROP_REASONS } from '../core/media-core.js';
 import type { CellCore } from '../dataplane/cell-core.js';
+import type { NativeIoStats } from '../dataplane/native-core.js';
 import type { PathCounters } from './cell-paths.js';
 
 export interface MediaMetrics {
@@ -13,7 +14,8 @@ export interface MediaMetrics {
   refused(code: string): void;
 }
 
-export function registerMediaMetrics(metrics: MetricsRegistry, core: CellCore, paths: () => PathCounters | undefined): MediaMetrics {
+/** `native`: the native data plane's I/O counters (DataPlaneCounters.native), absent on the TypeScript one. */
+export function registerMediaMetrics(metrics: MetricsRegistry, core: CellCore, paths: () => (PathCounters & { native?: NativeIoStats }) | undefined): MediaMetrics {
   const cellsIn = metrics.counter('xrelay_media_cells_received_total', 'Cells accepted (authenticated, fresh, well-formed).');
   const dropped = metrics.counter('xrelay_media_cells_dropped_total', 'Cells dropped, by reason; never answered.', 'reason');
   const cellsOut = metrics.counter('xrelay_media_cells_sent_total', 'Cells sent by the pacer, real (records inside) or dummy.', 'kind');
@@ -25,6 +27,8 @@ export function registerMediaMetrics(metrics: MetricsRegistry, core: CellCore, p
   const joins = metrics.counter('xrelay_media_joins_total', 'Join requests, by result.', 'result');
   const roams = metrics.counter('xrelay_media_path_changes_total', 'Sessions whose cells moved to a new address or transport (roaming).');
   const wsDrops = metrics.counter('xrelay_media_ws_backpressure_drops_total', 'Cells not sent to a WebSocket whose send buffer was full.');
+  const unroutable = metrics.counter('xrelay_media_cells_unroutable_total', 'Cells due for a session with no known path (not sent).');
+  let native: ((io: NativeIoStats) => void) | undefined;
   const sessions = metrics.gauge('xrelay_media_sessions', 'Live media sessions.');
   const rooms = metrics.gauge('xrelay_media_rooms', 'Live rooms.');
   for (const r of DROP_REASONS.slice(1)) dropped.inc(0, r);
@@ -50,6 +54,11 @@ export function registerMediaMetrics(metrics: MetricsRegistry, core: CellCore, p
     if (p !== undefined) {
       sync('roams', p.roams, (d) => roams.inc(d));
       sync('ws', p.wsBackpressureDrops, (d) => wsDrops.inc(d));
+      sync('unroutable', p.unroutable, (d) => unroutable.inc(d));
+      if (p.native !== undefined) {
+        native ??= registerNativeIoMetrics(metrics, sync);
+        native(p.native);
+      }
     }
     sessions.set(core.sessionCount);
     rooms.set(core.roomCount);
@@ -57,5 +66,29 @@ export function registerMediaMetrics(metrics: MetricsRegistry, core: CellCore, p
   return {
     joined: () => joins.inc(1, 'ok'),
     refused: (code) => joins.inc(1, code),
+  };
+}
+
+/**
+ * The native data plane's I/O thread counters, registered at the first scrape that sees them (so
+ * the TypeScript plane, which has none of these, does not show them).
+ */
+function registerNativeIoMetrics(metrics: MetricsRegistry, sync: (key: string, value: number, apply: (delta: number) => void) => void): (io: NativeIoStats) => void {
+  const sendDropped = metrics.counter(
+    'xrelay_media_native_send_dropped_total',
+    'Cells the native data plane dropped at send, by reason: would_block (the send buffer stayed full past the waits) or error (refused by the socket layer).',
+    'reason',
+  );
+  const waits = metrics.counter('xrelay_media_native_send_waits_total', 'Times the native data plane found its send buffer full and waited (up to 2 ms) for room.');
+  const kernel = metrics.counter('xrelay_media_native_kernel_drops_total', "Cells the kernel dropped at the native data plane's full socket receive queue (overload shed before any work).");
+  const batches = metrics.counter('xrelay_media_native_io_batches_total', 'recvmmsg and sendmmsg calls of the native data plane that moved at least one cell, by call.', 'call');
+  for (const reason of ['would_block', 'error']) sendDropped.inc(0, reason);
+  return (io) => {
+    sync('n:wouldblock', io.sendWouldBlock, (d) => sendDropped.inc(d, 'would_block'));
+    sync('n:senderr', io.sendErrors - io.sendWouldBlock, (d) => sendDropped.inc(d, 'error'));
+    sync('n:waits', io.sendEagain, (d) => waits.inc(d));
+    sync('n:kernel', io.kernelDrops, (d) => kernel.inc(d));
+    sync('n:recv', io.recvBatches, (d) => batches.inc(d, 'recvmmsg'));
+    sync('n:send', io.sendBatches, (d) => batches.inc(d, 'sendmmsg'));
   };
 }

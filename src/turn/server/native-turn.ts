@@ -44,9 +44,42 @@ export interface NativeTurnHandle {
 /** fromClient results. */
 export const NativeAction = { drop: 0, toPeer: 1, up: 2 } as const;
 
-/** Layout of NativeTurn.stats(). */
-export const NATIVE_TURN_STATS_LEN = 17;
+/**
+ * Layout of NativeTurn.stats() (native/src/turn_addon.cc, StatsJs): relayed packets and bytes
+ * [0..3], drops by reason [4..8], then the I/O thread's counters (NativeTurnIo below), the
+ * allocation count [16] and sendWouldBlock [17].
+ */
+export const NATIVE_TURN_STATS_LEN = 18;
 const DROP_NAMES = ['malformed', 'not_stun', 'no_allocation', 'no_permission', 'no_channel'] as const;
+/** Index of sendErrors in NativeTurn.stats(). */
+export const NATIVE_TURN_SEND_ERRORS = 11;
+
+/**
+ * The native TURN thread's own I/O counters (beside relayed packets and drops, which merge into
+ * TurnStats). Sends the JS thread makes through the native listener or a relay socket
+ * (sendToClient/sendToPeer) are not in these: their caller counts failures.
+ */
+export interface NativeTurnIo {
+  /** Listener datagrams handed up to the TS core (requests, datagrams the fast path does not take). */
+  handedUp: number;
+  /** Hand-ups dropped because the JS thread fell behind (1024 batches queued): `backlog`. */
+  upDropped: number;
+  /** Datagrams the thread dropped at send, for any reason (per-datagram errors and sendWouldBlock). */
+  sendErrors: number;
+  /** Of sendErrors, those dropped because a socket's send buffer stayed full past the waits. */
+  sendWouldBlock: number;
+  /** Times a sendmmsg found a send buffer full and waited (up to 1 ms) for room. */
+  sendWaits: number;
+  recvBatches: number;
+  sendBatches: number;
+  /** Datagrams longer than the receive buffer (64 KiB), dropped. */
+  truncated: number;
+}
+
+/** TurnStats merged with the native path's counters, plus its I/O counters (read by turn-metrics.ts). */
+export interface MergedTurnStats extends TurnStats {
+  native: NativeTurnIo;
+}
 
 /** The TURN half of the addon, or why it is unavailable. */
 export function loadNativeTurn(): { addon?: NativeTurnAddon; reason: string } {
@@ -112,8 +145,26 @@ export function formatAddress(family: number, bytes: Uint8Array, at: number): st
   return family === 4 ? formatIpv4(bytes, at) : formatIpv6(bytes, at);
 }
 
-/** Adds the native counters into a snapshot of the core's (for /metrics and tests). */
-export function mergeNativeStats(core: TurnStats, native: Float64Array): TurnStats {
+/** The I/O counters of a NativeTurn.stats() buffer. */
+export function nativeTurnIo(native: Float64Array): NativeTurnIo {
+  return {
+    handedUp: native[9]!,
+    upDropped: native[10]!,
+    sendErrors: native[NATIVE_TURN_SEND_ERRORS]!,
+    sendWaits: native[12]!,
+    recvBatches: native[13]!,
+    sendBatches: native[14]!,
+    truncated: native[15]!,
+    sendWouldBlock: native[17]!,
+  };
+}
+
+/**
+ * Adds the native counters into a snapshot of the core's (for /metrics and tests): relayed packets
+ * and bytes, and drops under the reasons the TS path uses (hand-ups lost to a slow JS thread as
+ * `backlog`). The native thread's I/O counters ride along as `native`.
+ */
+export function mergeNativeStats(core: TurnStats, native: Float64Array): MergedTurnStats {
   const s = createTurnStats();
   Object.assign(s.requests, core.requests);
   Object.assign(s.errors, core.errors);
@@ -123,8 +174,9 @@ export function mergeNativeStats(core: TurnStats, native: Float64Array): TurnSta
   s.relayedPackets.toClient = core.relayedPackets.toClient + native[2]!;
   s.relayedBytes.toClient = core.relayedBytes.toClient + native[3]!;
   DROP_NAMES.forEach((name, i) => (s.dropped[name] += native[4 + i]!));
-  s.dropped.backlog += native[10]!;
-  return s;
+  const io = nativeTurnIo(native);
+  s.dropped.backlog += io.upDropped;
+  return { ...s, native: io };
 }
 
 export interface NativeUdpPath {

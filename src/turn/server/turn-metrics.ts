@@ -1,9 +1,17 @@
 /**
  * Exports the core's plain counters as Prometheus metrics at scrape time. Labels are closed sets
  * (methods, STUN error codes, drop reasons, directions); never addresses or usernames.
+ *
+ * On the native data path the snapshot is mergeNativeStats' (native-turn.ts): the native counters
+ * are already added into the core's under the same names and labels, and its `native` field holds
+ * the native thread's own I/O counters, exported by the `turn_native_*` metrics (registered at the
+ * first scrape that sees them, so the TypeScript path does not show them).
  */
 import type { MetricsRegistry } from '../../observability/metrics.js';
 import type { TurnStats } from '../core/types.js';
+import type { MergedTurnStats, NativeTurnIo } from './native-turn.js';
+
+type Sync = (counter: { inc(by: number, label: string): void }, prefix: string, values: Record<string, number>) => void;
 
 export function registerTurnMetrics(metrics: MetricsRegistry, snapshot: TurnStats | (() => TurnStats), gauges: () => { allocations: number; tcp: number; sendErrors: number }): void {
   const requests = metrics.counter('turn_requests_total', 'TURN/STUN requests received, by method.', 'method');
@@ -14,8 +22,9 @@ export function registerTurnMetrics(metrics: MetricsRegistry, snapshot: TurnStat
   const allocations = metrics.gauge('turn_allocations', 'Live TURN allocations.');
   const tcp = metrics.gauge('turn_tcp_connections', 'Open TURN TCP client connections.');
   const sendErrors = metrics.counter('turn_send_errors_total', 'Sends refused by the socket layer or dropped for a slow TCP reader.');
+  let native: ((io: NativeTurnIo) => void) | undefined;
   const seen = new Map<string, number>();
-  const sync = (counter: { inc(by: number, label: string): void }, prefix: string, values: Record<string, number>): void => {
+  const sync: Sync = (counter, prefix, values) => {
     for (const [label, value] of Object.entries(values)) {
       const k = prefix + label;
       const delta = value - (seen.get(k) ?? 0);
@@ -30,9 +39,38 @@ export function registerTurnMetrics(metrics: MetricsRegistry, snapshot: TurnStat
     sync(dropped, 'd', stats.dropped);
     sync(packets, 'p', { to_peer: stats.relayedPackets.toPeer, to_client: stats.relayedPackets.toClient });
     sync(bytes, 'b', { to_peer: stats.relayedBytes.toPeer, to_client: stats.relayedBytes.toClient });
+    const io = (stats as Partial<MergedTurnStats>).native;
+    if (io !== undefined) {
+      native ??= registerNativeTurnMetrics(metrics, dropped, sync);
+      native(io);
+    }
     const g = gauges();
     sync(sendErrors, 's', { '': g.sendErrors });
     allocations.set(g.allocations);
     tcp.set(g.tcp);
   });
+}
+
+/**
+ * The native TURN thread's I/O counters. Its send drops are also in turn_send_errors_total (the
+ * host adds them in), and its lost hand-ups in turn_dropped_total{reason="backlog"}.
+ */
+function registerNativeTurnMetrics(metrics: MetricsRegistry, dropped: { inc(by: number, label: string): void }, sync: Sync): (io: NativeTurnIo) => void {
+  const sendDropped = metrics.counter(
+    'turn_native_send_dropped_total',
+    'Datagrams the native data path dropped at send, by reason: would_block (the send buffer stayed full past the waits) or error (refused by the socket layer). Also counted in turn_send_errors_total.',
+    'reason',
+  );
+  const waits = metrics.counter('turn_native_send_waits_total', 'Times the native data path found a send buffer full and waited (up to 1 ms) for room.');
+  const handedUp = metrics.counter('turn_native_handed_up_total', 'Listener datagrams the native data path handed to the TypeScript core (requests, messages the fast path does not take).');
+  const batches = metrics.counter('turn_native_io_batches_total', 'recvmmsg and sendmmsg calls of the native data path that moved at least one datagram, by call.', 'call');
+  for (const reason of ['would_block', 'error']) sendDropped.inc(0, reason);
+  return (io) => {
+    sync(sendDropped, 'nd', { would_block: io.sendWouldBlock, error: io.sendErrors - io.sendWouldBlock });
+    sync(waits, 'nw', { '': io.sendWaits });
+    sync(handedUp, 'nu', { '': io.handedUp });
+    sync(batches, 'nb', { recvmmsg: io.recvBatches, sendmmsg: io.sendBatches });
+    // Native only: the TS path reads with Node's dgram, which never cuts a datagram short.
+    sync(dropped, 'dn', { truncated: io.truncated });
+  };
 }
