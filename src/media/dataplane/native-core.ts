@@ -24,7 +24,7 @@ export interface NativeIoStats {
   /** Cells dropped at send, for any reason (per-datagram socket errors and sendWouldBlock). */
   sendErrors: number;
   /** Times a sendmmsg found the send buffer full and waited (up to 2 ms) for room. */
-  sendEagain: number;
+  sendWaits: number;
   /** Of sendErrors, cells dropped because the send buffer stayed full past the waits. */
   sendWouldBlock: number;
   recvBatches: number;
@@ -71,7 +71,7 @@ export class NativeCellCore implements CellCore {
   ioStats(): NativeIoStats {
     const b = this.statsBuf;
     this.handle.stats(b);
-    return { roams: b[9]!, unroutable: b[10]!, sendErrors: b[11]!, sendEagain: b[12]!, recvBatches: b[13]!, sendBatches: b[14]!, kernelDrops: b[15]!, sendWouldBlock: b[16]! };
+    return { roams: b[9]!, unroutable: b[10]!, sendErrors: b[11]!, sendWaits: b[12]!, recvBatches: b[13]!, sendBatches: b[14]!, kernelDrops: b[15]!, sendWouldBlock: b[16]! };
   }
 
   get sessionCount(): number {

@@ -6,6 +6,7 @@
 import type { MetricsRegistry } from '../../observability/metrics.js';
 import { CLOSE_REASONS, DROP_REASONS } from '../core/media-core.js';
 import type { CellCore } from '../dataplane/cell-core.js';
+import { registerBatchIoMetrics } from '../dataplane/io-metrics.js';
 import type { NativeIoStats } from '../dataplane/native-core.js';
 import type { PathCounters } from './cell-paths.js';
 
@@ -56,7 +57,7 @@ export function registerMediaMetrics(metrics: MetricsRegistry, core: CellCore, p
       sync('ws', p.wsBackpressureDrops, (d) => wsDrops.inc(d));
       sync('unroutable', p.unroutable, (d) => unroutable.inc(d));
       if (p.native !== undefined) {
-        native ??= registerNativeIoMetrics(metrics, sync);
+        native ??= registerNativeIoMetrics(metrics);
         native(p.native);
       }
     }
@@ -73,22 +74,13 @@ export function registerMediaMetrics(metrics: MetricsRegistry, core: CellCore, p
  * The native data plane's I/O thread counters, registered at the first scrape that sees them (so
  * the TypeScript plane, which has none of these, does not show them).
  */
-function registerNativeIoMetrics(metrics: MetricsRegistry, sync: (key: string, value: number, apply: (delta: number) => void) => void): (io: NativeIoStats) => void {
-  const sendDropped = metrics.counter(
-    'xrelay_media_native_send_dropped_total',
-    'Cells the native data plane dropped at send, by reason: would_block (the send buffer stayed full past the waits) or error (refused by the socket layer).',
-    'reason',
-  );
-  const waits = metrics.counter('xrelay_media_native_send_waits_total', 'Times the native data plane found its send buffer full and waited (up to 2 ms) for room.');
+function registerNativeIoMetrics(metrics: MetricsRegistry): (io: NativeIoStats) => void {
+  const batchIo = registerBatchIoMetrics(metrics, { prefix: 'xrelay_media_native_', who: 'the native data plane', unit: 'cells', waitMs: 2 });
   const kernel = metrics.counter('xrelay_media_native_kernel_drops_total', "Cells the kernel dropped at the native data plane's full socket receive queue (overload shed before any work).");
-  const batches = metrics.counter('xrelay_media_native_io_batches_total', 'recvmmsg and sendmmsg calls of the native data plane that moved at least one cell, by call.', 'call');
-  for (const reason of ['would_block', 'error']) sendDropped.inc(0, reason);
+  let seen = 0;
   return (io) => {
-    sync('n:wouldblock', io.sendWouldBlock, (d) => sendDropped.inc(d, 'would_block'));
-    sync('n:senderr', io.sendErrors - io.sendWouldBlock, (d) => sendDropped.inc(d, 'error'));
-    sync('n:waits', io.sendEagain, (d) => waits.inc(d));
-    sync('n:kernel', io.kernelDrops, (d) => kernel.inc(d));
-    sync('n:recv', io.recvBatches, (d) => batches.inc(d, 'recvmmsg'));
-    sync('n:send', io.sendBatches, (d) => batches.inc(d, 'sendmmsg'));
+    batchIo(io);
+    if (io.kernelDrops > seen) kernel.inc(io.kernelDrops - seen);
+    seen = io.kernelDrops;
   };
 }

@@ -9,6 +9,7 @@
  */
 import type { MetricsRegistry } from '../../observability/metrics.js';
 import type { TurnStats } from '../core/types.js';
+import { registerBatchIoMetrics } from '../../media/dataplane/io-metrics.js';
 import type { MergedTurnStats, NativeTurnIo } from './native-turn.js';
 
 type Sync = (counter: { inc(by: number, label: string): void }, prefix: string, values: Record<string, number>) => void;
@@ -56,20 +57,17 @@ export function registerTurnMetrics(metrics: MetricsRegistry, snapshot: TurnStat
  * host adds them in), and its lost hand-ups in turn_dropped_total{reason="backlog"}.
  */
 function registerNativeTurnMetrics(metrics: MetricsRegistry, dropped: { inc(by: number, label: string): void }, sync: Sync): (io: NativeTurnIo) => void {
-  const sendDropped = metrics.counter(
-    'turn_native_send_dropped_total',
-    'Datagrams the native data path dropped at send, by reason: would_block (the send buffer stayed full past the waits) or error (refused by the socket layer). Also counted in turn_send_errors_total.',
-    'reason',
-  );
-  const waits = metrics.counter('turn_native_send_waits_total', 'Times the native data path found a send buffer full and waited (up to 1 ms) for room.');
+  const batchIo = registerBatchIoMetrics(metrics, {
+    prefix: 'turn_native_',
+    who: 'the native TURN data path',
+    unit: 'datagrams',
+    waitMs: 1,
+    dropNote: 'Also counted in turn_send_errors_total.',
+  });
   const handedUp = metrics.counter('turn_native_handed_up_total', 'Listener datagrams the native data path handed to the TypeScript core (requests, messages the fast path does not take).');
-  const batches = metrics.counter('turn_native_io_batches_total', 'recvmmsg and sendmmsg calls of the native data path that moved at least one datagram, by call.', 'call');
-  for (const reason of ['would_block', 'error']) sendDropped.inc(0, reason);
   return (io) => {
-    sync(sendDropped, 'nd', { would_block: io.sendWouldBlock, error: io.sendErrors - io.sendWouldBlock });
-    sync(waits, 'nw', { '': io.sendWaits });
+    batchIo(io);
     sync(handedUp, 'nu', { '': io.handedUp });
-    sync(batches, 'nb', { recvmmsg: io.recvBatches, sendmmsg: io.sendBatches });
     // Native only: the TS path reads with Node's dgram, which never cuts a datagram short.
     sync(dropped, 'dn', { truncated: io.truncated });
   };
