@@ -60,8 +60,14 @@ export class TcpClients {
   send(client: ClientRef, data: Buffer): void {
     const socket = client.conn as Socket;
     const chain = this.chains.get(socket);
-    if (socket.destroyed || socket.writableLength + (chain?.bytes ?? 0) > MAX_WRITE_BACKLOG) {
+    if (socket.destroyed) {
       this.dropped++;
+      return;
+    }
+    if (socket.writableLength + (chain?.bytes ?? 0) > MAX_WRITE_BACKLOG) {
+      // A client this far behind has stopped reading: it loses its connection (and allocation).
+      this.dropped++;
+      socket.destroy();
       return;
     }
     if (chain === undefined) socket.write(data);
@@ -98,7 +104,7 @@ export class TcpClients {
 
 /** Writes one message at a time, so a TLS socket seals each in its own record. */
 class RecordChain {
-  private readonly queue: Buffer[] = [];
+  private queue: Array<Buffer | undefined> = [];
   private head = 0;
   private writing = false;
   /** Bytes waiting here, not yet handed to the socket. */
@@ -126,9 +132,14 @@ class RecordChain {
       this.queue.length = this.head = this.bytes = 0;
       return;
     }
-    const data = this.queue[this.head++]!;
+    const data = this.queue[this.head]!;
+    this.queue[this.head++] = undefined; // sent: do not keep it alive
     this.bytes -= data.length;
     if (this.head === this.queue.length) this.queue.length = this.head = 0;
+    else if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.head); // a chain that never empties stays bounded
+      this.head = 0;
+    }
     this.write(data);
   };
 }
