@@ -145,7 +145,8 @@ export function leakSubjects(run: RunData): LeakSubject[] {
       ...(m.tap !== undefined ? { padded: m.tap.trace() } : {}),
       ...(m.mirror !== undefined ? { unpadded: m.mirror.tap.trace() } : {}),
       ...(relayRecords !== undefined ? { relayRecords } : {}),
-      e2ePadding: m.room.e2ePadding,
+      // what the SDK did, not what the room asked for: padding is suspended in rooms past its limit
+      e2ePadding: m.call.e2ePaddingStatus.active,
       roomSize: m.room.members.filter((x) => x.call !== undefined).length,
     });
   }

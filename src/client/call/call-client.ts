@@ -196,7 +196,12 @@ export class CallClient extends EventEmitter<CallEvents> {
     kp.privateKey.fill(0);
     const hop = new HopLink(body.session, keys.tx, keys.rx, body.profile.upBytes, body.profile.downBytes);
     const call = new CallClient(opts, body, hop);
-    await call.start();
+    try {
+      await call.start();
+    } catch (err) {
+      await call.close(); // no transport came up: do not leave a ticking half-joined client behind
+      throw err;
+    }
     call.releaseHeldEvents();
     return call;
   }
@@ -312,7 +317,10 @@ export class CallClient extends EventEmitter<CallEvents> {
       this.watch?.restart(performance.now()); // try again after another silent window
       return;
     }
-    if (this.closed) {
+    const heardAgain = (this.watch?.silentFor(performance.now()) ?? Infinity) < (this.watch?.silenceMs ?? 0);
+    if (this.closed || heardAgain) {
+      // UDP came back while the WebSocket opened (a pause, not a broken path): stay on UDP.
+      this.switching = false;
       await ws.close();
       return;
     }

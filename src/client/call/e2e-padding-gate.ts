@@ -4,7 +4,9 @@
  * With e2e padding every member sends one record per tick (media or a sealed dummy), so each
  * receiver's queue on the relay gets `members - 1` records per tick, and its downlink cell carries
  * at most K of them. Past K + 1 members the queues overflow and the relay, which cannot tell
- * dummies from media, drops media. Every member decides from the same inputs (roster size, profile
+ * dummies from media, drops media. At exactly K + 1 they are full, so every tick the relay misses
+ * leaves a backlog nothing drains (0.1% missed ticks lost 888 of 80 000 records in a sans-IO run):
+ * padding therefore needs one spare record per cell, rooms of at most K members. Every member decides from the same inputs (roster size, profile
  * down body, the call's record size), so the whole room suspends and resumes together: a member
  * that kept padding alone would both overflow the others and stand out.
  */
@@ -15,9 +17,9 @@ export function recordsPerDownCell(downBytes: number, recordLen: number): number
   return Math.max(0, Math.min(MAX_RECORDS, Math.floor((downBytes - BODY_PREFIX_BYTES) / (RECORD_HEADER_BYTES + recordLen))));
 }
 
-/** Largest room in which every member can send one record per tick without overflowing receivers: K + 1. */
+/** Largest room in which every member can send one record per tick and receivers keep a spare slot: K. */
 export function paddedRoomLimit(downBytes: number, recordLen: number): number {
-  return recordsPerDownCell(downBytes, recordLen) + 1;
+  return recordsPerDownCell(downBytes, recordLen);
 }
 
 export type E2ePaddingReason = 'not_requested' | 'awaiting_roster' | 'room_fits_downlink' | 'room_exceeds_downlink';
@@ -30,7 +32,7 @@ export interface E2ePaddingStatus {
   readonly reason: E2ePaddingReason;
   /** Room size from the latest roster (0 before the first). */
   readonly members: number;
-  /** Largest room size with full-rate e2e padding (K + 1 for this profile and record size). */
+  /** Largest room size with full-rate e2e padding (K for this profile and record size). */
   readonly capacity: number;
 }
 
