@@ -67,14 +67,16 @@ export class LmdbEnvelopeStore implements EnvelopeStore {
   /**
    * Usage counters come from the snapshot a clean close left, else from a scan of every envelope.
    * The snapshot is removed (durably) before the store takes any write, so after a crash there is
-   * none and the scan runs: counters never come from a state older than the data.
+   * none and the scan runs: counters never come from a state older than the data. The snapshot
+   * must also be the store's last transaction: any later writer voids it.
    * The id floor is the newest id in the expiry index (ids lead its keys), one read either way.
    */
   private rebuildUsage(): void {
     const raw = this.meta.getBinary(USAGE_KEY);
     const snap = raw === undefined ? undefined : decodeUsageSnapshot(raw);
+    const lastTxnId = (this.root.getStats() as { lastTxnId: number }).lastTxnId;
     if (raw !== undefined) this.meta.removeSync(USAGE_KEY);
-    if (snap !== undefined && snap.totalCount === (this.envelopes.getStats() as { entryCount: number }).entryCount) {
+    if (snap !== undefined && snap.txnId === lastTxnId && snap.totalCount === (this.envelopes.getStats() as { entryCount: number }).entryCount) {
       for (const e of snap.entries) this.usage.add(e.key, e.count, e.bytes);
       this.usageSource = 'snapshot';
     } else {
@@ -235,7 +237,10 @@ export class LmdbEnvelopeStore implements EnvelopeStore {
     // The counters are exact once every write has settled (the service drains before closing the
     // store, so this is quick); if some never do, no snapshot is left and the next open scans.
     for (let spins = 0; this.writes > 0 && spins < 1000; spins++) await new Promise((r) => setImmediate(r));
-    if (this.writes === 0) await this.meta.put(USAGE_KEY, encodeUsageSnapshot(this.usage.entries(), this.usage.total.count));
+    if (this.writes === 0) {
+      const txnId = (this.root.getStats() as { lastTxnId: number }).lastTxnId + 1;
+      await this.meta.put(USAGE_KEY, encodeUsageSnapshot(this.usage.entries(), this.usage.total.count, txnId));
+    }
     await this.root.close();
   }
 

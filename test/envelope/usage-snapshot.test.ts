@@ -105,12 +105,31 @@ describe('usage snapshot', () => {
     await third.close();
   });
 
+  it('a writer that moved envelopes between mailboxes (same total) also voids the snapshot', async () => {
+    const dir = freshDir();
+    const first = LmdbEnvelopeStore.open(dir, limits);
+    const { boxes } = await fill(first); // mailbox 1 holds 5 of 5
+    await first.close();
+    const raw = open({ path: `${dir}/envelopes.lmdb`, compression: false });
+    const envelopes = raw.openDB<Buffer, Buffer>({ name: 'envelopes', keyEncoding: 'binary', encoding: 'binary' });
+    const victim = Array.from(envelopes.getKeys({ start: Buffer.from(boxes[0]!), limit: 1 }))[0]!;
+    await envelopes.remove(victim);
+    await envelopes.put(Buffer.concat([new Uint8Array(32).fill(4), Buffer.alloc(16, 1)]), randomBytes(256));
+    await raw.close();
+
+    const second = LmdbEnvelopeStore.open(dir, limits);
+    expect(second.usageSource).toBe('scan');
+    expect(second.stats()).toEqual({ envelopes: 7, bytes: 7 * 256 });
+    expect(await mailboxFull(second, boxes[0]!)).toBe(false); // 4 of 5 now, as the data says
+    await second.close();
+  });
+
   it('the codec refuses truncated, mis-versioned and inconsistent snapshots', () => {
-    const good = encodeUsageSnapshot([{ key: 'a'.repeat(32), count: 2, bytes: 512 }, { key: 'b'.repeat(32), count: 1, bytes: 256 }], 3);
+    const good = encodeUsageSnapshot([{ key: 'a'.repeat(32), count: 2, bytes: 512 }, { key: 'b'.repeat(32), count: 1, bytes: 256 }], 3, 41);
     expect(decodeUsageSnapshot(good)?.entries).toHaveLength(2);
     expect(decodeUsageSnapshot(good.subarray(0, good.length - 1))).toBeUndefined();
-    expect(decodeUsageSnapshot(Buffer.concat([Buffer.of(2), good.subarray(1)]))).toBeUndefined();
-    expect(decodeUsageSnapshot(encodeUsageSnapshot([{ key: 'a'.repeat(32), count: 2, bytes: 512 }], 3))).toBeUndefined();
+    expect(decodeUsageSnapshot(Buffer.concat([Buffer.of(1), good.subarray(1)]))).toBeUndefined();
+    expect(decodeUsageSnapshot(encodeUsageSnapshot([{ key: 'a'.repeat(32), count: 2, bytes: 512 }], 3, 41))).toBeUndefined();
     for (let i = 0; i < 2000; i++) {
       const mutated = Buffer.from(good);
       mutated[Math.floor(Math.random() * mutated.length)] ^= 1 + Math.floor(Math.random() * 255);
