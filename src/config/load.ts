@@ -4,7 +4,7 @@
  * that names the field and the source it came from.
  */
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { envName, flagName, isField, type Field, type Schema, type Section } from './fields.js';
 import { relaySchema, type RelayConfig } from './schema.js';
 import { parseSubnet } from '../limits/client-address.js';
@@ -86,6 +86,14 @@ function checkUnknownFileKeys(obj: Record<string, unknown>): void {
   }
 }
 
+/**
+ * Checks that span fields (addresses, ranges, lists): loadConfig runs it, and so does startRelay for
+ * a config built in code. Throws ConfigError naming the field.
+ */
+export function validateConfig(c: RelayConfig): void {
+  crossCheck(c);
+}
+
 function crossCheck(c: RelayConfig): void {
   // The UDP planes (media cells, TURN) bind to it, and dgram needs an address, not a name.
   if (isIP(c.host) === 0) throw new ConfigError('host', `host must be an IP address (e.g. 127.0.0.1, 0.0.0.0, ::1), got ${JSON.stringify(c.host)}`);
@@ -93,7 +101,10 @@ function crossCheck(c: RelayConfig): void {
   const b = c.envelope.sizeBuckets;
   if (b.length === 0) throw new ConfigError('envelope.sizeBuckets', 'envelope.sizeBuckets: at least one bucket is required');
   if (new Set(b).size !== b.length) throw new ConfigError('envelope.sizeBuckets', 'envelope.sizeBuckets: buckets must be distinct');
-  const wildcard = (ip: string): boolean => ip === '0.0.0.0' || ip === '::';
+  const unspecified = new BlockList();
+  unspecified.addAddress('0.0.0.0', 'ipv4');
+  unspecified.addAddress('::', 'ipv6'); // matches ::0, 0:0::0 and every other spelling
+  const wildcard = (ip: string): boolean => isIP(ip) !== 0 && unspecified.check(ip, isIP(ip) === 4 ? 'ipv4' : 'ipv6');
   if (c.media.enabled && c.media.advertisedHost === '' && wildcard(c.host)) {
     throw new ConfigError('media.advertisedHost', `media.advertisedHost: host ${c.host} is a wildcard address; set media.advertisedHost to the address clients send cells to`);
   }

@@ -3,13 +3,14 @@
  * reports not-ready while its volume is missing), mailbox service, HTTP and WebSocket front ends,
  * TTL sweeper and wake dispatcher.
  */
+import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Plane, PlaneContext } from '../server/plane.js';
 import { errorSummary } from '../server/http-router.js';
 import { ChallengeBook } from './challenge-book.js';
 import type { EnvelopeStore } from './envelope-store.js';
 import { createEnvelopeMetrics } from './envelope-metrics.js';
-import { clientAddressResolver } from '../limits/client-address.js';
+import { clientAddressResolver, rateLimitKey } from '../limits/client-address.js';
 import { mountEnvelopeRoutes } from './http-routes.js';
 import { LmdbEnvelopeStore } from './lmdb-store.js';
 import { MailboxService } from './mailbox-service.js';
@@ -65,7 +66,8 @@ export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneO
     sockets.add(ws);
     ws.on('close', () => sockets.delete(ws));
   };
-  const clientKey = ctx.clientAddress ?? clientAddressResolver([]);
+  const clientAddress = ctx.clientAddress ?? clientAddressResolver([]);
+  const clientKey = (req: IncomingMessage): string => rateLimitKey(clientAddress(req));
   mountEnvelopeRoutes(ctx.http, service, Math.max(...cfg.sizeBuckets), clientKey);
   ctx.http.websocket(READER_PATH, (ws) => {
     track(ws);

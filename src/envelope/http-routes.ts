@@ -8,6 +8,7 @@ import { MAILBOX_ID_BYTES, decodeB64url, encodeB64url } from './protocol.js';
 
 export const POST_ENVELOPE_ROUTE = /^\/v1\/mailboxes\/([^/]*)\/envelopes$/;
 
+/** `clientKey`: the rate-limit bucket of a request (its client address, IPv6 by /64). */
 export function mountEnvelopeRoutes(http: HttpMount, service: MailboxService, maxBodyBytes: number, clientKey: ClientAddressOf): void {
   http.route('POST', POST_ENVELOPE_ROUTE, async (req, res, params) => {
     const mailbox = decodeB64url(params[0], MAILBOX_ID_BYTES);

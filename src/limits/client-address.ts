@@ -29,6 +29,20 @@ function unmapped(ip: string): string {
   return ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
 }
 
+/**
+ * The bucket a client address is rate-limited in: IPv4 addresses alone, IPv6 addresses by their /64
+ * (one subscriber usually holds a whole /64, and would otherwise get 2^64 buckets).
+ */
+export function rateLimitKey(address: string): string {
+  if (isIP(address) !== 6) return address;
+  const [head = '', tail] = address.split('::') as [string, string | undefined];
+  const groups = (s: string): string[] => (s === '' ? [] : s.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])));
+  const h = groups(head);
+  const t = tail === undefined ? [] : groups(tail);
+  const all = tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+  return `${all.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+}
+
 /** A membership test for a list of IPs and CIDRs (IPv4-mapped IPv6 addresses count as IPv4). */
 export function addressMatcher(list: readonly string[]): (ip: string) => boolean {
   const set = new BlockList();

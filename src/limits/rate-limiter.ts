@@ -19,7 +19,8 @@ export class RateLimiter {
       if (this.buckets.size >= this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
     } else {
       this.buckets.delete(key); // re-inserted below: Map order is then least-recently-seen first
-      b.tokens = Math.min(this.burst, b.tokens + ((nowMs - b.atMs) / 1000) * this.ratePerSec);
+      // A clock stepped back refills nothing (and takes nothing away).
+      b.tokens = Math.min(this.burst, b.tokens + (Math.max(0, nowMs - b.atMs) / 1000) * this.ratePerSec);
       b.atMs = nowMs;
     }
     this.buckets.set(key, b);

@@ -20,6 +20,7 @@ import { HttpRouter, sendJson } from './http-router.js';
 import type { Plane, PlaneContext } from './plane.js';
 import { addressMatcher, clientAddressResolver } from '../limits/client-address.js';
 import { RelayError } from '../errors.js';
+import { validateConfig } from '../config/load.js';
 
 export interface RelayOptions {
   logger?: Logger;
@@ -47,6 +48,7 @@ function maxFrameBytes(config: RelayConfig): number {
 }
 
 export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): Promise<Relay> {
+  validateConfig(config); // loadConfig did; a config assembled in code gets the same checks
   const logger = opts.logger ?? createLogger({ level: config.logLevel, posture: config.logPosture, ...(opts.logDestination ? { destination: opts.logDestination } : {}) });
   const redactor = new Redactor(config.logPosture);
   const metrics = new MetricsRegistry();

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { envName, flagName } from '../../src/config/fields.js';
 import { ConfigError, defaultConfig, listFields, loadConfig } from '../../src/config/load.js';
+import { startRelay } from '../../src/server/relay.js';
 import { CLI } from '../helpers/child-relay.js';
 import { tempDir } from '../helpers/relay.js';
 
@@ -87,7 +88,7 @@ describe('xrelay CLI', () => {
     expect(cli(['serve', '--config', file]).stderr).toContain('not valid JSON');
   });
 
-  it('a wildcard host needs the addresses clients are told: checked before anything binds', () => {
+  it('a wildcard host needs the addresses clients are told: checked before anything binds', async () => {
     const named = (file: Record<string, unknown>): string => {
       try {
         loadConfig({ file });
@@ -104,6 +105,9 @@ describe('xrelay CLI', () => {
     expect(named({ host: '0.0.0.0', media: { enabled: false }, turn: { enabled: false } })).toBe('accepted');
     expect(named({ turn: { relayPortMin: 50000, relayPortMax: 0 } })).toBe('turn.relayPortMin');
     expect(named({ turn: { relayIp: 'relay.example' } })).toBe('turn.relayIp');
+    expect(named({ host: '0:0::0', media: { advertisedHost: 'relay.example' } })).toBe('turn.externalIp'); // any spelling of ::
+    // A config assembled in code, not through loadConfig, is checked by startRelay all the same.
+    await expect(startRelay({ ...defaultConfig(), host: '0.0.0.0', dataDir: tempDir() })).rejects.toMatchObject({ name: 'ConfigError', field: 'media.advertisedHost' });
     const r = cli(['serve', '--host', '0.0.0.0', '--http-port', '0', '--data-dir', tempDir()]);
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toEqual([expect.stringContaining('media.advertisedHost')]);

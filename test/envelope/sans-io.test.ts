@@ -44,6 +44,13 @@ describe('RateLimiter', () => {
     expect(rl.take('a', 1000)).toBe(0);
   });
 
+  it('a clock stepped back neither drains nor refills a bucket', () => {
+    const rl = new RateLimiter(1, 2);
+    expect([rl.take('a', 3_600_000), rl.take('a', 3_600_000)]).toEqual([0, 0]);
+    expect(rl.take('a', 0)).toBeCloseTo(1); // one hour back: still one token short, not an hour
+    expect(rl.take('a', 1000)).toBe(0);
+  });
+
   it('holds at most maxKeys addresses, forgetting the least recently seen', () => {
     const rl = new RateLimiter(1, 1, 2);
     rl.take('a', 0);

@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { encodeB64url } from '../../src/envelope/protocol.js';
-import { clientAddressResolver } from '../../src/limits/client-address.js';
+import { clientAddressResolver, rateLimitKey } from '../../src/limits/client-address.js';
 import { httpPost, startTestRelay, type TestRelay } from '../helpers/relay.js';
 
 const envelope = { postRatePerSec: 0.001, postBurst: 2 };
@@ -42,6 +42,13 @@ describe('client address behind a trusted proxy', () => {
     // real address, and that rightmost untrusted entry is the one used.
     expect(await statuses(relay, '198.51.100.77, 203.0.113.1', 1)).toEqual([429]);
     expect(relay.logs()).not.toContain('203.0.113');
+  });
+
+  it('one IPv6 /64 is one bucket, whichever of its addresses posts', async () => {
+    relay = await startTestRelay({ envelope, trustProxy: ['127.0.0.1'] });
+    expect(await statuses(relay, '2001:db8:5:6::1', 2)).toEqual([202, 202]);
+    expect(await statuses(relay, '2001:db8:5:6:dead:beef:0:7', 1)).toEqual([429]);
+    expect(await statuses(relay, '2001:db8:5:7::1', 1)).toEqual([202]);
   });
 
   it('media joins are limited per forwarded client too', async () => {
@@ -81,6 +88,16 @@ describe('resolver rules', () => {
     expect(of(req('10.0.0.5', '203.0.113.9, bogus, 10.2.2.2'))).toBe('10.2.2.2');
     expect(of(req('10.0.0.5', '10.3.3.3, 10.2.2.2'))).toBe('10.3.3.3');
   });
+  it('rate limits bucket IPv6 clients by /64 and IPv4 clients alone', () => {
+    expect(rateLimitKey('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
+    expect(rateLimitKey('2001:db8:1:2:ffff:ffff:ffff:ffff')).toBe('2001:db8:1:2::/64');
+    expect(rateLimitKey('2001:0db8:0001:0003::1')).toBe('2001:db8:1:3::/64');
+    expect(rateLimitKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(rateLimitKey('::1')).toBe('0:0:0:0::/64');
+    expect(rateLimitKey('64:ff9b::192.0.2.1')).toBe('64:ff9b:0:0::/64');
+    expect(rateLimitKey('203.0.113.9')).toBe('203.0.113.9');
+  });
+
   it('a bad trustProxy entry is refused at start, naming the field', () => {
     expect(() => loadConfig({ file: { trustProxy: ['10.0.0.0/33'] } })).toThrow(ConfigError);
     expect(() => loadConfig({ file: { trustProxy: ['proxy.example'] } })).toThrow(/trustProxy/);

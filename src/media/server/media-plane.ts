@@ -14,7 +14,7 @@ import type { Plane, PlaneContext } from '../../server/plane.js';
 import { startDataPlane, type CellCore, type ExternalSink } from '../dataplane/index.js';
 import { CELLS_WS_PATH, JOIN_PATH, joinHandler } from './join-route.js';
 import { registerMediaMetrics } from './media-metrics.js';
-import { clientAddressResolver } from '../../limits/client-address.js';
+import { clientAddressResolver, rateLimitKey } from '../../limits/client-address.js';
 import { RateLimiter } from '../../limits/rate-limiter.js';
 
 export interface MediaPlane extends Plane {
@@ -67,7 +67,7 @@ export async function startMediaPlane(ctx: PlaneContext): Promise<MediaPlane> {
     joinHandler({
       join: (room, profile, rx, tx) => dp.join(room, profile, rx, tx),
       maxBodyBytes: cfg.joinMaxBodyBytes,
-      joinWait: (req) => joinLimiter.take(clientAddress(req), Date.now()),
+      joinWait: (req) => joinLimiter.take(rateLimitKey(clientAddress(req)), Date.now()),
       udp: () => ({ host: advertised, port: udpPort }),
       onJoined: (j, room) => {
         metrics.joined();
