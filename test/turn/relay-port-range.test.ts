@@ -1,14 +1,16 @@
 /**
  * The TypeScript path's relay port picker in a configured range (RelaySockets): ports the relay
  * already holds do not use up bind attempts, so the last free port of a nearly full range is found
- * wherever the cursor stands. Real sockets on 127.0.0.1, in a range above Linux's ephemeral ports.
+ * wherever the cursor stands. Real sockets on 127.0.0.1.
  */
 import type { Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RelaySockets } from '../../src/turn/server/relay-sockets.js';
 
-const portMin = 61_200;
-const portMax = 61_499; // 300 ports, more than the 64 bind attempts one allocation may spend
+// 300 ports, more than the 64 bind attempts one allocation may spend, above Linux's ephemeral range
+// (32768-60999) and at a random place in 61000-65499 so parallel runs rarely share one.
+const portMin = 61_000 + 300 * Math.floor(Math.random() * 15);
+const portMax = portMin + 299;
 let relays: RelaySockets | undefined;
 afterEach(async () => {
   await relays?.closeAll();
