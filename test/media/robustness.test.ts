@@ -92,7 +92,7 @@ describe('bad input', () => {
     expect(got).toEqual(Array.from({ length: 50 }, (_, i) => i));
     expect(relay.metric('xrelay_media_path_changes_total')).toBe(roamsBefore);
     // /metrics labels come from closed sets: no session, room or address ever appears
-    const allowed = new Set(['replay', 'forged', 'truncated', 'oversized', 'garbage', 'unknown_session', 'malformed', 'real', 'dummy', 'full', 'stale', 'leave', 'idle', 'ok', 'bad_join', 'room_full', 'unknown_profile', 'profile_mismatch', 'too_many_sessions']);
+    const allowed = new Set(['replay', 'forged', 'truncated', 'oversized', 'garbage', 'unknown_session', 'malformed', 'real', 'dummy', 'full', 'stale', 'leave', 'idle', 'ok', 'bad_join', 'room_full', 'unknown_profile', 'profile_mismatch', 'too_many_sessions', 'would_block', 'error', 'recvmmsg', 'sendmmsg']);
     for (const line of relay.metrics.render().split('\n').filter((l) => l.startsWith('xrelay_media_'))) {
       for (const m of line.matchAll(/="([^"]*)"/g)) expect(allowed.has(m[1]!)).toBe(true);
       expect(line).not.toMatch(/127\.0\.0\.1|\d+\.\d+\.\d+\.\d+:/);

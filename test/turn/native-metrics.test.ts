@@ -87,7 +87,6 @@ describe.skipIf(!hasNative)('native TURN data path: its counters in /metrics', (
       await until('the refused send in /metrics', () => metric('turn_native_send_dropped_total{reason="error"}') === 1);
       expect(metric('turn_send_errors_total')).toBe(sendErrors + 1);
       expect(metric('turn_native_send_dropped_total{reason="would_block"}')).toBe(0);
-      expect(c.inbox.size).toBe(0); // nothing else arrived (no part of the refused one)
 
       // The requests went up to the TS core; datagrams moved in recvmmsg/sendmmsg batches.
       expect(metric('turn_native_handed_up_total')).toBeGreaterThanOrEqual(3);
