@@ -57,6 +57,11 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
   let closed = false;
   let sendErrors = 0;
 
+  // With a callback, dgram reports a failed send (EMSGSIZE, ENOBUFS...) there, not as a socket
+  // 'error' event: counted per packet, never logged per packet.
+  const countSendError = (err: Error | null): void => {
+    if (err) sendErrors++;
+  };
   const io: TurnIo = {
     // dgram throws synchronously on a closed socket or an invalid port; one bad send must not
     // escape into the receive loop, so it is caught and counted.
@@ -66,7 +71,7 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
         if (client.transport === 'udp') {
           if (nat) {
             if (!nat.sendToClient(client.ip, client.port, data)) sendErrors++;
-          } else udp!.send(data, client.port, client.ip);
+          } else udp!.send(data, client.port, client.ip, countSendError);
         }
         else (client.key.startsWith('s') ? tls : tcp)?.send(client, data);
       } catch {
@@ -79,7 +84,7 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
         return;
       }
       try {
-        (alloc.relay as Socket | undefined)?.send(data, port, ip);
+        (alloc.relay as Socket | undefined)?.send(data, port, ip, countSendError);
       } catch {
         sendErrors++;
       }
