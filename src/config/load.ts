@@ -69,7 +69,7 @@ export function loadConfig(sources: ConfigSources): RelayConfig {
     setPath(out, path, value);
   }
   const config = out as unknown as RelayConfig;
-  crossCheck(config);
+  validateConfig(config);
   return deepFreeze(config);
 }
 
@@ -91,10 +91,6 @@ function checkUnknownFileKeys(obj: Record<string, unknown>): void {
  * a config built in code. Throws ConfigError naming the field.
  */
 export function validateConfig(c: RelayConfig): void {
-  crossCheck(c);
-}
-
-function crossCheck(c: RelayConfig): void {
   // The UDP planes (media cells, TURN) bind to it, and dgram needs an address, not a name.
   if (isIP(c.host) === 0) throw new ConfigError('host', `host must be an IP address (e.g. 127.0.0.1, 0.0.0.0, ::1), got ${JSON.stringify(c.host)}`);
   if ((c.tlsCert === '') !== (c.tlsKey === '')) throw new ConfigError('tlsCert', 'tlsCert and tlsKey must be given together');

@@ -3,14 +3,13 @@
  * reports not-ready while its volume is missing), mailbox service, HTTP and WebSocket front ends,
  * TTL sweeper and wake dispatcher.
  */
-import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Plane, PlaneContext } from '../server/plane.js';
 import { errorSummary } from '../server/http-router.js';
 import { ChallengeBook } from './challenge-book.js';
 import type { EnvelopeStore } from './envelope-store.js';
 import { createEnvelopeMetrics } from './envelope-metrics.js';
-import { clientAddressResolver, rateLimitKey } from '../limits/client-address.js';
+import { rateLimitKeyOf } from '../limits/client-address.js';
 import { mountEnvelopeRoutes } from './http-routes.js';
 import { LmdbEnvelopeStore } from './lmdb-store.js';
 import { MailboxService } from './mailbox-service.js';
@@ -66,8 +65,7 @@ export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneO
     sockets.add(ws);
     ws.on('close', () => sockets.delete(ws));
   };
-  const clientAddress = ctx.clientAddress ?? clientAddressResolver([]);
-  const clientKey = (req: IncomingMessage): string => rateLimitKey(clientAddress(req));
+  const clientKey = rateLimitKeyOf(ctx.clientAddress);
   mountEnvelopeRoutes(ctx.http, service, Math.max(...cfg.sizeBuckets), clientKey);
   ctx.http.websocket(READER_PATH, (ws) => {
     track(ws);

@@ -14,14 +14,12 @@ export type ClientAddressOf = (req: IncomingMessage) => string;
 
 /** Parses `ip` or `ip/prefix`; undefined when it is neither. */
 export function parseSubnet(text: string): { ip: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
-  const slash = text.indexOf('/');
-  const ip = slash < 0 ? text : text.slice(0, slash);
+  const [ip = '', prefixText, extra] = text.split('/');
   const v = isIP(ip);
-  if (v === 0) return undefined;
+  if (v === 0 || extra !== undefined || (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText))) return undefined;
   const bits = v === 4 ? 32 : 128;
-  const prefix = slash < 0 ? bits : Number(text.slice(slash + 1));
-  if (!/^\d+$/.test(slash < 0 ? '0' : text.slice(slash + 1)) || prefix > bits) return undefined;
-  return { ip, prefix, family: v === 4 ? 'ipv4' : 'ipv6' };
+  const prefix = prefixText === undefined ? bits : Number(prefixText);
+  return prefix > bits ? undefined : { ip, prefix, family: v === 4 ? 'ipv4' : 'ipv6' };
 }
 
 /** `::ffff:192.0.2.1` (an IPv4 client on a dual-stack socket) is 192.0.2.1. */
@@ -56,6 +54,12 @@ export function addressMatcher(list: readonly string[]): (ip: string) => boolean
     const v = isIP(a);
     return v !== 0 && set.check(a, v === 4 ? 'ipv4' : 'ipv6');
   };
+}
+
+/** The rate-limit bucket of a request: its client address (through `resolve`, else the socket peer) by rateLimitKey. */
+export function rateLimitKeyOf(resolve: ClientAddressOf | undefined): ClientAddressOf {
+  const address = resolve ?? clientAddressResolver([]);
+  return (req) => rateLimitKey(address(req));
 }
 
 export function clientAddressResolver(trustProxy: readonly string[]): ClientAddressOf {

@@ -14,7 +14,7 @@ import type { Plane, PlaneContext } from '../../server/plane.js';
 import { startDataPlane, type CellCore, type ExternalSink } from '../dataplane/index.js';
 import { CELLS_WS_PATH, JOIN_PATH, joinHandler } from './join-route.js';
 import { registerMediaMetrics } from './media-metrics.js';
-import { clientAddressResolver, rateLimitKey } from '../../limits/client-address.js';
+import { rateLimitKeyOf } from '../../limits/client-address.js';
 import { RateLimiter } from '../../limits/rate-limiter.js';
 
 export interface MediaPlane extends Plane {
@@ -60,14 +60,14 @@ export async function startMediaPlane(ctx: PlaneContext): Promise<MediaPlane> {
   const advertised = cfg.advertisedHost !== '' ? cfg.advertisedHost : ctx.config.host;
 
   const joinLimiter = new RateLimiter(cfg.joinRatePerSec, cfg.joinBurst);
-  const clientAddress = ctx.clientAddress ?? clientAddressResolver([]);
+  const joinKey = rateLimitKeyOf(ctx.clientAddress);
   ctx.http.route(
     'POST',
     JOIN_PATH,
     joinHandler({
       join: (room, profile, rx, tx) => dp.join(room, profile, rx, tx),
       maxBodyBytes: cfg.joinMaxBodyBytes,
-      joinWait: (req) => joinLimiter.take(rateLimitKey(clientAddress(req)), Date.now()),
+      joinWait: (req) => joinLimiter.take(joinKey(req), Date.now()),
       udp: () => ({ host: advertised, port: udpPort }),
       onJoined: (j, room) => {
         metrics.joined();
