@@ -297,9 +297,9 @@ export class CallClient extends EventEmitter<CallEvents> {
 
   private announce<K extends keyof CallEvents>(event: K, ...args: CallEvents[K]): void {
     // (the cast: TypeScript cannot narrow EventEmitter's conditional argument type for a generic K)
-    const deliver = (): void => void (this.emit as (e: K, ...a: CallEvents[K]) => boolean)(event, ...args);
-    if (this.held !== undefined) this.held.push(deliver);
-    else deliver();
+    const emit = this.emit as (e: K, ...a: CallEvents[K]) => boolean;
+    if (this.held === undefined) emit.call(this, event, ...args); // every frame: no closure once joined
+    else this.held.push(() => void emit.call(this, event, ...args));
   }
 
   /**
