@@ -4,16 +4,14 @@
  * buffering without bound; other clients on the listener are untouched. Real sockets on loopback.
  */
 import { readFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
-import { connect as connectTls } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Method, StreamFramer, StunClass } from '../../src/turn/codec/index.js';
+import { Method, StunClass } from '../../src/turn/codec/index.js';
 import { restPassword } from '../../src/turn/core/credentials.js';
 import type { TurnPlane } from '../../src/turn/server/turn-plane.js';
 import { startTestTurn } from './helpers/plane.js';
 import { parse, peer, request, transportUdp } from './helpers/stun-client.js';
-import { Inbox, byTid, peerSocket, tcpClient } from './helpers/wire.js';
+import { peerSocket, tcpClient } from './helpers/wire.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 let plane: TurnPlane;
@@ -24,35 +22,22 @@ afterAll(() => plane.close());
 
 describe.each(['tcp', 'tls'] as const)('a %s client that stops reading', (mode) => {
   it('is disconnected past the backlog cap, and its allocation freed', async () => {
-    const port = mode === 'tcp' ? plane.tcpPort : plane.tlsPort;
-    const sock: Socket = mode === 'tcp' ? connect({ port, host: '127.0.0.1' }) : connectTls({ port, host: '127.0.0.1', ca: readFileSync(fixture('turn-test-cert.pem')) });
-    await new Promise<void>((resolve, reject) => {
-      sock.once(mode === 'tcp' ? 'connect' : 'secureConnect', resolve);
-      sock.once('error', reject);
-    });
-    const inbox = new Inbox();
-    const framer = new StreamFramer();
-    const onData = (chunk: Buffer): void => void framer.push(chunk, (m) => inbox.push(Buffer.from(m)));
-    sock.on('data', onData);
-    const call = (b: Buffer): Promise<Buffer> => {
-      const p = inbox.next(byTid(b.subarray(8, 20)));
-      sock.write(b);
-      return p;
-    };
+    const ca = mode === 'tls' ? { ca: readFileSync(fixture('turn-test-cert.pem')) } : undefined;
+    const c = await tcpClient(mode === 'tcp' ? plane.tcpPort : plane.tlsPort, ca);
+    const sock = c.socket!;
     const closed = new Promise<void>((r) => sock.once('close', () => r()));
     sock.on('error', () => {});
     const p = await peerSocket();
     try {
       const username = `${Math.floor(Date.now() / 1000) + 600}:slow`;
-      const challenge = parse(await call(request(Method.allocate, [transportUdp])));
+      const challenge = parse(await c.call(request(Method.allocate, [transportUdp])));
       const creds = { username, password: restPassword('rest-secret', username), realm: challenge.realm!, nonce: challenge.nonce! };
-      const ok = parse(await call(request(Method.allocate, [transportUdp], creds)));
+      const ok = parse(await c.call(request(Method.allocate, [transportUdp], creds)));
       expect(ok.cls).toBe(StunClass.success);
-      expect(parse(await call(request(Method.createPermission, [peer('127.0.0.1', p.port)], creds))).cls).toBe(StunClass.success);
+      expect(parse(await c.call(request(Method.createPermission, [peer('127.0.0.1', p.port)], creds))).cls).toBe(StunClass.success);
       const allocations = plane.core.allocationCount();
 
       // Stop reading; the peer sends up to 40 MB (kernel buffers hold ~10 MB before Node's backlog grows).
-      sock.off('data', onData);
       sock.pause();
       const payload = Buffer.alloc(1000, 7);
       let sent = 0;
@@ -72,7 +57,7 @@ describe.each(['tcp', 'tls'] as const)('a %s client that stops reading', (mode) 
       sock.resume();
       await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('the client never saw its connection close')), 10_000))]);
 
-      const other = await tcpClient(mode === 'tcp' ? plane.tcpPort : plane.tlsPort, mode === 'tls' ? { ca: readFileSync(fixture('turn-test-cert.pem')) } : undefined);
+      const other = await tcpClient(mode === 'tcp' ? plane.tcpPort : plane.tlsPort, ca);
       expect(parse(await other.call(request(Method.binding))).cls).toBe(StunClass.success);
       await other.close();
     } finally {

@@ -49,6 +49,8 @@ export interface WireClient {
   call(b: Buffer): Promise<Buffer>;
   close(): Promise<void>;
   localPort(): number;
+  /** TCP/TLS clients: the stream itself (to pause it, watch it close). */
+  socket?: Socket;
 }
 
 export async function udpClient(serverPort: number): Promise<WireClient> {
@@ -109,6 +111,7 @@ export async function tcpClient(serverPort: number, tls?: { ca: Buffer }): Promi
         sock.destroy();
       }),
     localPort: () => sock.localPort ?? 0,
+    socket: sock,
   };
 }
 
