@@ -19,7 +19,7 @@ import { RelaySockets } from './relay-sockets.js';
 import { TcpClients } from './tcp-clients.js';
 import { registerTurnMetrics } from './turn-metrics.js';
 import { bindUdp, closeUdp, createUdpSocket, growBuffers } from './udp-socket.js';
-import { mergeNativeStats, selectTurnDataPath, startNativeUdpPath, type NativeUdpPath } from './native-turn.js';
+import { mergeNativeStats, NATIVE_TURN_SEND_ERRORS, selectTurnDataPath, startNativeUdpPath, type NativeUdpPath } from './native-turn.js';
 import type { TurnStats } from '../core/types.js';
 
 export interface TurnPlane extends Plane {
@@ -186,7 +186,7 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
   const sweep = setInterval(() => core.tick(now()), SWEEP_MS);
   sweep.unref();
   const stats = (): TurnStats => (nat ? mergeNativeStats(core.stats, nat.stats()) : core.stats);
-  const nativeSendErrors = (): number => (nat ? nat.stats()[11]! : 0);
+  const nativeSendErrors = (): number => (nat ? nat.stats()[NATIVE_TURN_SEND_ERRORS]! : 0);
   registerTurnMetrics(ctx.metrics, stats, () => ({ allocations: core.allocationCount(), tcp: (tcp?.count ?? 0) + (tls?.count ?? 0), sendErrors: sendErrors + nativeSendErrors() + (tcp?.dropped ?? 0) + (tls?.dropped ?? 0) }));
   const dataPlane = nat ? 'native' : 'typescript';
   log.info({ udpPort, tcpPort, tlsPort, relayPorts: `${binding.portMin}-${binding.portMax}`, realm: t.realm, dataPlane, why: native.why }, `turn plane listening; ${dataPlane} data path (${native.why})`);
