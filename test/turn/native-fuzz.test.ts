@@ -8,7 +8,7 @@ import { Allocation } from '../../src/turn/core/allocation.js';
 import { loadNativeTurn, packForwarding } from '../../src/turn/server/native-turn.js';
 import { prng } from './helpers/native-diff.js';
 import { startTestTurn } from './helpers/plane.js';
-import { channel, parse, peer, request, sendIndication, transportUdp } from './helpers/stun-client.js';
+import { allocateRelay, channel, parse, peer, request, sendIndication, transportUdp } from './helpers/stun-client.js';
 import { peerSocket, udpClient } from './helpers/wire.js';
 
 const { addon, reason } = loadNativeTurn();
@@ -77,10 +77,7 @@ describe.skipIf(addon === undefined)(`native TURN demux fuzz${addon ? '' : ` (sk
     const other = await udpClient(plane.udpPort);
     const p = await peerSocket();
     try {
-      const ch = parse(await c.call(request(Method.allocate, [transportUdp])));
-      const creds = { username: 'alice', password: 'secret1', realm: ch.realm!, nonce: ch.nonce! };
-      const ok = parse(await c.call(request(Method.allocate, [transportUdp], creds)));
-      const relayPort = ok.relayed!.port;
+      const { creds, relayPort } = await allocateRelay(c, 'alice', 'secret1');
       expect(parse(await c.call(request(Method.channelBind, [channel(0x4001), peer('127.0.0.1', p.port)], creds))).cls).toBe(StunClass.success);
       const rand = prng(99);
       const int = (n: number): number => Math.floor(rand() * n);

@@ -10,7 +10,7 @@ import type { TurnPlane } from '../../src/turn/server/turn-plane.js';
 import type { PlaneContext } from '../../src/server/plane.js';
 import { hasNative } from '../media/plane-select.js';
 import { startTestTurn } from './helpers/plane.js';
-import { parse, peer, request, sendIndication, transportUdp } from './helpers/stun-client.js';
+import { allocateRelay, parse, peer, request, sendIndication } from './helpers/stun-client.js';
 import { peerSocket, udpClient } from './helpers/wire.js';
 
 /** Largest peer datagram relayed (MAX_RELAYED, kMaxRelayed): its Data indication is 65,508 bytes. */
@@ -56,11 +56,7 @@ describe.skipIf(!hasNative)('native TURN data path: its counters in /metrics', (
     const c = await udpClient(plane.udpPort);
     const p = await peerSocket();
     try {
-      const challenge = parse(await c.call(request(Method.allocate, [transportUdp])));
-      const creds = { username: 'alice', password: 'secret1', realm: challenge.realm!, nonce: challenge.nonce! };
-      const ok = parse(await c.call(request(Method.allocate, [transportUdp], creds)));
-      expect(ok.cls).toBe(StunClass.success);
-      const relayPort = ok.relayed!.port;
+      const { creds, relayPort } = await allocateRelay(c, 'alice', 'secret1');
 
       // No permission yet: the native thread drops a plain Send indication and a peer datagram.
       const noPerm = metric('turn_dropped_total{reason="no_permission"}') ?? 0;

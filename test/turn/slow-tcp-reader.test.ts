@@ -10,7 +10,7 @@ import { Method, StunClass } from '../../src/turn/codec/index.js';
 import { restPassword } from '../../src/turn/core/credentials.js';
 import type { TurnPlane } from '../../src/turn/server/turn-plane.js';
 import { startTestTurn } from './helpers/plane.js';
-import { parse, peer, request, transportUdp } from './helpers/stun-client.js';
+import { allocateRelay, parse, peer, request } from './helpers/stun-client.js';
 import { peerSocket, tcpClient } from './helpers/wire.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -30,10 +30,7 @@ describe.each(['tcp', 'tls'] as const)('a %s client that stops reading', (mode) 
     const p = await peerSocket();
     try {
       const username = `${Math.floor(Date.now() / 1000) + 600}:slow`;
-      const challenge = parse(await c.call(request(Method.allocate, [transportUdp])));
-      const creds = { username, password: restPassword('rest-secret', username), realm: challenge.realm!, nonce: challenge.nonce! };
-      const ok = parse(await c.call(request(Method.allocate, [transportUdp], creds)));
-      expect(ok.cls).toBe(StunClass.success);
+      const { creds, relayPort } = await allocateRelay(c, username, restPassword('rest-secret', username));
       expect(parse(await c.call(request(Method.createPermission, [peer('127.0.0.1', p.port)], creds))).cls).toBe(StunClass.success);
       const allocations = plane.core.allocationCount();
 
@@ -47,7 +44,7 @@ describe.each(['tcp', 'tls'] as const)('a %s client that stops reading', (mode) 
       const relayed = (): number => plane.stats().relayedPackets.toClient;
       const start = relayed();
       while (!gone() && sent < 40_000) {
-        for (let i = 0; i < 200; i++) p.socket.send(payload, ok.relayed!.port, '127.0.0.1');
+        for (let i = 0; i < 200; i++) p.socket.send(payload, relayPort, '127.0.0.1');
         sent += 200;
         for (let waited = 0; !gone() && relayed() - start < sent - 400 && waited < 50; waited++) await new Promise((r) => setTimeout(r, 1));
       }

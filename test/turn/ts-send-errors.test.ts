@@ -8,7 +8,7 @@ import { Method, StunClass } from '../../src/turn/codec/index.js';
 import type { PlaneContext } from '../../src/server/plane.js';
 import type { TurnPlane } from '../../src/turn/server/turn-plane.js';
 import { startTestTurn } from './helpers/plane.js';
-import { parse, peer, request, transportUdp } from './helpers/stun-client.js';
+import { allocateRelay, parse, peer, request } from './helpers/stun-client.js';
 import { peerSocket, udpClient } from './helpers/wire.js';
 
 describe.skipIf(process.env.XRELAY_NATIVE === '1')('TypeScript TURN path', () => {
@@ -32,14 +32,11 @@ describe.skipIf(process.env.XRELAY_NATIVE === '1')('TypeScript TURN path', () =>
     const c = await udpClient(plane.udpPort);
     const p = await peerSocket();
     try {
-      const challenge = parse(await c.call(request(Method.allocate, [transportUdp])));
-      const creds = { username: 'alice', password: 'secret1', realm: challenge.realm!, nonce: challenge.nonce! };
-      const ok = parse(await c.call(request(Method.allocate, [transportUdp], creds)));
-      expect(ok.cls).toBe(StunClass.success);
+      const { creds, relayPort } = await allocateRelay(c, 'alice', 'secret1');
       expect(parse(await c.call(request(Method.createPermission, [peer('127.0.0.1', p.port)], creds))).cls).toBe(StunClass.success);
       const before = metric('turn_send_errors_total');
       // 65 471 bytes relay (the cap), but 20 + 12 + 4 + 65 472 = 65 508 bytes exceed IPv4's 65 507.
-      for (let i = 0; i < 3; i++) p.socket.send(Buffer.alloc(65_471, 1), ok.relayed!.port, '127.0.0.1');
+      for (let i = 0; i < 3; i++) p.socket.send(Buffer.alloc(65_471, 1), relayPort, '127.0.0.1');
       await expect.poll(() => metric('turn_send_errors_total') - before, { timeout: 5000 }).toBe(3);
       expect(logs).not.toContain('socket error');
     } finally {

@@ -79,3 +79,12 @@ export function parse(buf: Buffer): Answer {
     hasIntegrity: m.integrityAt >= 0 || m.integritySha256At >= 0,
   };
 }
+
+/** The two-step Allocate (401 challenge, then credentials) that most TURN tests start with. */
+export async function allocateRelay(c: { call(b: Buffer): Promise<Buffer> }, username: string, password: string): Promise<{ creds: Creds; relayPort: number }> {
+  const challenge = parse(await c.call(request(Method.allocate, [transportUdp])));
+  const creds = { username, password, realm: challenge.realm!, nonce: challenge.nonce! };
+  const ok = parse(await c.call(request(Method.allocate, [transportUdp], creds)));
+  if (ok.cls !== StunClass.success || ok.relayed === undefined) throw new Error(`allocate failed: ${ok.code}`);
+  return { creds, relayPort: ok.relayed.port };
+}
