@@ -33,6 +33,15 @@ async function fill(store: LmdbEnvelopeStore): Promise<{ boxes: Uint8Array[]; ne
   return { boxes, newest: ids.at(-1)! };
 }
 
+/** A store filled as fill() does and closed cleanly (so it holds a snapshot). */
+async function filledAndClosed(): Promise<{ dir: string; boxes: Uint8Array[]; newest: Buffer }> {
+  const dir = freshDir();
+  const store = LmdbEnvelopeStore.open(dir, limits);
+  const filled = await fill(store);
+  await store.close();
+  return { dir, ...filled };
+}
+
 async function mailboxFull(store: LmdbEnvelopeStore, box: Uint8Array): Promise<boolean> {
   try {
     await store.put(box, randomBytes(256), Date.now());
@@ -66,10 +75,7 @@ describe('usage snapshot', () => {
   });
 
   it('the snapshot is consumed at open: a store that is not closed cleanly is scanned next time', async () => {
-    const dir = freshDir();
-    const first = LmdbEnvelopeStore.open(dir, limits);
-    await fill(first);
-    await first.close();
+    const { dir } = await filledAndClosed();
     const second = LmdbEnvelopeStore.open(dir, limits);
     expect(second.usageSource).toBe('snapshot');
     // Look at the raw database while `second` is open, as a crash here would leave it.
@@ -80,10 +86,7 @@ describe('usage snapshot', () => {
   });
 
   it('a snapshot that does not match the data is ignored and the counters are rebuilt by a scan', async () => {
-    const dir = freshDir();
-    const first = LmdbEnvelopeStore.open(dir, limits);
-    await fill(first);
-    await first.close();
+    const { dir } = await filledAndClosed();
     // An envelope written behind the snapshot's back (e.g. by an older relay build).
     const raw = open({ path: `${dir}/envelopes.lmdb`, compression: false });
     const envelopes = raw.openDB<Buffer, Buffer>({ name: 'envelopes', keyEncoding: 'binary', encoding: 'binary' });
@@ -106,10 +109,7 @@ describe('usage snapshot', () => {
   });
 
   it('a writer that moved envelopes between mailboxes (same total) also voids the snapshot', async () => {
-    const dir = freshDir();
-    const first = LmdbEnvelopeStore.open(dir, limits);
-    const { boxes } = await fill(first); // mailbox 1 holds 5 of 5
-    await first.close();
+    const { dir, boxes } = await filledAndClosed(); // mailbox 1 holds 5 of 5
     const raw = open({ path: `${dir}/envelopes.lmdb`, compression: false });
     const envelopes = raw.openDB<Buffer, Buffer>({ name: 'envelopes', keyEncoding: 'binary', encoding: 'binary' });
     const victim = Array.from(envelopes.getKeys({ start: Buffer.from(boxes[0]!), limit: 1 }))[0]!;
