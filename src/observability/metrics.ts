@@ -29,8 +29,22 @@ abstract class Metric {
 }
 
 export class Counter extends Metric {
+  private followed: Map<LabelValues, number> | undefined;
+
   inc(by = 1, label: LabelValues = ''): void {
     this.values.set(label, (this.values.get(label) ?? 0) + by);
+  }
+
+  /**
+   * Follows a cumulative total kept elsewhere (a core's or a native thread's counter), read at
+   * scrape time: adds what it grew by since the last call for this label; a total that went down
+   * (a restarted source) adds nothing, and later growth counts from there.
+   */
+  follow(total: number, label: LabelValues = ''): void {
+    this.followed ??= new Map();
+    const delta = total - (this.followed.get(label) ?? 0);
+    if (delta > 0) this.inc(delta, label);
+    this.followed.set(label, total);
   }
 }
 

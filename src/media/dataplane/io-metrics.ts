@@ -44,17 +44,11 @@ export function registerBatchIoMetrics(metrics: MetricsRegistry, n: BatchIoMetri
   const waits = metrics.counter(`${n.prefix}send_waits_total`, `Times ${n.who} found a send buffer full and waited (up to ${n.waitMs} ms) for room.`);
   const batches = metrics.counter(`${n.prefix}io_batches_total`, `recvmmsg and sendmmsg calls of ${n.who} that moved at least one of its ${n.unit}, by call.`, 'call');
   for (const reason of ['would_block', 'error']) dropped.inc(0, reason);
-  const last = new Map<string, number>();
-  const sync = (key: string, value: number, apply: (delta: number) => void): void => {
-    const d = value - (last.get(key) ?? 0);
-    if (d > 0) apply(d);
-    last.set(key, value);
-  };
   return (c) => {
-    sync('wouldBlock', c.sendWouldBlock, (d) => dropped.inc(d, 'would_block'));
-    sync('error', c.sendErrors - c.sendWouldBlock, (d) => dropped.inc(d, 'error'));
-    sync('waits', c.sendWaits, (d) => waits.inc(d));
-    sync('recv', c.recvBatches, (d) => batches.inc(d, 'recvmmsg'));
-    sync('send', c.sendBatches, (d) => batches.inc(d, 'sendmmsg'));
+    dropped.follow(c.sendWouldBlock, 'would_block');
+    dropped.follow(c.sendErrors - c.sendWouldBlock, 'error');
+    waits.follow(c.sendWaits);
+    batches.follow(c.recvBatches, 'recvmmsg');
+    batches.follow(c.sendBatches, 'sendmmsg');
   };
 }

@@ -33,29 +33,23 @@ export function registerMediaMetrics(metrics: MetricsRegistry, core: CellCore, p
   const sessions = metrics.gauge('xrelay_media_sessions', 'Live media sessions.');
   const rooms = metrics.gauge('xrelay_media_rooms', 'Live rooms.');
   for (const r of DROP_REASONS.slice(1)) dropped.inc(0, r);
-  const last = new Map<string, number>();
-  const sync = (key: string, value: number, apply: (delta: number) => void): void => {
-    const d = value - (last.get(key) ?? 0);
-    if (d > 0) apply(d);
-    last.set(key, value);
-  };
   metrics.onCollect(() => {
     const s = core.stats;
-    sync('in', s.cellsIn, (d) => cellsIn.inc(d));
-    sync('real', s.cellsOut - s.dummyCellsOut, (d) => cellsOut.inc(d, 'real'));
-    sync('dummy', s.dummyCellsOut, (d) => cellsOut.inc(d, 'dummy'));
-    sync('recIn', s.recordsIn, (d) => recIn.inc(d));
-    sync('recOut', s.recordsOut, (d) => recOut.inc(d));
-    sync('qfull', s.queueDrops, (d) => qDrops.inc(d, 'full'));
-    sync('qstale', s.staleDrops, (d) => qDrops.inc(d, 'stale'));
-    sync('missed', s.missedTicks, (d) => missed.inc(d));
-    DROP_REASONS.forEach((r, i) => i > 0 && sync('drop:' + r, s.drops[i]!, (d) => dropped.inc(d, r)));
-    CLOSE_REASONS.forEach((r, i) => i > 0 && sync('close:' + r, s.closes[i]!, (d) => closes.inc(d, r)));
+    cellsIn.follow(s.cellsIn);
+    cellsOut.follow(s.cellsOut - s.dummyCellsOut, 'real');
+    cellsOut.follow(s.dummyCellsOut, 'dummy');
+    recIn.follow(s.recordsIn);
+    recOut.follow(s.recordsOut);
+    qDrops.follow(s.queueDrops, 'full');
+    qDrops.follow(s.staleDrops, 'stale');
+    missed.follow(s.missedTicks);
+    DROP_REASONS.forEach((r, i) => i > 0 && dropped.follow(s.drops[i]!, r));
+    CLOSE_REASONS.forEach((r, i) => i > 0 && closes.follow(s.closes[i]!, r));
     const p = paths();
     if (p !== undefined) {
-      sync('roams', p.roams, (d) => roams.inc(d));
-      sync('ws', p.wsBackpressureDrops, (d) => wsDrops.inc(d));
-      sync('unroutable', p.unroutable, (d) => unroutable.inc(d));
+      roams.follow(p.roams);
+      wsDrops.follow(p.wsBackpressureDrops);
+      unroutable.follow(p.unroutable);
       if (p.native !== undefined) {
         native ??= registerNativeIoMetrics(metrics);
         native(p.native);
@@ -77,10 +71,8 @@ export function registerMediaMetrics(metrics: MetricsRegistry, core: CellCore, p
 function registerNativeIoMetrics(metrics: MetricsRegistry): (io: NativeIoStats) => void {
   const batchIo = registerBatchIoMetrics(metrics, { prefix: 'xrelay_media_native_', who: 'the native data plane', unit: 'cells', waitMs: 2 });
   const kernel = metrics.counter('xrelay_media_native_kernel_drops_total', "Cells the kernel dropped at the native data plane's full socket receive queue (overload shed before any work).");
-  let seen = 0;
   return (io) => {
     batchIo(io);
-    if (io.kernelDrops > seen) kernel.inc(io.kernelDrops - seen);
-    seen = io.kernelDrops;
+    kernel.follow(io.kernelDrops);
   };
 }

@@ -7,12 +7,12 @@
  * the native thread's own I/O counters, exported by the `turn_native_*` metrics (registered at the
  * first scrape that sees them, so the TypeScript path does not show them).
  */
-import type { MetricsRegistry } from '../../observability/metrics.js';
+import type { Counter, MetricsRegistry } from '../../observability/metrics.js';
 import type { TurnStats } from '../core/types.js';
 import { registerBatchIoMetrics } from '../../media/dataplane/io-metrics.js';
 import type { MergedTurnStats, NativeTurnIo } from './native-turn.js';
 
-type Sync = (counter: { inc(by: number, label: string): void }, prefix: string, values: Record<string, number>) => void;
+type Sync = (counter: Counter, values: Record<string, number>) => void;
 
 export function registerTurnMetrics(metrics: MetricsRegistry, snapshot: TurnStats | (() => TurnStats), gauges: () => { allocations: number; tcp: number; sendErrors: number }): void {
   const requests = metrics.counter('turn_requests_total', 'TURN/STUN requests received, by method.', 'method');
@@ -24,29 +24,23 @@ export function registerTurnMetrics(metrics: MetricsRegistry, snapshot: TurnStat
   const tcp = metrics.gauge('turn_tcp_connections', 'Open TURN TCP client connections.');
   const sendErrors = metrics.counter('turn_send_errors_total', 'Sends refused by the socket layer or dropped for a slow TCP reader.');
   let native: ((io: NativeTurnIo) => void) | undefined;
-  const seen = new Map<string, number>();
-  const sync: Sync = (counter, prefix, values) => {
-    for (const [label, value] of Object.entries(values)) {
-      const k = prefix + label;
-      const delta = value - (seen.get(k) ?? 0);
-      if (delta > 0) counter.inc(delta, label);
-      seen.set(k, value);
-    }
+  const sync: Sync = (counter, values) => {
+    for (const [label, value] of Object.entries(values)) counter.follow(value, label);
   };
   metrics.onCollect(() => {
     const stats = typeof snapshot === 'function' ? snapshot() : snapshot;
-    sync(requests, 'r', stats.requests);
-    sync(errors, 'e', stats.errors);
-    sync(dropped, 'd', stats.dropped);
-    sync(packets, 'p', { to_peer: stats.relayedPackets.toPeer, to_client: stats.relayedPackets.toClient });
-    sync(bytes, 'b', { to_peer: stats.relayedBytes.toPeer, to_client: stats.relayedBytes.toClient });
+    sync(requests, stats.requests);
+    sync(errors, stats.errors);
+    sync(dropped, stats.dropped);
+    sync(packets, { to_peer: stats.relayedPackets.toPeer, to_client: stats.relayedPackets.toClient });
+    sync(bytes, { to_peer: stats.relayedBytes.toPeer, to_client: stats.relayedBytes.toClient });
     const io = (stats as Partial<MergedTurnStats>).native;
     if (io !== undefined) {
       native ??= registerNativeTurnMetrics(metrics, dropped, sync);
       native(io);
     }
     const g = gauges();
-    sync(sendErrors, 's', { '': g.sendErrors });
+    sync(sendErrors, { '': g.sendErrors });
     allocations.set(g.allocations);
     tcp.set(g.tcp);
   });
@@ -56,7 +50,7 @@ export function registerTurnMetrics(metrics: MetricsRegistry, snapshot: TurnStat
  * The native TURN thread's I/O counters. Its send drops are also in turn_send_errors_total (the
  * host adds them in), and its lost hand-ups in turn_dropped_total{reason="backlog"}.
  */
-function registerNativeTurnMetrics(metrics: MetricsRegistry, dropped: { inc(by: number, label: string): void }, sync: Sync): (io: NativeTurnIo) => void {
+function registerNativeTurnMetrics(metrics: MetricsRegistry, dropped: Counter, sync: Sync): (io: NativeTurnIo) => void {
   const batchIo = registerBatchIoMetrics(metrics, {
     prefix: 'turn_native_',
     who: 'the native TURN data path',
@@ -67,8 +61,8 @@ function registerNativeTurnMetrics(metrics: MetricsRegistry, dropped: { inc(by: 
   const handedUp = metrics.counter('turn_native_handed_up_total', 'Listener datagrams the native data path handed to the TypeScript core (requests, messages the fast path does not take).');
   return (io) => {
     batchIo(io);
-    sync(handedUp, 'nu', { '': io.handedUp });
+    sync(handedUp, { '': io.handedUp });
     // Native only: the TS path reads with Node's dgram, which never cuts a datagram short.
-    sync(dropped, 'dn', { truncated: io.truncated });
+    sync(dropped, { truncated: io.truncated });
   };
 }
