@@ -10,7 +10,13 @@ import { errorSummary } from '../server/http-router.js';
 import { startRelay } from '../server/relay.js';
 
 export async function serve(config: RelayConfig, readConfig: () => RelayConfig): Promise<number> {
-  const relay = await startRelay(config);
+  // A SIGHUP while starting (default action: exit) is held and served once the relay runs.
+  let heldHup = false;
+  const holdHup = (): void => {
+    heldHup = true;
+  };
+  process.on('SIGHUP', holdHup);
+  const relay = await startRelay(config).finally(() => process.off('SIGHUP', holdHup));
   const log = relay.logger;
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -47,5 +53,6 @@ export async function serve(config: RelayConfig, readConfig: () => RelayConfig):
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', reload);
+    if (heldHup) reload();
   });
 }

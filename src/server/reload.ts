@@ -60,9 +60,10 @@ export function reloadRelay(t: ReloadTargets, next: RelayConfig): ReloadReport {
   // Switching TLS on or off changes the listener itself.
   if ((https === undefined) !== (next.tlsCert === '')) restartNeeded.push('tlsCert');
 
-  setLogLevel(log, next.logLevel);
+  // Reported under the old level, so the confirmation shows even when the new level hides info.
   log.info({ tls, turnTls, logLevel: next.logLevel }, 'config reloaded');
   if (restartNeeded.length > 0) log.warn({ fields: restartNeeded }, 'changed config fields need a restart to apply');
+  setLogLevel(log, next.logLevel);
   return { logLevel: next.logLevel, tls, turnTls, restartNeeded };
 }
 
