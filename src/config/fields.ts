@@ -80,6 +80,7 @@ export function valueName(path: readonly string[], f: Field<unknown>): string | 
     case 'stringList':
       if (/List$|^trustProxy$|Allow$/.test(name)) return '<cidr,...>';
       if (/Users$/.test(name)) return '<user:password,...>';
+      if (name === 'profiles') return '<name:tickMs:upBytes:downBytes,...>';
       return '<item,...>';
     case 'string':
       if (/Dir$/.test(name)) return '<dir>';
