@@ -111,6 +111,7 @@ function readTokens(args: readonly string[], specs: Record<string, OptionSpec>, 
   for (const t of tokens) {
     if (t.kind === 'option-terminator') continue;
     if (t.kind === 'positional') {
+      if (out.command === 'help') continue; // `xrelay help serve`: there is one help
       throw new UsageError('unexpected_argument', `unexpected argument "${t.value}"${out.command ? ` after "${out.command}"` : ''}`);
     }
     const spec = specs[t.name];

@@ -16,7 +16,8 @@
  *
  * Limits: abstract sockets belong to a network namespace, so two containers with separate network
  * namespaces sharing one volume do not see each other's lock (share the namespace, or do not share
- * the volume). Elsewhere than Linux, the lock file itself is the lock (created exclusively; a
+ * the volume); and any local user who can stat the directory could bind the name first and so keep
+ * the relay from starting (refused as "holder unknown"), not take its data. Elsewhere than Linux, the lock file itself is the lock (created exclusively; a
  * holder whose pid no longer runs is stale), which a reused pid can fool into looking held.
  */
 import { createHash } from 'node:crypto';
@@ -46,6 +47,10 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
   const real = realpathSync(dir);
   const file = join(real, LOCK_FILE);
   if (process.platform !== 'linux') return lockByFile(real, file);
+  return lockBySocket(real, file);
+}
+
+async function lockBySocket(real: string, file: string): Promise<DataDirLock> {
   const st = statSync(real);
   const name = `xrelay-datadir-${createHash('sha256').update(`${st.dev}:${st.ino}`).digest('hex').slice(0, 32)}`;
   const server = createServer((socket) => socket.destroy());
@@ -60,7 +65,12 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
     throw err;
   }
   server.unref();
-  writeHolder(file, `@${name}`);
+  try {
+    writeHolder(file, `@${name}`);
+  } catch (err) {
+    server.close(); // a directory we cannot write to: give the name back
+    throw err;
+  }
   return { file, name: `@${name}`, release: () => release(server, file) };
 }
 
@@ -68,6 +78,13 @@ function release(server: Server | undefined, file: string): void {
   // Only our own record is removed; the name itself goes with the socket.
   if (readHolder(file)?.pid === process.pid) rmSync(file, { force: true });
   server?.close();
+}
+
+/** The fallback where abstract sockets do not exist (exported for its test on Linux). */
+export function lockDataDirByFile(dir: string): DataDirLock {
+  mkdirSync(dir, { recursive: true });
+  const real = realpathSync(dir);
+  return lockByFile(real, join(real, LOCK_FILE));
 }
 
 function lockByFile(dir: string, file: string): DataDirLock {

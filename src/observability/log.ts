@@ -45,6 +45,8 @@ export interface LogOptions {
 
 /** Child loggers of each root logger, so a level change (SIGHUP) reaches the planes' children too. */
 const childrenOf = new WeakMap<Logger, Set<WeakRef<Logger>>>();
+/** Drops a collected child's entry, so short-lived children cannot grow the set. */
+const forget = new FinalizationRegistry<{ set: Set<WeakRef<Logger>>; ref: WeakRef<Logger> }>(({ set, ref }) => set.delete(ref));
 
 export function createLogger(opts: LogOptions): Logger {
   const children = new Set<WeakRef<Logger>>();
@@ -61,7 +63,11 @@ export function createLogger(opts: LogOptions): Logger {
       base: { svc: 'xrelay' },
       // pino's default serializers would log req.remoteAddress; we never pass raw requests.
       serializers: {},
-      onChild: (child) => children.add(new WeakRef(child)),
+      onChild: (child) => {
+        const ref = new WeakRef(child);
+        children.add(ref);
+        forget.register(child, { set: children, ref });
+      },
     },
     destination,
   );

@@ -1,9 +1,9 @@
 /** One relay per data dir: a second one exits 2 naming the lock; the lock dies with its holder, kill -9 included. */
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { lockDataDir, LOCK_FILE } from '../../src/envelope/data-dir-lock.js';
+import { lockDataDir, lockDataDirByFile, LOCK_FILE } from '../../src/envelope/data-dir-lock.js';
 import { CLI, spawnRelay } from '../helpers/child-relay.js';
 import { startTestRelay, tempDir } from '../helpers/relay.js';
 
@@ -71,5 +71,26 @@ describe('data dir lock', () => {
     again.release();
     const reopened = await startTestRelay({}, { dataDir });
     await reopened.close();
+  });
+
+  it('elsewhere than Linux, the lock file is the lock: a running holder refuses, a dead one is stale', async () => {
+    const dataDir = newDir();
+    const file = join(dataDir, LOCK_FILE);
+    // A live holder (another process): refused.
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+    const gone = new Promise((r) => other.on('exit', r));
+    try {
+      writeFileSync(file, JSON.stringify({ pid: other.pid, startedAt: 'then', lock: file }));
+      expect(() => lockDataDirByFile(dataDir)).toThrow(expect.objectContaining({ code: 'data_dir_locked' }));
+    } finally {
+      other.kill('SIGKILL');
+    }
+    await gone;
+    // Its pid no longer runs: the record is stale and taken over.
+    const lock = lockDataDirByFile(dataDir);
+    expect(JSON.parse(readFileSync(file, 'utf8')).pid).toBe(process.pid);
+    expect(() => lockDataDirByFile(dataDir)).toThrow(expect.objectContaining({ code: 'data_dir_locked' }));
+    lock.release();
+    expect(existsSync(file)).toBe(false);
   });
 });
