@@ -71,13 +71,18 @@ async function lockBySocket(real: string, file: string): Promise<DataDirLock> {
     server.close(); // a directory we cannot write to: give the name back
     throw err;
   }
-  return { file, name: `@${name}`, release: () => release(server, file) };
+  return { file, name: `@${name}`, release: releaser(server, file) };
 }
 
-function release(server: Server | undefined, file: string): void {
-  // Only our own record is removed; the name itself goes with the socket.
-  if (readHolder(file)?.pid === process.pid) rmSync(file, { force: true });
-  server?.close();
+/** Idempotent: only our own record is removed; the name itself goes with the socket. */
+function releaser(server: Server | undefined, file: string): () => void {
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    if (readHolder(file)?.pid === process.pid) rmSync(file, { force: true });
+    server?.close();
+  };
 }
 
 /** The fallback where abstract sockets do not exist (exported for its test on Linux). */
@@ -91,7 +96,7 @@ function lockByFile(dir: string, file: string): DataDirLock {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       writeHolder(file, file, 'wx');
-      return { file, name: file, release: () => release(undefined, file) };
+      return { file, name: file, release: releaser(undefined, file) };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = readHolder(file);
