@@ -91,8 +91,20 @@ describe('log format', () => {
       let out = '';
       proc.stdout.on('data', (d) => (out += String(d)));
       const exited = new Promise((r) => proc.on('exit', r));
-      await expect.poll(() => /relay listening/.test(out), { timeout: 15_000, interval: 50 }).toBe(true);
-      process.kill(Number(/PID=(\d+)/.exec(out)![1]), 'SIGTERM');
+      let started = false;
+      try {
+        await expect.poll(() => /relay listening/.test(out), { timeout: 15_000, interval: 50 }).toBe(true);
+        started = true;
+      } finally {
+        // A relay that did not start is killed, not left behind (a closed pty only sends it SIGHUP).
+        const pid = /PID=(\d+)/.exec(out)?.[1];
+        try {
+          if (pid !== undefined) process.kill(Number(pid), started ? 'SIGTERM' : 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+        if (!started) proc.kill('SIGKILL');
+      }
       await exited;
       return out.replace(/\r/g, '');
     };
