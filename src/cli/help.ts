@@ -45,9 +45,9 @@ export function helpText(): string {
     'as an environment variable; flags override the environment, which overrides the file. Lists are',
     'comma-separated in flags and environment variables. Booleans: --flag, --no-flag, --flag=false.',
     '',
-    '  -c, --config <file>',
-    '      JSON config file.',
-    '  -h, --help     this help        -v, -V, --version     the version',
+    '  -c, --config <file>    the JSON config file (re-read on SIGHUP)',
+    '  -h, --help             this help',
+    '  -v, -V, --version      the version',
   ];
   let section: string | undefined;
   for (const { path, field } of listFields()) {
