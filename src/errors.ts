@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   room_full: 409,
   profile_mismatch: 409,
   too_many_sessions: 503,
+  // start-up: another relay holds the data dir (the CLI exits 2)
+  data_dir_locked: 503,
   // generic
   forbidden: 403,
   shutting_down: 503,

@@ -1,46 +1,155 @@
-/** Command-line parsing for `xrelay`: `--name value`, `--name=value`, `--flag`, `--no-flag`. */
-import { ConfigError, listFields } from '../config/load.js';
-import { flagName } from '../config/fields.js';
+/**
+ * Command-line parsing for `xrelay`, on `node:util` `parseArgs` (its tokenizer handles `--name value`,
+ * `--name=value`, `--no-name`, `-h`, and `--` the standard way); the checks on its tokens are ours so
+ * that each mistake gets one clear message: an unknown option (with the nearest real one), an option
+ * missing its value (with its placeholder), an unknown command, a stray argument. The options of
+ * `serve` and `print-config` come from the config schema, as do their placeholders.
+ *
+ * `xrelay load ...` hands every argument after `load` to the load kit unchanged.
+ */
+import { parseArgs as parseTokens } from 'node:util';
+import { closestName, flagName, valueName } from '../config/fields.js';
+import { listFields } from '../config/load.js';
+
+export const COMMANDS = ['serve', 'print-config', 'load', 'config-docs', 'version', 'help'] as const;
+export type Command = (typeof COMMANDS)[number];
 
 export interface ParsedArgs {
-  command: string | undefined;
+  /** `usage`: no command given (bare `xrelay`). */
+  action: 'run' | 'help' | 'version' | 'usage';
+  command: Command | undefined;
+  /** Schema flags (name without dashes) to raw string values; booleans as "true"/"false". */
   flags: Record<string, string>;
   configFile: string | undefined;
-  help: boolean;
+  /** `config-docs --readme FILE`. */
+  readme: string | undefined;
+  /** `load`: the arguments after it, untouched. */
   rest: string[];
 }
 
-const boolFlags = new Set(listFields().filter((r) => r.field.kind === 'bool').map((r) => flagName(r.path).slice(2)));
+export type UsageErrorCode = 'unknown_option' | 'missing_value' | 'unexpected_value' | 'unknown_command' | 'unexpected_argument';
 
-export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const out: ParsedArgs = { command: undefined, flags: {}, configFile: undefined, help: false, rest: [] };
-  let i = 0;
-  if (argv[0] !== undefined && !argv[0].startsWith('-')) out.command = argv[i++];
-  if (out.command === 'load') {
-    out.rest = argv.slice(i);
-    return out;
+/** A mistake on the command line: exit 2, message on stderr. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  constructor(
+    readonly code: UsageErrorCode,
+    message: string,
+  ) {
+    super(message);
   }
-  for (; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') {
-      out.help = true;
-      continue;
-    }
-    if (!arg.startsWith('--')) throw new ConfigError(arg, `unexpected argument "${arg}" (see xrelay --help)`);
-    const eq = arg.indexOf('=');
-    let name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
-    let value: string | undefined = eq === -1 ? undefined : arg.slice(eq + 1);
-    if (value === undefined && name.startsWith('no-') && boolFlags.has(name.slice(3))) {
-      name = name.slice(3);
-      value = 'false';
-    }
-    if (value === undefined && boolFlags.has(name)) value = argv[i + 1] === 'true' || argv[i + 1] === 'false' ? argv[++i]! : 'true';
-    if (value === undefined) {
-      if (i + 1 >= argv.length) throw new ConfigError(`--${name}`, `option --${name} needs a value`);
-      value = argv[++i]!;
-    }
-    if (name === 'config') out.configFile = value;
-    else out.flags[name] = value;
+}
+
+interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  /** Shown in messages and help: `<file>`. */
+  value?: string;
+}
+
+const GLOBAL: Record<string, OptionSpec> = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+  V: { type: 'boolean' }, // -V too, as coturn and many tools spell it
+};
+
+function schemaOptions(): Record<string, OptionSpec> {
+  const out: Record<string, OptionSpec> = { config: { type: 'string', short: 'c', value: '<file>' } };
+  for (const { path, field } of listFields()) {
+    const value = valueName(path, field);
+    out[flagName(path).slice(2)] = value === undefined ? { type: 'boolean' } : { type: 'string', value };
   }
   return out;
+}
+
+function optionsOf(command: Command): Record<string, OptionSpec> {
+  switch (command) {
+    case 'serve':
+    case 'print-config':
+      return { ...GLOBAL, ...schemaOptions() };
+    case 'config-docs':
+      return { ...GLOBAL, readme: { type: 'string', value: '<file>' } };
+    default:
+      return GLOBAL;
+  }
+}
+
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const out: ParsedArgs = { action: 'run', command: undefined, flags: {}, configFile: undefined, readme: undefined, rest: [] };
+  const first = argv[0];
+  if (first === undefined) return { ...out, action: 'usage' };
+  let args = argv;
+  if (!first.startsWith('-')) {
+    if (!(COMMANDS as readonly string[]).includes(first)) {
+      const near = closestName(first, COMMANDS);
+      throw new UsageError('unknown_command', `unknown command "${first}"${near ? ` (did you mean "${near}"?)` : ''}; commands: ${COMMANDS.join(', ')}`);
+    }
+    out.command = first as Command;
+    if (out.command === 'load') return { ...out, rest: argv.slice(1) };
+    args = argv.slice(1);
+  }
+  const specs = optionsOf(out.command ?? 'help');
+  try {
+    readTokens(args, specs, out);
+  } catch (err) {
+    // `xrelay --http-port 1`: options with no command before them.
+    if (out.command !== undefined || !(err instanceof UsageError) || err.code !== 'unknown_option') throw err;
+    throw new UsageError('unknown_command', `no command given before ${args[0]}; commands: ${COMMANDS.join(', ')} (e.g. xrelay serve ${args[0]} ...)`);
+  }
+  if (out.command === 'help') out.action = 'help';
+  if (out.command === 'version') out.action = 'version';
+  if (out.command === undefined && out.action === 'run') {
+    // Only options, no command: `xrelay --http-port 1`.
+    throw new UsageError('unknown_command', `no command given before ${args[0]}; commands: ${COMMANDS.join(', ')}`);
+  }
+  return out;
+}
+
+function readTokens(args: readonly string[], specs: Record<string, OptionSpec>, out: ParsedArgs): void {
+  const options = Object.fromEntries(Object.entries(specs).map(([name, s]) => [name, { type: s.type, ...(s.short ? { short: s.short } : {}) }]));
+  const { tokens } = parseTokens({ args: [...args], options, strict: false, allowPositionals: true, allowNegative: true, tokens: true });
+  for (const t of tokens) {
+    if (t.kind === 'option-terminator') continue;
+    if (t.kind === 'positional') {
+      if (out.command === 'help') continue; // `xrelay help serve`: there is one help
+      throw new UsageError('unexpected_argument', `unexpected argument "${t.value}"${out.command ? ` after "${out.command}"` : ''}`);
+    }
+    const spec = specs[t.name];
+    if (spec === undefined) {
+      const near = t.rawName.startsWith('--') ? closestName(t.name, Object.keys(specs)) : undefined;
+      throw new UsageError('unknown_option', `unknown option ${t.rawName}${near ? ` (did you mean --${near}?)` : ''}`);
+    }
+    if (spec.type === 'boolean') {
+      readBoolean(t.name, t.rawName, t.value, out);
+      continue;
+    }
+    // parseArgs takes the next argument as the value even when it is another option; a value that
+    // looks like an option is a forgotten value (`--http-port --data-dir x`). `--name=-x` still works.
+    if (t.value === undefined || (!t.inlineValue && t.value.startsWith('-'))) {
+      throw new UsageError('missing_value', `option --${t.name} needs a value: --${t.name} ${spec.value ?? '<value>'}`);
+    }
+    if (t.name === 'config') out.configFile = t.value;
+    else if (t.name === 'readme') out.readme = t.value;
+    else out.flags[t.name] = t.value;
+  }
+}
+
+function readBoolean(name: string, rawName: string, value: string | undefined, out: ParsedArgs): void {
+  const negated = rawName.startsWith('--no-');
+  if (name === 'help' || name === 'version' || name === 'V') {
+    if (value !== undefined || negated) throw new UsageError('unexpected_value', `option ${rawName} takes no value`);
+    // --help wins over --version wherever they appear.
+    if (name === 'help') out.action = 'help';
+    else if (out.action !== 'help') out.action = 'version';
+    return;
+  }
+  if (value === undefined) {
+    out.flags[name] = negated ? 'false' : 'true';
+    return;
+  }
+  // `--flag=true|false` is accepted too (documented); any other value is a mistake.
+  if (negated || (value !== 'true' && value !== 'false')) {
+    throw new UsageError('unexpected_value', `option ${negated ? rawName : `--${name}`} takes no value other than =true or =false, got "${value}"`);
+  }
+  out.flags[name] = value;
 }

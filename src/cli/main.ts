@@ -3,69 +3,53 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { ConfigError, listFields, loadConfig, readConfigFile } from '../config/load.js';
 import type { RelayConfig } from '../config/schema.js';
-import { startRelay } from '../server/relay.js';
-import { parseArgs } from './args.js';
+import { RelayError } from '../errors.js';
+import { parseArgs, UsageError } from './args.js';
 import { configReferenceMarkdown, withConfigReference } from './config-docs.js';
-import { helpText } from './help.js';
+import { helpText, usageText } from './help.js';
+import { serve } from './serve.js';
 
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
+  switch (args.action) {
+    case 'usage':
+      process.stderr.write(usageText());
+      return 2;
+    case 'help':
+      process.stdout.write(helpText());
+      return 0;
+    case 'version':
+      process.stdout.write(`xrelay ${packageVersion()}\n`);
+      return 0;
+  }
   if (args.command === 'load') {
     const kit = (await import(new URL('../../loadtest/kit/cli.js', import.meta.url).href)) as { runLoadCommand(argv: string[]): Promise<number> };
     return kit.runLoadCommand(args.rest);
   }
-  if (args.help || args.command === undefined || args.command === 'help') {
-    process.stdout.write(helpText());
-    return args.command === undefined && !args.help ? 2 : 0;
-  }
   if (args.command === 'config-docs') {
     // `xrelay config-docs --readme README.md` rewrites the README's reference in place.
-    const readme = args.flags.readme;
-    if (readme === undefined) process.stdout.write(configReferenceMarkdown());
-    else writeFileSync(readme, withConfigReference(readFileSync(readme, 'utf8')));
+    if (args.readme === undefined) process.stdout.write(configReferenceMarkdown());
+    else writeFileSync(args.readme, withConfigReference(readFileSync(args.readme, 'utf8')));
     return 0;
   }
-  if (args.command === 'version') {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-    process.stdout.write(`xrelay ${pkg.version}\n`);
-    return 0;
-  }
-  const config = loadConfig({
-    ...(args.configFile !== undefined ? { file: readConfigFile(args.configFile) } : {}),
-    env: process.env,
-    flags: args.flags,
-  });
+  // Read again, file included, on SIGHUP.
+  const readConfig = (): RelayConfig =>
+    loadConfig({
+      ...(args.configFile !== undefined ? { file: readConfigFile(args.configFile) } : {}),
+      env: process.env,
+      flags: args.flags,
+    });
+  const config = readConfig();
   if (args.command === 'print-config') {
     process.stdout.write(JSON.stringify(hideSecrets(config), null, 2) + '\n');
     return 0;
   }
-  if (args.command !== 'serve') throw new ConfigError(args.command, `unknown command "${args.command}" (see xrelay --help)`);
-  return serve(config);
+  return serve(config, readConfig);
 }
 
-async function serve(config: RelayConfig): Promise<number> {
-  const relay = await startRelay(config);
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string): void => {
-      if (stopping) {
-        relay.logger.warn({ signal }, 'second signal: exiting now');
-        resolve(1);
-        return;
-      }
-      stopping = true;
-      relay.logger.info({ signal }, 'shutting down');
-      relay.close().then(
-        () => resolve(0),
-        (err: unknown) => {
-          relay.logger.error({ err: String(err) }, 'shutdown failed');
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-  });
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
 }
 
 function hideSecrets(config: RelayConfig): unknown {
@@ -87,14 +71,27 @@ main(process.argv.slice(2)).then(
     setTimeout(() => process.exit(code), 200).unref();
   },
   (err: unknown) => {
-    if (err instanceof ConfigError) process.stderr.write(`xrelay: config error in ${err.field}: ${err.message}\n`);
-    else if (err instanceof Error) {
-      // Start-up failures (a port in use, a missing certificate) are operator errors: one clear line;
-      // the stack only when asked for with XRELAY_LOG_LEVEL=debug.
-      const code = (err as NodeJS.ErrnoException).code;
-      process.stderr.write(`xrelay: cannot start: ${err.message}${code ? ` (${code})` : ''}\n`);
-      if (process.env.XRELAY_LOG_LEVEL === 'debug' || process.env.XRELAY_LOG_LEVEL === 'trace') process.stderr.write(`${err.stack}\n`);
-    } else process.stderr.write(`xrelay: cannot start: ${String(err)}\n`);
-    process.exit(err instanceof ConfigError ? 2 : 1);
+    process.stderr.write(failureText(err));
+    process.exit(exitCodeOf(err));
   },
 );
+
+/** Mistakes in what the operator asked for exit 2 (usage, config, a data dir another relay holds); failures to run exit 1. */
+function exitCodeOf(err: unknown): number {
+  if (err instanceof UsageError || err instanceof ConfigError) return 2;
+  if (err instanceof RelayError && err.code === 'data_dir_locked') return 2;
+  return 1;
+}
+
+function failureText(err: unknown): string {
+  if (err instanceof UsageError) return `xrelay: ${err.message}\nRun "xrelay --help" for usage.\n`;
+  // Each message names its field once; one that does not gets the field in front.
+  if (err instanceof ConfigError) return `xrelay: config error: ${err.message.includes(err.field) ? err.message : `${err.field}: ${err.message}`}\n`;
+  if (err instanceof RelayError) return `xrelay: ${err.message} (${err.code})\n`;
+  if (!(err instanceof Error)) return `xrelay: cannot start: ${String(err)}\n`;
+  // Start-up failures (a port in use, a missing certificate) are operator errors: one clear line;
+  // the stack only when asked for with XRELAY_LOG_LEVEL=debug.
+  const code = (err as NodeJS.ErrnoException).code;
+  const stack = process.env.XRELAY_LOG_LEVEL === 'debug' || process.env.XRELAY_LOG_LEVEL === 'trace' ? `${err.stack}\n` : '';
+  return `xrelay: cannot start: ${err.message}${code ? ` (${code})` : ''}\n${stack}`;
+}

@@ -55,3 +55,61 @@ export function envName(path: readonly string[]): string {
 export function flagName(path: readonly string[]): string {
   return '--' + path.map(kebab).join('-');
 }
+
+/**
+ * The value placeholder `--help` shows after a flag (`--http-port <port>`), read off the field's kind
+ * and name so the schema stays the one source; none for booleans, which take no value.
+ */
+export function valueName(path: readonly string[], f: Field<unknown>): string | undefined {
+  const name = path[path.length - 1]!;
+  switch (f.kind) {
+    case 'bool':
+      return undefined;
+    case 'enum':
+      return `<${f.choices!.join('|')}>`;
+    case 'int':
+    case 'number':
+      if (/Port(Min|Max)?$/.test(name) || name === 'port') return '<port>';
+      if (/PerSec$/.test(name)) return '<rate>';
+      if (/Sec$/.test(name)) return '<seconds>';
+      if (/Ms$/.test(name)) return '<ms>';
+      if (/Bytes$/.test(name)) return '<bytes>';
+      return '<n>';
+    case 'intList':
+      return /Buckets$/.test(name) ? '<bytes,...>' : '<n,...>';
+    case 'stringList':
+      if (/List$|^trustProxy$|Allow$/.test(name)) return '<cidr,...>';
+      if (/Users$/.test(name)) return '<user:password,...>';
+      if (name === 'profiles') return '<name:tickMs:upBytes:downBytes,...>';
+      return '<item,...>';
+    case 'string':
+      if (/Dir$/.test(name)) return '<dir>';
+      if (/Cert$|Key$/.test(name)) return '<file>';
+      if (/Url$/.test(name)) return '<url>';
+      if (/Secret$/.test(name)) return '<secret>';
+      if (/(Host|Ip|^host)$/.test(name)) return '<address>';
+      return '<text>';
+  }
+}
+
+/** The candidate closest to a mistyped name (edit distance <= 2, or a case-only slip), for "did you mean". */
+export function closestName(name: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDist = 3;
+  for (const c of candidates) {
+    const d = c.toLowerCase() === name.toLowerCase() ? 0 : editDistance(name, c);
+    if (d < bestDist) [best, bestDist] = [c, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}

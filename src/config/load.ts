@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
-import { envName, flagName, isField, type Field, type Schema, type Section } from './fields.js';
+import { closestName, envName, flagName, isField, type Field, type Schema, type Section } from './fields.js';
 import { relaySchema, type RelayConfig } from './schema.js';
 import { parseSubnet } from '../limits/client-address.js';
 
@@ -49,23 +49,23 @@ export function defaultConfig(): RelayConfig {
 export function loadConfig(sources: ConfigSources): RelayConfig {
   const fileObj = sources.file ?? {};
   if (typeof fileObj !== 'object' || fileObj === null || Array.isArray(fileObj)) {
-    throw new ConfigError('(file)', 'config file must hold a JSON object');
+    throw new ConfigError('(file)', `the config file must hold a JSON object, got ${describeJson(fileObj)}`);
   }
   checkUnknownFileKeys(fileObj as Record<string, unknown>);
   const knownFlags = new Set(listFields().map((r) => flagName(r.path).slice(2)));
   for (const flag of Object.keys(sources.flags ?? {})) {
-    if (!knownFlags.has(flag)) throw new ConfigError(`--${flag}`, `unknown option --${flag} (see xrelay --help)`);
+    if (!knownFlags.has(flag)) throw new ConfigError(`--${flag}`, `unknown option --${flag}${didYouMean(flag, [...knownFlags], '--')}`);
   }
   const out: Record<string, unknown> = {};
   for (const { path, field } of listFields()) {
     const dotted = path.join('.');
     let value: unknown = field.default;
     const fromFile = path.reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], fileObj);
-    if (fromFile !== undefined) value = coerce(field, fromFile, `${dotted} (config file)`, dotted);
+    if (fromFile !== undefined) value = coerce(field, fromFile, `${dotted} (config file)`, dotted, true);
     const fromEnv = sources.env?.[envName(path)];
-    if (fromEnv !== undefined && fromEnv !== '') value = coerce(field, fromEnv, `${dotted} (${envName(path)})`, dotted);
+    if (fromEnv !== undefined && fromEnv !== '') value = coerce(field, fromEnv, `${dotted} (${envName(path)})`, dotted, false);
     const fromFlag = sources.flags?.[flagName(path).slice(2)];
-    if (fromFlag !== undefined) value = coerce(field, fromFlag, `${dotted} (${flagName(path)})`, dotted);
+    if (fromFlag !== undefined) value = coerce(field, fromFlag, `${dotted} (${flagName(path)})`, dotted, false);
     setPath(out, path, value);
   }
   const config = out as unknown as RelayConfig;
@@ -76,14 +76,19 @@ export function loadConfig(sources: ConfigSources): RelayConfig {
 function checkUnknownFileKeys(obj: Record<string, unknown>): void {
   for (const [key, val] of Object.entries(obj)) {
     const entry = (relaySchema as Schema)[key];
-    if (entry === undefined) throw new ConfigError(key, `unknown config key "${key}"`);
+    if (entry === undefined) throw new ConfigError(key, `unknown config key "${key}"${didYouMean(key, Object.keys(relaySchema))}`);
     if (!isField(entry)) {
-      if (typeof val !== 'object' || val === null || Array.isArray(val)) throw new ConfigError(key, `"${key}" must be an object`);
+      if (typeof val !== 'object' || val === null || Array.isArray(val)) throw new ConfigError(key, `${key} (config file): expected an object of ${key} options, got ${describeJson(val)}`);
       for (const sub of Object.keys(val)) {
-        if (!(sub in entry)) throw new ConfigError(`${key}.${sub}`, `unknown config key "${key}.${sub}"`);
+        if (!(sub in entry)) throw new ConfigError(`${key}.${sub}`, `unknown config key "${key}.${sub}"${didYouMean(sub, Object.keys(entry), key + '.')}`);
       }
     }
   }
+}
+
+function didYouMean(name: string, candidates: readonly string[], prefix = ''): string {
+  const near = closestName(name, candidates);
+  return near === undefined ? '' : ` (did you mean "${prefix}${near}"?)`;
 }
 
 /**
@@ -123,39 +128,62 @@ function crossCheckTurn(t: RelayConfig['turn'], host: string, wildcard: (ip: str
   if (isIP(externalIp) !== family) throw new ConfigError('turn.externalIp', `turn.externalIp: "${externalIp}" must be an IP address of the relay address's family (IPv${family})`);
 }
 
-function coerce(field: Field<unknown>, raw: unknown, where: string, name: string): unknown {
+/**
+ * One raw value into the field's type. Environment variables and flags are text and are parsed;
+ * a JSON config file has types of its own, so there the JSON type must match the field exactly:
+ * `"httpPort": "7800"` is an error, not a port (a quoted number is most often a templating slip).
+ */
+function coerce(field: Field<unknown>, raw: unknown, where: string, name: string, fromJson: boolean): unknown {
+  const shown = (v: unknown): string => (field.secret ? '(hidden)' : describeJson(v));
   const bad = (why: string): never => {
-    throw new ConfigError(name, `invalid ${where}: ${why}`);
+    throw new ConfigError(name, `${where}: ${why}`);
   };
   const num = (v: unknown, integer: boolean): number => {
+    const kind = integer ? 'an integer' : 'a number';
+    if (fromJson && typeof v !== 'number') bad(`expected ${kind} (a JSON number), got ${shown(v)}`);
     const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-    if (!Number.isFinite(n)) bad(`expected a number, got ${field.secret ? '(hidden)' : JSON.stringify(v)}`);
+    if (!Number.isFinite(n)) bad(`expected ${kind}, got ${shown(v)}`);
     if (integer && !Number.isInteger(n)) bad(`expected an integer, got ${n}`);
     if (field.min !== undefined && n < field.min) bad(`must be >= ${field.min}, got ${n}`);
     if (field.max !== undefined && n > field.max) bad(`must be <= ${field.max}, got ${n}`);
     return n;
   };
-  const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : typeof v === 'string' ? (v.trim() === '' ? [] : v.split(',').map((s) => s.trim())) : bad('expected a list'));
+  const list = (v: unknown): unknown[] => {
+    if (Array.isArray(v)) return v;
+    if (fromJson || typeof v !== 'string') return bad(`expected a list (a JSON array), got ${shown(v)}`);
+    return v.trim() === '' ? [] : v.split(',').map((s) => s.trim());
+  };
   switch (field.kind) {
     case 'int':
       return num(raw, true);
     case 'number':
       return num(raw, false);
     case 'string':
-      return typeof raw === 'string' ? raw : bad('expected a string');
+      return typeof raw === 'string' ? raw : bad(`expected a string, got ${shown(raw)}`);
     case 'bool':
       if (typeof raw === 'boolean') return raw;
+      if (fromJson) return bad(`expected true or false (a JSON boolean), got ${shown(raw)}`);
       if (raw === 'true' || raw === '1') return true;
       if (raw === 'false' || raw === '0') return false;
-      return bad(`expected true or false, got ${JSON.stringify(raw)}`);
+      return bad(`expected true or false, got ${shown(raw)}`);
     case 'enum':
       if (typeof raw === 'string' && field.choices!.includes(raw)) return raw;
-      return bad(`expected one of ${field.choices!.join(', ')}, got ${JSON.stringify(raw)}`);
+      return bad(`expected one of ${field.choices!.join(', ')}, got ${shown(raw)}`);
     case 'intList':
       return list(raw).map((v) => num(v, true));
     case 'stringList':
-      return list(raw).map((v) => (typeof v === 'string' ? v : bad('expected a list of strings')));
+      return list(raw).map((v) => (typeof v === 'string' ? v : bad(`expected a list of strings, got an item ${shown(v)}`)));
   }
+}
+
+/** A JSON value as an error message names it: its type, and the value when short. */
+function describeJson(v: unknown): string {
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '...' : v)}`;
+  if (typeof v === 'number') return `the number ${v}`;
+  if (typeof v === 'boolean') return `the boolean ${v}`;
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  return `a ${typeof v}`;
 }
 
 function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {

@@ -33,6 +33,7 @@ export const relaySchema = {
   tlsKey: field.string('PEM private key file for tlsCert.', '', { secret: true }),
   logLevel: field.enum('Log level.', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   logPosture: field.enum('`private` hashes identifiers and hides addresses in logs; `debug` logs them in clear (opt-in).', 'private', ['private', 'debug']),
+  logFormat: field.enum('Log line format: `json` (one JSON object a line, for collectors), `pretty` (time, level name, message, key=value: for people), or `auto`: pretty when stdout is a terminal, JSON otherwise. Both carry the same fields, redacted the same way.', 'auto', ['auto', 'json', 'pretty']),
   trustProxy: field.stringList('Reverse proxies (IP or CIDR) whose X-Forwarded-For names the client for rate limits; empty: the socket peer is the client.', []),
   metricsAllow: field.stringList('Client addresses (IP or CIDR) allowed to read /metrics; others get 403 forbidden. Behind a reverse proxy the client is found through trustProxy.', ['127.0.0.0/8', '::1']),
   shutdownGraceSec: field.int('Seconds graceful shutdown waits for in-flight work before closing anyway.', 10, { min: 0 }),

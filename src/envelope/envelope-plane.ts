@@ -12,6 +12,8 @@ import { createEnvelopeMetrics } from './envelope-metrics.js';
 import { rateLimitKeyOf } from '../limits/client-address.js';
 import { mountEnvelopeRoutes } from './http-routes.js';
 import { LmdbEnvelopeStore } from './lmdb-store.js';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
+import { isRelayError } from '../errors.js';
 import { MailboxService } from './mailbox-service.js';
 import { servePostSocket } from './post-socket.js';
 import { POST_PATH, READER_PATH } from './protocol.js';
@@ -44,22 +46,28 @@ export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneO
   const sockets = new Set<WebSocket>(); // reader and post sockets, closed at shutdown
 
   let store: EnvelopeStore | undefined;
+  let lock: DataDirLock | undefined;
   let closed = false;
   let retryTimer: NodeJS.Timeout | undefined;
-  const tryOpen = (delayMs: number): void => {
+  // The first attempt runs before the relay listens: a data dir another relay holds fails the start
+  // (data_dir_locked). A missing or unusable volume, then or later, is retried with backoff.
+  const tryOpen = async (delayMs: number, first: boolean): Promise<void> => {
     try {
       const startedAt = performance.now();
+      lock ??= await lockDataDir(ctx.config.dataDir);
+      if (closed) return lock.release();
       const lmdb = LmdbEnvelopeStore.open(ctx.config.dataDir, cfg);
       store = lmdb;
       service.attachStore(store);
-      logger.info({ envelopes: store.stats().envelopes, usage: lmdb.usageSource, openMs: Math.round(performance.now() - startedAt) }, 'envelope store open');
+      logger.info({ envelopes: store.stats().envelopes, usage: lmdb.usageSource, lock: lock.name, openMs: Math.round(performance.now() - startedAt) }, 'envelope store open');
     } catch (err) {
+      if (first && isRelayError(err) && err.code === 'data_dir_locked') throw err;
       logger.error({ err: errorSummary(err), retryInMs: delayMs }, 'cannot open the envelope store; relay not ready');
-      retryTimer = setTimeout(() => !closed && tryOpen(Math.min(delayMs * 2, OPEN_RETRY_MAX_MS)), delayMs);
+      retryTimer = setTimeout(() => !closed && void tryOpen(Math.min(delayMs * 2, OPEN_RETRY_MAX_MS), false), delayMs);
       retryTimer.unref();
     }
   };
-  tryOpen(1000);
+  await tryOpen(1000, true);
 
   const track = (ws: WebSocket): void => {
     sockets.add(ws);
@@ -100,6 +108,7 @@ export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneO
       wakes.close();
       for (const ws of sockets) ws.close(1001, 'shutting_down');
       await store?.close();
+      lock?.release();
     },
   };
 }

@@ -21,6 +21,7 @@ import type { Plane, PlaneContext } from './plane.js';
 import { addressMatcher, clientAddressResolver } from '../limits/client-address.js';
 import { RelayError } from '../errors.js';
 import { validateConfig } from '../config/load.js';
+import { reloadRelay, type ReloadReport } from './reload.js';
 
 export interface RelayOptions {
   logger?: Logger;
@@ -39,6 +40,8 @@ export interface Relay {
   readonly turn: TurnPlane | undefined;
   readonly metrics: MetricsRegistry;
   readonly logger: Logger;
+  /** Apply what can change while running (certificates, log level): see reload.ts. SIGHUP calls it. */
+  reload(next: RelayConfig): ReloadReport;
   close(): Promise<void>;
 }
 
@@ -49,7 +52,7 @@ function maxFrameBytes(config: RelayConfig): number {
 
 export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): Promise<Relay> {
   validateConfig(config); // loadConfig did; a config assembled in code gets the same checks
-  const logger = opts.logger ?? createLogger({ level: config.logLevel, posture: config.logPosture, ...(opts.logDestination ? { destination: opts.logDestination } : {}) });
+  const logger = opts.logger ?? createLogger({ level: config.logLevel, posture: config.logPosture, format: config.logFormat, ...(opts.logDestination ? { destination: opts.logDestination } : {}) });
   const redactor = new Redactor(config.logPosture);
   const metrics = new MetricsRegistry();
   registerProcessMetrics(metrics, Date.now() - process.uptime() * 1000);
@@ -59,9 +62,8 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   const ctx: PlaneContext = { config, logger, redactor, metrics, http: router, clientAddress };
 
   const tls = config.tlsCert !== '';
-  const server: Server = tls
-    ? createHttpsServer({ cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) })
-    : createHttpServer();
+  const https = tls ? createHttpsServer({ cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }) : undefined;
+  const server: Server = https ?? createHttpServer();
   server.on('request', (req, res) => router.handle(req, res));
   server.on('upgrade', (req, socket, head) => router.handleUpgrade(req, socket, head));
   server.on('clientError', (_err, socket) => socket.destroy());
@@ -105,6 +107,7 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
     let closing: Promise<void> | undefined;
     return {
       config, httpPort, url, envelope, media, turn, metrics, logger,
+      reload: (next) => reloadRelay({ running: config, logger, https, turn }, next),
       close() {
         closing ??= (async () => {
           const stopped = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -10,6 +10,7 @@
 import type { Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
 import type { Plane, PlaneContext } from '../../server/plane.js';
 import { AllocationState, type Allocation } from '../core/allocation.js';
 import { TurnCore } from '../core/turn-core.js';
@@ -32,6 +33,11 @@ export interface TurnPlane extends Plane {
   readonly core: TurnCore;
   /** Which data path forwards UDP clients' relay traffic. */
   readonly dataPlane: 'native' | 'typescript';
+  /**
+   * Swap the TURN-over-TLS certificate (SIGHUP): new handshakes use it, live connections keep
+   * theirs. False when TLS is off. Throws (keeping the old one) on an unusable pair.
+   */
+  setTlsContext(pair: { cert: Buffer; key: Buffer }): boolean;
   /** The core's counters plus the native data path's (what /metrics exports). */
   stats(): TurnStats;
 }
@@ -201,6 +207,11 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
     dataPlane,
     stats,
     ready: () => !closed,
+    setTlsContext(pair) {
+      if (tls === undefined) return false;
+      (tls.server as TlsServer).setSecureContext(pair);
+      return true;
+    },
     close(): Promise<void> {
       closing ??= (async () => {
         closed = true;
