@@ -104,7 +104,7 @@ export class HttpRouter implements HttpMount {
       this.run(route, req, res, params);
       return;
     }
-    this.measure(res, KNOWN_METHODS.has(req.method ?? '') ? req.method! : 'OTHER', 'unmatched');
+    this.measure(res, methodLabel(req.method), 'unmatched');
     sendError(res, pathMatched ? new RelayError('method_not_allowed', 'method not allowed on this path') : new RelayError('not_found', 'no such endpoint'));
   }
 
@@ -112,11 +112,18 @@ export class HttpRouter implements HttpMount {
     const path = (req.url ?? '/').split('?')[0]!;
     const onConnection = this.sockets.get(path);
     if (onConnection === undefined) {
-      this.requests.inc(1, ['GET', 'unmatched', '404']);
+      this.requests.inc(1, [methodLabel(req.method), 'unmatched', '404']);
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
     }
+    // ws refuses a bad handshake itself (400, or 405 for a method other than GET) and closes the
+    // socket without calling back: counted when the socket closes un-upgraded.
+    let upgraded = false;
+    socket.once('close', () => {
+      if (!upgraded) this.requests.inc(1, [methodLabel(req.method), path, req.method === 'GET' ? '400' : '405']);
+    });
     this.wss.handleUpgrade(req, socket, head, (ws) => {
+      upgraded = true;
       this.requests.inc(1, ['GET', path, '101']);
       onConnection(ws, req);
     });
@@ -149,6 +156,10 @@ export class HttpRouter implements HttpMount {
       fail(err);
     }
   }
+}
+
+function methodLabel(method: string | undefined): string {
+  return method !== undefined && KNOWN_METHODS.has(method) ? method : 'OTHER';
 }
 
 function matchPath(pattern: string | RegExp, path: string): string[] | undefined {

@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { MailboxReader, generateMailboxKeys, sealEnvelope } from '../../src/client/index.js';
 import { encodeB64url } from '../../src/envelope/protocol.js';
@@ -114,6 +115,45 @@ describe('promtool on a relay with every plane and some traffic', () => {
       expect(text).toMatch(/^xrelay_media_sessions 1$/m);
       // No identifier or address as a label value.
       for (const secret of [mailbox, room, '127.0.0.1', '/no/such/path']) expect(text).not.toContain(secret);
+    } finally {
+      await relay.dispose();
+    }
+  });
+
+  it('keeps the HTTP label set closed: odd methods, refused WebSocket handshakes and aborted uploads', async () => {
+    const relay = await startTestRelay({ logLevel: 'warn' });
+    /**
+     * Writes raw bytes on a fresh connection and resolves with what came back when it closes; with
+     * `abortOn`, destroys the connection as soon as that text arrives (after writing `then`).
+     */
+    const raw = (text: string, abortOn?: { text: string; then: string }): Promise<string> =>
+      new Promise((done, fail) => {
+        let got = '';
+        const s = connect(relay.httpPort, '127.0.0.1', () => s.write(text));
+        const timer = setTimeout(() => s.destroy(), 10_000);
+        s.on('data', (d) => {
+          got += String(d);
+          if (abortOn && got.includes(abortOn.text)) s.end(abortOn.then, () => s.destroy());
+        });
+        s.on('error', fail);
+        s.on('close', () => {
+          clearTimeout(timer);
+          done(got);
+        });
+      });
+    try {
+      expect(await raw('PROPFIND /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 405/);
+      expect(await raw('GET /v1/mailbox HTTP/1.1\r\nhost: x\r\nconnection: Upgrade\r\nupgrade: websocket\r\n\r\n')).toMatch(/^HTTP\/1\.1 400/);
+      // "100 Continue" means the request reached the router; then 10 of 1024 bytes and hang up.
+      const mailbox = encodeB64url(randomBytes(32));
+      const post = `POST /v1/mailboxes/${mailbox}/envelopes HTTP/1.1\r\nhost: x\r\ncontent-length: 1024\r\nexpect: 100-continue\r\n\r\n`;
+      expect(await raw(post, { text: '100 Continue', then: '0123456789' })).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\n$/);
+      const text = (): string => relay.metrics.render();
+      await expect.poll(text, { timeout: 5000 }).toContain('xrelay_http_requests_total{method="POST",route="/v1/mailboxes/:p/envelopes",status="499"} 1');
+      expect(text()).toContain('xrelay_http_requests_total{method="OTHER",route="unmatched",status="405"} 1');
+      expect(text()).toContain('xrelay_http_requests_total{method="GET",route="/v1/mailbox",status="400"} 1');
+      expect(text()).not.toContain('PROPFIND');
+      expect(promtool(text())).toEqual({ status: 0, out: '' });
     } finally {
       await relay.dispose();
     }
