@@ -165,7 +165,7 @@ export async function runDemo(seconds: number, print: (line: string) => void = c
   const console = { log: print };
   const logger = createLogger({ level: 'silent', posture: 'private' });
   const metrics = new MetricsRegistry();
-  const router = new HttpRouter(logger, metrics.counter('xrelay_http_requests_total', 'HTTP requests.', 'route'), 1 << 20);
+  const router = new HttpRouter(logger, metrics, 1 << 20);
   const server = createServer((req, res) => router.handle(req, res));
   server.on('upgrade', (req, sock, head) => router.handleUpgrade(req, sock, head));
   const config = defaults();

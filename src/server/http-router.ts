@@ -1,13 +1,15 @@
 /**
  * The relay's HTTP routing and WebSocket upgrade dispatch: exact or RegExp paths, JSON errors with
- * stable codes, and a request counter labelled by route (never by path parameters).
+ * stable codes, a request counter by method, route and status, and a latency histogram by method and
+ * route. Labels come from the registered routes (never from path parameters or the client's path),
+ * so the label set is closed: a scan of random paths lands in route="unmatched".
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { RelayError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
-import type { Counter } from '../observability/metrics.js';
+import type { Counter, Histogram, MetricsRegistry } from '../observability/metrics.js';
 import type { HttpHandler, HttpMount } from './plane.js';
 
 interface Route {
@@ -29,18 +31,56 @@ export function sendError(res: ServerResponse, err: RelayError): void {
   sendJson(res, err.status, err.toJSON(), headers);
 }
 
+/** Request latency buckets, in seconds: 1 ms (a health check) to 10 s (a slow upload). */
+export const HTTP_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Methods kept as a label value; any other is counted as "OTHER" (the label set stays closed). */
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
+
+/** The status recorded for a response the client closed before it was sent (nginx's convention). */
+export const CLIENT_CLOSED_STATUS = 499;
+
+/** A registered route or WebSocket path, as the request metrics label it. */
+export interface RouteInfo {
+  method: string;
+  /** The path, or a RegExp's source with each capture group as `:p` (e.g. `/v1/mailboxes/:p/envelopes`). */
+  route: string;
+  websocket: boolean;
+}
+
 export class HttpRouter implements HttpMount {
   private readonly routes: Route[] = [];
+  private readonly requests: Counter;
+  private readonly duration: Histogram;
   private readonly sockets = new Map<string, (ws: WebSocket, req: IncomingMessage) => void>();
   /** noServer: we dispatch upgrades by path ourselves. maxPayload bounds any frame we accept. */
   readonly wss: WebSocketServer;
 
   constructor(
     private readonly logger: Logger,
-    private readonly requests: Counter,
+    metrics: MetricsRegistry,
     maxPayload: number,
   ) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload });
+    this.requests = metrics.counter(
+      'xrelay_http_requests_total',
+      `HTTP requests and WebSocket upgrades (status 101), by method, route and status; route="unmatched" for any path no route serves; status ${CLIENT_CLOSED_STATUS} when the client closed before the answer.`,
+      ['method', 'route', 'status'],
+    );
+    this.duration = metrics.histogram(
+      'xrelay_http_request_duration_seconds',
+      'Time from an HTTP request\'s headers to its answer sent (or the client gone), by method and route; WebSocket upgrades are not timed.',
+      HTTP_DURATION_BUCKETS,
+      ['method', 'route'],
+    );
+  }
+
+  /** Every route and WebSocket path registered so far (the contract test compares them with openapi.yaml). */
+  registered(): RouteInfo[] {
+    return [
+      ...this.routes.map((r) => ({ method: r.method, route: r.label, websocket: false })),
+      ...[...this.sockets.keys()].map((path) => ({ method: 'GET', route: path, websocket: true })),
+    ];
   }
 
   route(method: string, path: string | RegExp, handler: HttpHandler): void {
@@ -60,11 +100,11 @@ export class HttpRouter implements HttpMount {
       if (params === undefined) continue;
       pathMatched = true;
       if (route.method !== req.method) continue;
-      this.requests.inc(1, `${route.method} ${route.label}`);
+      this.measure(res, route.method, route.label);
       this.run(route, req, res, params);
       return;
     }
-    this.requests.inc(1, 'unmatched');
+    this.measure(res, methodLabel(req.method), 'unmatched');
     sendError(res, pathMatched ? new RelayError('method_not_allowed', 'method not allowed on this path') : new RelayError('not_found', 'no such endpoint'));
   }
 
@@ -72,11 +112,31 @@ export class HttpRouter implements HttpMount {
     const path = (req.url ?? '/').split('?')[0]!;
     const onConnection = this.sockets.get(path);
     if (onConnection === undefined) {
+      this.requests.inc(1, [methodLabel(req.method), 'unmatched', '404']);
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
     }
-    this.requests.inc(1, `WS ${path}`);
-    this.wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
+    // ws refuses a bad handshake itself (400, or 405 for a method other than GET) and closes the
+    // socket without calling back: counted when the socket closes un-upgraded.
+    let upgraded = false;
+    socket.once('close', () => {
+      if (!upgraded) this.requests.inc(1, [methodLabel(req.method), path, req.method === 'GET' ? '400' : '405']);
+    });
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      upgraded = true;
+      this.requests.inc(1, ['GET', path, '101']);
+      onConnection(ws, req);
+    });
+  }
+
+  /** Counts and times a request when its response is done (sent, or the connection gone). */
+  private measure(res: ServerResponse, method: string, route: string): void {
+    const started = performance.now();
+    res.once('close', () => {
+      const status = res.writableFinished ? res.statusCode : CLIENT_CLOSED_STATUS;
+      this.requests.inc(1, [method, route, String(status)]);
+      this.duration.observe((performance.now() - started) / 1000, [method, route]);
+    });
   }
 
   private run(route: Route, req: IncomingMessage, res: ServerResponse, params: string[]): void {
@@ -96,6 +156,10 @@ export class HttpRouter implements HttpMount {
       fail(err);
     }
   }
+}
+
+function methodLabel(method: string | undefined): string {
+  return method !== undefined && KNOWN_METHODS.has(method) ? method : 'OTHER';
 }
 
 function matchPath(pattern: string | RegExp, path: string): string[] | undefined {

@@ -39,6 +39,8 @@ export interface Relay {
   readonly media: MediaPlane | undefined;
   readonly turn: TurnPlane | undefined;
   readonly metrics: MetricsRegistry;
+  /** The HTTP routes and WebSocket paths the planes registered (the contract test reads them). */
+  readonly router: HttpRouter;
   readonly logger: Logger;
   /** Apply what can change while running (certificates, log level): see reload.ts. SIGHUP calls it. */
   reload(next: RelayConfig): ReloadReport;
@@ -55,9 +57,8 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   const logger = opts.logger ?? createLogger({ level: config.logLevel, posture: config.logPosture, format: config.logFormat, ...(opts.logDestination ? { destination: opts.logDestination } : {}) });
   const redactor = new Redactor(config.logPosture);
   const metrics = new MetricsRegistry();
-  registerProcessMetrics(metrics, Date.now() - process.uptime() * 1000);
-  const requests = metrics.counter('xrelay_http_requests_total', 'HTTP requests and WebSocket upgrades, by route.', 'route');
-  const router = new HttpRouter(logger, requests, maxFrameBytes(config));
+  const stopProcessMetrics = registerProcessMetrics(metrics, Date.now() - process.uptime() * 1000);
+  const router = new HttpRouter(logger, metrics, maxFrameBytes(config));
   const clientAddress = clientAddressResolver(config.trustProxy);
   const ctx: PlaneContext = { config, logger, redactor, metrics, http: router, clientAddress };
 
@@ -70,6 +71,7 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
 
   const planes: Plane[] = [];
   const closeAll = async (): Promise<void> => {
+    stopProcessMetrics();
     for (const p of [...planes].reverse()) await p.close();
   };
   try {
@@ -106,7 +108,7 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
 
     let closing: Promise<void> | undefined;
     return {
-      config, httpPort, url, envelope, media, turn, metrics, logger,
+      config, httpPort, url, envelope, media, turn, metrics, router, logger,
       reload: (next) => reloadRelay({ running: config, logger, https, turn }, next),
       close() {
         closing ??= (async () => {

@@ -30,7 +30,7 @@ describe('data plane selection', () => {
     const lines: string[] = [];
     const logger = createLogger({ level: 'info', posture: 'private', destination: { write: (l: string) => void lines.push(l) } as unknown as NodeJS.WritableStream });
     const metrics = new MetricsRegistry();
-    const router = new HttpRouter(logger, metrics.counter('xrelay_http_requests_total', 'HTTP requests.', 'route'), 1 << 20);
+    const router = new HttpRouter(logger, metrics, 1 << 20);
     const plane = await startMediaPlane({ config: testConfig({ dataPlane: kind }), logger, redactor: new Redactor('private'), metrics, http: router }).finally(() => {
       if (saved !== undefined) process.env.XRELAY_NATIVE = saved;
     });

@@ -36,7 +36,7 @@ export interface TestRelay {
 export async function startTestRelay(media: Partial<MediaConfig> = {}): Promise<TestRelay> {
   const logger = createLogger({ level: 'silent', posture: 'private' });
   const metrics = new MetricsRegistry();
-  const router = new HttpRouter(logger, metrics.counter('xrelay_http_requests_total', 'HTTP requests.', 'route'), 1 << 20);
+  const router = new HttpRouter(logger, metrics, 1 << 20);
   const server: Server = createServer((req, res) => router.handle(req, res));
   server.on('upgrade', (req, socket, head) => router.handleUpgrade(req, socket, head));
   const plane = await startMediaPlane({ config: testConfig(media), logger, redactor: new Redactor('private'), metrics, http: router });

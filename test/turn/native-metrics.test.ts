@@ -1,7 +1,7 @@
 // The native TURN data path's own counters reach /metrics, on real loopback sockets: drops the
 // native thread makes (no permission, both directions) under the TS path's names, a datagram the
-// kernel refuses at send (a Data indication too long for IPv4: EMSGSIZE) in turn_send_errors_total
-// and turn_native_send_dropped_total, hand-ups and syscall batches. Runs on the native path whatever
+// kernel refuses at send (a Data indication too long for IPv4: EMSGSIZE) in xrelay_turn_send_errors_total
+// and xrelay_turn_native_send_dropped_total, hand-ups and syscall batches. Runs on the native path whatever
 // XRELAY_NATIVE says (the suite runs once per path); skipped only when the addon is not built.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Method, StunClass } from '../../src/turn/codec/index.js';
@@ -59,11 +59,11 @@ describe.skipIf(!hasNative)('native TURN data path: its counters in /metrics', (
       const { creds, relayPort } = await allocateRelay(c, 'alice', 'secret1');
 
       // No permission yet: the native thread drops a plain Send indication and a peer datagram.
-      const noPerm = metric('turn_dropped_total{reason="no_permission"}') ?? 0;
+      const noPerm = metric('xrelay_turn_dropped_total{reason="no_permission"}') ?? 0;
       const jsNoPerm = plane.core.stats.dropped.no_permission;
       c.send(sendIndication('127.0.0.1', p.port, Buffer.from('before the permission')));
       p.socket.send(Buffer.from('unasked'), relayPort, '127.0.0.1');
-      await until('two no_permission drops in /metrics', () => metric('turn_dropped_total{reason="no_permission"}') === noPerm + 2);
+      await until('two no_permission drops in /metrics', () => metric('xrelay_turn_dropped_total{reason="no_permission"}') === noPerm + 2);
       expect(plane.core.stats.dropped.no_permission).toBe(jsNoPerm); // dropped natively, never in JS
 
       // With a permission (no channel) a peer datagram goes back as a Data indication. One of
@@ -73,22 +73,22 @@ describe.skipIf(!hasNative)('native TURN data path: its counters in /metrics', (
       expect(dataIndicationBytes(MAX_RELAYED)).toBeGreaterThan(IPV4_MAX_PAYLOAD);
       const fits = MAX_RELAYED - 4;
       expect(dataIndicationBytes(fits)).toBeLessThanOrEqual(IPV4_MAX_PAYLOAD);
-      const sendErrors = metric('turn_send_errors_total')!;
-      expect(metric('turn_native_send_dropped_total{reason="error"}')).toBe(0);
+      const sendErrors = metric('xrelay_turn_send_errors_total')!;
+      expect(metric('xrelay_turn_native_send_dropped_total{reason="error"}')).toBe(0);
       p.socket.send(Buffer.alloc(MAX_RELAYED, 1), relayPort, '127.0.0.1');
       p.socket.send(Buffer.alloc(fits, 2), relayPort, '127.0.0.1');
       const got = await c.inbox.next((b) => b.readUInt16BE(0) === 0x0017);
       expect(got.length).toBe(dataIndicationBytes(fits));
       expect(parse(got).data?.length).toBe(fits);
-      await until('the refused send in /metrics', () => metric('turn_native_send_dropped_total{reason="error"}') === 1);
-      expect(metric('turn_send_errors_total')).toBe(sendErrors + 1);
-      expect(metric('turn_native_send_dropped_total{reason="would_block"}')).toBe(0);
+      await until('the refused send in /metrics', () => metric('xrelay_turn_native_send_dropped_total{reason="error"}') === 1);
+      expect(metric('xrelay_turn_send_errors_total')).toBe(sendErrors + 1);
+      expect(metric('xrelay_turn_native_send_dropped_total{reason="would_block"}')).toBe(0);
 
       // The requests went up to the TS core; datagrams moved in recvmmsg/sendmmsg batches.
-      expect(metric('turn_native_handed_up_total')).toBeGreaterThanOrEqual(3);
-      expect(metric('turn_native_io_batches_total{call="recvmmsg"}')).toBeGreaterThanOrEqual(3);
-      expect(metric('turn_native_io_batches_total{call="sendmmsg"}')).toBeGreaterThanOrEqual(1);
-      expect(metric('turn_native_send_waits_total')).toBe(0);
+      expect(metric('xrelay_turn_native_handed_up_total')).toBeGreaterThanOrEqual(3);
+      expect(metric('xrelay_turn_native_io_batches_total{call="recvmmsg"}')).toBeGreaterThanOrEqual(3);
+      expect(metric('xrelay_turn_native_io_batches_total{call="sendmmsg"}')).toBeGreaterThanOrEqual(1);
+      expect(metric('xrelay_turn_native_send_waits_total')).toBe(0);
       expect(ctx.metrics.render()).not.toContain('127.0.0.1');
     } finally {
       await c.close();
@@ -97,7 +97,7 @@ describe.skipIf(!hasNative)('native TURN data path: its counters in /metrics', (
   });
 
   it('a failed send the JS thread makes through native is left to its caller to count (not counted twice)', () => {
-    // turn-plane.ts adds a failed sendToClient/sendToPeer to turn_send_errors_total itself, then adds
+    // turn-plane.ts adds a failed sendToClient/sendToPeer to xrelay_turn_send_errors_total itself, then adds
     // the native thread's sendErrors: native must not count the same failure again.
     const { addon } = loadNativeTurn();
     const h = new addon!.NativeTurn(new Uint8Array(8));

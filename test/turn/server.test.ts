@@ -95,9 +95,9 @@ describe('TURN plane: metrics and misuse', () => {
     await c.call(request(Method.binding));
     await c.close();
     const text = ctx.metrics.render();
-    expect(text).toMatch(/turn_requests_total\{method="binding"\} [1-9]/);
-    expect(text).toMatch(/turn_errors_total\{code="403"\} [1-9]/);
-    expect(text).toContain('turn_allocations');
+    expect(text).toMatch(/xrelay_turn_requests_total\{method="binding"\} [1-9]/);
+    expect(text).toMatch(/xrelay_turn_errors_total\{code="403"\} [1-9]/);
+    expect(text).toContain('xrelay_turn_allocations');
     expect(text).not.toContain('127.0.0.1');
   });
 

@@ -4,7 +4,7 @@
  *
  * On the native data path the snapshot is mergeNativeStats' (native-turn.ts): the native counters
  * are already added into the core's under the same names and labels, and its `native` field holds
- * the native thread's own I/O counters, exported by the `turn_native_*` metrics (registered at the
+ * the native thread's own I/O counters, exported by the `xrelay_turn_native_*` metrics (registered at the
  * first scrape that sees them, so the TypeScript path does not show them).
  */
 import type { Counter, MetricsRegistry } from '../../observability/metrics.js';
@@ -15,14 +15,14 @@ import type { MergedTurnStats, NativeTurnIo } from './native-turn.js';
 type Sync = (counter: Counter, values: Record<string, number>) => void;
 
 export function registerTurnMetrics(metrics: MetricsRegistry, snapshot: TurnStats | (() => TurnStats), gauges: () => { allocations: number; tcp: number; sendErrors: number }): void {
-  const requests = metrics.counter('turn_requests_total', 'TURN/STUN requests received, by method.', 'method');
-  const errors = metrics.counter('turn_errors_total', 'TURN error responses sent, by STUN error code.', 'code');
-  const dropped = metrics.counter('turn_dropped_total', 'TURN packets dropped without an answer, by reason.', 'reason');
-  const packets = metrics.counter('turn_relayed_packets_total', 'Packets relayed, by direction.', 'direction');
-  const bytes = metrics.counter('turn_relayed_bytes_total', 'Payload bytes relayed, by direction.', 'direction');
-  const allocations = metrics.gauge('turn_allocations', 'Live TURN allocations.');
-  const tcp = metrics.gauge('turn_tcp_connections', 'Open TURN TCP client connections.');
-  const sendErrors = metrics.counter('turn_send_errors_total', 'Sends refused by the socket layer or dropped for a slow TCP reader.');
+  const requests = metrics.counter('xrelay_turn_requests_total', 'TURN/STUN requests received, by method.', 'method');
+  const errors = metrics.counter('xrelay_turn_errors_total', 'TURN error responses sent, by STUN error code.', 'code');
+  const dropped = metrics.counter('xrelay_turn_dropped_total', 'TURN packets dropped without an answer, by reason.', 'reason');
+  const packets = metrics.counter('xrelay_turn_relayed_packets_total', 'Packets relayed, by direction.', 'direction');
+  const bytes = metrics.counter('xrelay_turn_relayed_bytes_total', 'Payload bytes relayed, by direction.', 'direction');
+  const allocations = metrics.gauge('xrelay_turn_allocations', 'Live TURN allocations.');
+  const tcp = metrics.gauge('xrelay_turn_tcp_connections', 'Open TURN TCP client connections.');
+  const sendErrors = metrics.counter('xrelay_turn_send_errors_total', 'Sends refused by the socket layer or dropped for a slow TCP reader.');
   let native: ((io: NativeTurnIo) => void) | undefined;
   const sync: Sync = (counter, values) => {
     for (const [label, value] of Object.entries(values)) counter.follow(value, label);
@@ -47,18 +47,18 @@ export function registerTurnMetrics(metrics: MetricsRegistry, snapshot: TurnStat
 }
 
 /**
- * The native TURN thread's I/O counters. Its send drops are also in turn_send_errors_total (the
- * host adds them in), and its lost hand-ups in turn_dropped_total{reason="backlog"}.
+ * The native TURN thread's I/O counters. Its send drops are also in xrelay_turn_send_errors_total (the
+ * host adds them in), and its lost hand-ups in xrelay_turn_dropped_total{reason="backlog"}.
  */
 function registerNativeTurnMetrics(metrics: MetricsRegistry, dropped: Counter, sync: Sync): (io: NativeTurnIo) => void {
   const batchIo = registerBatchIoMetrics(metrics, {
-    prefix: 'turn_native_',
+    prefix: 'xrelay_turn_native_',
     who: 'the native TURN data path',
     unit: 'datagrams',
     waitMs: 1,
-    dropNote: 'Also counted in turn_send_errors_total.',
+    dropNote: 'Also counted in xrelay_turn_send_errors_total.',
   });
-  const handedUp = metrics.counter('turn_native_handed_up_total', 'Listener datagrams the native data path handed to the TypeScript core (requests, messages the fast path does not take).');
+  const handedUp = metrics.counter('xrelay_turn_native_handed_up_total', 'Listener datagrams the native data path handed to the TypeScript core (requests, messages the fast path does not take).');
   return (io) => {
     batchIo(io);
     sync(handedUp, { '': io.handedUp });
