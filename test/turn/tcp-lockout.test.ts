@@ -63,22 +63,24 @@ describe.skipIf(!haveCoturn)('TURN over TCP/TLS: no lockout by idle connections'
     return s.open + s.closed.evicted + s.closed.refused;
   };
 
-  /** Waits (up to 5 s) for the relay to have seen every attempt since `seen0`, then reports. */
-  async function settle(label: string, seen0: number, attempted: number, conns: RawConn[], failed: number): Promise<void> {
-    const before = plane.tcpStats().closed;
-    for (let i = 0; i < 250 && seen() - seen0 < attempted - failed; i++) await sleep(20);
+  /** Counts before a flood, for `settle`. */
+  const mark = (): { seen: number; evicted: number; refused: number } => ({ seen: seen(), ...plane.tcpStats().closed });
+
+  /** Waits (up to 5 s) for the relay to have seen every attempt since `before`, then reports. */
+  async function settle(label: string, before: ReturnType<typeof mark>, attempted: number, conns: RawConn[], failed: number): Promise<void> {
+    for (let i = 0; i < 250 && seen() - before.seen < attempted - failed; i++) await sleep(20);
     await sleep(200); // let the evictions' closes reach the client side
     const s = plane.tcpStats();
     const openClientSide = conns.filter((c) => !c.isClosed()).length;
-    console.log(`${label}: ${attempted} attempted (${failed} failed to connect); relay holds ${s.open}, evicted ${s.closed.evicted - before.evicted}, refused ${s.closed.refused - before.refused}; ${openClientSide} still open client side`);
+    console.log(`${label}: ${attempted} attempted (${failed} failed to connect); relay holds ${s.open}, evicted ${s.closed.evicted - before.evicted} and refused ${s.closed.refused - before.refused} of these; ${openClientSide} of these still open client side`);
   }
 
   it(`uclient relays over TCP and TLS while ${ATTEMPTS} idle connections from 64 other addresses hold every slot`, async () => {
     const sources = Array.from({ length: 64 }, (_, i) => `127.0.0.${i + 2}`);
-    const seen0 = seen();
+    const base = mark();
     const { conns, failed } = await flood(plane.tcpPort, ATTEMPTS, sources);
     held.push(...conns);
-    await settle('other addresses', seen0, ATTEMPTS, conns, failed);
+    await settle('other addresses', base, ATTEMPTS, conns, failed);
     expect(plane.tcpStats().open).toBe(4096); // the default total cap, reached
     await uclientOk(false);
     await uclientOk(true);
@@ -87,15 +89,14 @@ describe.skipIf(!haveCoturn)('TURN over TCP/TLS: no lockout by idle connections'
   }, 120_000);
 
   it(`... and while ${ATTEMPTS} more come from uclient's own address (127.0.0.1)`, async () => {
-    const before = plane.tcpStats().closed.evicted;
-    const seen0 = seen();
+    const base = mark();
     const { conns, failed } = await flood(plane.tlsPort, ATTEMPTS, ['127.0.0.1']);
     held.push(...conns);
-    await settle('same address (TLS port, no handshake)', seen0, ATTEMPTS, conns, failed);
+    await settle('same address (TLS port, no handshake)', base, ATTEMPTS, conns, failed);
     const s = plane.tcpStats();
     expect(s.open).toBeLessThanOrEqual(4096);
     expect(conns.filter((c) => !c.isClosed()).length).toBeLessThanOrEqual(64); // the per-address cap held
-    expect(s.closed.evicted - before).toBeGreaterThanOrEqual(ATTEMPTS - 64 - failed);
+    expect(s.closed.evicted - base.evicted).toBeGreaterThanOrEqual(ATTEMPTS - 64 - failed);
     await uclientOk(false);
     await uclientOk(true);
   }, 120_000);
