@@ -14,7 +14,7 @@ import { encodeChannelData, Method, StunClass } from '../../src/turn/codec/index
 import { restPassword } from '../../src/turn/core/credentials.js';
 import { startTestTurn } from './helpers/plane.js';
 import { allocateRelay, channel, parse, peer, request } from './helpers/stun-client.js';
-import { rawConnect, tcpClient, type WireClient } from './helpers/wire.js';
+import { rawConnect, tcpClient, udpClient, type WireClient } from './helpers/wire.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const ca = readFileSync(fixture('turn-test-cert.pem'));
@@ -121,4 +121,37 @@ describe('TURN TCP/TLS: malformed streams do not disturb an honest client', () =
       await plane.close();
     }
   }, 40_000);
+});
+
+describe('TURN plane: a throw in the core is contained', () => {
+  it('fault injected into the core on UDP and TCP input: counted as internal_error, the process and the next client are fine', async () => {
+    const { plane, ctx } = await startTestTurn();
+    const core = plane.core;
+    const realUdp = core.handleUdp.bind(core);
+    const realStream = core.handleStream.bind(core);
+    try {
+      core.handleUdp = () => {
+        throw new TypeError('injected');
+      };
+      core.handleStream = () => {
+        throw new TypeError('injected');
+      };
+      const u = await udpClient(plane.udpPort);
+      const t = await tcpClient(plane.tcpPort);
+      u.send(request(Method.binding));
+      t.send(request(Method.binding));
+      for (let i = 0; i < 250 && plane.stats().dropped.internal_error < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(plane.stats().dropped.internal_error).toBe(2);
+      expect(ctx.metrics.render()).toMatch(/turn_dropped_total\{reason="internal_error"\} 2/);
+      core.handleUdp = realUdp;
+      core.handleStream = realStream;
+      expect(parse(await u.call(request(Method.binding))).cls).toBe(StunClass.success);
+      expect(parse(await t.call(request(Method.binding))).cls).toBe(StunClass.success);
+      await Promise.all([u.close(), t.close()]);
+    } finally {
+      core.handleUdp = realUdp;
+      core.handleStream = realStream;
+      await plane.close();
+    }
+  });
 });

@@ -30,6 +30,14 @@ export const MAX_WRITE_BACKLOG = 4 * 1024 * 1024;
 export const TCP_CLOSE_REASONS = ['idle', 'tls_handshake', 'evicted', 'refused', 'framing', 'tls_error', 'slow_reader'] as const;
 export type TcpCloseReason = (typeof TCP_CLOSE_REASONS)[number];
 
+/** Where TcpClients reports what it does not handle itself (the plane logs, rate-limited). */
+export interface TcpReport {
+  /** A lifecycle warning (accept failures). */
+  warn(what: string, code: string | undefined): void;
+  /** The core threw on a message: a bug; the message was dropped. */
+  bug(err: unknown): void;
+}
+
 export interface TcpLimits {
   readonly maxConnections: number;
   readonly maxPerAddress: number;
@@ -65,8 +73,7 @@ export class TcpClients {
     limits: TcpLimits,
     /** The core's clock (wall time). */
     private readonly now: () => number,
-    /** Lifecycle warnings (accept failures), rate-limited by the caller. */
-    private readonly warn: (what: string, code: string | undefined) => void = () => {},
+    private readonly report: TcpReport = { warn() {}, bug() {} },
     /** The guard's clock: monotonic, so its deadlines stay in order. */
     private readonly clock: () => number = () => performance.now(),
   ) {
@@ -90,7 +97,7 @@ export class TcpClients {
         server.off('error', reject);
         server.on('error', (err: NodeJS.ErrnoException) => {
           this.acceptErrors++;
-          this.warn('turn stream accept failed', err.code);
+          this.report.warn('turn stream accept failed', err.code);
         });
         const addr = server.address();
         resolve(typeof addr === 'object' && addr !== null ? addr.port : port);
@@ -150,7 +157,13 @@ export class TcpClients {
       raw.on('close', () => socket.destroy());
     }
     const framer = new StreamFramer();
-    const onMessage = (msg: Buffer): void => this.core.handleStream(client, msg, this.now());
+    const onMessage = (msg: Buffer): void => {
+      try {
+        this.core.handleStream(client, msg, this.now());
+      } catch (err) {
+        this.report.bug(err); // a bug must not take the process (and every other client) down
+      }
+    };
     socket.on('data', (chunk: Buffer) => {
       if (!conn.gone && framer.push(chunk, onMessage) === FrameResult.invalid) this.drop(key, 'framing');
     });

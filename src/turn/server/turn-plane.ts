@@ -115,7 +115,13 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
             return;
           }
           alloc.relay = socket;
-          socket.on('message', (msg, rinfo) => core.handlePeer(alloc, rinfo.address, rinfo.port, msg, now()));
+          socket.on('message', (msg, rinfo) => {
+            try {
+              core.handlePeer(alloc, rinfo.address, rinfo.port, msg, now());
+            } catch (err) {
+              contained(err);
+            }
+          });
           socket.on('error', () => {});
           growBuffers(socket, SOCKET_BUFFER_BYTES);
           core.relayOpened(alloc, socket.address().port, now());
@@ -148,23 +154,50 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
   const opts = coreOptions(config, binding);
   const core = new TurnCore(opts, io);
   let lastWarn = -Infinity;
+  let lastBug = -Infinity;
+  /**
+   * The core threw on network input: a bug, but one client's packet must not take the process and
+   * every other client down. Counted (turn_dropped_total{reason="internal_error"}) and logged at
+   * most once a minute, with the error's name and code frames only (a message may quote input).
+   */
+  const contained = (err: unknown): void => {
+    core.stats.dropped.internal_error++;
+    if (now() - lastBug < 60_000) return;
+    lastBug = now();
+    log.error({ err: err instanceof Error ? err.name : typeof err, at: err instanceof Error ? err.stack?.split('\n').slice(1, 4).join(' | ') : undefined }, 'turn core threw on input; dropped');
+  };
   if (t.tcp || t.tls) {
     const limits = { maxConnections: t.maxTcpConnections, maxPerAddress: t.maxTcpConnectionsPerAddress, idleTimeoutMs: t.tcpIdleTimeoutSec * 1000 };
-    streams = new TcpClients(core, limits, now, (what, code) => {
-      if (now() - lastWarn < 60_000) return; // at most one a minute; every failure is counted
-      lastWarn = now();
-      log.warn({ err: code }, what);
+    streams = new TcpClients(core, limits, now, {
+      warn(what, code) {
+        if (now() - lastWarn < 60_000) return; // at most one a minute; every failure is counted
+        lastWarn = now();
+        log.warn({ err: code }, what);
+      },
+      bug: contained,
     });
   }
 
   let udpPort: number;
   if (udp) {
-    udp.on('message', (msg, rinfo) => core.handleUdp(rinfo.address, rinfo.port, msg, now()));
+    udp.on('message', (msg, rinfo) => {
+      try {
+        core.handleUdp(rinfo.address, rinfo.port, msg, now());
+      } catch (err) {
+        contained(err);
+      }
+    });
     udp.on('error', (err) => log.warn({ err: (err as NodeJS.ErrnoException).code }, 'turn udp socket error'));
     udpPort = await bindUdp(udp, t.port, config.host);
     growBuffers(udp, SOCKET_BUFFER_BYTES);
   } else {
-    nat = startNativeUdpPath(native.addon!, config.host, t.port, binding, opts.tidPrefix, SOCKET_BUFFER_BYTES, (ip, port, buf) => core.handleUdp(ip, port, buf, now()));
+    nat = startNativeUdpPath(native.addon!, config.host, t.port, binding, opts.tidPrefix, SOCKET_BUFFER_BYTES, (ip, port, buf) => {
+      try {
+        core.handleUdp(ip, port, buf, now());
+      } catch (err) {
+        contained(err); // thrown into the addon's callback it would be an uncaught exception
+      }
+    });
     udpPort = nat.port;
   }
   const closeListener = (): Promise<void> => {
@@ -196,7 +229,13 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
       throw err;
     }
   }
-  const sweep = setInterval(() => core.tick(now()), SWEEP_MS);
+  const sweep = setInterval(() => {
+    try {
+      core.tick(now());
+    } catch (err) {
+      contained(err);
+    }
+  }, SWEEP_MS);
   sweep.unref();
   const stats = (): TurnStats => (nat ? mergeNativeStats(core.stats, nat.stats()) : core.stats);
   const nativeSendErrors = (): number => (nat ? nat.stats()[NATIVE_TURN_SEND_ERRORS]! : 0);
