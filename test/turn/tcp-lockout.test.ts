@@ -64,7 +64,7 @@ describe.skipIf(!haveCoturn)('TURN over TCP/TLS: no lockout by idle connections'
   };
 
   /** Counts before a flood, for `settle`. */
-  const mark = (): { seen: number; evicted: number; refused: number } => ({ seen: seen(), ...plane.tcpStats().closed });
+  const mark = (): { seen: number; evicted: number; refused: number; rss: number } => ({ seen: seen(), ...plane.tcpStats().closed, rss: process.memoryUsage().rss });
 
   /** Waits (up to 5 s) for the relay to have seen every attempt since `before`, then reports. */
   async function settle(label: string, before: ReturnType<typeof mark>, attempted: number, conns: RawConn[], failed: number): Promise<void> {
@@ -72,7 +72,13 @@ describe.skipIf(!haveCoturn)('TURN over TCP/TLS: no lockout by idle connections'
     await sleep(200); // let the evictions' closes reach the client side
     const s = plane.tcpStats();
     const openClientSide = conns.filter((c) => !c.isClosed()).length;
-    console.log(`${label}: ${attempted} attempted (${failed} failed to connect); relay holds ${s.open}, evicted ${s.closed.evicted - before.evicted} and refused ${s.closed.refused - before.refused} of these; ${openClientSide} of these still open client side`);
+    const admitted = seen() - before.seen - (s.closed.refused - before.refused);
+    const rssMiB = (process.memoryUsage().rss - before.rss) / 2 ** 20;
+    console.log(
+      `${label}: ${attempted} attempted (${failed} failed to connect); the relay admitted ${admitted}, refused ${s.closed.refused - before.refused}, ` +
+        `evicted ${s.closed.evicted - before.evicted} to make room, and holds ${s.open}; ${openClientSide} of these still open client side; ` +
+        `RSS of this process (relay and clients) ${rssMiB >= 0 ? '+' : ''}${rssMiB.toFixed(0)} MiB`,
+    );
   }
 
   it(`uclient relays over TCP and TLS while ${ATTEMPTS} idle connections from 64 other addresses hold every slot`, async () => {
