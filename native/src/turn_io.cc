@@ -165,7 +165,7 @@ int TurnIo::SendToClient(const std::string& ip, int port, const uint8_t* data, s
   TurnAddr to;
   const socklen_t tlen = ParseSockaddr(ip, port, &to);
   if (tlen == 0 || fd_ < 0) return -EINVAL;
-  // A failure is the caller's to count (turn-plane.ts adds it to turn_send_errors_total).
+  // A failure is the caller's to count (turn-plane.ts adds it to xrelay_turn_send_errors_total).
   if (sendto(fd_, data, len, MSG_DONTWAIT, &to.sa, tlen) < 0) return -errno;
   return 0;
 }

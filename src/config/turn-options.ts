@@ -43,6 +43,20 @@ export const turnOptions = {
   peerDenyList: field.stringList('Extra CIDRs refused as peers (403), on top of the built-in refused ranges.', []),
   unauthRatePerSec: field.number('Sustained unauthenticated STUN answers (401, Binding) per source address per second; beyond it requests are dropped silently.', 50, { min: 0.001 }),
   unauthBurst: field.int('Burst of unauthenticated answers per source address above the sustained rate.', 200, { min: 1 }),
-  maxTcpConnections: field.int('Most concurrent TURN TCP client connections.', 4096, { min: 1 }),
+  maxTcpConnections: field.int(
+    'Most concurrent TURN client connections over TCP and TLS together. At the cap a new connection evicts the one that has gone longest without an allocation (counted as `evicted`); it is refused only when every connection holds an allocation.',
+    4096,
+    { min: 1 },
+  ),
+  maxTcpConnectionsPerAddress: field.int(
+    'Most concurrent TURN TCP and TLS connections from one source address (an IPv6 source counts by its /64). At the cap a new connection from that address evicts that address\'s connection longest without an allocation; refused only when all of them hold one.',
+    64,
+    { min: 1 },
+  ),
+  tcpIdleTimeoutSec: field.int(
+    'Seconds a TURN TCP or TLS connection may stay open without an allocation, from connect (the TLS handshake included) or from the end of its last allocation, whatever it sends; then it is closed. An allocation keeps its connection for as long as the allocation lives.',
+    15,
+    { min: 1, max: 3600 },
+  ),
   software: field.string('SOFTWARE attribute sent in responses; empty sends none (do not advertise a version).', ''),
 } as const;

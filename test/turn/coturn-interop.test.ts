@@ -1,45 +1,13 @@
 // Interop with coturn's own tools (Debian package `coturn`): turnutils_uclient relays through our
 // server to turnutils_peer (a UDP echo peer) with static users and REST credentials, over UDP, TCP
 // and TLS, by channels and by Send indications, and must report 0% loss. Skipped when coturn is absent.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TurnPlane } from '../../src/turn/server/turn-plane.js';
 import { fileURLToPath } from 'node:url';
+import { haveCoturn, runUclient, startPeer } from './helpers/coturn.js';
 import { startTestTurn } from './helpers/plane.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
-
-const haveCoturn = spawnSync('sh', ['-c', 'command -v turnutils_uclient && command -v turnutils_peer']).status === 0;
-
-/** coturn's tools run without the sanitizer runtime native/sanitize.sh preloads into Node. */
-function toolEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env.LD_PRELOAD;
-  return env;
-}
-
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-function runUclient(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('turnutils_uclient', args, { stdio: ['ignore', 'pipe', 'pipe'], env: toolEnv() });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}
 
 // On a developer machine without coturn the interop suite is skipped; in CI (which installs it) a
 // missing coturn is a failure, so the interop claim cannot silently go untested.
@@ -47,7 +15,7 @@ if (!haveCoturn && process.env.CI) throw new Error('CI must install coturn (turn
 
 describe.skipIf(!haveCoturn)('coturn turnutils interop', () => {
   let plane: TurnPlane;
-  let peer: ChildProcess;
+  let peer: Awaited<ReturnType<typeof startPeer>>;
   let peerPort: number;
   const secret = 'interop-secret';
 
@@ -60,16 +28,11 @@ describe.skipIf(!haveCoturn)('coturn turnutils interop', () => {
       tlsCert: fixture('turn-test-cert.pem'),
       tlsKey: fixture('turn-test-key.pem'),
     }));
-    peerPort = await freeUdpPort();
-    peer = spawn('turnutils_peer', ['-p', String(peerPort), '-L', '127.0.0.1'], { stdio: 'ignore', env: toolEnv() });
-    await new Promise((r) => setTimeout(r, 300));
+    peer = await startPeer();
+    peerPort = peer.port;
   });
   afterAll(async () => {
-    if (peer.exitCode === null) {
-      const exited = new Promise((r) => peer.once('exit', r));
-      peer.kill('SIGTERM');
-      await exited;
-    }
+    await peer.stop();
     await plane.close();
   });
 

@@ -18,7 +18,7 @@ export interface BatchIoCounters {
 }
 
 export interface BatchIoMetricNames {
-  /** Metric name prefix, e.g. `turn_native_`. */
+  /** Metric name prefix, e.g. `xrelay_turn_native_`. */
   prefix: string;
   /** Who sends, for the help texts, e.g. "the native TURN data path". */
   who: string;

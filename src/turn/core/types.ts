@@ -55,7 +55,9 @@ export interface TurnStats {
     | 'unexpected_class'
     | 'bad_send'
     /** Native data path only: datagrams for the TS core dropped because the JS thread fell behind. */
-    | 'backlog',
+    | 'backlog'
+    /** Input on which the core threw (a bug): the host caught it, dropped the input and logged it. */
+    | 'internal_error',
     number
   >;
   relayedPackets: { toPeer: number; toClient: number };
@@ -77,6 +79,7 @@ export function createTurnStats(): TurnStats {
       unexpected_class: 0,
       bad_send: 0,
       backlog: 0,
+      internal_error: 0,
     },
     relayedPackets: { toPeer: 0, toClient: 0 },
     relayedBytes: { toPeer: 0, toClient: 0 },

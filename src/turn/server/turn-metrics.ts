@@ -11,10 +11,21 @@ import type { Counter, MetricsRegistry } from '../../observability/metrics.js';
 import type { TurnStats } from '../core/types.js';
 import { registerBatchIoMetrics } from '../../media/dataplane/io-metrics.js';
 import type { MergedTurnStats, NativeTurnIo } from './native-turn.js';
+import type { TcpCloseReason } from './tcp-clients.js';
 
 type Sync = (counter: Counter, values: Record<string, number>) => void;
 
-export function registerTurnMetrics(metrics: MetricsRegistry, snapshot: TurnStats | (() => TurnStats), gauges: () => { allocations: number; tcp: number; sendErrors: number }): void {
+/** What the host counts beside the core: gauges, send failures and the TCP/TLS listeners' closes. */
+export interface TurnHostCounts {
+  allocations: number;
+  tcp: number;
+  sendErrors: number;
+  /** Connections the relay closed, by reason (absent when TCP and TLS are off). */
+  tcpClosed?: Readonly<Record<TcpCloseReason, number>>;
+  tcpAcceptErrors?: number;
+}
+
+export function registerTurnMetrics(metrics: MetricsRegistry, snapshot: TurnStats | (() => TurnStats), gauges: () => TurnHostCounts): void {
   const requests = metrics.counter('xrelay_turn_requests_total', 'TURN/STUN requests received, by method.', 'method');
   const errors = metrics.counter('xrelay_turn_errors_total', 'TURN error responses sent, by STUN error code.', 'code');
   const dropped = metrics.counter('xrelay_turn_dropped_total', 'TURN packets dropped without an answer, by reason.', 'reason');
@@ -23,6 +34,12 @@ export function registerTurnMetrics(metrics: MetricsRegistry, snapshot: TurnStat
   const allocations = metrics.gauge('xrelay_turn_allocations', 'Live TURN allocations.');
   const tcp = metrics.gauge('xrelay_turn_tcp_connections', 'Open TURN TCP client connections.');
   const sendErrors = metrics.counter('xrelay_turn_send_errors_total', 'Sends refused by the socket layer or dropped for a slow TCP reader.');
+  const tcpClosed = metrics.counter(
+    'xrelay_turn_tcp_closed_total',
+    'TURN TCP/TLS connections the relay closed, by reason: idle (no allocation within turn.tcpIdleTimeoutSec), tls_handshake (handshake unfinished by then), evicted (room made at a cap), refused (a cap with every connection holding an allocation), framing, tls_error, slow_reader.',
+    'reason',
+  );
+  const acceptErrors = metrics.counter('xrelay_turn_tcp_accept_errors_total', 'TURN TCP/TLS accepts that failed (EMFILE, ENFILE...); the listener keeps serving.');
   let native: ((io: NativeTurnIo) => void) | undefined;
   const sync: Sync = (counter, values) => {
     for (const [label, value] of Object.entries(values)) counter.follow(value, label);
@@ -41,6 +58,8 @@ export function registerTurnMetrics(metrics: MetricsRegistry, snapshot: TurnStat
     }
     const g = gauges();
     sync(sendErrors, { '': g.sendErrors });
+    if (g.tcpClosed !== undefined) sync(tcpClosed, g.tcpClosed);
+    sync(acceptErrors, { '': g.tcpAcceptErrors ?? 0 });
     allocations.set(g.allocations);
     tcp.set(g.tcp);
   });

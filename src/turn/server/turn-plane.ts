@@ -10,14 +10,13 @@
 import type { Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import type { Server as TlsServer } from 'node:tls';
 import type { Plane, PlaneContext } from '../../server/plane.js';
 import { AllocationState, type Allocation } from '../core/allocation.js';
 import { TurnCore } from '../core/turn-core.js';
 import type { AllocationEvent, ClientRef, CloseReason, TurnIo } from '../core/types.js';
 import { coreOptions, relayBinding } from './core-options.js';
 import { RelaySockets } from './relay-sockets.js';
-import { TcpClients } from './tcp-clients.js';
+import { TCP_CLOSE_REASONS, TcpClients, type TcpCloseReason } from './tcp-clients.js';
 import { registerTurnMetrics } from './turn-metrics.js';
 import { bindUdp, closeUdp, createUdpSocket, growBuffers } from './udp-socket.js';
 import { mergeNativeStats, NATIVE_TURN_SEND_ERRORS, selectTurnDataPath, startNativeUdpPath, type NativeUdpPath } from './native-turn.js';
@@ -40,6 +39,8 @@ export interface TurnPlane extends Plane {
   setTlsContext(pair: { cert: Buffer; key: Buffer }): boolean;
   /** The core's counters plus the native data path's (what /metrics exports). */
   stats(): TurnStats;
+  /** The TCP/TLS listeners: open connections, closes by reason, failed accepts (zeros when both are off). */
+  tcpStats(): { open: number; closed: Readonly<Record<TcpCloseReason, number>>; acceptErrors: number };
 }
 
 const SWEEP_MS = 1000;
@@ -58,8 +59,8 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
   const native = selectTurnDataPath(t.dataPlane);
   let nat: NativeUdpPath | undefined;
   const udp = native.addon === undefined ? createUdpSocket(hostFamily) : undefined;
-  let tcp: TcpClients | undefined;
-  let tls: TcpClients | undefined;
+  /** The TCP and TLS listeners' host (one, so its caps count both); undefined when both are off. */
+  let streams: TcpClients | undefined;
   let closed = false;
   let sendErrors = 0;
 
@@ -79,7 +80,7 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
             if (!nat.sendToClient(client.ip, client.port, data)) sendErrors++;
           } else udp!.send(data, client.port, client.ip, countSendError);
         }
-        else (client.key.startsWith('s') ? tls : tcp)?.send(client, data);
+        else streams?.send(client, data);
       } catch {
         sendErrors++;
       }
@@ -119,7 +120,13 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
             return;
           }
           alloc.relay = socket;
-          socket.on('message', (msg, rinfo) => core.handlePeer(alloc, rinfo.address, rinfo.port, msg, now()));
+          socket.on('message', (msg, rinfo) => {
+            try {
+              core.handlePeer(alloc, rinfo.address, rinfo.port, msg, now());
+            } catch (err) {
+              contained(err);
+            }
+          });
           socket.on('error', () => {});
           growBuffers(socket, SOCKET_BUFFER_BYTES);
           core.relayOpened(alloc, socket.address().port, now());
@@ -142,20 +149,60 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
       if (alloc.relay === NATIVE_RELAY) nat?.sync(alloc);
     },
     onAllocation(event: AllocationEvent, alloc: Allocation, reason?: CloseReason): void {
+      if (alloc.client.transport === 'tcp') {
+        if (event === 'open') streams?.allocationOpened(alloc.client.key);
+        else streams?.allocationClosed(alloc.client.key);
+      }
       log.debug({ event: `allocation_${event}`, reason, user: redactor.id(alloc.username), client: redactor.address(alloc.client.ip), transport: alloc.client.transport }, 'turn allocation');
     },
   };
   const opts = coreOptions(config, binding);
   const core = new TurnCore(opts, io);
+  let lastWarn = -Infinity;
+  let lastBug = -Infinity;
+  /**
+   * The core threw on network input: a bug, but one client's packet must not take the process and
+   * every other client down. Counted (xrelay_turn_dropped_total{reason="internal_error"}) and logged at
+   * most once a minute, with the error's name and code frames only (a message may quote input).
+   */
+  const contained = (err: unknown): void => {
+    core.stats.dropped.internal_error++;
+    if (now() - lastBug < 60_000) return;
+    lastBug = now();
+    log.error({ err: err instanceof Error ? err.name : typeof err, at: err instanceof Error ? err.stack?.split('\n').slice(1, 4).join(' | ') : undefined }, 'turn core threw on input; dropped');
+  };
+  if (t.tcp || t.tls) {
+    const limits = { maxConnections: t.maxTcpConnections, maxPerAddress: t.maxTcpConnectionsPerAddress, idleTimeoutMs: t.tcpIdleTimeoutSec * 1000 };
+    streams = new TcpClients(core, limits, now, {
+      warn(what, code) {
+        if (now() - lastWarn < 60_000) return; // at most one a minute; every failure is counted
+        lastWarn = now();
+        log.warn({ err: code }, what);
+      },
+      bug: contained,
+    });
+  }
 
   let udpPort: number;
   if (udp) {
-    udp.on('message', (msg, rinfo) => core.handleUdp(rinfo.address, rinfo.port, msg, now()));
+    udp.on('message', (msg, rinfo) => {
+      try {
+        core.handleUdp(rinfo.address, rinfo.port, msg, now());
+      } catch (err) {
+        contained(err);
+      }
+    });
     udp.on('error', (err) => log.warn({ err: (err as NodeJS.ErrnoException).code }, 'turn udp socket error'));
     udpPort = await bindUdp(udp, t.port, config.host);
     growBuffers(udp, SOCKET_BUFFER_BYTES);
   } else {
-    nat = startNativeUdpPath(native.addon!, config.host, t.port, binding, opts.tidPrefix, SOCKET_BUFFER_BYTES, (ip, port, buf) => core.handleUdp(ip, port, buf, now()));
+    nat = startNativeUdpPath(native.addon!, config.host, t.port, binding, opts.tidPrefix, SOCKET_BUFFER_BYTES, (ip, port, buf) => {
+      try {
+        core.handleUdp(ip, port, buf, now());
+      } catch (err) {
+        contained(err); // thrown into the addon's callback it would be an uncaught exception
+      }
+    });
     udpPort = nat.port;
   }
   const closeListener = (): Promise<void> => {
@@ -164,15 +211,14 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
   };
   let tcpPort = 0;
   if (t.tcp) {
-    tcp = new TcpClients(core, t.maxTcpConnections, now);
     try {
       // With port 0, TCP tries the UDP port first so both share a number, as clients expect.
-      tcpPort = await tcp.listen(t.port === 0 ? udpPort : t.port, config.host).catch((err: unknown) => {
-        if (t.port === 0) return tcp!.listen(0, config.host);
+      tcpPort = await streams!.listen(t.port === 0 ? udpPort : t.port, config.host).catch((err: unknown) => {
+        if (t.port === 0) return streams!.listen(0, config.host);
         throw err;
       });
     } catch (err) {
-      await closeListener();
+      await Promise.all([closeListener(), streams?.close()]);
       throw err;
     }
   }
@@ -182,18 +228,29 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
     const keyFile = t.tlsKey !== '' ? t.tlsKey : config.tlsKey;
     try {
       if (certFile === '' || keyFile === '') throw new TypeError('turn.tls needs turn.tlsCert and turn.tlsKey (or tlsCert and tlsKey)');
-      tls = new TcpClients(core, t.maxTcpConnections, now, 's', { cert: readFileSync(certFile), key: readFileSync(keyFile) });
-      tlsPort = await tls.listen(t.tlsPort, config.host);
+      tlsPort = await streams!.listen(t.tlsPort, config.host, { cert: readFileSync(certFile), key: readFileSync(keyFile) });
     } catch (err) {
-      await Promise.all([closeListener(), tcp?.close(), tls?.close()]);
+      await Promise.all([closeListener(), streams?.close()]);
       throw err;
     }
   }
-  const sweep = setInterval(() => core.tick(now()), SWEEP_MS);
+  const sweep = setInterval(() => {
+    try {
+      core.tick(now());
+    } catch (err) {
+      contained(err);
+    }
+  }, SWEEP_MS);
   sweep.unref();
   const stats = (): TurnStats => (nat ? mergeNativeStats(core.stats, nat.stats()) : core.stats);
   const nativeSendErrors = (): number => (nat ? nat.stats()[NATIVE_TURN_SEND_ERRORS]! : 0);
-  registerTurnMetrics(ctx.metrics, stats, () => ({ allocations: core.allocationCount(), tcp: (tcp?.count ?? 0) + (tls?.count ?? 0), sendErrors: sendErrors + nativeSendErrors() + (tcp?.dropped ?? 0) + (tls?.dropped ?? 0) }));
+  registerTurnMetrics(ctx.metrics, stats, () => ({
+    allocations: core.allocationCount(),
+    tcp: streams?.count ?? 0,
+    sendErrors: sendErrors + nativeSendErrors() + (streams?.dropped ?? 0),
+    tcpClosed: streams?.closed,
+    tcpAcceptErrors: streams?.acceptErrors ?? 0,
+  }));
   const dataPlane = nat ? 'native' : 'typescript';
   log.info({ udpPort, tcpPort, tlsPort, relayPorts: `${binding.portMin}-${binding.portMax}`, realm: t.realm, dataPlane, why: native.why }, `turn plane listening; ${dataPlane} data path (${native.why})`);
 
@@ -206,18 +263,19 @@ export async function startTurnPlane(ctx: PlaneContext): Promise<TurnPlane> {
     core,
     dataPlane,
     stats,
+    tcpStats: () => ({
+      open: streams?.count ?? 0,
+      closed: { ...(streams?.closed ?? Object.fromEntries(TCP_CLOSE_REASONS.map((r) => [r, 0])) as Record<TcpCloseReason, number>) },
+      acceptErrors: streams?.acceptErrors ?? 0,
+    }),
     ready: () => !closed,
-    setTlsContext(pair) {
-      if (tls === undefined) return false;
-      (tls.server as TlsServer).setSecureContext(pair);
-      return true;
-    },
+    setTlsContext: (pair) => streams?.setTlsContext(pair) ?? false,
     close(): Promise<void> {
       closing ??= (async () => {
         closed = true;
         clearInterval(sweep);
         core.closeAll();
-        await Promise.all([closeListener(), tcp?.close(), tls?.close(), relays.closeAll()]);
+        await Promise.all([closeListener(), streams?.close(), relays.closeAll()]);
         log.info('turn plane closed');
       })();
       return closing;

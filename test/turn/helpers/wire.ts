@@ -86,8 +86,8 @@ export async function udpClient(serverPort: number): Promise<WireClient> {
   };
 }
 
-export async function tcpClient(serverPort: number, tls?: { ca: Buffer }): Promise<WireClient> {
-  const sock: Socket = tls ? connectTls({ port: serverPort, host: '127.0.0.1', ca: tls.ca }) : connect({ port: serverPort, host: '127.0.0.1' });
+export async function tcpClient(serverPort: number, tls?: { ca: Buffer }, localAddress?: string): Promise<WireClient> {
+  const sock: Socket = tls ? connectTls({ port: serverPort, host: '127.0.0.1', ca: tls.ca, localAddress }) : connect({ port: serverPort, host: '127.0.0.1', localAddress });
   await new Promise<void>((resolve, reject) => {
     sock.once(tls ? 'secureConnect' : 'connect', resolve);
     sock.once('error', reject);
@@ -121,4 +121,28 @@ export async function peerSocket(): Promise<{ socket: UdpSocket; inbox: Inbox; p
   socket.on('message', (m, r) => inbox.push(Buffer.concat([Buffer.from(`${r.port}|`), m])));
   await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
   return { socket, inbox, port: socket.address().port, close: () => new Promise<void>((r) => socket.close(() => r())) };
+}
+
+/** A bare TCP connection (no TLS, no framing) that records when it opened and closed. */
+export interface RawConn {
+  readonly socket: Socket;
+  /** performance.now() before connecting. */
+  readonly openedAt: number;
+  /** Resolves with performance.now() when the connection has closed (either side). */
+  readonly closed: Promise<number>;
+  isClosed(): boolean;
+}
+
+/** Connects (resolves once connected, or rejects if the connection fails before that). */
+export function rawConnect(port: number, localAddress?: string): Promise<RawConn> {
+  const openedAt = performance.now();
+  const socket = connect({ port, host: '127.0.0.1', localAddress });
+  socket.on('error', () => {}); // a reset from the relay is an expected outcome here
+  socket.on('data', () => {});
+  let done = false;
+  const closed = new Promise<number>((r) => socket.once('close', () => ((done = true), r(performance.now()))));
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve({ socket, openedAt, closed, isClosed: () => done }));
+    socket.once('close', () => reject(new Error('closed before connecting')));
+  });
 }
