@@ -54,7 +54,8 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   const metrics = new MetricsRegistry();
   registerProcessMetrics(metrics, Date.now() - process.uptime() * 1000);
   const requests = metrics.counter('xrelay_http_requests_total', 'HTTP requests and WebSocket upgrades, by route.', 'route');
-  const router = new HttpRouter(logger, requests, maxFrameBytes(config));
+  const wsErrors = metrics.counter('xrelay_ws_protocol_errors_total', 'WebSocket frames that broke the protocol (the socket is closed with 1002/1007/1009), by ws error code.', 'code');
+  const router = new HttpRouter(logger, requests, maxFrameBytes(config), wsErrors);
   const clientAddress = clientAddressResolver(config.trustProxy);
   const ctx: PlaneContext = { config, logger, redactor, metrics, http: router, clientAddress };
 
