@@ -30,6 +30,8 @@ export interface PostSocketDeps {
 export class PostSocket {
   private readonly backlog: Buffer[] = [];
   private closed = false;
+  /** Why the socket is paused now (a change of reason while paused is counted too). */
+  private pausedFor: 'buffered' | 'inflight' | undefined;
   /** One bound callback for every send: a flushed answer may let a paused socket read again. */
   private readonly onSent = (): void => this.resumeIfClear();
 
@@ -95,10 +97,11 @@ export class PostSocket {
 
   private pauseIfBlocked(): void {
     const why = this.deps.flow.blockedBy(this.ws.bufferedAmount);
-    if (why === undefined || this.ws.isPaused || this.closed) return;
+    if (why === undefined || why === this.pausedFor || this.closed) return;
     this.deps.flow.noteBuffered(this.deps.now(), this.ws.bufferedAmount);
     this.deps.metrics.pauses.inc(1, why === 'buffered' ? 'post_buffered' : 'post_inflight');
-    this.ws.pause();
+    this.pausedFor = why;
+    if (!this.ws.isPaused) this.ws.pause();
   }
 
   /** Works the backlog down while the socket is clear, then reads again. */
@@ -106,13 +109,16 @@ export class PostSocket {
     if (this.closed) return;
     while (this.backlog.length > 0 && this.deps.flow.blockedBy(this.ws.bufferedAmount) === undefined) this.handle(this.backlog.shift()!);
     if (this.backlog.length > 0 || this.deps.flow.blockedBy(this.ws.bufferedAmount) !== undefined) return this.pauseIfBlocked();
+    this.pausedFor = undefined;
     if (this.ws.isPaused) this.ws.resume();
   }
 
   private fail(err: RelayError): void {
     if (this.closed) return;
     closeWithError(this.ws, err);
-    if (this.ws.isPaused) this.ws.resume(); // read the client's close frame
+    // Read the client's close frame, unless it is a client that does not read: its close frame
+    // cannot come before it reads ours, and the router's close timeout drops it.
+    if (this.ws.isPaused && err.code !== 'slow_consumer') this.ws.resume();
     this.onClose();
   }
 

@@ -243,7 +243,7 @@ export class ReaderSocket implements MailboxReader {
     if (err.code === 'store_unavailable' || err.code === 'internal') this.deps.logger.warn({ err: errorSummary(err) }, 'mailbox reader closed on error');
     this.sendJson(err.toJSON().error, 'error');
     this.ws.close(closeCodeFor(err.status), err.code);
-    if (this.ws.isPaused) this.ws.resume(); // read the client's close frame
+    if (this.ws.isPaused && err.code !== 'slow_consumer') this.ws.resume(); // read the client's close frame
     this.onClose();
   }
 

@@ -50,18 +50,27 @@ export class SocketFlow {
   /**
    * The periodic check. A socket over its buffer bound is stalled from the first check (or
    * `noteBuffered`) that saw it over, until one sees it under again; idleness counts only while
-   * nothing is in flight, so a slow store never times a socket out.
+   * nothing is in flight and the buffer is under its bound, so neither a slow store nor a stall is
+   * taken for idleness.
    */
   check(nowMs: number, bufferedBytes: number): FlowVerdict {
     this.noteBuffered(nowMs, bufferedBytes);
     if (this.overSinceMs !== undefined && nowMs - this.overSinceMs >= this.limits.stallMs) return 'slow_consumer';
-    if (this.limits.idleMs > 0 && this.inflight === 0 && nowMs - this.lastActivityMs >= this.limits.idleMs) return 'idle_timeout';
+    const idle = this.limits.idleMs > 0 && this.inflight === 0 && this.overSinceMs === undefined;
+    if (idle && nowMs - this.lastActivityMs >= this.limits.idleMs) return 'idle_timeout';
     return 'ok';
   }
 
-  /** Records when the send buffer went over (or back under) its bound. */
+  /**
+   * Records when the send buffer went over (or back under) its bound. Time spent over it is the
+   * stall clock's, not the idle clock's: a socket that stopped reading because of it restarts its
+   * idle clock when the buffer drains.
+   */
   noteBuffered(nowMs: number, bufferedBytes: number): void {
-    if (!this.overBuffered(bufferedBytes)) this.overSinceMs = undefined;
-    else this.overSinceMs ??= nowMs;
+    if (this.overBuffered(bufferedBytes)) this.overSinceMs ??= nowMs;
+    else if (this.overSinceMs !== undefined) {
+      this.overSinceMs = undefined;
+      this.lastActivityMs = Math.max(this.lastActivityMs, nowMs);
+    }
   }
 }

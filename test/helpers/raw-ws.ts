@@ -107,3 +107,13 @@ function u64(n: number): Buffer {
   b.writeBigUInt64BE(BigInt(n));
   return b;
 }
+
+/** Text frames of a raw socket parsed as JSON (binary ones left out). */
+export function jsonFrames(raw: RawWs): Array<Record<string, any>> {
+  return raw.frames().filter((f) => f.opcode === 1).map((f) => JSON.parse(f.payload.toString()) as Record<string, any>);
+}
+
+/** Binary data frames of a raw socket. */
+export function binaryFrames(raw: RawWs): Buffer[] {
+  return raw.frames().filter((f) => f.opcode === 2).map((f) => f.payload);
+}
