@@ -3,7 +3,8 @@
  * then stored envelopes oldest first and new ones live, at most `maxInflight` envelopes and
  * `maxInflightBytes` bytes unacknowledged at once (one envelope always fits, whatever its size), and
  * nothing more while the socket's send buffer holds over `socketMaxBufferedBytes`. A reader whose
- * buffer stays over that bound for `socketStallTimeoutSec` is closed with `slow_consumer`.
+ * buffer stays over that bound, or that acknowledges nothing of what it was sent, for
+ * `socketStallTimeoutSec` is closed with `slow_consumer`.
  * Envelopes are deleted only on acknowledgement; whatever is unacknowledged when the socket closes
  * is sent again on the next connection (at-least-once; the id lets the client drop duplicates).
  */
@@ -84,7 +85,7 @@ export class ReaderSocket implements MailboxReader {
   tick(nowMs: number): FlowVerdict {
     if (this.closed) return 'ok';
     const verdict = this.deps.flow.check(nowMs, this.ws.bufferedAmount);
-    if (verdict !== 'ok') this.fail(new RelayError(verdict, 'envelopes left unread past envelope.socketStallTimeoutSec'));
+    if (verdict !== 'ok') this.fail(new RelayError(verdict, 'envelopes left unread or unacknowledged past envelope.socketStallTimeoutSec'));
     return verdict;
   }
 
@@ -169,6 +170,7 @@ export class ReaderSocket implements MailboxReader {
           this.unacked.set(env.id.toString('latin1'), bytes);
           this.unackedBytes += bytes;
           this.ws.send(encodeEnvelopeFrame(env.id, env.body), this.onSent);
+          this.deps.flow.onAwaitingAck(this.deps.now());
           this.cursor = env.id;
           sent++;
         }
@@ -208,13 +210,16 @@ export class ReaderSocket implements MailboxReader {
     } catch (err) {
       return this.fail(err instanceof RelayError ? err : new RelayError('store_unavailable', 'deleting failed'));
     }
+    let progress = false;
     for (const id of ids) {
       const key = Buffer.from(id).toString('latin1');
       const bytes = this.unacked.get(key);
       if (bytes === undefined) continue;
       this.unacked.delete(key);
       this.unackedBytes -= bytes;
+      progress = true;
     }
+    if (progress) this.deps.flow.onAcked(this.deps.now(), this.unacked.size > 0);
     void this.pump();
   }
 

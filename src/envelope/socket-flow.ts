@@ -22,6 +22,8 @@ export class SocketFlow {
   inflight = 0;
   private lastActivityMs: number;
   private overSinceMs: number | undefined;
+  /** Readers: since when something sent is waiting for an ack with no ack progress. */
+  private awaitingAckSinceMs: number | undefined;
 
   constructor(
     private readonly limits: FlowLimits,
@@ -33,6 +35,16 @@ export class SocketFlow {
   /** A frame or a ping arrived. */
   onActivity(nowMs: number): void {
     this.lastActivityMs = nowMs;
+  }
+
+  /** A reader was sent an envelope; the ack clock starts unless it is already running. */
+  onAwaitingAck(nowMs: number): void {
+    this.awaitingAckSinceMs ??= nowMs;
+  }
+
+  /** A reader acknowledged something: progress, so the ack clock restarts (or stops when nothing is left). */
+  onAcked(nowMs: number, stillAwaiting: boolean): void {
+    this.awaitingAckSinceMs = stillAwaiting ? nowMs : undefined;
   }
 
   /** The send buffer is over its bound: send nothing more, read nothing more that would be answered. */
@@ -49,13 +61,15 @@ export class SocketFlow {
 
   /**
    * The periodic check. A socket over its buffer bound is stalled from the first check (or
-   * `noteBuffered`) that saw it over, until one sees it under again; idleness counts only while
+   * `noteBuffered`) that saw it over, until one sees it under again; a reader also when envelopes
+   * wait for an ack and no ack came for stallMs (it holds them, and the kernel's buffers, unread); idleness counts only while
    * nothing is in flight and the buffer is under its bound, so neither a slow store nor a stall is
    * taken for idleness.
    */
   check(nowMs: number, bufferedBytes: number): FlowVerdict {
     this.noteBuffered(nowMs, bufferedBytes);
     if (this.overSinceMs !== undefined && nowMs - this.overSinceMs >= this.limits.stallMs) return 'slow_consumer';
+    if (this.awaitingAckSinceMs !== undefined && nowMs - this.awaitingAckSinceMs >= this.limits.stallMs) return 'slow_consumer';
     const idle = this.limits.idleMs > 0 && this.inflight === 0 && this.overSinceMs === undefined;
     if (idle && nowMs - this.lastActivityMs >= this.limits.idleMs) return 'idle_timeout';
     return 'ok';

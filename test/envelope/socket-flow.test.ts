@@ -50,6 +50,21 @@ describe('SocketFlow', () => {
   });
 });
 
+describe('SocketFlow ack progress (readers)', () => {
+  it('envelopes unacknowledged with no ack progress for stallMs is slow_consumer; each ack restarts the clock', () => {
+    const f = new SocketFlow({ ...limits, idleMs: 0 }, 0);
+    expect(f.check(10 ** 9, 0)).toBe('ok'); // nothing sent: a reader may wait for mail forever
+    f.onAwaitingAck(1000);
+    f.onAwaitingAck(20_000); // more sent: the clock keeps its start
+    expect(f.check(30_999, 0)).toBe('ok');
+    f.onAcked(30_000, true); // some acked, some left
+    expect(f.check(59_999, 0)).toBe('ok');
+    expect(f.check(60_000, 0)).toBe('slow_consumer');
+    f.onAcked(60_000, false); // all acked
+    expect(f.check(10 ** 9, 0)).toBe('ok');
+  });
+});
+
 describe('SocketSlots', () => {
   it('holds at most max per key, forgets keys with none', () => {
     const s = new SocketSlots(2);
