@@ -29,6 +29,7 @@ export const envelopeOptions = {
   wakeWindowSec: field.int('At most one push wake per mailbox per this many seconds.', 30, { min: 0 }),
   wakeRetries: field.int('Retries of a failed push wake, with exponential backoff from wakeRetryBaseMs.', 4, { min: 0, max: 20 }),
   wakeRetryBaseMs: field.int('Delay before the first retry of a failed push wake; doubles on each retry.', 1000, { min: 1 }),
+  wakeMaxPending: field.int('Most push wakes in progress at once (a request out or a retry waiting); past it new wakes are dropped and counted (xrelay_wakes_total{result="dropped"}).', 1024, { min: 1 }),
   webhookUrl: field.string('URL the `webhook` push provider POSTs wakes to; empty disables the provider.', ''),
 } as const;
 

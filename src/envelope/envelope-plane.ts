@@ -46,7 +46,7 @@ export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneO
   const metrics = createEnvelopeMetrics(ctx.metrics);
   const providers: PushProvider[] = [...(opts.providers ?? [])];
   if (cfg.webhookUrl !== '') providers.push(new WebhookProvider(cfg.webhookUrl));
-  const wakes = new WakeDispatcher(providers, { windowMs: cfg.wakeWindowSec * 1000, retries: cfg.wakeRetries, retryBaseMs: cfg.wakeRetryBaseMs }, metrics, logger, now);
+  const wakes = new WakeDispatcher(providers, { windowMs: cfg.wakeWindowSec * 1000, retries: cfg.wakeRetries, retryBaseMs: cfg.wakeRetryBaseMs }, metrics, logger, now, cfg.wakeMaxPending);
   const service = new MailboxService({ config: cfg, metrics, wakes, now });
   const challenges = new ChallengeBook(cfg.authTimeoutSec * 1000 * 6, now);
   const sockets = new Set<WebSocket>(); // reader and post sockets, closed at shutdown
