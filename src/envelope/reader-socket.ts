@@ -122,19 +122,19 @@ export class ReaderSocket implements MailboxReader {
     const publicKey = decodeB64url(msg.publicKey, PUBLIC_KEY_BYTES);
     const answered = decodeB64url(msg.challenge, CHALLENGE_BYTES);
     const signature = decodeB64url(msg.signature, SIGNATURE_BYTES);
-    if (mailbox === undefined) return this.refuseAuth(new RelayError('bad_mailbox', 'mailbox must be 32 bytes in base64url'));
-    if (publicKey === undefined) return this.refuseAuth(new RelayError('bad_key', 'publicKey must be a 32-byte Ed25519 key in base64url'));
-    if (answered === undefined || signature === undefined) return this.refuseAuth(new RelayError('bad_frame', 'challenge and signature are required'));
+    if (mailbox === undefined) return this.fail(new RelayError('bad_mailbox', 'mailbox must be 32 bytes in base64url'));
+    if (publicKey === undefined) return this.fail(new RelayError('bad_key', 'publicKey must be a 32-byte Ed25519 key in base64url'));
+    if (answered === undefined || signature === undefined) return this.fail(new RelayError('bad_frame', 'challenge and signature are required'));
     // A challenge answers one connection once. Ours is consumed whatever the outcome.
     const ours = Buffer.from(answered).equals(this.challenge);
     const seen = this.deps.challenges.consume(this.challenge);
     if (!ours) {
       const code: ErrorCode = this.deps.challenges.wasUsed(answered) ? 'challenge_reused' : 'bad_challenge';
-      return this.refuseAuth(new RelayError(code, 'the signed challenge is not the one issued to this connection'));
+      return this.fail(new RelayError(code, 'the signed challenge is not the one issued to this connection'));
     }
-    if (!seen) return this.refuseAuth(new RelayError('challenge_reused', 'this challenge was already answered'));
+    if (!seen) return this.fail(new RelayError('challenge_reused', 'this challenge was already answered'));
     const verdict = verifyMailboxAuth(mailbox, publicKey, this.challenge, signature);
-    if (verdict !== 'ok') return this.refuseAuth(new RelayError(verdict, verdict === 'bad_key' ? 'the key does not own this mailbox' : 'the signature does not verify'));
+    if (verdict !== 'ok') return this.fail(new RelayError(verdict, verdict === 'bad_key' ? 'the key does not own this mailbox' : 'the signature does not verify'));
     clearTimeout(this.authTimer);
     this.mailbox = mailbox;
     this.deps.metrics.auth.inc(1, 'ok');
@@ -142,10 +142,6 @@ export class ReaderSocket implements MailboxReader {
     this.deps.logger.debug({ mailbox: this.deps.redactor.id(mailbox) }, 'mailbox reader authenticated');
     this.sendJson({ type: 'ready' });
     void this.pump();
-  }
-
-  private refuseAuth(err: RelayError): void {
-    this.fail(err);
   }
 
   /** Sends stored envelopes past the cursor while the unacknowledged window has room. */

@@ -64,11 +64,17 @@ describe('/v1/post backpressure', () => {
     post.close();
   }, 60_000);
 
-  it('an idle post socket is closed with 4408 idle_timeout', async () => {
-    relay = await startTestRelay({ envelope: { postIdleTimeoutSec: 1 } }, { logLevel: 'warn' });
+  it('an idle post socket is closed with 4408 idle_timeout; pings keep one open', async () => {
+    relay = await startTestRelay({ envelope: { postIdleTimeoutSec: 3 } }, { logLevel: 'warn' });
     const s = await openRaw(relay.url, POST_PATH);
+    const pinged = await openRaw(relay.url, POST_PATH);
+    const pinger = setInterval(() => pinged.ws.ping(), 100);
     expect(await s.closed).toEqual({ code: 4408, reason: 'idle_timeout' });
-    expect(relay.metric('xrelay_envelopes_rejected_total{code="idle_timeout"}')).toBe(1);
+    await new Promise((r) => setTimeout(r, 1500)); // 4.5 s or more since both opened: past the timeout
+    clearInterval(pinger);
+    expect(pinged.ws.readyState).toBe(pinged.ws.OPEN);
+    expect(await pinged.closed).toEqual({ code: 4408, reason: 'idle_timeout' }); // once the pings stop
+    expect(relay.metric('xrelay_envelopes_rejected_total{code="idle_timeout"}')).toBe(2);
   }, 30_000);
 });
 
