@@ -41,7 +41,7 @@ export class PostSocket {
   ) {
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary));
     ws.on('ping', () => deps.flow.onActivity(deps.now()));
-    ws.on('close', () => this.onClose());
+    ws.on('close', () => this.onClose()); // 'error' (a protocol violation) is the router's: it counts it, ws closes
   }
 
   /** Periodic liveness check (the plane's sweep); closes an idle or stalled socket with its code. */
