@@ -13,6 +13,7 @@ export function createEnvelopeMetrics(registry: MetricsRegistry) {
     readers: registry.gauge('xrelay_mailbox_readers', 'Authenticated mailbox reader connections.'),
     auth: registry.counter('xrelay_mailbox_auth_total', 'Mailbox reader authentications, by result (ok, or the code that closed the socket before authentication).', 'result'),
     sockets: registry.gauge('xrelay_envelope_sockets', 'Open envelope WebSockets, by kind (post, reader; readers counted from connect, before authentication).', 'kind'),
+    postsInProgress: registry.gauge('xrelay_envelope_posts_in_progress', 'HTTP envelope posts being received or stored now.'),
     pauses: registry.counter('xrelay_envelope_socket_pauses_total', 'Times an envelope socket stopped reading or sending for backpressure, by reason (post_buffered, post_inflight, reader_buffered).', 'reason'),
     wakes: registry.counter('xrelay_wakes_total', 'Push wakes, by result: sent, failed (after all retries), retried, coalesced, dropped (over envelope.wakeMaxPending).', 'result'),
   };

@@ -98,7 +98,7 @@ export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneO
   const flowOf = (maxInflight: number, idleSec: number): SocketFlow =>
     new SocketFlow({ maxBufferedBytes: cfg.socketMaxBufferedBytes, stallMs: cfg.socketStallTimeoutSec * 1000, maxInflight, idleMs: idleSec * 1000 }, now());
   const clientKey = rateLimitKeyOf(ctx.clientAddress);
-  mountEnvelopeRoutes(ctx.http, service, Math.max(...cfg.sizeBuckets), clientKey);
+  mountEnvelopeRoutes(ctx.http, service, Math.max(...cfg.sizeBuckets), clientKey, cfg.maxPostsInProgressPerAddress, metrics.postsInProgress);
   ctx.http.websocket(READER_PATH, (ws, req) => {
     if (!admit(ws, clientKey(req), 'reader')) return;
     const reader = new ReaderSocket(ws, {

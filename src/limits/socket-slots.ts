@@ -1,7 +1,7 @@
 /**
- * Open-socket counts per client key (an address, IPv6 by /64), held in memory only: one client
- * cannot hold more than `max` sockets of a kind, whatever else it does. Keys with no socket are
- * forgotten at once, so the map holds only clients that are connected now.
+ * Counts of something a client holds open (sockets, requests in progress) per client key (an
+ * address, IPv6 by /64), held in memory only: one client cannot hold more than `max`, whatever else
+ * it does. Keys holding nothing are forgotten at once, so the map holds only clients active now.
  */
 export class SocketSlots {
   private readonly open = new Map<string, number>();
