@@ -22,6 +22,11 @@ export const ERROR_CODES = {
   challenge_reused: 401,
   unknown_provider: 400,
   auth_timeout: 408,
+  // envelope sockets (post and reader WebSockets): resource bounds
+  too_many_sockets: 429,
+  idle_timeout: 408,
+  slow_consumer: 408,
+  reader_replaced: 409,
   // media plane joins
   bad_join: 400,
   unknown_profile: 400,

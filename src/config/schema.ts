@@ -19,9 +19,18 @@ export const envelopeOptions = {
   postBurst: field.int('Burst of envelope posts allowed per client address above the sustained rate.', 2000, { min: 1 }),
   authTimeoutSec: field.int('Seconds a mailbox reader has to answer the challenge before the socket is closed.', 10, { min: 1 }),
   maxInflightPerReader: field.int('Most unacknowledged envelopes sent to one reader before the relay waits for acks.', 256, { min: 1 }),
+  maxInflightBytesPerReader: field.int('Most unacknowledged envelope bytes sent to one reader before the relay waits for acks (one envelope is always allowed, whatever its size).', 1024 * 1024, { min: 1 }),
+  maxReadersPerMailbox: field.int('Most authenticated readers of one mailbox at once; a new reader past it replaces the oldest, which is closed with 4409 reader_replaced.', 4, { min: 1 }),
+  maxSocketsPerAddress: field.int('Most open `/v1/post` and `/v1/mailbox` sockets (together, authenticated or not) per client address (IPv6 by /64); past it a new socket is closed with 4429 too_many_sockets.', 256, { min: 1 }),
+  maxPostsInProgressPerAddress: field.int('Most HTTP envelope posts one client address may have in progress (body being received or stored) at once; past it 429 rate_limited. Each holds up to the largest size bucket in memory.', 256, { min: 1 }),
+  socketMaxBufferedBytes: field.int('A post socket stops reading frames, and a reader socket stops sending envelopes, while its send buffer holds more than this many bytes.', 256 * 1024, { min: 1024 }),
+  socketStallTimeoutSec: field.int('A post or reader socket whose send buffer stays above socketMaxBufferedBytes this long (a client that does not read), or a reader that acknowledges none of the envelopes it was sent this long, is closed with 4408 slow_consumer.', 30, { min: 1 }),
+  postMaxInflightPerSocket: field.int('Most posts of one `/v1/post` socket being stored at once; the socket stops reading frames until one is answered.', 32, { min: 1 }),
+  postIdleTimeoutSec: field.int('A `/v1/post` socket that sends no frame (ping included) for this long is closed with 4408 idle_timeout.', 120, { min: 1 }),
   wakeWindowSec: field.int('At most one push wake per mailbox per this many seconds.', 30, { min: 0 }),
   wakeRetries: field.int('Retries of a failed push wake, with exponential backoff from wakeRetryBaseMs.', 4, { min: 0, max: 20 }),
   wakeRetryBaseMs: field.int('Delay before the first retry of a failed push wake; doubles on each retry.', 1000, { min: 1 }),
+  wakeMaxPending: field.int('Most push wakes in progress at once (a request out or a retry waiting); past it new wakes are dropped and counted (xrelay_wakes_total{result="dropped"}).', 1024, { min: 1 }),
   webhookUrl: field.string('URL the `webhook` push provider POSTs wakes to; empty disables the provider.', ''),
 } as const;
 

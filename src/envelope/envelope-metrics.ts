@@ -6,13 +6,16 @@ export function createEnvelopeMetrics(registry: MetricsRegistry) {
     stored: registry.counter('xrelay_envelopes_stored_total', 'Envelopes durably stored (each answered 202).'),
     delivered: registry.counter('xrelay_envelopes_delivered_total', 'Envelopes acknowledged by their reader and deleted.'),
     expired: registry.counter('xrelay_envelopes_expired_total', 'Envelopes deleted unacknowledged after their TTL.'),
-    rejected: registry.counter('xrelay_envelopes_rejected_total', 'Envelope posts and reader requests refused, by error code.', 'code'),
+    rejected: registry.counter('xrelay_envelopes_rejected_total', 'Envelope posts, reader requests and envelope sockets refused or closed by the relay, by error code.', 'code'),
     storeWriteSeconds: registry.histogram('xrelay_store_write_seconds', 'Time from a post reaching the store to its durable commit.', [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]),
     storedEnvelopes: registry.gauge('xrelay_store_envelopes', 'Envelopes currently stored.'),
     storedBytes: registry.gauge('xrelay_store_bytes', 'Envelope bytes currently stored.'),
     readers: registry.gauge('xrelay_mailbox_readers', 'Authenticated mailbox reader connections.'),
-    auth: registry.counter('xrelay_mailbox_auth_total', 'Mailbox reader authentications, by result.', 'result'),
-    wakes: registry.counter('xrelay_wakes_total', 'Push wakes, by result: sent, failed (after all retries), retried, coalesced.', 'result'),
+    auth: registry.counter('xrelay_mailbox_auth_total', 'Mailbox reader authentications, by result (ok, or the code that closed the socket before authentication).', 'result'),
+    sockets: registry.gauge('xrelay_envelope_sockets', 'Open envelope WebSockets, by kind (post, reader; readers counted from connect, before authentication).', 'kind'),
+    postsInProgress: registry.gauge('xrelay_envelope_posts_in_progress', 'HTTP envelope posts being received or stored now.'),
+    pauses: registry.counter('xrelay_envelope_socket_pauses_total', 'Times an envelope socket stopped reading or sending for backpressure, by reason (post_buffered, post_inflight, reader_buffered).', 'reason'),
+    wakes: registry.counter('xrelay_wakes_total', 'Push wakes, by result: sent, failed (after all retries), retried, coalesced, dropped (over envelope.wakeMaxPending).', 'result'),
   };
 }
 

@@ -15,11 +15,14 @@ import { LmdbEnvelopeStore } from './lmdb-store.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { isRelayError } from '../errors.js';
 import { MailboxService } from './mailbox-service.js';
-import { servePostSocket } from './post-socket.js';
+import { PostSocket } from './post-socket.js';
 import { POST_PATH, READER_PATH } from './protocol.js';
 import { type PushProvider, WebhookProvider } from './push-providers.js';
 import { ReaderSocket } from './reader-socket.js';
+import { SocketFlow, type FlowVerdict } from './socket-flow.js';
+import { closeWithError } from './socket-refusal.js';
 import { WakeDispatcher } from './wake-dispatcher.js';
+import { SocketSlots } from '../limits/socket-slots.js';
 
 export interface EnvelopePlane extends Plane {
   readonly service: MailboxService;
@@ -32,6 +35,11 @@ export interface EnvelopePlaneOptions {
 }
 
 const OPEN_RETRY_MAX_MS = 30_000;
+/** How often idle and stalled envelope sockets are looked for: a quarter of the shorter timeout, within 0.25..5 s. */
+function socketSweepMs(cfg: EnvelopePlaneConfig): number {
+  return Math.min(5000, Math.max(250, (Math.min(cfg.postIdleTimeoutSec, cfg.socketStallTimeoutSec) * 1000) / 4));
+}
+type EnvelopePlaneConfig = PlaneContext['config']['envelope'];
 
 export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneOptions = {}): Promise<EnvelopePlane> {
   const cfg = ctx.config.envelope;
@@ -40,7 +48,7 @@ export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneO
   const metrics = createEnvelopeMetrics(ctx.metrics);
   const providers: PushProvider[] = [...(opts.providers ?? [])];
   if (cfg.webhookUrl !== '') providers.push(new WebhookProvider(cfg.webhookUrl));
-  const wakes = new WakeDispatcher(providers, { windowMs: cfg.wakeWindowSec * 1000, retries: cfg.wakeRetries, retryBaseMs: cfg.wakeRetryBaseMs }, metrics, logger, now);
+  const wakes = new WakeDispatcher(providers, { windowMs: cfg.wakeWindowSec * 1000, retries: cfg.wakeRetries, retryBaseMs: cfg.wakeRetryBaseMs }, metrics, logger, now, cfg.wakeMaxPending);
   const service = new MailboxService({ config: cfg, metrics, wakes, now });
   const challenges = new ChallengeBook(cfg.authTimeoutSec * 1000 * 6, now);
   const sockets = new Set<WebSocket>(); // reader and post sockets, closed at shutdown
@@ -69,20 +77,57 @@ export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneO
   };
   await tryOpen(1000, true);
 
-  const track = (ws: WebSocket): void => {
+  // Per-address socket cap (post and reader sockets together), then the sweep that closes idle and
+  // stalled ones. A refused socket is counted under its code and never tracked.
+  const slots = new SocketSlots(cfg.maxSocketsPerAddress);
+  const live = new Set<{ tick(nowMs: number): FlowVerdict }>();
+  const admit = (ws: WebSocket, key: string, kind: 'post' | 'reader'): boolean => {
+    if (closed) {
+      ws.close(1001, 'shutting_down');
+      return false;
+    }
+    if (!slots.tryAcquire(key)) {
+      closeWithError(ws, service.refusal('too_many_sockets', `this address holds envelope.maxSocketsPerAddress (${cfg.maxSocketsPerAddress}) sockets`));
+      return false;
+    }
     sockets.add(ws);
-    ws.on('close', () => sockets.delete(ws));
+    metrics.sockets.add(1, kind);
+    ws.on('close', () => {
+      sockets.delete(ws);
+      slots.release(key);
+      metrics.sockets.add(-1, kind);
+    });
+    return true;
   };
+  const watch = (ws: WebSocket, conn: { tick(nowMs: number): FlowVerdict }): void => {
+    live.add(conn);
+    ws.on('close', () => live.delete(conn));
+  };
+  const flowOf = (maxInflight: number, idleSec: number): SocketFlow =>
+    new SocketFlow({ maxBufferedBytes: cfg.socketMaxBufferedBytes, stallMs: cfg.socketStallTimeoutSec * 1000, maxInflight, idleMs: idleSec * 1000 }, now());
   const clientKey = rateLimitKeyOf(ctx.clientAddress);
-  mountEnvelopeRoutes(ctx.http, service, Math.max(...cfg.sizeBuckets), clientKey);
-  ctx.http.websocket(READER_PATH, (ws) => {
-    track(ws);
-    new ReaderSocket(ws, { service, challenges, metrics, logger, redactor: ctx.redactor, authTimeoutMs: cfg.authTimeoutSec * 1000, maxInflight: cfg.maxInflightPerReader });
+  mountEnvelopeRoutes(ctx.http, service, Math.max(...cfg.sizeBuckets), clientKey, cfg.maxPostsInProgressPerAddress, metrics.postsInProgress);
+  ctx.http.websocket(READER_PATH, (ws, req) => {
+    if (!admit(ws, clientKey(req), 'reader')) return;
+    const reader = new ReaderSocket(ws, {
+      service, challenges, metrics, logger, redactor: ctx.redactor, now,
+      authTimeoutMs: cfg.authTimeoutSec * 1000,
+      maxInflight: cfg.maxInflightPerReader,
+      maxInflightBytes: cfg.maxInflightBytesPerReader,
+      flow: flowOf(Infinity, 0),
+    });
+    watch(ws, reader);
   });
   ctx.http.websocket(POST_PATH, (ws, req) => {
-    track(ws);
-    servePostSocket(ws, service, clientKey(req));
+    const key = clientKey(req);
+    if (!admit(ws, key, 'post')) return;
+    watch(ws, new PostSocket(ws, { service, metrics, clientKey: key, now, flow: flowOf(cfg.postMaxInflightPerSocket, cfg.postIdleTimeoutSec) }));
   });
+  const socketSweep = setInterval(() => {
+    const t = now();
+    for (const conn of live) conn.tick(t);
+  }, socketSweepMs(cfg));
+  socketSweep.unref();
 
   const sweeper = setInterval(() => {
     wakes.prune();
@@ -104,6 +149,7 @@ export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneO
       closed = true;
       clearTimeout(retryTimer);
       clearInterval(sweeper);
+      clearInterval(socketSweep);
       await service.drain(ctx.config.shutdownGraceSec * 1000);
       wakes.close();
       for (const ws of sockets) ws.close(1001, 'shutting_down');

@@ -13,6 +13,8 @@ import type { WakeDispatcher } from './wake-dispatcher.js';
 /** A live reader connection; the service calls it when its mailbox may have something new. */
 export interface MailboxReader {
   onEnvelopesAvailable(): void;
+  /** A newer reader of the same mailbox took this one's place; close it. */
+  onReplaced(): void;
 }
 
 export interface MailboxServiceDeps {
@@ -94,10 +96,23 @@ export class MailboxService {
     await this.requireStore().setPushTarget(mailbox, { provider, token });
   }
 
+  /**
+   * Adds an authenticated reader. Past `maxReadersPerMailbox` the oldest reader of the mailbox is
+   * replaced rather than the new one refused: only the key holder can authenticate, so the readers
+   * replaced are the key holder's own, and the newest connection is the one most likely alive (a
+   * device that reconnects after a network change must not wait for its half-open old socket to
+   * time out). Several devices sharing a key each keep a reader up to the cap.
+   */
   addReader(mailbox: Uint8Array, reader: MailboxReader): void {
     const key = mailboxKey(mailbox);
     let set = this.readers.get(key);
     if (set === undefined) this.readers.set(key, (set = new Set()));
+    while (set.size >= this.deps.config.maxReadersPerMailbox) {
+      const oldest = set.values().next().value!; // a Set iterates in insertion order
+      set.delete(oldest);
+      this.deps.metrics.readers.add(-1);
+      oldest.onReplaced();
+    }
     set.add(reader);
     this.deps.metrics.readers.add(1);
   }

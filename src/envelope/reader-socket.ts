@@ -1,6 +1,10 @@
 /**
  * One mailbox reader on the `/v1/mailbox` WebSocket: challenge, Ed25519 proof of the mailbox key,
- * then stored envelopes oldest first and new ones live, at most `maxInflight` unacknowledged at once.
+ * then stored envelopes oldest first and new ones live, at most `maxInflight` envelopes and
+ * `maxInflightBytes` bytes unacknowledged at once (one envelope always fits, whatever its size), and
+ * nothing more while the socket's send buffer holds over `socketMaxBufferedBytes`. A reader whose
+ * buffer stays over that bound, or that acknowledges nothing of what it was sent, for
+ * `socketStallTimeoutSec` is closed with `slow_consumer`.
  * Envelopes are deleted only on acknowledgement; whatever is unacknowledged when the socket closes
  * is sent again on the next connection (at-least-once; the id lets the client drop duplicates).
  */
@@ -14,9 +18,14 @@ import type { EnvelopeMetrics } from './envelope-metrics.js';
 import type { MailboxReader, MailboxService } from './mailbox-service.js';
 import { CHALLENGE_BYTES, ENVELOPE_ID_BYTES, MAILBOX_ID_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, closeCodeFor, decodeB64url, encodeB64url, encodeEnvelopeFrame } from './protocol.js';
 import type { ChallengeBook } from './challenge-book.js';
+import type { FlowVerdict, SocketFlow } from './socket-flow.js';
 
 const MAX_ACK_IDS = 1024;
 const MAX_TOKEN_CHARS = 4096;
+/** Store reads per pump step: bounds what one step holds in memory (16 x 64 KiB at most). */
+const LIST_BATCH = 16;
+/** Acks and push registrations of one reader being worked on at once; past it the socket stops reading. */
+const MAX_PENDING_OPS = 4;
 
 export interface ReaderDeps {
   service: MailboxService;
@@ -26,17 +35,30 @@ export interface ReaderDeps {
   redactor: Redactor;
   authTimeoutMs: number;
   maxInflight: number;
+  maxInflightBytes: number;
+  flow: SocketFlow;
+  now: () => number;
 }
 
 export class ReaderSocket implements MailboxReader {
   private readonly challenge = randomBytes(CHALLENGE_BYTES);
   private mailbox: Uint8Array | undefined;
   private cursor: Uint8Array | undefined;
-  private readonly unacked = new Set<string>();
+  /** Unacknowledged envelope id (latin1) -> its frame's bytes. */
+  private readonly unacked = new Map<string, number>();
+  private unackedBytes = 0;
   private pumping = false;
   private pumpAgain = false;
+  /** The pump stopped on a full send buffer; a flushed send restarts it. */
+  private waitingForDrain = false;
+  private pendingOps = 0;
   private closed = false;
   private readonly authTimer: NodeJS.Timeout;
+  private readonly onSent = (): void => {
+    if (!this.waitingForDrain || this.deps.flow.overBuffered(this.ws.bufferedAmount)) return;
+    this.waitingForDrain = false;
+    void this.pump();
+  };
 
   constructor(
     private readonly ws: WebSocket,
@@ -54,6 +76,19 @@ export class ReaderSocket implements MailboxReader {
     void this.pump();
   }
 
+  /** A newer reader of the same mailbox took this one's place (envelope.maxReadersPerMailbox). */
+  onReplaced(): void {
+    this.fail(new RelayError('reader_replaced', 'a newer reader of this mailbox replaced this one'));
+  }
+
+  /** Periodic check (the plane's sweep): a reader that leaves its envelopes unread goes. */
+  tick(nowMs: number): FlowVerdict {
+    if (this.closed) return 'ok';
+    const verdict = this.deps.flow.check(nowMs, this.ws.bufferedAmount);
+    if (verdict !== 'ok') this.fail(new RelayError(verdict, 'envelopes left unread or unacknowledged past envelope.socketStallTimeoutSec'));
+    return verdict;
+  }
+
   private onMessage(data: Buffer, isBinary: boolean): void {
     if (this.closed) return;
     const msg = isBinary ? undefined : parseJson(data);
@@ -64,12 +99,22 @@ export class ReaderSocket implements MailboxReader {
     }
     switch (msg.type) {
       case 'ack':
-        return void this.ack(msg.ids);
+        return this.runOp(this.ack(msg.ids));
       case 'register_push':
-        return void this.registerPush(msg.provider, msg.token);
+        return this.runOp(this.registerPush(msg.provider, msg.token));
       default:
         return this.fail(new RelayError('bad_frame', 'unknown message type'));
     }
+  }
+
+  /** Store work a frame asked for; past MAX_PENDING_OPS the socket stops reading until some finish. */
+  private runOp(op: Promise<void>): void {
+    this.pendingOps++;
+    if (this.pendingOps >= MAX_PENDING_OPS && !this.ws.isPaused) this.ws.pause();
+    void op.finally(() => {
+      this.pendingOps--;
+      if (this.pendingOps < MAX_PENDING_OPS && this.ws.isPaused && !this.closed) this.ws.resume();
+    });
   }
 
   private authenticate(msg: Record<string, unknown>): void {
@@ -77,19 +122,19 @@ export class ReaderSocket implements MailboxReader {
     const publicKey = decodeB64url(msg.publicKey, PUBLIC_KEY_BYTES);
     const answered = decodeB64url(msg.challenge, CHALLENGE_BYTES);
     const signature = decodeB64url(msg.signature, SIGNATURE_BYTES);
-    if (mailbox === undefined) return this.refuseAuth(new RelayError('bad_mailbox', 'mailbox must be 32 bytes in base64url'));
-    if (publicKey === undefined) return this.refuseAuth(new RelayError('bad_key', 'publicKey must be a 32-byte Ed25519 key in base64url'));
-    if (answered === undefined || signature === undefined) return this.refuseAuth(new RelayError('bad_frame', 'challenge and signature are required'));
+    if (mailbox === undefined) return this.fail(new RelayError('bad_mailbox', 'mailbox must be 32 bytes in base64url'));
+    if (publicKey === undefined) return this.fail(new RelayError('bad_key', 'publicKey must be a 32-byte Ed25519 key in base64url'));
+    if (answered === undefined || signature === undefined) return this.fail(new RelayError('bad_frame', 'challenge and signature are required'));
     // A challenge answers one connection once. Ours is consumed whatever the outcome.
     const ours = Buffer.from(answered).equals(this.challenge);
     const seen = this.deps.challenges.consume(this.challenge);
     if (!ours) {
       const code: ErrorCode = this.deps.challenges.wasUsed(answered) ? 'challenge_reused' : 'bad_challenge';
-      return this.refuseAuth(new RelayError(code, 'the signed challenge is not the one issued to this connection'));
+      return this.fail(new RelayError(code, 'the signed challenge is not the one issued to this connection'));
     }
-    if (!seen) return this.refuseAuth(new RelayError('challenge_reused', 'this challenge was already answered'));
+    if (!seen) return this.fail(new RelayError('challenge_reused', 'this challenge was already answered'));
     const verdict = verifyMailboxAuth(mailbox, publicKey, this.challenge, signature);
-    if (verdict !== 'ok') return this.refuseAuth(new RelayError(verdict, verdict === 'bad_key' ? 'the key does not own this mailbox' : 'the signature does not verify'));
+    if (verdict !== 'ok') return this.fail(new RelayError(verdict, verdict === 'bad_key' ? 'the key does not own this mailbox' : 'the signature does not verify'));
     clearTimeout(this.authTimer);
     this.mailbox = mailbox;
     this.deps.metrics.auth.inc(1, 'ok');
@@ -97,11 +142,6 @@ export class ReaderSocket implements MailboxReader {
     this.deps.logger.debug({ mailbox: this.deps.redactor.id(mailbox) }, 'mailbox reader authenticated');
     this.sendJson({ type: 'ready' });
     void this.pump();
-  }
-
-  private refuseAuth(err: RelayError): void {
-    this.deps.metrics.auth.inc(1, err.code);
-    this.fail(err);
   }
 
   /** Sends stored envelopes past the cursor while the unacknowledged window has room. */
@@ -115,22 +155,40 @@ export class ReaderSocket implements MailboxReader {
     try {
       do {
         this.pumpAgain = false;
-        const room = this.deps.maxInflight - this.unacked.size;
-        if (room <= 0) break;
-        const batch = await this.deps.service.list(this.mailbox, this.cursor, room);
+        const limit = Math.min(this.deps.maxInflight - this.unacked.size, LIST_BATCH);
+        if (limit <= 0 || !this.mayPump()) break;
+        const batch = await this.deps.service.list(this.mailbox, this.cursor, limit);
+        let sent = 0;
         for (const env of batch) {
           if (this.closed) return;
-          this.unacked.add(env.id.toString('latin1'));
-          this.ws.send(encodeEnvelopeFrame(env.id, env.body));
+          const bytes = 1 + env.id.length + env.body.length;
+          if (!this.mayPump() || (this.unacked.size > 0 && this.unackedBytes + bytes > this.deps.maxInflightBytes)) break;
+          this.unacked.set(env.id.toString('latin1'), bytes);
+          this.unackedBytes += bytes;
+          this.ws.send(encodeEnvelopeFrame(env.id, env.body), this.onSent);
+          this.deps.flow.onAwaitingAck(this.deps.now());
           this.cursor = env.id;
+          sent++;
         }
-        if (batch.length === room) this.pumpAgain = true;
+        if (sent === limit) this.pumpAgain = true;
       } while (this.pumpAgain && !this.closed);
     } catch (err) {
       this.fail(err instanceof RelayError ? err : new RelayError('store_unavailable', 'reading the store failed'));
     } finally {
       this.pumping = false;
     }
+  }
+
+  /** Room to send: the send buffer is under its bound (else wait for a flush) and the socket is open. */
+  private mayPump(): boolean {
+    if (this.closed) return false;
+    if (!this.deps.flow.overBuffered(this.ws.bufferedAmount)) return true;
+    if (!this.waitingForDrain) {
+      this.waitingForDrain = true;
+      this.deps.flow.noteBuffered(this.deps.now(), this.ws.bufferedAmount);
+      this.deps.metrics.pauses.inc(1, 'reader_buffered');
+    }
+    return false;
   }
 
   private async ack(raw: unknown): Promise<void> {
@@ -148,7 +206,16 @@ export class ReaderSocket implements MailboxReader {
     } catch (err) {
       return this.fail(err instanceof RelayError ? err : new RelayError('store_unavailable', 'deleting failed'));
     }
-    for (const id of ids) this.unacked.delete(Buffer.from(id).toString('latin1'));
+    let progress = false;
+    for (const id of ids) {
+      const key = Buffer.from(id).toString('latin1');
+      const bytes = this.unacked.get(key);
+      if (bytes === undefined) continue;
+      this.unacked.delete(key);
+      this.unackedBytes -= bytes;
+      progress = true;
+    }
+    if (progress) this.deps.flow.onAcked(this.deps.now(), this.unacked.size > 0);
     void this.pump();
   }
 
@@ -165,12 +232,19 @@ export class ReaderSocket implements MailboxReader {
     }
   }
 
-  /** Sends the error, then closes with 4000 + status and the code as reason. */
+  /**
+   * Sends the error, then closes with 4000 + status and the code as reason. Counted: before
+   * authentication under `xrelay_mailbox_auth_total{result=code}`, after it under
+   * `xrelay_envelopes_rejected_total{code}`.
+   */
   private fail(err: RelayError): void {
     if (this.closed) return;
+    if (this.mailbox === undefined) this.deps.metrics.auth.inc(1, err.code);
+    else this.deps.metrics.rejected.inc(1, err.code);
     if (err.code === 'store_unavailable' || err.code === 'internal') this.deps.logger.warn({ err: errorSummary(err) }, 'mailbox reader closed on error');
     this.sendJson(err.toJSON().error, 'error');
     this.ws.close(closeCodeFor(err.status), err.code);
+    if (this.ws.isPaused && err.code !== 'slow_consumer') this.ws.resume(); // read the client's close frame
     this.onClose();
   }
 
@@ -184,6 +258,7 @@ export class ReaderSocket implements MailboxReader {
     this.closed = true;
     clearTimeout(this.authTimer);
     this.deps.challenges.consume(this.challenge);
+    this.unacked.clear();
     if (this.mailbox !== undefined) this.deps.service.removeReader(this.mailbox, this);
   }
 }

@@ -1,6 +1,10 @@
 /**
  * Sends content-free wakes through push providers, off the post path: a post is answered before
  * its wake is even looked up, and a failing provider only costs retries on unref'd timers.
+ * Bounded: at most `maxPending` wakes are in progress (a request out, or a retry waiting) at once;
+ * past it a new wake is dropped and counted (`xrelay_wakes_total{result="dropped"}`), so a slow or
+ * dead push endpoint cannot make the relay hold an unbounded number of requests and timers. Each
+ * request has its provider's timeout (the webhook's: 5 s).
  */
 import type { Logger } from '../observability/log.js';
 import { errorSummary } from '../server/http-router.js';
@@ -13,6 +17,7 @@ export class WakeDispatcher {
   private readonly scheduler: WakeScheduler;
   private readonly providers = new Map<string, PushProvider>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private pending = 0;
   private closed = false;
 
   constructor(
@@ -21,6 +26,7 @@ export class WakeDispatcher {
     private readonly metrics: EnvelopeMetrics,
     private readonly logger: Logger,
     private readonly now: () => number,
+    private readonly maxPending = 1024,
   ) {
     for (const p of providers) this.providers.set(p.name, p);
     this.scheduler = new WakeScheduler(policy);
@@ -44,6 +50,11 @@ export class WakeDispatcher {
           this.metrics.wakes.inc(1, 'coalesced');
           return;
         }
+        if (this.pending >= this.maxPending) {
+          this.metrics.wakes.inc(1, 'dropped');
+          return;
+        }
+        this.pending++;
         this.attempt(provider, target.token, 1);
       })
       .catch((err: unknown) => this.logger.warn({ err: errorSummary(err) }, 'push target lookup failed'));
@@ -56,15 +67,20 @@ export class WakeDispatcher {
   close(): void {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
+    this.pending -= this.timers.size;
     this.timers.clear();
   }
 
   private attempt(provider: PushProvider, token: string, attempt: number): void {
     provider.wake(token).then(
-      () => this.metrics.wakes.inc(1, 'sent'),
+      () => {
+        this.pending--;
+        this.metrics.wakes.inc(1, 'sent');
+      },
       (err: unknown) => {
         const delay = this.scheduler.retryDelayMs(attempt);
         if (delay === undefined || this.closed) {
+          this.pending--;
           this.metrics.wakes.inc(1, 'failed');
           this.logger.warn({ provider: provider.name, attempts: attempt, err: errorSummary(err) }, 'push wake failed');
           return;

@@ -6,11 +6,14 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { RelayError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { Counter, Histogram, MetricsRegistry } from '../observability/metrics.js';
 import type { HttpHandler, HttpMount } from './plane.js';
+
+/** A peer that does not answer our close frame within this is dropped (ws's default is 30 s). */
+const WS_CLOSE_TIMEOUT_MS = 5000;
 
 interface Route {
   method: string;
@@ -52,8 +55,14 @@ export class HttpRouter implements HttpMount {
   private readonly routes: Route[] = [];
   private readonly requests: Counter;
   private readonly duration: Histogram;
+  /** Protocol errors of accepted WebSockets, by the ws library's stable error code. */
+  private readonly wsErrors: Counter;
   private readonly sockets = new Map<string, (ws: WebSocket, req: IncomingMessage) => void>();
-  /** noServer: we dispatch upgrades by path ourselves. maxPayload bounds any frame we accept. */
+  /**
+   * noServer: we dispatch upgrades by path ourselves. maxPayload bounds any frame we accept (a
+   * longer one, whatever its length header claims, is refused with 1009 before its payload is read);
+   * closeTimeout bounds how long a socket that never answers our close frame is held.
+   */
   readonly wss: WebSocketServer;
 
   constructor(
@@ -61,11 +70,18 @@ export class HttpRouter implements HttpMount {
     metrics: MetricsRegistry,
     maxPayload: number,
   ) {
-    this.wss = new WebSocketServer({ noServer: true, maxPayload });
+    // closeTimeout is a ws 8 server option (8.23 here) that @types/ws does not list yet.
+    const options: ServerOptions & { closeTimeout: number } = { noServer: true, maxPayload, closeTimeout: WS_CLOSE_TIMEOUT_MS };
+    this.wss = new WebSocketServer(options);
     this.requests = metrics.counter(
       'xrelay_http_requests_total',
       `HTTP requests and WebSocket upgrades (status 101), by method, route and status; route="unmatched" for any path no route serves; status ${CLIENT_CLOSED_STATUS} when the client closed before the answer.`,
       ['method', 'route', 'status'],
+    );
+    this.wsErrors = metrics.counter(
+      'xrelay_ws_protocol_errors_total',
+      'WebSocket frames that broke the protocol (the socket is closed with 1002/1007/1009), by ws error code.',
+      'code',
     );
     this.duration = metrics.histogram(
       'xrelay_http_request_duration_seconds',
@@ -125,7 +141,7 @@ export class HttpRouter implements HttpMount {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       upgraded = true;
       this.requests.inc(1, ['GET', path, '101']);
-      onConnection(ws, req);
+      this.accept(ws, req, path, onConnection);
     });
   }
 
@@ -137,6 +153,25 @@ export class HttpRouter implements HttpMount {
       this.requests.inc(1, [method, route, String(status)]);
       this.duration.observe((performance.now() - started) / 1000, [method, route]);
     });
+  }
+
+  /**
+   * Every accepted WebSocket gets an 'error' listener before its route sees it, so no frame can
+   * raise an unhandled 'error' and end the process, whatever the route does. A protocol error
+   * (unmasked frame, reserved opcode or RSV bit, invalid UTF-8, bad close code, frame over
+   * maxPayload) has already made ws send the close code RFC 6455 section 7.4.1 names (1002, 1007,
+   * 1009) and stop reading; here it is only counted. A route that throws closes its socket with 1011.
+   */
+  private accept(ws: WebSocket, req: IncomingMessage, path: string, onConnection: (ws: WebSocket, req: IncomingMessage) => void): void {
+    ws.on('error', (err: Error & { code?: unknown }) => {
+      this.wsErrors.inc(1, typeof err.code === 'string' && err.code.startsWith('WS_ERR_') ? err.code : 'other');
+    });
+    try {
+      onConnection(ws, req);
+    } catch (err) {
+      this.logger.error({ err: errorSummary(err), route: path }, 'websocket handler failed');
+      ws.close(1011, 'internal');
+    }
   }
 
   private run(route: Route, req: IncomingMessage, res: ServerResponse, params: string[]): void {

@@ -19,7 +19,12 @@ export type HttpHandler = (req: IncomingMessage, res: ServerResponse, params: re
 export interface HttpMount {
   /** `path` is exact, or a RegExp whose capture groups become `params`. */
   route(method: string, path: string | RegExp, handler: HttpHandler): void;
-  /** Accept WebSocket upgrades on an exact path. */
+  /**
+   * Accept WebSocket upgrades on an exact path. The router gives every accepted socket an 'error'
+   * listener (protocol errors are counted and closed with their RFC 6455 code) before `onConnection`
+   * runs, so a route need not add one to keep the process alive; a throwing `onConnection` closes
+   * the socket with 1011.
+   */
   websocket(path: string, onConnection: (ws: WebSocket, req: IncomingMessage) => void): void;
 }
 

@@ -7,9 +7,10 @@
 import { rmSync } from 'node:fs';
 import { Agent, setGlobalDispatcher } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MailboxReader, generateMailboxKeys, type MailboxKeys } from '../../src/client/index.js';
+import { generateMailboxKeys, type MailboxKeys } from '../../src/client/index.js';
 import { encodeB64url } from '../../src/envelope/protocol.js';
 import { spawnRelay } from '../helpers/child-relay.js';
+import { drain } from '../helpers/drain.js';
 import { tempDir } from '../helpers/relay.js';
 
 const dirs: string[] = [];
@@ -45,23 +46,6 @@ async function burst(url: string, boxes: MailboxKeys[], total: number, concurren
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   return result;
-}
-
-async function drain(url: string, boxes: MailboxKeys[]): Promise<Set<string>> {
-  const got = new Set<string>();
-  for (const keys of boxes) {
-    const reader = new MailboxReader({ relayUrl: url, keys, autoAck: true });
-    let lastAt = Date.now();
-    reader.on('envelope', (e) => {
-      got.add(e.id);
-      lastAt = Date.now();
-    });
-    await reader.connect();
-    // Quiet for 500 ms after the last envelope means this mailbox is drained.
-    await expect.poll(() => Date.now() - lastAt > 500, { timeout: 30_000, interval: 100 }).toBe(true);
-    reader.close();
-  }
-  return got;
 }
 
 describe('delivery invariant under crash', () => {

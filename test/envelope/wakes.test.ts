@@ -89,6 +89,23 @@ describe('wakes', () => {
     expect(hook.bodies.length).toBe(3);
   });
 
+  it('past wakeMaxPending wakes in progress, a new wake is dropped and counted, not queued', async () => {
+    hook = await startHook([], true); // every request hangs (until the 5 s timeout)
+    relay = await startTestRelay({ envelope: { webhookUrl: hook.url, wakeMaxPending: 2 } });
+    const boxes = [];
+    for (let i = 0; i < 3; i++) {
+      const { keys, reader } = await registered(relay, `tok-${i}`);
+      reader.close();
+      boxes.push(keys);
+    }
+    await expect.poll(() => relay!.metric('xrelay_mailbox_readers')).toBe(0);
+    for (const keys of boxes.slice(0, 2)) await postEnvelope(relay.url, keys.mailboxId, new Uint8Array(256));
+    await expect.poll(() => hook!.bodies.length).toBe(2); // both requests out, unanswered
+    await postEnvelope(relay.url, boxes[2]!.mailboxId, new Uint8Array(256));
+    await expect.poll(() => relay!.metric('xrelay_wakes_total{result="dropped"}')).toBe(1);
+    expect(hook.bodies.length).toBe(2);
+  });
+
   it('a provider that hangs never delays or fails the post', async () => {
     hook = await startHook([], true);
     relay = await startTestRelay({ envelope: { webhookUrl: hook.url } });

@@ -39,7 +39,8 @@ export type ReaderEvents = {
 };
 
 /** Refusals that retrying cannot fix. */
-const FATAL: ReadonlySet<string> = new Set(['bad_key', 'bad_signature', 'bad_mailbox', 'bad_frame']);
+/** Closes that reconnecting cannot fix. `reader_replaced`: a newer reader of this key took the place (reconnecting would evict it in turn). */
+const FATAL: ReadonlySet<string> = new Set(['bad_key', 'bad_signature', 'bad_mailbox', 'bad_frame', 'reader_replaced']);
 
 export class MailboxReader extends EventEmitter<ReaderEvents> {
   private ws: WebSocket | undefined;

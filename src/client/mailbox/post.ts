@@ -84,8 +84,13 @@ export class PostSocket {
     const tag = this.nextTag;
     this.nextTag = (this.nextTag + 1) >>> 0 || 1;
     return new Promise((resolve, reject) => {
+      // A post on a socket that is closing or closed would otherwise wait for an answer forever.
+      if (this.ws.readyState !== this.ws.OPEN) return reject(new RelayRequestError('network', 'post socket is closed', 0));
       this.pending.set(tag, { resolve, reject });
-      this.ws.send(encodePostFrame(tag, mailboxId, body));
+      this.ws.send(encodePostFrame(tag, mailboxId, body), (err) => {
+        if (err === undefined || err === null || !this.pending.delete(tag)) return;
+        reject(new RelayRequestError('network', err.message, 0));
+      });
     });
   }
 
