@@ -28,6 +28,9 @@ export const ERROR_CODES = {
   room_full: 409,
   profile_mismatch: 409,
   too_many_sessions: 503,
+  // HTTP requests, whatever the route
+  request_timeout: 408,
+  headers_too_large: 431,
   // generic
   forbidden: 403,
   shutting_down: 503,

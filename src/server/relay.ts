@@ -17,6 +17,8 @@ import { MetricsRegistry } from '../observability/metrics.js';
 import { registerProcessMetrics } from '../observability/process-metrics.js';
 import { startTurnPlane, type TurnPlane } from '../turn/server/turn-plane.js';
 import { HttpRouter, sendJson } from './http-router.js';
+import { clientErrorHandler } from './client-errors.js';
+import { ConnectionCap } from '../limits/connection-cap.js';
 import type { Plane, PlaneContext } from './plane.js';
 import { addressMatcher, clientAddressResolver } from '../limits/client-address.js';
 import { RelayError } from '../errors.js';
@@ -59,12 +61,13 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   const ctx: PlaneContext = { config, logger, redactor, metrics, http: router, clientAddress };
 
   const tls = config.tlsCert !== '';
-  const server: Server = tls
-    ? createHttpsServer({ cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) })
-    : createHttpServer();
+  const server = createServer(config, tls);
+  router.limitBodies(config.http.maxDiscardBytes, metrics.counter('xrelay_http_body_discard_closes_total', 'Connections closed because a refused request kept sending more than http.maxDiscardBytes.'));
+  const refused = metrics.counter('xrelay_http_refused_total', 'Requests refused before routing (parser errors, header size, timeouts) and connections over the per-address cap, by code.', 'code');
   server.on('request', (req, res) => router.handle(req, res));
   server.on('upgrade', (req, socket, head) => router.handleUpgrade(req, socket, head));
-  server.on('clientError', (_err, socket) => socket.destroy());
+  server.on('clientError', clientErrorHandler(config.http.maxDiscardBytes, refused));
+  server.on('connection', new ConnectionCap(config.http.maxConnectionsPerAddress, config.trustProxy, () => refused.inc(1, 'too_many_connections')).admit);
 
   const planes: Plane[] = [];
   const closeAll = async (): Promise<void> => {
@@ -123,6 +126,28 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
     server.close();
     throw err;
   }
+}
+
+/** The HTTP(S) server with the `http` section's limits and timeouts set on purpose (README, "HTTP limits"). */
+function createServer(config: RelayConfig, tls: boolean): Server {
+  const h = config.http;
+  const options = {
+    maxHeaderSize: h.maxHeaderBytes,
+    requestTimeout: h.requestTimeoutMs,
+    headersTimeout: h.headersTimeoutMs,
+    keepAliveTimeout: h.keepAliveTimeoutMs,
+    // How often Node checks the two timeouts above (default 30 s): they hold to within this.
+    connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(h.headersTimeoutMs / 4))),
+    // The router answers a missing Host itself, with the JSON error (Node's own 400 has no body).
+    requireHostHeader: false,
+  };
+  const server: Server = tls
+    ? createHttpsServer({ ...options, cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey), handshakeTimeout: h.headersTimeoutMs })
+    : createHttpServer(options);
+  server.requestTimeout = h.requestTimeoutMs;
+  server.headersTimeout = h.headersTimeoutMs;
+  server.keepAliveTimeout = h.keepAliveTimeoutMs;
+  return server;
 }
 
 export function isLoopback(host: string): boolean {
