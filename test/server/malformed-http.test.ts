@@ -20,7 +20,7 @@ const honestGot: string[] = [];
 const somebox = `/v1/mailboxes/${encodeB64url(new Uint8Array(32).fill(3))}/envelopes`;
 
 beforeAll(async () => {
-  relay = await startTestRelay({ http: HTTP, envelope: { postBurst: 1000 } });
+  relay = await startTestRelay({ http: HTTP, envelope: { postBurst: 1000 }, media: { enabled: true } });
   honest = await generateMailboxKeys();
   honestReader = new MailboxReader({ relayUrl: relay.url, keys: honest, autoAck: true });
   honestReader.on('envelope', (e) => honestGot.push(e.id));
@@ -90,6 +90,14 @@ describe('sizes', () => {
   it('a Content-Length body over the largest bucket, sent in full: 413 size_not_allowed', async () => {
     const r = await rawRequest(relay.httpPort, post(somebox, 'content-length: 70000\r\nconnection: close\r\n', 'y'.repeat(70_000)));
     expectAnswer(r, 413, 'size_not_allowed');
+    expect(r.ended).toBe('fin');
+  });
+
+  it('a chunked media join body over media.joinMaxBodyBytes: 400 bad_join (its documented code), keep-alive kept', async () => {
+    const second = 'GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n';
+    const r = await rawRequest(relay.httpPort, post('/v1/media/join', 'content-type: application/json\r\ntransfer-encoding: chunked\r\n', chunked(64 * 1024)) + second);
+    expectAnswer(r, 400, 'bad_join');
+    expect(parseResponse(r.text.slice(r.text.indexOf('HTTP/1.1 ', 1))).status).toBe(200);
     expect(r.ended).toBe('fin');
   });
 
