@@ -65,6 +65,9 @@ export function clientErrorHandler(maxDiscardBytes: number, refused: Counter): (
       return;
     }
     refused.inc(1, code);
+    // From here on the connection is ours: unhook Node's parser, so that a request cut by a timeout
+    // cannot complete behind its 408 (and, say, store an envelope the client was told failed).
+    socket.removeAllListeners('data');
     socket.end(rawErrorResponse(code));
     lingerThenDestroy(socket, maxDiscardBytes);
   };

@@ -19,6 +19,8 @@ export interface RawOptions {
   /** Keep writing this chunk after the request until the connection ends or `streamMaxBytes` went out. */
   stream?: Buffer;
   streamMaxBytes?: number;
+  /** Written once the first bytes of the answer arrive (a client that goes on regardless). */
+  afterAnswer?: string;
   /** Give up waiting after this long (the connection is then destroyed by us). */
   waitMs?: number;
 }
@@ -58,7 +60,10 @@ export function rawRequest(port: number, request: string | Buffer, opts: RawOpti
     };
     const timer = setTimeout(finish, opts.waitMs ?? 10_000);
     socket.on('data', (d) => {
-      if (firstByteMs < 0) firstByteMs = performance.now() - started;
+      if (firstByteMs < 0) {
+        firstByteMs = performance.now() - started;
+        if (opts.afterAnswer !== undefined) socket.write(opts.afterAnswer);
+      }
       text += d.toString('latin1');
     });
     socket.on('end', () => {

@@ -132,6 +132,15 @@ describe('timeouts (http.requestTimeoutMs 2000, http.headersTimeoutMs 1000 in th
     expect(r.answerMs).toBeLessThan(HTTP.requestTimeoutMs + 4_000);
   });
 
+  it('a body completed after its 408 is not processed: nothing is stored behind the refusal', async () => {
+    const stored = relay.metric('xrelay_envelopes_stored_total');
+    const r = await rawRequest(relay.httpPort, post(somebox, 'content-length: 256\r\n', 'x'.repeat(100)), { afterAnswer: 'x'.repeat(156) });
+    expectAnswer(r, 408, 'request_timeout');
+    expect(r.text.match(/HTTP\/1\.1 /g)).toHaveLength(1); // no second answer (a 202) after the 408
+    await honestStillServed(); // stores one envelope: the honest one
+    expect(relay.metric('xrelay_envelopes_stored_total')).toBe(stored + 1);
+  });
+
   it('headers that stall: 408 request_timeout after about headersTimeoutMs', async () => {
     const r = await rawRequest(relay.httpPort, 'POST / HTTP/1.1\r\nhost: x\r\n');
     expectAnswer(r, 408, 'request_timeout');
