@@ -17,20 +17,15 @@ import type { Counter } from '../observability/metrics.js';
 
 const LINGER_MS = 2_000;
 
-/** The relay's code for a parser or timeout error; undefined when the peer is gone (no answer). */
+/**
+ * The relay's code for a parser (llhttp `HPE_*`) or timeout error; undefined for anything else
+ * (ECONNRESET, EPIPE, a TLS handshake that failed or timed out): nobody to answer, destroy.
+ */
 export function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode | undefined {
-  switch (err.code) {
-    case 'ECONNRESET':
-    case 'EPIPE':
-    case 'ETIMEDOUT':
-      return undefined;
-    case 'HPE_HEADER_OVERFLOW':
-      return 'headers_too_large';
-    case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return 'request_timeout';
-    default:
-      return 'bad_request';
-  }
+  const code = err.code ?? '';
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'request_timeout';
+  if (code === 'HPE_HEADER_OVERFLOW') return 'headers_too_large';
+  return code.startsWith('HPE_') ? 'bad_request' : undefined;
 }
 
 const MESSAGES: Partial<Record<ErrorCode, string>> = {

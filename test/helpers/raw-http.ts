@@ -1,5 +1,6 @@
 /** A raw TCP HTTP/1.1 client for malformed requests: what came back, and how the connection ended. */
 import net from 'node:net';
+import tls from 'node:tls';
 
 export interface RawAnswer {
   /** Status of the first response, or 0 if none arrived. */
@@ -21,6 +22,8 @@ export interface RawOptions {
   streamMaxBytes?: number;
   /** Written once the first bytes of the answer arrive (a client that goes on regardless). */
   afterAnswer?: string;
+  /** Speak TLS, trusting this CA certificate (the relay's self-signed one). */
+  tlsCa?: Buffer;
   /** Give up waiting after this long (the connection is then destroyed by us). */
   waitMs?: number;
 }
@@ -47,7 +50,7 @@ export function parseResponse(text: string): Pick<RawAnswer, 'status' | 'headers
 /** Connects, writes `request` (nothing if empty), reads until the relay ends the connection or `waitMs` passes. */
 export function rawRequest(port: number, request: string | Buffer, opts: RawOptions = {}): Promise<RawAnswer> {
   return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
+    const socket = opts.tlsCa === undefined ? net.connect(port, '127.0.0.1') : tls.connect({ port, host: '127.0.0.1', ca: opts.tlsCa });
     const started = performance.now();
     let text = '';
     let firstByteMs = -1;
@@ -74,7 +77,7 @@ export function rawRequest(port: number, request: string | Buffer, opts: RawOpti
       ended = 'reset'; // ECONNRESET or EPIPE: the relay destroyed the connection with input unread
       finish();
     });
-    socket.on('connect', () => {
+    socket.on(opts.tlsCa === undefined ? 'connect' : 'secureConnect', () => {
       if (request.length > 0) socket.write(request);
       if (opts.stream === undefined) return;
       const chunk = opts.stream;

@@ -6,10 +6,13 @@
  * http.maxDiscardBytes after its answer, which is the bound working (asserted as such).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { join } from 'node:path';
 import { MailboxReader, generateMailboxKeys, postEnvelope, type MailboxKeys } from '../../src/client/index.js';
 import { encodeB64url } from '../../src/envelope/protocol.js';
-import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { startTestRelay, tempDir, type TestRelay } from '../helpers/relay.js';
 import { chunked, parseResponse, post, rawRequest } from '../helpers/raw-http.js';
 
 const HTTP = { requestTimeoutMs: 2_000, headersTimeoutMs: 1_000, keepAliveTimeoutMs: 1_000, maxDiscardBytes: 256 * 1024 };
@@ -17,6 +20,7 @@ let relay: TestRelay;
 let honest: MailboxKeys;
 let honestReader: MailboxReader;
 const honestGot: string[] = [];
+let honestConnects = 0;
 const somebox = `/v1/mailboxes/${encodeB64url(new Uint8Array(32).fill(3))}/envelopes`;
 
 beforeAll(async () => {
@@ -24,6 +28,7 @@ beforeAll(async () => {
   honest = await generateMailboxKeys();
   honestReader = new MailboxReader({ relayUrl: relay.url, keys: honest, autoAck: true });
   honestReader.on('envelope', (e) => honestGot.push(e.id));
+  honestReader.on('ready', () => honestConnects++);
   await honestReader.connect();
 });
 afterAll(async () => {
@@ -172,6 +177,7 @@ describe('timeouts (http.requestTimeoutMs 2000, http.headersTimeoutMs 1000 in th
 
   it('the reader WebSocket opened before all this outlived every timeout, and posts still work', async () => {
     await honestStillServed();
+    expect(honestConnects).toBe(1); // never reconnected: upgraded sockets leave the HTTP timeouts
     expect(relay.metric('xrelay_http_refused_total{code="request_timeout"}')).toBeGreaterThanOrEqual(3);
     expect(relay.metric('xrelay_http_refused_total{code="bad_request"}')).toBeGreaterThanOrEqual(8);
     expect(relay.metric('xrelay_http_refused_total{code="headers_too_large"}')).toBe(1);
@@ -200,6 +206,36 @@ describe('connections per address (http.maxConnectionsPerAddress)', () => {
     } finally {
       for (const s of open) s.destroy();
       await capped.dispose();
+    }
+  });
+});
+
+describe('over TLS (the relay serving HTTPS itself)', () => {
+  it('a TCP connection that never starts the handshake is closed after about headersTimeoutMs; malformed and stalled requests get their answers over TLS', async () => {
+    const dir = tempDir('xrelay-tls-');
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const secure = await startTestRelay({ tlsCert: cert, tlsKey: key, http: { headersTimeoutMs: 1_000, requestTimeoutMs: 2_000 } });
+    const ca = readFileSync(cert);
+    try {
+      const silent = await rawRequest(secure.httpPort, '', { waitMs: 8_000 });
+      expect(silent.ended).not.toBe('open'); // TLS handshakeTimeout = headersTimeoutMs (Node's default is 120 s)
+      console.log(`TLS: connection without a handshake closed after ${silent.answerMs.toFixed(0)} ms (timeout 1000)`);
+      expect(silent.answerMs).toBeGreaterThanOrEqual(950);
+      // Under the 2 s lingering close: a failed handshake is destroyed, never answered as HTTP.
+      expect(silent.answerMs).toBeLessThan(2_900);
+
+      const garbage = await rawRequest(secure.httpPort, 'HELLO THERE\r\n\r\n', { tlsCa: ca });
+      expectAnswer(garbage, 400, 'bad_request');
+      const big = await rawRequest(secure.httpPort, `GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(80 * 1024)}\r\n\r\n`, { tlsCa: ca });
+      expectAnswer(big, 431, 'headers_too_large');
+      const stalled = await rawRequest(secure.httpPort, post(somebox, 'content-length: 256\r\n', 'x'.repeat(10)), { tlsCa: ca });
+      expectAnswer(stalled, 408, 'request_timeout');
+      const ok = await rawRequest(secure.httpPort, 'GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n', { tlsCa: ca });
+      expect(ok.status).toBe(200);
+    } finally {
+      await secure.dispose();
     }
   });
 });
