@@ -33,7 +33,7 @@ export type AuthVerdict = 'ok' | 'bad_key' | 'bad_signature';
  * Strict Ed25519 verification. `bad_key`: not 32 bytes, a non-canonical encoding (y >= p), off the
  * curve, of small order, or with a torsion component. `bad_signature`: not 64 bytes, S >= L, or
  * the cofactorless equation of RFC 8032 section 5.1.7 fails. The subgroup check (a BigInt scalar
- * multiplication, ~1 ms) runs only once the signature verifies, so refusing strangers stays cheap.
+ * multiplication, about 2 ms) runs only once the signature verifies, so refusing strangers stays cheap.
  */
 export function verifyEd25519(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): AuthVerdict {
   const key = importEd25519(publicKey);
