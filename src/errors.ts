@@ -35,6 +35,9 @@ export const ERROR_CODES = {
   too_many_sessions: 503,
   // start-up: another relay holds the data dir (the CLI exits 2)
   data_dir_locked: 503,
+  // HTTP requests, whatever the route
+  request_timeout: 408,
+  headers_too_large: 431,
   // generic
   forbidden: 403,
   shutting_down: 503,

@@ -99,6 +99,7 @@ export function validateConfig(c: RelayConfig): void {
   // The UDP planes (media cells, TURN) bind to it, and dgram needs an address, not a name.
   if (isIP(c.host) === 0) throw new ConfigError('host', `host must be an IP address (e.g. 127.0.0.1, 0.0.0.0, ::1), got ${JSON.stringify(c.host)}`);
   if ((c.tlsCert === '') !== (c.tlsKey === '')) throw new ConfigError('tlsCert', 'tlsCert and tlsKey must be given together');
+  if (c.http.headersTimeoutMs > c.http.requestTimeoutMs) throw new ConfigError('http.headersTimeoutMs', 'http.headersTimeoutMs must not exceed http.requestTimeoutMs');
   const b = c.envelope.sizeBuckets;
   if (b.length === 0) throw new ConfigError('envelope.sizeBuckets', 'envelope.sizeBuckets: at least one bucket is required');
   if (new Set(b).size !== b.length) throw new ConfigError('envelope.sizeBuckets', 'envelope.sizeBuckets: buckets must be distinct');

@@ -3,6 +3,7 @@
  * config file (`--config FILE`), `XRELAY_*` environment variables, command-line flags.
  */
 import { field, type SchemaValues } from './fields.js';
+import { httpOptions } from './http-options.js';
 import { mediaOptions } from './media-options.js';
 import { turnOptions } from './turn-options.js';
 
@@ -46,6 +47,7 @@ export const relaySchema = {
   trustProxy: field.stringList('Reverse proxies (IP or CIDR) whose X-Forwarded-For names the client for rate limits; empty: the socket peer is the client.', []),
   metricsAllow: field.stringList('Client addresses (IP or CIDR) allowed to read /metrics; others get 403 forbidden. Behind a reverse proxy the client is found through trustProxy.', ['127.0.0.0/8', '::1']),
   shutdownGraceSec: field.int('Seconds graceful shutdown waits for in-flight work before closing anyway.', 10, { min: 0 }),
+  http: httpOptions,
   envelope: envelopeOptions,
   turn: turnOptions,
   media: mediaOptions,

@@ -11,6 +11,7 @@ import { RelayError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { Counter, Histogram, MetricsRegistry } from '../observability/metrics.js';
 import type { HttpHandler, HttpMount } from './plane.js';
+import { boundDiscard, closeIfBodyTooLong } from './request-body.js';
 
 /** A peer that does not answer our close frame within this is dropped (ws's default is 30 s). */
 const WS_CLOSE_TIMEOUT_MS = 5000;
@@ -64,6 +65,8 @@ export class HttpRouter implements HttpMount {
    * closeTimeout bounds how long a socket that never answers our close frame is held.
    */
   readonly wss: WebSocketServer;
+  private maxDiscardBytes = 1_048_576;
+  private discardOverflows: Counter | undefined;
 
   constructor(
     private readonly logger: Logger,
@@ -104,11 +107,27 @@ export class HttpRouter implements HttpMount {
     this.routes.push({ method, path, handler, label });
   }
 
+  /**
+   * Bodies a handler answered before reading to the end: at most `maxDiscardBytes` more are read
+   * and dropped (keep-alive survives), then the connection is closed and `overflows` counted.
+   */
+  limitBodies(maxDiscardBytes: number, overflows?: Counter): void {
+    this.maxDiscardBytes = maxDiscardBytes;
+    this.discardOverflows = overflows;
+  }
+
   websocket(path: string, onConnection: (ws: WebSocket, req: IncomingMessage) => void): void {
     this.sockets.set(path, onConnection);
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
+    closeIfBodyTooLong(req, res, this.maxDiscardBytes);
+    res.once('finish', () => boundDiscard(req, this.maxDiscardBytes, () => this.discardOverflows?.inc()));
+    if (req.headers.host === undefined && req.httpVersion === '1.1') {
+      this.requests.inc(1, 'unmatched');
+      res.setHeader('connection', 'close');
+      return sendError(res, new RelayError('bad_request', 'an HTTP/1.1 request needs a Host header'));
+    }
     const path = (req.url ?? '/').split('?')[0]!;
     let pathMatched = false;
     for (const route of this.routes) {

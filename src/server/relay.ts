@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { RelayConfig } from '../config/schema.js';
 import { startEnvelopePlane, type EnvelopePlane, type EnvelopePlaneOptions } from '../envelope/envelope-plane.js';
@@ -17,6 +17,8 @@ import { MetricsRegistry } from '../observability/metrics.js';
 import { registerProcessMetrics } from '../observability/process-metrics.js';
 import { startTurnPlane, type TurnPlane } from '../turn/server/turn-plane.js';
 import { HttpRouter, sendJson } from './http-router.js';
+import { clientErrorHandler } from './client-errors.js';
+import { ConnectionCap } from '../limits/connection-cap.js';
 import type { Plane, PlaneContext } from './plane.js';
 import { addressMatcher, clientAddressResolver } from '../limits/client-address.js';
 import { RelayError } from '../errors.js';
@@ -63,11 +65,14 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   const ctx: PlaneContext = { config, logger, redactor, metrics, http: router, clientAddress };
 
   const tls = config.tlsCert !== '';
-  const https = tls ? createHttpsServer({ cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }) : undefined;
-  const server: Server = https ?? createHttpServer();
+  const server = createServer(config, tls);
+  const https = tls ? (server as HttpsServer) : undefined; // SIGHUP swaps its certificate
+  router.limitBodies(config.http.maxDiscardBytes, metrics.counter('xrelay_http_body_discard_closes_total', 'Connections closed because a refused request kept sending more than http.maxDiscardBytes.'));
+  const refused = metrics.counter('xrelay_http_refused_total', 'Requests refused before routing (parser errors, header size, timeouts) and connections over the per-address cap, by code.', 'code');
   server.on('request', (req, res) => router.handle(req, res));
   server.on('upgrade', (req, socket, head) => router.handleUpgrade(req, socket, head));
-  server.on('clientError', (_err, socket) => socket.destroy());
+  server.on('clientError', clientErrorHandler(config.http.maxDiscardBytes, refused));
+  server.on('connection', new ConnectionCap(config.http.maxConnectionsPerAddress, config.trustProxy, () => refused.inc(1, 'too_many_connections')).admit);
 
   const planes: Plane[] = [];
   const closeAll = async (): Promise<void> => {
@@ -128,6 +133,28 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
     server.close();
     throw err;
   }
+}
+
+/** The HTTP(S) server with the `http` section's limits and timeouts set on purpose (README, "HTTP limits"). */
+function createServer(config: RelayConfig, tls: boolean): Server {
+  const h = config.http;
+  const options = {
+    maxHeaderSize: h.maxHeaderBytes,
+    requestTimeout: h.requestTimeoutMs,
+    headersTimeout: h.headersTimeoutMs,
+    keepAliveTimeout: h.keepAliveTimeoutMs,
+    // How often Node checks the two timeouts above (default 30 s): they hold to within this.
+    connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(h.headersTimeoutMs / 4))),
+    // The router answers a missing Host itself, with the JSON error (Node's own 400 has no body).
+    requireHostHeader: false,
+  };
+  const server: Server = tls
+    ? createHttpsServer({ ...options, cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey), handshakeTimeout: h.headersTimeoutMs })
+    : createHttpServer(options);
+  server.requestTimeout = h.requestTimeoutMs;
+  server.headersTimeout = h.headersTimeoutMs;
+  server.keepAliveTimeout = h.keepAliveTimeoutMs;
+  return server;
 }
 
 export function isLoopback(host: string): boolean {

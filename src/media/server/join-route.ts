@@ -13,6 +13,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RelayError } from '../../errors.js';
 import { sendJson } from '../../server/http-router.js';
+import { readBody as readBounded } from '../../server/request-body.js';
 import type { JoinError, JoinResult } from '../core/media-core.js';
 import { generateHopKeyPair, serverSessionKeys } from '../crypto/hop-keys.js';
 
@@ -30,22 +31,9 @@ export interface JoinDeps {
   readonly onRefused: (code: string) => void;
 }
 
+/** At most `max` bytes (declared or chunked); the router drops the rest of a refused body, bounded. */
 function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > max) {
-        reject(new RelayError('bad_join', `join body larger than ${max} bytes`));
-        req.resume();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+  return readBounded(req, max, () => new RelayError('bad_join', `join body larger than ${max} bytes`));
 }
 
 function key32(v: unknown, name: string): Buffer {
