@@ -12,7 +12,8 @@ import { httpPost, startTestRelay, type TestRelay } from '../helpers/relay.js';
 let relay: TestRelay;
 const mailbox = encodeB64url(new Uint8Array(32).fill(3));
 const path = `/v1/mailboxes/${mailbox}/envelopes`;
-const posts = (): number => relay.metric('xrelay_http_requests_total{route="POST /v1/mailboxes/:p/envelopes"}');
+/** Posts whose headers the relay has taken and whose answer is not sent yet. */
+const posts = (): number => relay.metric('xrelay_envelope_posts_in_progress');
 
 beforeAll(async () => {
   relay = await startTestRelay({ envelope: { maxPostsInProgressPerAddress: 2 } }, { logLevel: 'warn' });
@@ -29,7 +30,7 @@ async function slowPost(): Promise<{ socket: Socket; answer: () => string; finis
   const before = posts();
   socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nContent-Length: 1024\r\n\r\n`);
   socket.write(Buffer.alloc(100));
-  await until(() => posts() === before + 1);
+  await until(() => posts() === before + 1); // this post holds a slot
   return { socket, answer: () => answer, finish: () => socket.write(Buffer.alloc(924)) };
 }
 
