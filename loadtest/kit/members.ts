@@ -9,6 +9,7 @@ import { CallClient } from '../../src/client/call/call-client.js';
 import { UdpTap } from '../leak/tap.js';
 import { UnpaddedMirror } from '../leak/unpadded.js';
 import { buildFrame, F64List, nowEpochMs, readFrame, StreamTrack } from './frames.js';
+import type { LatencyRecorder } from './intervals.js';
 import type { Rng } from './rng.js';
 import type { RoomGroup } from './scenario.js';
 import type { Intervals } from './speech.js';
@@ -18,12 +19,14 @@ export interface Room {
   group: number;
   secret: Uint8Array;
   e2ePadding: boolean;
+  /** Index of the report's series this room counts in (intervals.ts). */
+  series: number;
   members: Member[];
 }
 
-/** Shared sinks for what members receive: the run's latency list and per-second counters. */
+/** Shared sinks for what members receive: the run's latency histograms and per-interval counters. */
 export interface Collector {
-  latencies: F64List;
+  latency: LatencyRecorder;
   deliveredTick: number;
   /** Media bytes (the packets inside the e2e records) delivered, unique only. */
   deliveredBytes: number;
@@ -93,7 +96,7 @@ export class Member {
       }
       const transit = nowEpochMs() - info.sentAt;
       if (track.onFrame(info.seq, transit)) {
-        collector.latencies.push(transit);
+        collector.latency.record(this.room.series, transit);
         collector.deliveredTick++;
         collector.deliveredBytes += f.data.length;
       }
@@ -125,6 +128,6 @@ export class Member {
   }
 }
 
-export function newRoom(index: number, group: number, e2ePadding: boolean): Room {
-  return { index, group, secret: randomBytes(32), e2ePadding, members: [] };
+export function newRoom(index: number, group: number, e2ePadding: boolean, series: number): Room {
+  return { index, group, secret: randomBytes(32), e2ePadding, series, members: [] };
 }
