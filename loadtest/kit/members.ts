@@ -79,6 +79,7 @@ export class Member {
       profile: this.group.profile,
       transport,
       e2ePadding: this.room.e2ePadding,
+      ...(this.group.packetBytes !== undefined ? { packetBytes: this.group.packetBytes } : {}),
       ...(udpTarget !== undefined ? { udpTarget } : {}),
     });
     this.joinMs = performance.now() - started;

@@ -165,20 +165,37 @@ function fromParseArgs(err: Error & { code?: string }, argv: readonly string[]):
 
 const signature = (o: OptionSpec): string => `${o.short !== undefined ? `-${o.short}, ` : ''}--${o.flag}${o.value !== undefined ? ` ${o.value}` : ''}`;
 
+const HELP_COLUMNS = 100;
+
+function wrap(text: string, cols: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const w of text.split(' ')) {
+    if (line !== '' && line.length + 1 + w.length > cols) {
+      out.push(line);
+      line = w;
+    } else line = line === '' ? w : `${line} ${w}`;
+  }
+  return [...out, line];
+}
+
 export const LOAD_USAGE = 'usage: xrelay load [options]   (or: npm run loadtest -- [options])';
 
 /** `--help`: every option with its placeholder, default and meaning. */
 export function loadHelpText(): string {
   const width = Math.max(...LOAD_OPTIONS.map((o) => signature(o).length)) + 2;
   const lines = [LOAD_USAGE, '', 'Runs a load scenario against a relay (spawned on 127.0.0.1 unless --relay) and writes', 'report.json, report.md and SVG charts. Details: docs/LOADTEST.md.', '', 'options:'];
-  for (const o of LOAD_OPTIONS) lines.push(`  ${signature(o).padEnd(width)}${o.help}${o.def !== undefined ? ` (default: ${o.def})` : ''}`);
+  for (const o of LOAD_OPTIONS) {
+    const text = `${o.help}${o.def !== undefined ? ` (default: ${o.def})` : ''}`;
+    wrap(text, HELP_COLUMNS - width - 2).forEach((l, i) => lines.push(`  ${(i === 0 ? signature(o) : '').padEnd(width)}${l}`));
+  }
   lines.push('', 'exit codes: 0 every consistency check of the report passed, 1 a check failed, 2 bad arguments', '');
   return lines.join('\n');
 }
 
 /** The options table of docs/LOADTEST.md. */
 export function loadOptionsMarkdown(): string {
-  const rows = LOAD_OPTIONS.map((o) => `| \`${signature(o).replace(/\|/g, '\\|')}\` | ${o.def !== undefined ? `\`${o.def}\`` : '—'} | ${o.help.replace(/\|/g, '\\|')} |`);
+  const rows = LOAD_OPTIONS.map((o) => `| \`${signature(o).replace(/\|/g, '\\|')}\` | ${o.def === undefined ? '—' : o.def.includes(' ') ? o.def : `\`${o.def}\``} | ${o.help.replace(/\|/g, '\\|')} |`);
   return ['| option | default | meaning |', '|---|---|---|', ...rows].join('\n');
 }
 
