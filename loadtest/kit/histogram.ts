@@ -52,7 +52,10 @@ export class LatencyHistogram {
     this.h.reset();
   }
 
-  /** Latency in ms at percentile `p` (0..100): the highest value equivalent to the sample there. */
+  /**
+   * Latency in ms at percentile `p` (0..100): the highest value equivalent to the sample there
+   * (max too: at(100), so a histogram and its decoded copy give the same figures).
+   */
   at(p: number): number {
     return this.h.totalCount === 0 ? NaN : this.h.getValueAtPercentile(p) / 1000;
   }
@@ -60,7 +63,7 @@ export class LatencyHistogram {
   quantiles(): Quantiles {
     const n = this.h.totalCount;
     if (n === 0) return { n: 0, mean: NaN, p50: NaN, p90: NaN, p99: NaN, p999: NaN, p9999: NaN, max: NaN };
-    return { n, mean: this.h.mean / 1000, p50: this.at(50), p90: this.at(90), p99: this.at(99), p999: this.at(99.9), p9999: this.at(99.99), max: this.h.maxValue / 1000 };
+    return { n, mean: this.h.mean / 1000, p50: this.at(50), p90: this.at(90), p99: this.at(99), p999: this.at(99.9), p9999: this.at(99.99), max: this.at(100) };
   }
 
   /** Compressed, base64 (the HdrHistogram V2 format other HDR tools read). */
@@ -93,7 +96,7 @@ export class LatencyHistogram {
       const p = 100 * (1 - 10 ** -(Math.min(i / perDecade, decades)));
       out.push([p, this.at(p)]);
     }
-    out.push([100, this.h.maxValue / 1000]);
+    out.push([100, this.at(100)]);
     return out;
   }
 }
