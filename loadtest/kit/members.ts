@@ -30,6 +30,8 @@ export interface Collector {
   deliveredTick: number;
   /** Media bytes (the packets inside the e2e records) delivered, unique only. */
   deliveredBytes: number;
+  /** Set when the run's figures are taken (with the SDK's counters, in one step): later frames are not counted. */
+  closed: boolean;
 }
 
 export class Member {
@@ -85,6 +87,7 @@ export class Member {
     this.joinMs = performance.now() - started;
     this.joinedAt = nowEpochMs();
     call.on('frame', (f) => {
+      if (collector.closed) return;
       const info = readFrame(f.data);
       if (info === undefined) {
         this.frameFailures++;

@@ -90,7 +90,7 @@ export async function runScenario(opts: RunOptions): Promise<RunData> {
   await sink?.start();
   const totalRooms = sc.groups.reduce((a, g) => a + g.rooms, 0);
   const series = defineSeries(sc.groups, totalRooms);
-  const collector: Collector = { latency: new LatencyRecorder(series.def.labels.length), deliveredTick: 0, deliveredBytes: 0 };
+  const collector: Collector = { latency: new LatencyRecorder(series.def.labels.length), deliveredTick: 0, deliveredBytes: 0, closed: false };
   const rooms: Room[] = [];
   const members: Member[] = [];
   const joins = { count: 0, failed: 0, initial: 0, firstPhaseMs: 0, latencies: [] as number[], errors: {} as Record<string, number> };
@@ -220,15 +220,17 @@ export async function runScenario(opts: RunOptions): Promise<RunData> {
 
     // 3. Drain, collect the relay's view, leave.
     await sleep(DRAIN_MS);
-    // Frames sent before the stop that arrive in the drain count in the last interval.
+    data.relayEnd = await target.sample().catch(() => undefined);
+    // One synchronous step: the SDK's counters, the last latencies, and no frame counted after them.
+    data.clientsAtEnd = clientTotals(members);
     const drained = collector.latency.cut();
+    collector.closed = true;
+    // Frames sent before the stop that arrived in the drain count in the last interval.
     const last = timeline[timeline.length - 1];
     if (last !== undefined) {
       addLatency(last, drained.total);
       last.series.forEach((f, i) => addLatency(f, drained.series[i]!));
     }
-    data.relayEnd = await target.sample().catch(() => undefined);
-    data.clientsAtEnd = clientTotals(members);
     if (data.relayWatch !== undefined) data.relayWatch.rows = await target.collectSenders();
     data.envelopes = storm !== undefined ? await storm : undefined;
     await Promise.all(members.filter((m) => m.live).map((m) => m.leave().catch(() => undefined)));

@@ -153,7 +153,9 @@ export function panel(spec: ChartSpec, top = 0): string[] {
     const x = sx.map(m.x);
     const y = sy.map(m.y);
     const dy = i % 2 === 0 ? -8 : 16;
-    out.push(`<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="3.5" fill="${m.color ?? TOTAL_COLOR}"/><text x="${(x - 4).toFixed(1)}" y="${(y + dy).toFixed(1)}" text-anchor="end" font-size="10" fill="${m.color ?? TOTAL_COLOR}" stroke="white" stroke-width="3" paint-order="stroke">${esc(m.label)}</text>`);
+    // Left of the point, unless that would run into the y axis labels.
+    const left = x - 4 - 5.6 * m.label.length >= PAD.l;
+    out.push(`<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="3.5" fill="${m.color ?? TOTAL_COLOR}"/><text x="${(left ? x - 4 : x + 6).toFixed(1)}" y="${(y + dy).toFixed(1)}" text-anchor="${left ? 'end' : 'start'}" font-size="10" fill="${m.color ?? TOTAL_COLOR}" stroke="white" stroke-width="3" paint-order="stroke">${esc(m.label)}</text>`);
   });
   const lx = W - PAD.r + 14;
   const legend = [...spec.series.map((s) => ({ name: s.name, color: s.color, dash: s.dash, width: s.width, opacity: s.opacity })), ...(spec.vlines ?? []).map((v) => ({ name: v.label, color: v.color, dash: '2 3', width: 1, opacity: undefined }))];

@@ -3,7 +3,10 @@ import { counterWindows, traceWindows } from '../leak/features.js';
 import { leakSubjects } from './report.js';
 import type { RunData } from './runner.js';
 import type { Intervals } from './speech.js';
-import { esc, fmt, PALETTE, svgOpen, timeTicks, W } from './svg-chart.js';
+import { esc, fmt, svgOpen, timeTicks, W } from './svg-chart.js';
+
+/** Observer strips: no green, which is the ground truth's. */
+const STRIP_COLORS = ['#1f77b4', '#d62728', '#9467bd', '#ff7f0e'];
 
 /** Talk time of `talk` inside [0, ms). */
 function talkWithin(talk: Intervals, ms: number): number {
@@ -50,7 +53,7 @@ export function talkTimeline(run: RunData): string | undefined {
     const bh = rowH - 22;
     s.values.forEach((v, k) => {
       const hh = (v / max) * bh;
-      if (hh > 0) out.push(`<rect x="${x(k * win).toFixed(1)}" y="${(y + bh - hh).toFixed(1)}" width="${Math.max(0.5, x(win) - x(0)).toFixed(1)}" height="${hh.toFixed(1)}" fill="${PALETTE[i % PALETTE.length]!}"/>`);
+      if (hh > 0) out.push(`<rect x="${x(k * win).toFixed(1)}" y="${(y + bh - hh).toFixed(1)}" width="${Math.max(0.5, x(win) - x(0)).toFixed(1)}" height="${hh.toFixed(1)}" fill="${STRIP_COLORS[i % STRIP_COLORS.length]!}"/>`);
     });
   });
   const axisY = 40 + rowH * (strips.length + 1) - 16;
