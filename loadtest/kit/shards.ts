@@ -64,8 +64,9 @@ export function mergeTimelines(parts: TimelinePoint[][]): TimelinePoint[] {
 
 /** Runs the scenario's rooms over `workers` processes against `target`; returns the merged report and latencies. */
 export async function runSharded(sc: Scenario, durationMs: number, target: RelayTarget, workers: number, progress?: (line: string) => void): Promise<Report> {
-  const script = fileURLToPath(new URL('./shards.js', import.meta.url));
-  if (!existsSync(script)) throw new Error('shards.js not built: run `npm run build`');
+  // Built beside this file, or (running from the TypeScript sources, as tests do) in dist/.
+  const script = ['./shards.js', '../../dist/loadtest/kit/shards.js'].map((rel) => fileURLToPath(new URL(rel, import.meta.url))).find(existsSync);
+  if (script === undefined) throw new Error('shards.js not built: run `npm run build`');
   const startedAt = new Date();
   const relayStart = await target.sample();
   // Relay samples every 250 ms; the merged timeline picks the ones nearest its interval bounds.
