@@ -1,7 +1,7 @@
 /**
  * Latency histograms of the kit: HDR histograms (hdr-histogram-js) of microseconds, 3 significant
- * digits, 1 us .. 10 min. Memory is bounded by the value range, not by the number of samples, so a
- * long run costs what a short one does; histograms add exactly (bucket by bucket), so worker
+ * digits, 1 us .. 60 s (later is clamped to 60 s). Memory is bounded by the value range (~70 kB a
+ * histogram), not by the number of samples, so a long run costs what a short one does; histograms add exactly (bucket by bucket), so worker
  * processes ship one compressed histogram per interval instead of every sample, and the parent's
  * merged percentiles equal those of one histogram that had recorded every sample.
  */
@@ -9,7 +9,13 @@ import * as hdr from 'hdr-histogram-js';
 
 /** 1 us resolution below 2.048 ms, 0.1% relative error above. */
 const SIGNIFICANT_DIGITS = 3;
-const HIGHEST_US = 600_000_000;
+const HIGHEST_US = 60_000_000;
+/**
+ * 32-bit counts, not the packed layout: measured here, recording is ~1.3x and percentile queries
+ * ~50x faster (0.1 vs 6 ms for two), which matters for a load generator that reads several
+ * percentiles of every series every second; the price is ~70 kB a histogram instead of a few kB.
+ */
+const BUCKETS = 32;
 
 export interface Quantiles {
   n: number;
@@ -29,10 +35,10 @@ export class LatencyHistogram {
   private readonly h: hdr.Histogram;
 
   constructor(from?: hdr.Histogram) {
-    this.h = from ?? hdr.build({ bitBucketSize: 'packed', lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_US, numberOfSignificantValueDigits: SIGNIFICANT_DIGITS, useWebAssembly: false });
+    this.h = from ?? hdr.build({ bitBucketSize: BUCKETS, lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_US, numberOfSignificantValueDigits: SIGNIFICANT_DIGITS, useWebAssembly: false });
   }
 
-  /** Records one latency in ms (clamped to 1 us .. 10 min: a histogram cannot throw mid-run). */
+  /** Records one latency in ms (clamped to 1 us .. 60 s: a histogram cannot throw mid-run). */
   record(ms: number): void {
     const us = Math.round(ms * 1000);
     this.h.recordValue(us < 1 ? 1 : us > HIGHEST_US ? HIGHEST_US : us);
@@ -72,7 +78,7 @@ export class LatencyHistogram {
   }
 
   static decode(text: string): LatencyHistogram {
-    return new LatencyHistogram(hdr.decodeFromCompressedBase64(text, 'packed', false));
+    return new LatencyHistogram(hdr.decodeFromCompressedBase64(text, BUCKETS, false));
   }
 
   /** Sum of several histograms (encoded or not); an empty one when the list is empty. */
