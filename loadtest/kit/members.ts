@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { CallClient } from '../../src/client/call/call-client.js';
+import type { E2ePaddingStatus } from '../../src/client/call/e2e-padding-gate.js';
 import { UdpTap } from '../leak/tap.js';
 import { UnpaddedMirror } from '../leak/unpadded.js';
 import { buildFrame, F64List, nowEpochMs, readFrame, StreamTrack } from './frames.js';
@@ -49,6 +50,8 @@ export class Member {
   frameFailures = 0;
   /** Media bytes handed to the SDK. */
   bytesSent = 0;
+  /** The SDK's e2e padding status when the run's figures were taken (before the leaves change rosters again). */
+  e2eAtEnd: { status: E2ePaddingStatus; withheld: number } | undefined;
 
   constructor(
     readonly id: number,

@@ -322,18 +322,18 @@ function checks(run: RunData, d: Delivery, sdk: ClientTotals): Check[] {
   return out;
 }
 
-/** e2e padding of these members as the SDK ran it (members still in the call at the end of the measured phase). */
+/** e2e padding of these members as the SDK ran it, as at the end of the measured phase (the leaves after it shrink rosters and re-enable padding). */
 function e2eOf(ms: Member[], endAt: number): E2ePaddingFigures {
   const out = { requested: 0, active: 0, withheld: 0, limit: 0 };
   for (const m of ms) {
-    const c = m.call;
-    if (c === undefined) continue;
-    out.withheld += c.stats.dummiesWithheld;
-    const st = c.e2ePaddingStatus;
-    out.limit = st.capacity;
-    if (!st.requested || m.leftAt < endAt) continue;
+    const e = m.e2eAtEnd;
+    if (e === undefined) continue;
+    out.withheld += e.withheld;
+    out.limit = e.status.capacity;
+    // Members still in the call at the end (a churned-out member's last status says nothing of the room).
+    if (!e.status.requested || m.leftAt < endAt) continue;
     out.requested++;
-    if (st.active) out.active++;
+    if (e.status.active) out.active++;
   }
   return out;
 }

@@ -223,6 +223,7 @@ export async function runScenario(opts: RunOptions): Promise<RunData> {
     data.relayEnd = await target.sample().catch(() => undefined);
     // One synchronous step: the SDK's counters, the last latencies, and no frame counted after them.
     data.clientsAtEnd = clientTotals(members);
+    for (const m of members) if (m.call !== undefined) m.e2eAtEnd = { status: m.call.e2ePaddingStatus, withheld: m.call.stats.dummiesWithheld };
     const drained = collector.latency.cut();
     collector.closed = true;
     // Frames sent before the stop that arrived in the drain count in the last interval.

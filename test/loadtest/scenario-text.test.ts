@@ -18,13 +18,13 @@ import { listScenarios, loadScenario } from '../../loadtest/kit/scenario.js';
 const dir = mkdtempSync(join(tmpdir(), 'xrelay-scenario-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function runFile(name: string, scenario: object, extra: string[] = []): Promise<{ code: number; report: Report }> {
+async function runFile(name: string, scenario: object, extra: string[] = []): Promise<{ code: number; report: Report; runDir: string }> {
   const file = join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify(scenario));
   const out = join(dir, name);
   const code = await runLoadCommand(['--scenario', file, '--out', out, '--in-process', '--quiet', ...extra]);
   const [run] = readdirSync(out);
-  return { code, report: JSON.parse(readFileSync(join(out, run!, 'report.json'), 'utf8')) as Report };
+  return { code, report: JSON.parse(readFileSync(join(out, run!, 'report.json'), 'utf8')) as Report, runDir: join(out, run!) };
 }
 
 describe('scenario text matches what runs', () => {
@@ -62,7 +62,7 @@ describe('scenario text matches what runs', () => {
 
   it('group-audio-8 (4 s): padding on in room 2 with nothing withheld, and per-interval figures that add up', async () => {
     const sc = loadScenario('group-audio-8');
-    const { code, report: r } = await runFile('ga8', { ...sc, durationMs: 4000 });
+    const { code, report: r, runDir } = await runFile('ga8', { ...sc, durationMs: 4000 });
     for (const c of r.consistency) expect(c.ok, `${c.name}: ${c.detail}`).toBe(true);
     expect(code).toBe(0);
     const g = r.groups[0]!;
@@ -91,6 +91,13 @@ describe('scenario text matches what runs', () => {
     expect(r.timeline.reduce((a, p) => a + p.expected, 0)).toBe(r.media.expectedDeliveries);
     expect(LatencyHistogram.decode(r.media.latencyHdr).quantiles()).toEqual(r.media.latencyMs);
     expect(r.clients.joinLatenciesMs).toHaveLength(16);
+    // The charts are rebuilt from report.json alone, byte for byte (all but the talk timeline, which needs the raw traces).
+    const svgs = readdirSync(runDir).filter((f) => f.endsWith('.svg') && f !== 'talk-timeline.svg');
+    expect(svgs.sort()).toEqual(['jitter-over-time.svg', 'join-latency.svg', 'latency-cdf.svg', 'latency-over-time.svg', 'latency-tail.svg', 'loss-over-time.svg', 'packets-per-second.svg', 'relay-over-time.svg']);
+    const before = svgs.map((f) => readFileSync(join(runDir, f), 'utf8'));
+    for (const f of svgs) rmSync(join(runDir, f));
+    expect(await runLoadCommand(['--charts', runDir])).toBe(0);
+    expect(svgs.map((f) => readFileSync(join(runDir, f), 'utf8'))).toEqual(before);
     console.log(r.timeline.map((p) => `t=${p.t} n=${p.latencyMs.n} p50=${p.latencyMs.p50} p99=${p.latencyMs.p99} loss=${p.lossPct.toFixed(2)}% jitter=${p.jitterMs.toFixed(1)}`).join('\n'));
   }, 60_000);
 
