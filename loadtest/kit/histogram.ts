@@ -89,8 +89,8 @@ export class LatencyHistogram {
   }
 
   /**
-   * Points of the percentile plot: [percentile, ms] from p0 up to the last recorded value, a few
-   * per decade of 1/(1-p) (what HdrHistogram's percentile output gives, without its text).
+   * Points of the percentile plot: [percentile, ms] from p0 up to 1 - 1/n (the last sample's rank),
+   * a few per decade of 1/(1-p) (what HdrHistogram's percentile output gives, without its text).
    */
   percentilePoints(perDecade = 12): Array<[number, number]> {
     const n = this.h.totalCount;
@@ -102,7 +102,8 @@ export class LatencyHistogram {
       const p = 100 * (1 - 10 ** -(Math.min(i / perDecade, decades)));
       out.push([p, this.at(p)]);
     }
-    out.push([100, this.at(100)]);
+    // No point at p100: on the 1/(1-p) axis it would sit at infinity, and a flat line drawn out to
+    // the edge would claim percentiles that no sample reaches.
     return out;
   }
 }
