@@ -1,130 +1,58 @@
 /**
  * `xrelay load` / `npm run loadtest -- ...`: run a scenario against a relay and write the report.
- *
- *   --scenario NAME|FILE   a file of loadtest/scenarios (default group-audio-8); --list shows them
- *   --duration 20s         measured phase (default: the scenario's)
- *   --out DIR              report directory (default reports/); files go to DIR/<scenario>-<time>/
- *   --relay URL            load a running relay instead of spawning one (--relay-udp HOST:PORT
- *                          lets observer taps reach its cell port)
- *   --in-process           host the relay in this process (no separate CPU/RSS figures)
- *   --leak                 also run the leak meter's three views
- *   --seed N               override the scenario's seed
- *   --workers N            drive the clients from N processes (whole rooms each; not with --leak)
- *   --quiet                no live progress line
+ * The options, their defaults and validation live in one table (options.ts): `--help` prints it.
  * Exit code: 0 when every consistency check passes, 1 otherwise, 2 on bad arguments.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { renderCharts } from './charts.js';
 import { renderMarkdown } from './markdown.js';
+import { LoadArgError, loadHelpText, parseLoadArgs, LOAD_USAGE, type LoadArgs } from './options.js';
 import { buildReport, type Report } from './report.js';
 import { runScenario } from './runner.js';
-import { listScenarios, loadScenario, parseDuration, type Scenario } from './scenario.js';
+import { listScenarios, loadScenario, type Scenario } from './scenario.js';
 import { startTarget, type TargetSpec } from './relay-target.js';
 import { runSharded } from './shards.js';
 import { runEnvelopeStorm } from './envelope-storm.js';
 
-interface Args {
-  scenario: string;
-  duration?: number;
-  out: string;
-  relay?: string;
-  relayUdp?: { host: string; port: number };
-  inProcess: boolean;
-  leak: boolean;
-  seed?: number;
-  quiet: boolean;
-  list: boolean;
-  workers: number;
+/** Prints a bad-argument message with its stable code and returns exit code 2. */
+function argError(err: LoadArgError): number {
+  console.error(`xrelay load: ${err.message} [${err.code}]\n${LOAD_USAGE}\n(xrelay load --help lists every option)`);
+  return 2;
 }
 
-function parseArgs(argv: string[]): Args | string {
-  const a: Args = { scenario: 'group-audio-8', out: 'reports', inProcess: false, leak: false, quiet: false, list: false, workers: 1 };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i]!;
-    const v = (): string => {
-      const x = argv[++i];
-      if (x === undefined) throw new Error(`${k} needs a value`);
-      return x;
-    };
-    try {
-      switch (k) {
-        case '--scenario':
-          a.scenario = v();
-          break;
-        case '--duration': {
-          const d = parseDuration(v());
-          if (d === undefined || d < 1000 || d > 3_600_000) return '--duration must be like 20s, 90s, 2m (1 s .. 1 h)';
-          a.duration = d;
-          break;
-        }
-        case '--out':
-          a.out = v();
-          break;
-        case '--relay':
-          a.relay = v();
-          break;
-        case '--relay-udp': {
-          const [host, port] = v().split(/:(?=\d+$)/);
-          a.relayUdp = { host: host!, port: Number(port) };
-          break;
-        }
-        case '--in-process':
-          a.inProcess = true;
-          break;
-        case '--leak':
-          a.leak = true;
-          break;
-        case '--seed':
-          a.seed = Number(v());
-          break;
-        case '--workers': {
-          const n = Number(v());
-          if (!Number.isInteger(n) || n < 1 || n > 16) return '--workers must be 1..16';
-          a.workers = n;
-          break;
-        }
-        case '--quiet':
-          a.quiet = true;
-          break;
-        case '--list':
-          a.list = true;
-          break;
-        case '--help':
-        case '-h':
-          return 'usage';
-        default:
-          return `unknown argument ${k}`;
-      }
-    } catch (err) {
-      return (err as Error).message;
-    }
+function scenarioOf(a: LoadArgs): Scenario {
+  try {
+    return loadScenario(a.scenario);
+  } catch (err) {
+    const missing = (err as Error).message.startsWith('no scenario');
+    throw new LoadArgError(missing ? 'unknown_scenario' : 'bad_scenario', `--scenario ${(err as Error).message}${missing ? `; known: ${listScenarios().map((s) => s.name).join(', ')}` : ''}`);
   }
-  return a;
 }
-
-const USAGE = 'usage: xrelay load [--scenario NAME|FILE] [--duration 20s] [--out DIR] [--relay URL [--relay-udp HOST:PORT]] [--in-process] [--leak] [--seed N] [--workers N] [--quiet] [--list]';
 
 /** Runs `xrelay load`; resolves to the process exit code. */
 export async function runLoadCommand(argv: string[]): Promise<number> {
-  const a = parseArgs(argv);
-  if (typeof a === 'string') {
-    console.error(a === 'usage' ? USAGE : `${a}\n${USAGE}`);
-    return a === 'usage' ? 0 : 2;
-  }
-  if (a.list) {
-    for (const s of listScenarios()) console.log(`${s.name.padEnd(18)} ${s.description}`);
-    return 0;
-  }
+  let a: LoadArgs;
   let sc: Scenario;
   try {
-    sc = loadScenario(a.scenario);
+    a = parseLoadArgs(argv);
+    if (a.help) {
+      process.stdout.write(loadHelpText());
+      return 0;
+    }
+    if (a.list) {
+      for (const s of listScenarios()) console.log(`${s.name.padEnd(18)} ${s.description}`);
+      return 0;
+    }
+    if (a.charts !== undefined) return redrawCharts(a.charts);
+    sc = scenarioOf(a);
+    if (a.leak) sc.leak = true;
+    if (sc.leak === true && a.workers > 1) throw new LoadArgError('conflicting_options', `scenario ${sc.name} runs the leak meter, which needs one process: drop --workers`);
   } catch (err) {
-    console.error((err as Error).message);
-    return 2;
+    if (err instanceof LoadArgError) return argError(err);
+    throw err;
   }
-  if (a.leak) sc.leak = true;
-  if (a.seed !== undefined) sc.seed = a.seed >>> 0;
+  if (a.seed !== undefined) sc.seed = a.seed;
   const target: TargetSpec =
     a.relay !== undefined
       ? { kind: 'remote', url: a.relay, ...(a.relayUdp !== undefined ? { udp: a.relayUdp } : {}) }
@@ -132,6 +60,18 @@ export async function runLoadCommand(argv: string[]): Promise<number> {
   const { report, dir } = await runAndWrite(sc, a.duration ?? sc.durationMs, target, a.out, a.quiet ? undefined : progressPrinter(), a.workers);
   printSummary(report, dir);
   return report.consistency.every((c) => c.ok) ? 0 : 1;
+}
+
+/** `--charts DIR`: the charts again from DIR/report.json (everything they need is in it). */
+function redrawCharts(dir: string): number {
+  const file = join(dir, 'report.json');
+  if (!existsSync(file)) return argError(new LoadArgError('bad_value', `--charts ${file} does not exist`));
+  const report = JSON.parse(readFileSync(file, 'utf8')) as Report;
+  if (report.kind !== 'xrelay-load-report/v2') return argError(new LoadArgError('bad_value', `--charts ${file} is a ${report.kind}, not an xrelay-load-report/v2`));
+  const charts = renderCharts(report);
+  for (const [name, svg] of Object.entries(charts)) writeFileSync(join(dir, name), svg);
+  console.log(`${Object.keys(charts).length} charts written to ${dir}`);
+  return 0;
 }
 
 /** A load generator is one address joining many clients: a spawned relay lifts the per-address join limit. */
@@ -145,9 +85,8 @@ export async function runAndWrite(sc: Scenario, durationMs: number, target: Targ
   if (workers > 1 && sc.leak !== true) {
     const relay = await startTarget(target);
     try {
-      const sharded = await runSharded(sc, durationMs, relay, workers, progress !== undefined ? (l) => progress(l, false) : undefined);
-      report = sharded.report;
-      charts = renderCharts(report, sharded.latencies);
+      report = await runSharded(sc, durationMs, relay, workers, progress !== undefined ? (l) => progress(l, false) : undefined);
+      charts = renderCharts(report);
     } finally {
       await relay.close();
     }
@@ -160,7 +99,7 @@ export async function runAndWrite(sc: Scenario, durationMs: number, target: Targ
       ...(sc.envelopes !== undefined ? { envelopes: (url: string, ms: number) => runEnvelopeStorm(url, sc.envelopes!, ms) } : {}),
     });
     report = buildReport(run, startedAt);
-    charts = renderCharts(report, run.latencies.view(), run);
+    charts = renderCharts(report, run);
   }
   progress?.('', true);
   const dir = resolve(outRoot, `${sc.name}-${startedAt.toISOString().replace(/[:.]/g, '-')}`);

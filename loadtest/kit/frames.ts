@@ -86,6 +86,8 @@ export class StreamTrack {
   outOfOrder = 0;
   highest = -1;
   jitter = 0;
+  /** `unique` when the runner last sampled jitter (a track counts in an interval only if it got frames in it). */
+  sampledUnique = 0;
   private lastTransit = NaN;
 
   /** Returns false for a duplicate. */

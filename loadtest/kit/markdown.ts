@@ -15,14 +15,21 @@ export function renderMarkdown(r: Report, charts: string[]): string {
   L.push(`- clients: ${r.clients.joined}/${r.clients.participants} joined in ${r.clients.rooms} rooms, ${f(r.clients.joinsPerSec)} joins/s, ${r.clients.midRunJoins > 0 ? `${r.clients.midRunJoins} more during the run (${f(r.clients.midRunJoinsPerSec)} joins/s with as many leaves), ` : ''}join latency p50 ${f(r.clients.joinLatencyMs.p50)} ms p99 ${f(r.clients.joinLatencyMs.p99)} ms${r.clients.joinFailed > 0 ? `, ${r.clients.joinFailed} failed ${JSON.stringify(r.clients.joinErrors)}` : ''}`);
   for (const w of r.warnings) L.push('', `> **Warning:** ${w}`);
   L.push('', '## Media', '');
-  L.push('| frames sent | expected deliveries | delivered | lost | loss | extra (churn edges) | duplicates | out of order | jitter | latency p50 / p90 / p99 / max |');
+  L.push('| frames sent | expected deliveries | delivered | lost | loss | extra (churn edges) | duplicates | out of order | jitter | latency p50 / p90 / p99 / p99.9 / max |');
   L.push('|---|---|---|---|---|---|---|---|---|---|');
-  L.push(`| ${m.framesSent} | ${m.expectedDeliveries} | ${m.delivered} | ${m.lost} | ${f(m.lossPct, 3)}% | ${m.extraDeliveries} | ${m.duplicates} | ${m.outOfOrder} | ${f(m.jitterMs, 2)} ms | ${f(m.latencyMs.p50)} / ${f(m.latencyMs.p90)} / ${f(m.latencyMs.p99)} / ${f(m.latencyMs.max)} ms |`);
+  L.push(`| ${m.framesSent} | ${m.expectedDeliveries} | ${m.delivered} | ${m.lost} | ${f(m.lossPct, 3)}% | ${m.extraDeliveries} | ${m.duplicates} | ${m.outOfOrder} | ${f(m.jitterMs, 2)} ms | ${f(m.latencyMs.p50)} / ${f(m.latencyMs.p90)} / ${f(m.latencyMs.p99)} / ${f(m.latencyMs.p999)} / ${f(m.latencyMs.max)} ms |`);
   L.push('', `Throughput: ${f(m.framesPerSec, 0)} frames/s sent, ${f(m.deliveriesPerSec, 0)} deliveries/s; media payload ${f(m.payloadSentKbps)} kbit/s sent, ${f(m.payloadDeliveredKbps)} kbit/s delivered. SDK: ${m.sdk.packetsSent} media records and ${m.sdk.dummiesSent} e2e dummies sent (${m.sdk.dummiesWithheld} withheld while e2e padding was suspended for room size, ${m.sdk.e2ePaddingSuspensions} suspensions), ${m.sdk.sendQueueDrops} send-queue drops, ${m.sdk.e2eRejected} e2e rejects, ${m.sdk.missedTicks} missed client ticks.`);
-  if (r.groups.length > 1) {
-    L.push('', '| group | profile | participants | sent | delivered | lost | loss | jitter |', '|---|---|---|---|---|---|---|---|');
-    for (const g of r.groups) L.push(`| ${g.name} | ${g.profile} | ${g.participants} | ${g.framesSent} | ${g.delivered} | ${g.lost} | ${f(g.lossPct, 3)}% | ${f(g.jitterMs, 2)} ms |`);
+  L.push('', '| group | profile | participants | sent | delivered | lost | loss | jitter | e2e padding (members on / asked, dummies withheld, room limit) |', '|---|---|---|---|---|---|---|---|---|');
+  for (const g of r.groups) {
+    const e = g.e2ePadding;
+    L.push(`| ${g.name} | ${g.profile} | ${g.participants} | ${g.framesSent} | ${g.delivered} | ${g.lost} | ${f(g.lossPct, 3)}% | ${f(g.jitterMs, 2)} ms | ${e.requested === 0 ? 'off' : `${e.active} / ${e.requested}, ${e.withheld} withheld, limit ${e.limit}`} |`);
   }
+  if (r.series.list.length > 1) {
+    L.push('', `Latency per ${r.series.by} (the charts' series):`, '', `| ${r.series.by} | deliveries | p50 | p99 | p99.9 | max |`, '|---|---|---|---|---|---|');
+    for (const x of r.series.list) L.push(`| ${x.label} | ${x.latencyMs.n} | ${f(x.latencyMs.p50)} | ${f(x.latencyMs.p99)} | ${f(x.latencyMs.p999)} | ${f(x.latencyMs.max)} ms |`);
+  }
+  const worst = r.timeline.reduce<Report['timeline'][number] | undefined>((a, p) => (a === undefined || p.latencyMs.p99 > a.latencyMs.p99 ? p : a), undefined);
+  if (worst !== undefined) L.push('', `Per second (report.json \`timeline\`): worst p99 ${f(worst.latencyMs.p99)} ms in the second ending at ${f(worst.t)} s; worst loss ${f(Math.max(...r.timeline.map((p) => p.lossPct)), 3)}%.`);
   L.push('', '## Relay', '');
   const c = r.relay.counters;
   L.push(`CPU ${f(r.relay.cpuPct)}% of one core (${f(r.relay.cpuSeconds, 2)} s), RSS ${f(r.relay.rssMB)} MB (max ${f(r.relay.rssMaxMB)} MB)${r.relay.cpuPct === undefined ? ' (not exposed by this relay)' : ''}.`);

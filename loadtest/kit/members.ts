@@ -6,9 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { CallClient } from '../../src/client/call/call-client.js';
+import type { E2ePaddingStatus } from '../../src/client/call/e2e-padding-gate.js';
 import { UdpTap } from '../leak/tap.js';
 import { UnpaddedMirror } from '../leak/unpadded.js';
 import { buildFrame, F64List, nowEpochMs, readFrame, StreamTrack } from './frames.js';
+import type { LatencyRecorder } from './intervals.js';
 import type { Rng } from './rng.js';
 import type { RoomGroup } from './scenario.js';
 import type { Intervals } from './speech.js';
@@ -18,15 +20,19 @@ export interface Room {
   group: number;
   secret: Uint8Array;
   e2ePadding: boolean;
+  /** Index of the report's series this room counts in (intervals.ts). */
+  series: number;
   members: Member[];
 }
 
-/** Shared sinks for what members receive: the run's latency list and per-second counters. */
+/** Shared sinks for what members receive: the run's latency histograms and per-interval counters. */
 export interface Collector {
-  latencies: F64List;
+  latency: LatencyRecorder;
   deliveredTick: number;
   /** Media bytes (the packets inside the e2e records) delivered, unique only. */
   deliveredBytes: number;
+  /** Set when the run's figures are taken (with the SDK's counters, in one step): later frames are not counted. */
+  closed: boolean;
 }
 
 export class Member {
@@ -44,6 +50,8 @@ export class Member {
   frameFailures = 0;
   /** Media bytes handed to the SDK. */
   bytesSent = 0;
+  /** The SDK's e2e padding status when the run's figures were taken (before the leaves change rosters again). */
+  e2eAtEnd: { status: E2ePaddingStatus; withheld: number } | undefined;
 
   constructor(
     readonly id: number,
@@ -76,11 +84,13 @@ export class Member {
       profile: this.group.profile,
       transport,
       e2ePadding: this.room.e2ePadding,
+      ...(this.group.packetBytes !== undefined ? { packetBytes: this.group.packetBytes } : {}),
       ...(udpTarget !== undefined ? { udpTarget } : {}),
     });
     this.joinMs = performance.now() - started;
     this.joinedAt = nowEpochMs();
     call.on('frame', (f) => {
+      if (collector.closed) return;
       const info = readFrame(f.data);
       if (info === undefined) {
         this.frameFailures++;
@@ -93,7 +103,7 @@ export class Member {
       }
       const transit = nowEpochMs() - info.sentAt;
       if (track.onFrame(info.seq, transit)) {
-        collector.latencies.push(transit);
+        collector.latency.record(this.room.series, transit);
         collector.deliveredTick++;
         collector.deliveredBytes += f.data.length;
       }
@@ -125,6 +135,6 @@ export class Member {
   }
 }
 
-export function newRoom(index: number, group: number, e2ePadding: boolean): Room {
-  return { index, group, secret: randomBytes(32), e2ePadding, members: [] };
+export function newRoom(index: number, group: number, e2ePadding: boolean, series: number): Room {
+  return { index, group, secret: randomBytes(32), e2ePadding, series, members: [] };
 }

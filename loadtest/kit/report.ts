@@ -8,27 +8,15 @@
  * apart as `extraDeliveries` (churn edges), never hidden in either.
  */
 import { measureLeak, type LeakReport, type LeakSubject } from '../leak/meter.js';
+import { quantilesOf, type Quantiles } from './histogram.js';
+import { lossByInterval } from './intervals.js';
 import type { Member } from './members.js';
 import type { ClientTotals, RunData, TimelinePoint } from './runner.js';
 import type { CoreCounters } from './relay-host.js';
 
-export interface Quantiles {
-  n: number;
-  mean: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-}
-
-export function quantiles(xs: ArrayLike<number>): Quantiles {
-  const s = Float64Array.from(xs as ArrayLike<number>).sort();
-  const n = s.length;
-  const q = (f: number): number => (n === 0 ? NaN : s[Math.min(n - 1, Math.floor(f * n))]!);
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += s[i]!;
-  return { n, mean: n === 0 ? NaN : sum / n, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: n === 0 ? NaN : s[n - 1]! };
-}
+export type { Quantiles };
+/** Exact quantiles of a small list (join and envelope latencies). */
+export const quantiles = quantilesOf;
 
 export interface Delivery {
   framesSent: number;
@@ -49,8 +37,20 @@ export interface Check {
   detail: string;
 }
 
+/** What end-to-end padding did in a group: members that asked for it, members it was on for at the end, dummies withheld. */
+export interface E2ePaddingFigures {
+  requested: number;
+  active: number;
+  /** Dummies the SDK did not send because the room exceeded its padded limit (docs/PROTOCOL.md §9.1). */
+  withheld: number;
+  /** Largest padded room for this group's profile and record size (K), from the SDK. */
+  limit: number;
+}
+
 export interface Report {
-  kind: 'xrelay-load-report/v1';
+  kind: 'xrelay-load-report/v2';
+  /** Epoch ms when the measured phase began (timeline times count from it). */
+  measuredFromEpochMs: number;
   scenario: { name: string; description: string; seed: number; durationMs: number; groups: RunData['scenario']['groups'] };
   startedAt: string;
   target: RunData['target'];
@@ -66,9 +66,13 @@ export interface Report {
     midRunJoins: number;
     midRunJoinsPerSec: number;
     joinLatencyMs: Quantiles;
+    /** Every join's latency, ms (one per join: bounded by the scenario), for the join chart. */
+    joinLatenciesMs: number[];
   };
   media: Delivery & {
+    /** From an HDR histogram (3 significant digits); latencyHdr is that histogram, compressed base64, in us. */
     latencyMs: Quantiles;
+    latencyHdr: string;
     framesPerSec: number;
     deliveriesPerSec: number;
     /** Media payload (the packets inside e2e records) sent and delivered, kbit/s. */
@@ -76,7 +80,9 @@ export interface Report {
     payloadDeliveredKbps: number;
     sdk: ClientTotals;
   };
-  groups: Array<{ name: string; profile: string; participants: number } & Delivery>;
+  groups: Array<{ name: string; profile: string; participants: number; e2ePadding: E2ePaddingFigures } & Delivery>;
+  /** The timeline's series (rooms, or groups when there are more than 8 rooms) over the whole run. */
+  series: { by: 'room' | 'group'; list: Array<{ label: string; latencyMs: Quantiles; latencyHdr: string }> };
   relay: {
     cpuSeconds?: number;
     cpuPct?: number;
@@ -94,6 +100,7 @@ export interface Report {
   warnings: string[];
   leak?: LeakReport;
   envelopes?: unknown;
+  /** Per-interval figures (1 s): rates, latency (with its histogram), loss, jitter, relay CPU/RSS, per series. */
   timeline: TimelinePoint[];
 }
 
@@ -159,9 +166,9 @@ export function buildReport(run: RunData, startedAt: Date): Report {
   const groups = run.scenario.groups.map((g, gi) => {
     const ms = run.members.filter((m) => m.room.group === gi);
     const d = deliveryOf(ms, run.settleMs, run.graceMs);
-    return { name: g.name, profile: g.profile, participants: ms.length, ...d };
+    return { name: g.name, profile: g.profile, participants: ms.length, e2ePadding: e2eOf(ms, run.t0 + run.durationMs), ...d };
   });
-  const lat = quantiles(run.latencies.view());
+  const lat = run.latency.total.quantiles();
   const sdk = run.clientsAtEnd;
   const a = run.relayStart;
   const b = run.relayEnd;
@@ -207,8 +214,13 @@ export function buildReport(run: RunData, startedAt: Date): Report {
     return { group: g.name, upSizes: [...up].sort((x, y) => x - y), downSizes: [...down].sort((x, y) => x - y), upCellsPerSec: nUp / k, downCellsPerSec: nDown / k };
   });
   const consistency = checks(run, whole, sdk);
+  const timeline = withLoss(run);
+  const ie = timeline.reduce((acc, p) => acc + p.expected, 0);
+  const il = timeline.reduce((acc, p) => acc + p.lost, 0);
+  consistency.push({ name: 'interval expected and lost add up to the run', ok: ie === whole.expectedDeliveries && il === whole.lost, detail: `${ie} = ${whole.expectedDeliveries}, ${il} = ${whole.lost}` });
   const report: Report = {
-    kind: 'xrelay-load-report/v1',
+    kind: 'xrelay-load-report/v2',
+    measuredFromEpochMs: run.t0,
     scenario: { name: run.scenario.name, description: run.scenario.description, seed: run.scenario.seed, durationMs: run.durationMs, groups: run.scenario.groups },
     startedAt: startedAt.toISOString(),
     target: run.target,
@@ -221,19 +233,21 @@ export function buildReport(run: RunData, startedAt: Date): Report {
       joinsPerSec: run.joins.initial / Math.max(0.001, run.joins.firstPhaseMs / 1000),
       midRunJoins: run.members.length - run.joins.initial,
       midRunJoinsPerSec: (run.members.length - run.joins.initial) / sec,
-      joinLatencyMs: quantiles(run.joins.latencies),
+      joinLatencyMs: quantilesOf(run.joins.latencies),
+      joinLatenciesMs: run.joins.latencies.map((v) => Math.round(v * 10) / 10),
     },
-    media: { ...whole, latencyMs: lat, framesPerSec: whole.framesSent / sec, deliveriesPerSec: (whole.delivered + whole.extraDeliveries) / sec,
+    media: { ...whole, latencyMs: lat, latencyHdr: run.latency.total.encode(), framesPerSec: whole.framesSent / sec, deliveriesPerSec: (whole.delivered + whole.extraDeliveries) / sec,
       payloadSentKbps: (8 * run.members.reduce((a, m) => a + m.bytesSent, 0)) / run.durationMs,
       payloadDeliveredKbps: (8 * run.deliveredBytes) / run.durationMs,
       sdk,
     },
     groups,
+    series: { by: run.series.by, list: run.series.labels.map((label, i) => ({ label, latencyMs: run.latency.series[i]!.quantiles(), latencyHdr: run.latency.series[i]!.encode() })) },
     relay,
     wire,
     consistency,
     warnings: warningsOf(run),
-    timeline: run.timeline,
+    timeline,
   };
   if (run.scenario.leak === true) report.leak = measureLeak(leakSubjects(run), run.t0, run.durationMs);
   if (run.envelopes !== undefined) report.envelopes = run.envelopes;
@@ -267,7 +281,14 @@ function checks(run: RunData, d: Delivery, sdk: ClientTotals): Check[] {
   };
   add('expected = delivered + lost', d.expectedDeliveries === d.delivered + d.lost && d.lost >= 0, `${d.expectedDeliveries} = ${d.delivered} + ${d.lost}`);
   const unique = d.delivered + d.extraDeliveries;
-  add('latency samples = unique deliveries', run.latencies.length === unique, `${run.latencies.length} vs ${unique}`);
+  add('latency samples = unique deliveries', run.latency.total.count === unique, `${run.latency.total.count} vs ${unique}`);
+  const intervalSum = run.timeline.reduce((a, p) => a + p.latencyMs.n, 0);
+  add('interval latency samples add up to the run', intervalSum === run.latency.total.count, `${intervalSum} vs ${run.latency.total.count}`);
+  for (const [gi, g] of run.scenario.groups.entries()) {
+    const e = e2eOf(run.members.filter((m) => m.room.group === gi), run.t0 + run.durationMs);
+    // What the scenario text promises: padding on wherever it asks for it (a room past the SDK's limit suspends it).
+    if (e.requested > 0) add(`${g.name}: e2e padding on where the scenario asks for it`, e.active === e.requested && e.withheld === 0, `${e.active} of ${e.requested} members padded, ${e.withheld} dummies withheld (padded room limit ${e.limit})`);
+  }
   // A member that leaves mid-run may strand frames in its SDK send queue (its leave records take
   // the uplink cells): at most one queue (16) per mid-run leave, and none without churn.
   const leaves = run.members.filter((m) => m.leftAt < run.t0 + run.durationMs).length;
@@ -299,4 +320,36 @@ function checks(run: RunData, d: Delivery, sdk: ClientTotals): Check[] {
     add('relay records accepted ≈ SDK records sent (fresh relay)', Math.abs(core.recordsIn - records) <= slack, `${core.recordsIn} vs ${records} (slack ${slack.toFixed(0)})`);
   }
   return out;
+}
+
+/** e2e padding of these members as the SDK ran it, as at the end of the measured phase (the leaves after it shrink rosters and re-enable padding). */
+function e2eOf(ms: Member[], endAt: number): E2ePaddingFigures {
+  const out = { requested: 0, active: 0, withheld: 0, limit: 0 };
+  for (const m of ms) {
+    const e = m.e2eAtEnd;
+    if (e === undefined) continue;
+    out.withheld += e.withheld;
+    out.limit = e.status.capacity;
+    // Members still in the call at the end (a churned-out member's last status says nothing of the room).
+    if (!e.status.requested || m.leftAt < endAt) continue;
+    out.requested++;
+    if (e.status.active) out.active++;
+  }
+  return out;
+}
+
+/** The timeline with loss by send time filled in (total and per series). */
+function withLoss(run: RunData): TimelinePoint[] {
+  const loss = lossByInterval(run.members, run.settleMs, run.graceMs, run.intervalBounds, run.series.labels.length);
+  const set = (f: { expected: number; lost: number; lossPct: number }, [e, l]: [number, number]): void => {
+    f.expected = e;
+    f.lost = l;
+    f.lossPct = e === 0 ? 0 : (100 * l) / e;
+  };
+  return run.timeline.map((p, k) => {
+    const q = { ...p, series: p.series.map((x) => ({ ...x })) };
+    set(q, loss.total[k] ?? [0, 0]);
+    q.series.forEach((x, i) => set(x, loss.series[i]![k] ?? [0, 0]));
+    return q;
+  });
 }

@@ -7,7 +7,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { isTalking, opusFrameBytes, talkSchedule, videoFramePackets, P59 } from './speech.js';
-import { F64List, nowEpochMs } from './frames.js';
+import { nowEpochMs } from './frames.js';
+import { addLatency, defineSeries, figures, LatencyRecorder, sampleJitter, type IntervalFigures, type SeriesDef } from './intervals.js';
 import { Member, newRoom, type Collector, type Room } from './members.js';
 import { startTarget, type RelaySample, type RelayTarget, type TargetSpec } from './relay-target.js';
 import { seededRng, subSeed } from './rng.js';
@@ -28,16 +29,25 @@ export interface RunOptions {
   envelopes?: (url: string, durationMs: number) => Promise<unknown>;
 }
 
-export interface TimelinePoint {
-  /** Seconds since the measured phase began. */
+/**
+ * One interval of the measured phase (1 s; the last one may be shorter). Latency and jitter are by
+ * arrival in the interval (the last one also holds what arrived in the drain after the stop);
+ * expected and lost by send time in it (filled by the report).
+ */
+export interface TimelinePoint extends IntervalFigures {
+  /** End of the interval, seconds since the measured phase began. */
   t: number;
-  framesSent: number;
-  framesDelivered: number;
-  relayCellsIn?: number;
-  relayCellsOut?: number;
+  /** Length of the interval, s. */
+  dt: number;
+  framesSentPerSec: number;
+  framesDeliveredPerSec: number;
+  relayCellsInPerSec?: number;
+  relayCellsOutPerSec?: number;
   relayCpuPct?: number;
   relayRssMB?: number;
   liveClients: number;
+  /** The same figures per series (report.series: rooms, or groups when there are many rooms). */
+  series: IntervalFigures[];
 }
 
 export interface RunData {
@@ -47,7 +57,10 @@ export interface RunData {
   t0: number;
   rooms: Room[];
   members: Member[];
-  latencies: F64List;
+  latency: LatencyRecorder;
+  series: SeriesDef;
+  /** Epoch ms of the interval boundaries: timeline[k] covers [bounds[k], bounds[k+1]). */
+  intervalBounds: number[];
   /** Media bytes delivered (unique). */
   deliveredBytes: number;
   timeline: TimelinePoint[];
@@ -75,7 +88,9 @@ export async function runScenario(opts: RunOptions): Promise<RunData> {
   const target = await startTarget(opts.target);
   const sink = leak ? new Sink() : undefined;
   await sink?.start();
-  const collector: Collector = { latencies: new F64List(1 << 16), deliveredTick: 0, deliveredBytes: 0 };
+  const totalRooms = sc.groups.reduce((a, g) => a + g.rooms, 0);
+  const series = defineSeries(sc.groups, totalRooms);
+  const collector: Collector = { latency: new LatencyRecorder(series.def.labels.length), deliveredTick: 0, deliveredBytes: 0, closed: false };
   const rooms: Room[] = [];
   const members: Member[] = [];
   const joins = { count: 0, failed: 0, initial: 0, firstPhaseMs: 0, latencies: [] as number[], errors: {} as Record<string, number> };
@@ -96,7 +111,8 @@ export async function runScenario(opts: RunOptions): Promise<RunData> {
           nextId += g.participants;
           continue;
         }
-        const room = newRoom(index, gi, g.e2ePadding === 'alternate' ? r % 2 === 1 : g.e2ePadding);
+        const padded = g.e2ePadding === 'alternate' ? r % 2 === 1 : g.e2ePadding;
+        const room = newRoom(index, gi, padded, series.ofRoom(index, gi, padded));
         rooms.push(room);
         for (let i = 0; i < g.participants; i++) members.push(makeMember(nextId++, room, i));
       }
@@ -187,41 +203,35 @@ export async function runScenario(opts: RunOptions): Promise<RunData> {
     }
     const storm = opts.envelopes !== undefined && sc.envelopes !== undefined ? opts.envelopes(target.url, opts.durationMs) : undefined;
 
-    const timeline: TimelinePoint[] = [];
-    let prev = data.relayStart;
-    let deliveredTotal = 0;
-    let sentTotal = 0;
-    while (nowEpochMs() < stopAt) {
-      await sleep(Math.min(1000, Math.max(10, stopAt - nowEpochMs())));
-      const s = await target.sample().catch(() => undefined);
-      const dt = s !== undefined && prev !== undefined ? (s.t - prev.t) / 1000 : 1;
-      const point: TimelinePoint = {
-        t: Math.round((nowEpochMs() - t0) / 100) / 10,
-        framesSent: framesSentTick,
-        framesDelivered: collector.deliveredTick,
-        liveClients: members.filter((m) => m.live).length,
-      };
-      if (s?.core !== undefined && prev?.core !== undefined) {
-        point.relayCellsIn = (s.core.cellsIn - prev.core.cellsIn) / dt;
-        point.relayCellsOut = (s.core.cellsOut - prev.core.cellsOut) / dt;
-      }
-      if (s?.cpuMs !== undefined && prev?.cpuMs !== undefined) point.relayCpuPct = ((s.cpuMs - prev.cpuMs) / (dt * 1000)) * 100;
-      if (s?.rssBytes !== undefined) point.relayRssMB = s.rssBytes / 2 ** 20;
-      sentTotal += framesSentTick;
-      deliveredTotal += collector.deliveredTick;
-      framesSentTick = 0;
-      collector.deliveredTick = 0;
-      if (s !== undefined) prev = s;
-      if (point.t > 0) timeline.push(point);
-      opts.progress?.(progressLine(point, opts.durationMs, sentTotal, deliveredTotal, collector.latencies), false);
-    }
+    const { timeline, bounds } = await sampleIntervals(target, t0, stopAt, {
+      cutCounts: () => {
+        const out = [framesSentTick, collector.deliveredTick] as const;
+        framesSentTick = 0;
+        collector.deliveredTick = 0;
+        return out;
+      },
+      latency: collector.latency,
+      members,
+      seriesCount: series.def.labels.length,
+      ...(opts.progress !== undefined ? { progress: (p: TimelinePoint) => opts.progress!(progressLine(p, opts.durationMs, collector.latency.count), false) } : {}),
+    });
     for (const t of timers) clearInterval(t);
     timers.length = 0;
 
     // 3. Drain, collect the relay's view, leave.
     await sleep(DRAIN_MS);
     data.relayEnd = await target.sample().catch(() => undefined);
+    // One synchronous step: the SDK's counters, the last latencies, and no frame counted after them.
     data.clientsAtEnd = clientTotals(members);
+    for (const m of members) if (m.call !== undefined) m.e2eAtEnd = { status: m.call.e2ePaddingStatus, withheld: m.call.stats.dummiesWithheld };
+    const drained = collector.latency.cut();
+    collector.closed = true;
+    // Frames sent before the stop that arrived in the drain count in the last interval.
+    const last = timeline[timeline.length - 1];
+    if (last !== undefined) {
+      addLatency(last, drained.total);
+      last.series.forEach((f, i) => addLatency(f, drained.series[i]!));
+    }
     if (data.relayWatch !== undefined) data.relayWatch.rows = await target.collectSenders();
     data.envelopes = storm !== undefined ? await storm : undefined;
     await Promise.all(members.filter((m) => m.live).map((m) => m.leave().catch(() => undefined)));
@@ -232,7 +242,9 @@ export async function runScenario(opts: RunOptions): Promise<RunData> {
       t0,
       rooms,
       members,
-      latencies: collector.latencies,
+      latency: collector.latency,
+      series: series.def,
+      intervalBounds: bounds,
       deliveredBytes: collector.deliveredBytes,
       timeline,
       ...(data.relayStart !== undefined ? { relayStart: data.relayStart } : {}),
@@ -266,19 +278,86 @@ function clientTotals(members: Member[]): ClientTotals {
   return t;
 }
 
-function progressLine(p: TimelinePoint, durationMs: number, sent: number, delivered: number, lat: F64List): string {
-  const recent = lat.view().subarray(Math.max(0, lat.length - 5000));
-  const sorted = Float64Array.from(recent).sort();
-  const q = (f: number): string => (sorted.length === 0 ? '-' : sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))]!.toFixed(1));
+function progressLine(p: TimelinePoint, durationMs: number, delivered: number): string {
+  const q = (v: number): string => (Number.isNaN(v) ? '-' : v.toFixed(1));
   const parts = [
     `[${p.t.toFixed(0).padStart(3)}/${(durationMs / 1000).toFixed(0)} s]`,
     `clients ${p.liveClients}`,
-    `sent ${sent} (${p.framesSent}/s)`,
-    `delivered ${delivered} (${p.framesDelivered}/s)`,
-    `latency p50 ${q(0.5)} p99 ${q(0.99)} ms`,
+    `sent ${p.framesSentPerSec.toFixed(0)}/s`,
+    `delivered ${delivered} (${p.framesDeliveredPerSec.toFixed(0)}/s)`,
+    `latency p50 ${q(p.latencyMs.p50)} p99 ${q(p.latencyMs.p99)} ms`,
+    `jitter ${q(p.jitterMs)} ms`,
   ];
   if (p.relayCpuPct !== undefined) parts.push(`relay cpu ${p.relayCpuPct.toFixed(0)}%`);
   if (p.relayRssMB !== undefined) parts.push(`rss ${p.relayRssMB.toFixed(0)} MB`);
-  if (p.relayCellsOut !== undefined) parts.push(`cells out ${p.relayCellsOut.toFixed(0)}/s`);
+  if (p.relayCellsOutPerSec !== undefined) parts.push(`cells out ${p.relayCellsOutPerSec.toFixed(0)}/s`);
   return parts.join(' | ');
+}
+
+interface IntervalSources {
+  /** Frames sent and delivered since the last call (then zeroed). */
+  cutCounts: () => readonly [number, number];
+  latency: LatencyRecorder;
+  members: Member[];
+  seriesCount: number;
+  progress?: (p: TimelinePoint) => void;
+}
+
+/**
+ * The sampler of the measured phase: cuts every figure at t0 + 1 s, + 2 s, ... and at stopAt
+ * exactly (no point outside the phase), and reads the relay at each cut. Returns the timeline and
+ * the interval bounds (epoch ms).
+ */
+async function sampleIntervals(target: RelayTarget, t0: number, stopAt: number, src: IntervalSources): Promise<{ timeline: TimelinePoint[]; bounds: number[] }> {
+  const timeline: TimelinePoint[] = [];
+  const bounds = [t0];
+  await sleep(Math.max(0, t0 - nowEpochMs()));
+  let prev = await target.sample().catch(() => undefined);
+  src.cutCounts();
+  src.latency.cut();
+  let cutAt = nowEpochMs();
+  for (let k = 1; bounds[bounds.length - 1]! < stopAt; k++) {
+    const end = Math.min(stopAt, t0 + k * 1000);
+    await sleep(Math.max(0, end - nowEpochMs()));
+    const now = nowEpochMs();
+    const dt = Math.max(0.001, (now - cutAt) / 1000);
+    cutAt = now;
+    const [sent, delivered] = src.cutCounts();
+    const lat = src.latency.cut();
+    const jitter = sampleJitter(src.members, src.seriesCount);
+    bounds.push(end);
+    const s = await target.sample().catch(() => undefined);
+    const point: TimelinePoint = {
+      t: Math.round((end - t0) / 100) / 10,
+      dt: Math.round(dt * 1000) / 1000,
+      framesSentPerSec: sent / dt,
+      framesDeliveredPerSec: delivered / dt,
+      liveClients: src.members.filter((m) => m.live).length,
+      ...figures(lat.total, 0, 0, jitter.total),
+      series: [],
+    };
+    // One histogram encoding (~1-6 ms) per turn of the event loop, so client ticks are not held up.
+    for (const [i, h] of lat.series.entries()) {
+      await new Promise<void>((r) => setImmediate(r));
+      point.series.push(figures(h, 0, 0, jitter.series[i]!));
+    }
+    addRelayRates(point, prev, s);
+    if (s !== undefined) prev = s;
+    timeline.push(point);
+    src.progress?.(point);
+  }
+  return { timeline, bounds };
+}
+
+/** Relay cells/s, CPU % and RSS between two samples (when the target exposes them). */
+export function addRelayRates(point: TimelinePoint, a: RelaySample | undefined, b: RelaySample | undefined): void {
+  if (a === undefined || b === undefined) return;
+  const dt = (b.t - a.t) / 1000;
+  if (!(dt > 0)) return;
+  if (b.core !== undefined && a.core !== undefined) {
+    point.relayCellsInPerSec = (b.core.cellsIn - a.core.cellsIn) / dt;
+    point.relayCellsOutPerSec = (b.core.cellsOut - a.core.cellsOut) / dt;
+  }
+  if (b.cpuMs !== undefined && a.cpuMs !== undefined) point.relayCpuPct = ((b.cpuMs - a.cpuMs) / (dt * 1000)) * 100;
+  if (b.rssBytes !== undefined) point.relayRssMB = b.rssBytes / 2 ** 20;
 }

@@ -25,6 +25,12 @@ export interface RoomGroup {
   /** End-to-end padding: on, off, or alternate rooms (leak meter: both relay views in one run). */
   e2ePadding: boolean | 'alternate';
   transport?: 'udp' | 'ws' | 'auto';
+  /**
+   * Largest media packet each client's records carry (the SDK's `packetBytes`; default: what one
+   * uplink cell carries). Smaller packets make smaller records, so more fit a downlink cell and
+   * a bigger room keeps e2e padding on (docs/PROTOCOL.md §9.1). Frames are clipped to it.
+   */
+  packetBytes?: number;
   /** Participants per room recorded by an observer tap (all of them in leak runs). */
   observe?: number;
   /** Join/leave churn: every `everyMs` one member of each room leaves and a fresh one joins. */
@@ -107,6 +113,7 @@ export function validateScenario(raw: unknown, fallbackName = 'scenario'): Scena
     if (g.e2ePadding !== true && g.e2ePadding !== false && g.e2ePadding !== 'alternate') bad(`${f}.e2ePadding`, 'must be true, false or "alternate"');
     if (g.churn !== undefined) int(g.churn.everyMs, `${f}.churn.everyMs`, 100, 600_000);
     if (g.observe !== undefined) int(g.observe, `${f}.observe`, 0, 500);
+    if (g.packetBytes !== undefined) int(g.packetBytes, `${f}.packetBytes`, 24, 1400);
   });
   if (s.envelopes !== undefined) {
     int(s.envelopes.mailboxes, 'envelopes.mailboxes', 1, 10_000);

@@ -3,15 +3,20 @@
  * CallClients at most before its own event loop becomes the bottleneck (the report warns when
  * clients miss ticks). With workers, the parent hosts (or points at) the relay, samples its CPU and
  * RSS, and forks N shard processes; each drives whole rooms (room index % N), builds its own
- * partial report and sends it back with its raw latencies; the parent merges them. Rooms never
- * span shards, so per-pair loss accounting stays exact. The leak meter needs one process.
+ * partial report (latency as HDR histograms, per interval and for the run) and sends it back; the
+ * parent merges them: histograms add exactly, so the merged percentiles are those of one histogram
+ * of every sample, and no raw sample crosses the IPC channel. Rooms never span shards, so per-pair
+ * loss accounting stays exact. Each shard's intervals count from its own start of the measured
+ * phase (shards join their rooms in parallel, so the starts differ by the join time); interval k
+ * of the merged timeline is interval k of every shard. The leak meter needs one process.
  */
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { quantiles, type Check, type Report } from './report.js';
-import { buildReport } from './report.js';
-import { runScenario, type TimelinePoint } from './runner.js';
+import { LatencyHistogram, quantilesOf } from './histogram.js';
+import { intervalLatency, type IntervalFigures } from './intervals.js';
+import { buildReport, type Check, type Report } from './report.js';
+import { addRelayRates, runScenario, type TimelinePoint } from './runner.js';
 import type { RelaySample, RelayTarget } from './relay-target.js';
 import type { Scenario } from './scenario.js';
 import { runEnvelopeStorm } from './envelope-storm.js';
@@ -27,34 +32,57 @@ interface ShardJob {
 
 interface ShardResult {
   report: Report;
-  latencies: number[];
+}
+
+/** Sums interval figures of several shards: histograms add, expected and lost add, jitter is weighted by streams. */
+export function mergeFigures(parts: IntervalFigures[]): IntervalFigures {
+  const h = LatencyHistogram.merge(parts.map((p) => p.latencyHdr));
+  const expected = parts.reduce((a, p) => a + p.expected, 0);
+  const lost = parts.reduce((a, p) => a + p.lost, 0);
+  const streams = parts.reduce((a, p) => a + p.jitterStreams, 0);
+  const jitter = parts.reduce((a, p) => a + (p.jitterStreams > 0 ? p.jitterMs * p.jitterStreams : 0), 0);
+  return { latencyMs: intervalLatency(h), latencyHdr: h.encode(), expected, lost, lossPct: expected === 0 ? 0 : (100 * lost) / expected, jitterMs: streams === 0 ? NaN : jitter / streams, jitterStreams: streams };
+}
+
+/** Merges shard timelines interval by interval (rates and live clients add; relay figures are the parent's). */
+export function mergeTimelines(parts: TimelinePoint[][]): TimelinePoint[] {
+  const n = Math.max(0, ...parts.map((p) => p.length));
+  return Array.from({ length: n }, (_, k) => {
+    const pts = parts.map((p) => p[k]).filter((p): p is TimelinePoint => p !== undefined);
+    const first = pts[0]!;
+    return {
+      t: first.t,
+      dt: first.dt,
+      framesSentPerSec: pts.reduce((a, p) => a + p.framesSentPerSec, 0),
+      framesDeliveredPerSec: pts.reduce((a, p) => a + p.framesDeliveredPerSec, 0),
+      liveClients: pts.reduce((a, p) => a + p.liveClients, 0),
+      ...mergeFigures(pts),
+      series: first.series.map((_s, i) => mergeFigures(pts.map((p) => p.series[i]!))),
+    };
+  });
 }
 
 /** Runs the scenario's rooms over `workers` processes against `target`; returns the merged report and latencies. */
-export async function runSharded(sc: Scenario, durationMs: number, target: RelayTarget, workers: number, progress?: (line: string) => void): Promise<{ report: Report; latencies: Float64Array }> {
-  const script = fileURLToPath(new URL('./shards.js', import.meta.url));
-  if (!existsSync(script)) throw new Error('shards.js not built: run `npm run build`');
+export async function runSharded(sc: Scenario, durationMs: number, target: RelayTarget, workers: number, progress?: (line: string) => void): Promise<Report> {
+  // Built beside this file, or (running from the TypeScript sources, as tests do) in dist/.
+  const script = ['./shards.js', '../../dist/loadtest/kit/shards.js'].map((rel) => fileURLToPath(new URL(rel, import.meta.url))).find(existsSync);
+  if (script === undefined) throw new Error('shards.js not built: run `npm run build`');
   const startedAt = new Date();
   const relayStart = await target.sample();
-  const timeline: TimelinePoint[] = [];
-  let prev = relayStart;
+  // Relay samples every 250 ms; the merged timeline picks the ones nearest its interval bounds.
+  const samples: RelaySample[] = [relayStart];
   let running = true;
   const sampler = (async () => {
     while (running) {
-      await new Promise((r) => setTimeout(r, 1000));
+      await new Promise((r) => setTimeout(r, 250));
       const s = await target.sample().catch(() => undefined);
       if (s === undefined || !running) continue;
-      const dt = (s.t - prev.t) / 1000;
-      const p: TimelinePoint = { t: timeline.length + 1, framesSent: 0, framesDelivered: 0, liveClients: 0 };
-      if (s.core !== undefined && prev.core !== undefined) {
-        p.relayCellsIn = (s.core.cellsIn - prev.core.cellsIn) / dt;
-        p.relayCellsOut = (s.core.cellsOut - prev.core.cellsOut) / dt;
-      }
-      if (s.cpuMs !== undefined && prev.cpuMs !== undefined) p.relayCpuPct = ((s.cpuMs - prev.cpuMs) / (dt * 1000)) * 100;
-      if (s.rssBytes !== undefined) p.relayRssMB = s.rssBytes / 2 ** 20;
-      timeline.push(p);
-      prev = s;
-      progress?.(`[${timeline.length} s] ${workers} workers | relay cpu ${p.relayCpuPct?.toFixed(0) ?? '–'}% | rss ${p.relayRssMB?.toFixed(0) ?? '–'} MB | cells in ${p.relayCellsIn?.toFixed(0) ?? '–'}/s out ${p.relayCellsOut?.toFixed(0) ?? '–'}/s`);
+      samples.push(s);
+      const p = samples.length % 4 === 0 ? samples[samples.length - 5] : undefined;
+      if (p === undefined) continue;
+      const q = { framesSentPerSec: 0 } as TimelinePoint;
+      addRelayRates(q, p, s);
+      progress?.(`[${Math.round((s.t - relayStart.t) / 1000)} s] ${workers} workers | relay cpu ${q.relayCpuPct?.toFixed(0) ?? '–'}% | rss ${q.relayRssMB?.toFixed(0) ?? '–'} MB | cells in ${q.relayCellsInPerSec?.toFixed(0) ?? '–'}/s out ${q.relayCellsOutPerSec?.toFixed(0) ?? '–'}/s`);
     }
   })();
   const storm = sc.envelopes !== undefined ? runEnvelopeStorm(target.url, sc.envelopes, durationMs) : undefined;
@@ -77,13 +105,19 @@ export async function runSharded(sc: Scenario, durationMs: number, target: Relay
   await sampler;
   const relayEnd = await target.sample();
   const envelopes = storm !== undefined ? await storm : undefined;
-  const latencies = Float64Array.from(results.flatMap((r) => r.latencies));
-  const report = mergeReports(results.map((r) => r.report), latencies, startedAt, relayStart, relayEnd, timeline, target);
+  const report = mergeReports(results.map((r) => r.report), startedAt, relayStart, relayEnd, samples, target);
   if (envelopes !== undefined) report.envelopes = envelopes;
-  return { report, latencies };
+  return report;
 }
 
-function mergeReports(parts: Report[], latencies: Float64Array, startedAt: Date, a: RelaySample, b: RelaySample, relayTimeline: TimelinePoint[], target: RelayTarget): Report {
+/** The relay sample nearest to epoch ms `t`. */
+function nearest(samples: RelaySample[], t: number): RelaySample | undefined {
+  let best: RelaySample | undefined;
+  for (const s of samples) if (best === undefined || Math.abs(s.t - t) < Math.abs(best.t - t)) best = s;
+  return best;
+}
+
+function mergeReports(parts: Report[], startedAt: Date, a: RelaySample, b: RelaySample, samples: RelaySample[], target: RelayTarget): Report {
   const base = structuredClone(parts[0]!);
   const sum = <T extends object>(pick: (r: Report) => T): T => {
     const out = { ...pick(parts[0]!) } as Record<string, unknown>;
@@ -94,9 +128,12 @@ function mergeReports(parts: Report[], latencies: Float64Array, startedAt: Date,
   m.sdk = sum((r) => r.media.sdk);
   m.lossPct = m.expectedDeliveries === 0 ? 0 : (100 * m.lost) / m.expectedDeliveries;
   m.jitterMs = parts.reduce((acc, r) => acc + r.media.jitterMs * r.clients.participants, 0) / Math.max(1, parts.reduce((acc, r) => acc + r.clients.participants, 0));
-  m.latencyMs = quantiles(latencies);
+  const lat = LatencyHistogram.merge(parts.map((r) => r.media.latencyHdr));
+  m.latencyMs = lat.quantiles();
+  m.latencyHdr = lat.encode();
   const clients = sum((r) => r.clients);
-  clients.joinLatencyMs = base.clients.joinLatencyMs;
+  clients.joinLatenciesMs = parts.flatMap((r) => r.clients.joinLatenciesMs);
+  clients.joinLatencyMs = quantilesOf(clients.joinLatenciesMs);
   clients.joinErrors = Object.assign({}, ...parts.map((r) => r.clients.joinErrors)) as Record<string, number>;
   clients.joinsPerSec = parts.reduce((acc, r) => acc + r.clients.joinsPerSec, 0);
   const groups = base.groups.map((g, i) => {
@@ -105,19 +142,25 @@ function mergeReports(parts: Report[], latencies: Float64Array, startedAt: Date,
     const res = out as unknown as Report['groups'][number];
     res.lossPct = res.expectedDeliveries === 0 ? 0 : (100 * res.lost) / res.expectedDeliveries;
     res.jitterMs = parts.reduce((acc, r) => acc + r.groups[i]!.jitterMs, 0) / parts.length;
+    const e = parts.map((r) => r.groups[i]!.e2ePadding);
+    res.e2ePadding = { requested: e.reduce((x, y) => x + y.requested, 0), active: e.reduce((x, y) => x + y.active, 0), withheld: e.reduce((x, y) => x + y.withheld, 0), limit: Math.max(...e.map((y) => y.limit)) };
     return res;
   });
-  const timeline = relayTimeline.map((p, i) => {
-    const q = { ...p };
-    for (const r of parts) {
-      const s = r.timeline[i];
-      if (s === undefined) continue;
-      q.framesSent += s.framesSent;
-      q.framesDelivered += s.framesDelivered;
-      q.liveClients += s.liveClients;
-    }
-    return q;
-  });
+  const timeline = mergeTimelines(parts.map((r) => r.timeline));
+  const t0 = Math.max(...parts.map((r) => r.measuredFromEpochMs));
+  let prev = nearest(samples, t0);
+  for (const p of timeline) {
+    const s = nearest(samples, t0 + p.t * 1000);
+    addRelayRates(p, prev, s);
+    prev = s;
+  }
+  const series = {
+    by: base.series.by,
+    list: base.series.list.map((x, i) => {
+      const h = LatencyHistogram.merge(parts.map((r) => r.series.list[i]!.latencyHdr));
+      return { label: x.label, latencyMs: h.quantiles(), latencyHdr: h.encode() };
+    }),
+  };
   const checks: Check[] = [];
   parts.forEach((r, i) => {
     for (const c of r.consistency) if (!c.name.startsWith('relay records')) checks.push({ ...c, name: `shard ${i}: ${c.name}` });
@@ -134,7 +177,7 @@ function mergeReports(parts: Report[], latencies: Float64Array, startedAt: Date,
     relay.cpuPct = (100 * (b.cpuMs - a.cpuMs)) / (b.t - a.t);
   }
   if (b.rssBytes !== undefined) relay.rssMB = b.rssBytes / 2 ** 20;
-  const rss = relayTimeline.map((p) => p.relayRssMB ?? 0);
+  const rss = samples.map((p) => (p.rssBytes ?? 0) / 2 ** 20);
   if (rss.some((v) => v > 0)) relay.rssMaxMB = Math.max(...rss);
   if (b.core !== undefined) {
     relay.counters = b.core;
@@ -156,7 +199,9 @@ function mergeReports(parts: Report[], latencies: Float64Array, startedAt: Date,
     target: { kind: target.kind, url: target.url, ...(target.pid !== undefined ? { pid: target.pid } : {}), planes: target.planes },
     clients,
     media: m,
+    measuredFromEpochMs: t0,
     groups,
+    series,
     relay,
     wire,
     consistency: checks,
@@ -171,7 +216,7 @@ async function shardMain(): Promise<void> {
   const started = new Date();
   const run = await runScenario({ scenario: job.scenario, durationMs: job.durationMs, target: { kind: 'remote', url: job.url, ...(job.udp !== undefined ? { udp: job.udp } : {}), noMetrics: true }, shard: { index: job.index, count: job.count } });
   const report = buildReport(run, started);
-  const result: ShardResult = { report, latencies: Array.from(run.latencies.view()) };
+  const result: ShardResult = { report };
   await new Promise<void>((resolve) => process.send!(result, () => resolve()));
   process.disconnect();
 }
