@@ -35,6 +35,7 @@ export const relaySchema = {
   logPosture: field.enum('`private` hashes identifiers and hides addresses in logs; `debug` logs them in clear (opt-in).', 'private', ['private', 'debug']),
   trustProxy: field.stringList('Reverse proxies (IP or CIDR) whose X-Forwarded-For names the client for rate limits; empty: the socket peer is the client.', []),
   metricsAllow: field.stringList('Client addresses (IP or CIDR) allowed to read /metrics; others get 403 forbidden. Behind a reverse proxy the client is found through trustProxy.', ['127.0.0.0/8', '::1']),
+  corsOrigins: field.stringList('Web origins (scheme://host[:port]) whose pages may call the relay from a browser: CORS headers for them, and their WebSocket upgrades and POSTs accepted. Any other Origin is refused 403 forbidden (requests without Origin, i.e. not from a browser, are not affected); the relay\'s own origin is always allowed. Empty: no cross-origin browser access.', []),
   shutdownGraceSec: field.int('Seconds graceful shutdown waits for in-flight work before closing anyway.', 10, { min: 0 }),
   envelope: envelopeOptions,
   turn: turnOptions,

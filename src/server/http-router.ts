@@ -8,6 +8,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { RelayError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { Counter } from '../observability/metrics.js';
+import type { BrowserPolicy } from './cors.js';
 import type { HttpHandler, HttpMount } from './plane.js';
 
 interface Route {
@@ -43,6 +44,13 @@ export class HttpRouter implements HttpMount {
     this.wss = new WebSocketServer({ noServer: true, maxPayload });
   }
 
+  /** Browser access rules (CORS, Origin checks, JSON-only routes): cors.ts. None: no checks. */
+  private policy: BrowserPolicy | undefined;
+
+  usePolicy(policy: BrowserPolicy): void {
+    this.policy = policy;
+  }
+
   route(method: string, path: string | RegExp, handler: HttpHandler): void {
     const label = typeof path === 'string' ? path : path.source.replace(/\([^)]*\)/g, ':p').replace(/[\\^$]/g, '');
     this.routes.push({ method, path, handler, label });
@@ -54,6 +62,8 @@ export class HttpRouter implements HttpMount {
 
   handle(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0]!;
+    const methods = this.routes.filter((r) => matchPath(r.path, path) !== undefined).map((r) => r.method);
+    if (this.policy !== undefined && this.applyPolicy(this.policy, req, res, path, methods)) return;
     let pathMatched = false;
     for (const route of this.routes) {
       const params = matchPath(route.path, path);
@@ -65,6 +75,7 @@ export class HttpRouter implements HttpMount {
       return;
     }
     this.requests.inc(1, 'unmatched');
+    if (pathMatched) res.setHeader('allow', methods.join(', '));
     sendError(res, pathMatched ? new RelayError('method_not_allowed', 'method not allowed on this path') : new RelayError('not_found', 'no such endpoint'));
   }
 
@@ -76,7 +87,24 @@ export class HttpRouter implements HttpMount {
       return;
     }
     this.requests.inc(1, `WS ${path}`);
+    if (this.policy !== undefined && !this.policy.allows(req)) {
+      const body = JSON.stringify(new RelayError('forbidden', 'this origin may not open WebSockets on the relay (see corsOrigins)').toJSON());
+      socket.end(`HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      return;
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
+  }
+
+  /** True when the policy answered (a preflight) or refused the request. */
+  private applyPolicy(policy: BrowserPolicy, req: IncomingMessage, res: ServerResponse, path: string, methods: string[]): boolean {
+    try {
+      if (!policy.handleRequest(req, res, path, methods)) return false;
+      this.requests.inc(1, 'preflight');
+    } catch (err) {
+      this.requests.inc(1, 'refused');
+      sendError(res, err instanceof RelayError ? err : new RelayError('internal', 'internal error'));
+    }
+    return true;
   }
 
   private run(route: Route, req: IncomingMessage, res: ServerResponse, params: string[]): void {

@@ -17,6 +17,8 @@ import { MetricsRegistry } from '../observability/metrics.js';
 import { registerProcessMetrics } from '../observability/process-metrics.js';
 import { startTurnPlane, type TurnPlane } from '../turn/server/turn-plane.js';
 import { HttpRouter, sendJson } from './http-router.js';
+import { BrowserPolicy } from './cors.js';
+import { JOIN_PATH } from '../media/server/join-route.js';
 import type { Plane, PlaneContext } from './plane.js';
 import { addressMatcher, clientAddressResolver } from '../limits/client-address.js';
 import { RelayError } from '../errors.js';
@@ -55,6 +57,7 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   registerProcessMetrics(metrics, Date.now() - process.uptime() * 1000);
   const requests = metrics.counter('xrelay_http_requests_total', 'HTTP requests and WebSocket upgrades, by route.', 'route');
   const router = new HttpRouter(logger, requests, maxFrameBytes(config));
+  router.usePolicy(new BrowserPolicy(config.corsOrigins, new Set([JOIN_PATH])));
   const clientAddress = clientAddressResolver(config.trustProxy);
   const ctx: PlaneContext = { config, logger, redactor, metrics, http: router, clientAddress };
 
