@@ -86,12 +86,13 @@ export class HttpRouter implements HttpMount {
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
     }
-    this.requests.inc(1, `WS ${path}`);
     if (this.policy !== undefined && !this.policy.allows(req)) {
+      this.requests.inc(1, 'refused');
       const body = JSON.stringify(new RelayError('forbidden', 'this origin may not open WebSockets on the relay (see corsOrigins)').toJSON());
       socket.end(`HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       return;
     }
+    this.requests.inc(1, `WS ${path}`);
     this.wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
   }
 
