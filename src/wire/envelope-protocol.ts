@@ -30,7 +30,7 @@ export const SIGNATURE_BYTES = 64;
 export const FRAME_ENVELOPE = 0x01;
 export const POST_HEADER_BYTES = 4 + MAILBOX_ID_BYTES;
 /** Domain separation: a signature made for this purpose is useless for any other. */
-export const AUTH_CONTEXT = new TextEncoder().encode('xentrop-relay/v1 mailbox-auth\0');
+export const AUTH_CONTEXT: Uint8Array = new TextEncoder().encode('xentrop-relay/v1 mailbox-auth\0');
 
 export const READER_PATH = '/v1/mailbox';
 export const POST_PATH = '/v1/post';

@@ -4,8 +4,10 @@
  * README quotes it). Also the static rule behind it: the SDK's portable modules import no Node
  * built-in, no `ws`, and nothing of the relay's planes (only src/wire and the error-code type).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
@@ -85,4 +87,41 @@ describe('the SDK in browsers', () => {
     }
     expect(bad).toEqual([]);
   });
+
+  it("public types compile in a strict browser app with no @types at all (no ws, no Node, no libsodium types)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xrelay-dts-'));
+    try {
+      const tsc = join(ROOT, 'node_modules/.bin/tsc');
+      const common = ['--ignoreConfig', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--strict'];
+      execFileSync(tsc, [...common, '--declaration', '--emitDeclarationOnly', '--outDir', join(dir, 'out'), '--rootDir', ROOT, '--lib', 'es2022', '--types', 'node', '--skipLibCheck', join(CLIENT, 'browser.ts'), join(CLIENT, 'node.ts')], { cwd: ROOT, stdio: 'pipe' });
+      mkdirSync(join(dir, 'app'));
+      writeFileSync(
+        join(dir, 'app/app.ts'),
+        `import { CallClient, MailboxReader, XrelayClientError, ready, sealEnvelope, type CallFrame, type ReceivedEnvelope } from '../out/src/client/browser.js';
+export async function main(relay: string, secret: Uint8Array, keys: { publicKey: Uint8Array; secretKey: Uint8Array; mailboxId: Uint8Array }): Promise<string> {
+  await ready();
+  const sealed: Uint8Array = sealEnvelope(keys.publicKey, { kind: 'chat', body: new Uint8Array(1) });
+  const reader = new MailboxReader({ relayUrl: relay, keys });
+  reader.on('envelope', (e: ReceivedEnvelope) => reader.ack([e.id]));
+  try {
+    const call = await CallClient.join({ relay, callSecret: secret });
+    call.on('frame', (f: CallFrame) => call.send(f.data));
+    return String(sealed.length);
+  } catch (e) {
+    return e instanceof XrelayClientError ? e.code : 'other';
+  }
+}
+`,
+      );
+      let out = '';
+      try {
+        execFileSync(tsc, [...common, '--noEmit', '--types', '', '--lib', 'es2022,dom', join(dir, 'app/app.ts')], { cwd: join(dir, 'app'), stdio: 'pipe', encoding: 'utf8' });
+      } catch (err) {
+        out = String((err as { stdout?: string }).stdout ?? err);
+      }
+      expect(out).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

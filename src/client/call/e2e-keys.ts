@@ -13,7 +13,7 @@
  * the application hands everyone a fresh call secret through envelopes (CallClient.rekey).
  */
 import { XrelayClientError } from '../client-error.js';
-import { sodiumOrThrow } from '../ready.js';
+import { sodiumOrThrow } from '../crypto-lib.js';
 
 const ROOM_ID_KEY = new TextEncoder().encode('xentrop-relay/room-id/v1');
 const BASE_KEY = new TextEncoder().encode('xentrop-relay/e2e-base/v1');

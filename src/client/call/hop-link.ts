@@ -3,7 +3,7 @@
  * sealing of fixed-size cells (RFC 8439 §2.8, nonce = the 12-byte cell header), byte-compatible
  * with the relay's node:crypto side (src/media/crypto). Uses the shared pure cell codec.
  */
-import { sodiumOrThrow } from '../ready.js';
+import { sodiumOrThrow } from '../crypto-lib.js';
 import { BodyWriter, parseBody, RecordRefs, BODY_OK } from '../../wire/cell-body.js';
 import { HEADER_BYTES, readCounter, readSession, wireBytes, writeHeader } from '../../wire/cell-layout.js';
 import { ReplayWindow } from '../../wire/replay-window.js';

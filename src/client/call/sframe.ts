@@ -14,7 +14,7 @@
  * BLAKE2b (e2e-keys.ts) rather than HKDF. The packet length and dummy flag are inside the AEAD, so
  * the relay sees one record size and no RTP header, whatever the codec did.
  */
-import { sodiumOrThrow } from '../ready.js';
+import { sodiumOrThrow } from '../crypto-lib.js';
 import type { SenderKey } from './e2e-keys.js';
 
 export const SFRAME_HEADER_BYTES = 15;

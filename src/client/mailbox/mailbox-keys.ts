@@ -4,7 +4,8 @@
  * converted to X25519, is what senders seal envelopes to. The secret key never leaves the client.
  */
 import { MAILBOX_ID_BYTES } from '../../wire/envelope-protocol.js';
-import { ready, sodiumOrThrow } from '../ready.js';
+import { sodiumOrThrow } from '../crypto-lib.js';
+import { ready } from '../ready.js';
 
 export interface MailboxKeys {
   /** Ed25519 public key (32 bytes): share it with contacts so they can seal to you. */

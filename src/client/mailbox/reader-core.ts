@@ -7,7 +7,8 @@
 import { CHALLENGE_BYTES, READER_PATH, authMessage, decodeB64url, decodeEnvelopeFrame, encodeB64url } from '../../wire/envelope-protocol.js';
 import { XrelayClientError, type ClientErrorCode } from '../client-error.js';
 import { TypedEmitter } from '../emitter.js';
-import { ready, sodiumOrThrow } from '../ready.js';
+import { sodiumOrThrow } from '../crypto-lib.js';
+import { ready } from '../ready.js';
 import { relayWsUrl } from '../relay-url.js';
 import { currentRuntime, type NodeSocketOptions, type SocketPort } from '../runtime.js';
 import type { MailboxKeys } from './mailbox-keys.js';

@@ -8,7 +8,7 @@
  * `kind` (e.g. "call-offer", "chat") lives only here: to the relay every envelope is the same.
  */
 import { XrelayClientError } from '../client-error.js';
-import { sodiumOrThrow } from '../ready.js';
+import { sodiumOrThrow } from '../crypto-lib.js';
 
 export const SEAL_OVERHEAD = 48; // crypto_box_SEALBYTES: ephemeral public key + MAC
 const HEADER_BYTES = 1 + 1 + 4;
