@@ -321,11 +321,13 @@ export class CallClient extends TypedEmitter<CallEvents> {
   }
 
   /**
-   * join() failed after the relay gave us a slot: tell it we leave, in band, over whatever
-   * transport is up (three cells at once, as leave() would over three ticks), then stop. With no
-   * transport at all the relay times the session out.
+   * join() failed after the relay gave us a slot: tell it we leave, in band (three cells at once,
+   * as leave() would over three ticks), then stop. Over whatever transport is up, or else over a
+   * WebSocket opened just for that (UDP would not even open); if that fails too, the relay times
+   * the session out.
    */
   private async abandon(): Promise<void> {
+    if (this.transport === undefined && !this.closed) this.transport = await openWs(this.wsUrl, () => undefined).catch(() => undefined);
     if (this.transport !== undefined && !this.closed) {
       this.leaving = 3;
       for (let i = 0; i < 3; i++) this.emitCell();
