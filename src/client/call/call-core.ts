@@ -22,17 +22,17 @@
 import { CONTROL_SLOT, maxRecordPayload } from '../../wire/cell-layout.js';
 import { CONTROL_LEAVE, parseRoster, type Roster } from '../../wire/control-records.js';
 import { ReplayWindow } from '../../wire/replay-window.js';
-import { encodeBase64url, decodeBase64url } from '../../wire/b64url.js';
-import { XrelayClientError, errorFromResponse, fetchRelay } from '../client-error.js';
+import { XrelayClientError } from '../client-error.js';
 import { TypedEmitter } from '../emitter.js';
 import { sodiumOrThrow } from '../crypto-lib.js';
 import { ready } from '../ready.js';
-import { relayHttpUrl, relayWsUrl } from '../relay-url.js';
+import { relayWsUrl } from '../relay-url.js';
 import { hasUdp, openUdp, openWs, type CellTransport } from './cell-transport.js';
 import { defaultSilenceMs, DownlinkWatch } from './downlink-watch.js';
 import { E2ePaddingGate, paddedRoomLimit, type E2ePaddingStatus } from './e2e-padding-gate.js';
 import { CallKeys, checkCallSecret, kidOf, roomIdOf } from './e2e-keys.js';
 import { HopLink } from './hop-link.js';
+import { requestJoin, type JoinAnswer } from './join-request.js';
 import { capacityOf, openRecord, readRecordHeader, recordBytes, sealRecord } from './sframe.js';
 
 export interface CallOptions {
@@ -102,16 +102,6 @@ export interface CallEvents {
   roster: [Roster];
   transport: [TransportChange];
   e2ePadding: [E2ePaddingStatus];
-}
-
-interface JoinAnswer {
-  session: number;
-  slot: number;
-  epoch: number;
-  serverPublicKey: string;
-  udp: { host: string; port: number };
-  ws: string;
-  profile: { name: string; tickMs: number; upBytes: number; downBytes: number };
 }
 
 export class CallClient extends TypedEmitter<CallEvents> {
@@ -196,21 +186,8 @@ export class CallClient extends TypedEmitter<CallEvents> {
     const want = opts.transport ?? 'auto';
     if (want === 'udp' && !hasUdp()) throw new XrelayClientError('unsupported', 'this platform has no UDP: use transport "ws" or "auto"');
     await ready();
-    const sodium = sodiumOrThrow();
-    const kp = sodium.crypto_kx_keypair();
-    const res = await fetchRelay(
-      relayHttpUrl(opts.relay, 'v1/media/join'),
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ room: encodeBase64url(roomIdOf(opts.callSecret)), publicKey: encodeBase64url(kp.publicKey), profile: opts.profile ?? 'audio' }),
-      },
-      'join',
-    );
-    if (!res.ok) throw await errorFromResponse(res, 'join refused');
-    const body = (await res.json()) as JoinAnswer;
-    const serverPk = decodeBase64url(String(body.serverPublicKey));
-    if (serverPk === undefined) throw new XrelayClientError('internal', 'join answer without a valid serverPublicKey');
+    const kp = sodiumOrThrow().crypto_kx_keypair();
+    const { answer: body, serverPublicKey: serverPk } = await requestJoin(opts.relay, roomIdOf(opts.callSecret), kp.publicKey, opts.profile ?? 'audio');
     const keys = HopLink.keys(kp, serverPk);
     kp.privateKey.fill(0);
     const hop = new HopLink(body.session, keys.tx, keys.rx, body.profile.upBytes, body.profile.downBytes);
