@@ -124,4 +124,15 @@ export async function main(relay: string, secret: Uint8Array, keys: { publicKey:
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it("the package's exports pick node.js in Node and browser.js for browser bundlers (needs `npm run build`)", async () => {
+    const resolveIn = (flags: string[]): string =>
+      execFileSync(process.execPath, [...flags, '--input-type=module', '-e', "console.log(import.meta.resolve('xentrop-relay/client'))"], { cwd: ROOT, encoding: 'utf8' }).trim();
+    expect(resolveIn([])).toMatch(/\/dist\/src\/client\/node\.js$/);
+    expect(resolveIn(['--conditions=browser'])).toMatch(/\/dist\/src\/client\/browser\.js$/);
+    const out = await build({ stdin: { contents: "export * from 'xentrop-relay/client';", resolveDir: ROOT }, bundle: true, platform: 'browser', format: 'esm', write: false, metafile: true, logLevel: 'silent' });
+    const inputs = Object.keys(out.metafile.inputs);
+    expect(inputs).toContain('dist/src/client/browser.js');
+    expect(inputs.filter((i) => /runtime-node|node_modules\/ws\//.test(i))).toEqual([]);
+  });
 });
