@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   not_found: 404,
   method_not_allowed: 405,
   size_not_allowed: 413,
+  unsupported_media_type: 415,
   rate_limited: 429,
   mailbox_full: 507,
   store_unavailable: 503,

@@ -1,3 +1,2 @@
-/** The client SDK: mailboxes (signalling envelopes) and calls (media cells). */
-export * from './mailbox/index.js';
-export * from './call/index.js';
+/** The client SDK for Node (kept at this path for existing imports): the same as node.ts. */
+export * from './node.js';

@@ -10,6 +10,7 @@ import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { RelayError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { Counter, Histogram, MetricsRegistry } from '../observability/metrics.js';
+import type { BrowserPolicy } from './cors.js';
 import type { HttpHandler, HttpMount } from './plane.js';
 import { boundDiscard, closeIfBodyTooLong } from './request-body.js';
 
@@ -102,6 +103,13 @@ export class HttpRouter implements HttpMount {
     ];
   }
 
+  /** Browser access rules (CORS, Origin checks, JSON-only routes): cors.ts. None: no checks. */
+  private policy: BrowserPolicy | undefined;
+
+  usePolicy(policy: BrowserPolicy): void {
+    this.policy = policy;
+  }
+
   route(method: string, path: string | RegExp, handler: HttpHandler): void {
     const label = typeof path === 'string' ? path : path.source.replace(/\([^)]*\)/g, ':p').replace(/[\\^$]/g, '');
     this.routes.push({ method, path, handler, label });
@@ -124,11 +132,13 @@ export class HttpRouter implements HttpMount {
     closeIfBodyTooLong(req, res, this.maxDiscardBytes);
     res.once('finish', () => boundDiscard(req, this.maxDiscardBytes, () => this.discardOverflows?.inc()));
     if (req.headers.host === undefined && req.httpVersion === '1.1') {
-      this.requests.inc(1, 'unmatched');
+      this.measure(res, methodLabel(req.method), 'unmatched');
       res.setHeader('connection', 'close');
       return sendError(res, new RelayError('bad_request', 'an HTTP/1.1 request needs a Host header'));
     }
     const path = (req.url ?? '/').split('?')[0]!;
+    const methods = this.routes.filter((r) => matchPath(r.path, path) !== undefined).map((r) => r.method);
+    if (this.policy !== undefined && this.applyPolicy(this.policy, req, res, path, methods)) return;
     let pathMatched = false;
     for (const route of this.routes) {
       const params = matchPath(route.path, path);
@@ -140,6 +150,7 @@ export class HttpRouter implements HttpMount {
       return;
     }
     this.measure(res, methodLabel(req.method), 'unmatched');
+    if (pathMatched) res.setHeader('allow', methods.join(', '));
     sendError(res, pathMatched ? new RelayError('method_not_allowed', 'method not allowed on this path') : new RelayError('not_found', 'no such endpoint'));
   }
 
@@ -149,6 +160,12 @@ export class HttpRouter implements HttpMount {
     if (onConnection === undefined) {
       this.requests.inc(1, [methodLabel(req.method), 'unmatched', '404']);
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    if (this.policy !== undefined && !this.policy.allows(req)) {
+      this.requests.inc(1, [methodLabel(req.method), path, '403']);
+      const body = JSON.stringify(new RelayError('forbidden', 'this origin may not open WebSockets on the relay (see corsOrigins)').toJSON());
+      socket.end(`HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       return;
     }
     // ws refuses a bad handshake itself (400, or 405 for a method other than GET) and closes the
@@ -191,6 +208,18 @@ export class HttpRouter implements HttpMount {
       this.logger.error({ err: errorSummary(err), route: path }, 'websocket handler failed');
       ws.close(1011, 'internal');
     }
+  }
+
+  /** True when the policy answered (a preflight) or refused the request. */
+  private applyPolicy(policy: BrowserPolicy, req: IncomingMessage, res: ServerResponse, path: string, methods: string[]): boolean {
+    try {
+      if (!policy.handleRequest(req, res, path, methods)) return false;
+      this.measure(res, methodLabel(req.method), 'preflight');
+    } catch (err) {
+      this.measure(res, methodLabel(req.method), 'refused');
+      sendError(res, err instanceof RelayError ? err : new RelayError('internal', 'internal error'));
+    }
+    return true;
   }
 
   private run(route: Route, req: IncomingMessage, res: ServerResponse, params: string[]): void {

@@ -19,6 +19,8 @@ import { startTurnPlane, type TurnPlane } from '../turn/server/turn-plane.js';
 import { HttpRouter, sendJson } from './http-router.js';
 import { clientErrorHandler } from './client-errors.js';
 import { ConnectionCap } from '../limits/connection-cap.js';
+import { BrowserPolicy } from './cors.js';
+import { JOIN_PATH } from '../media/server/join-route.js';
 import type { Plane, PlaneContext } from './plane.js';
 import { addressMatcher, clientAddressResolver } from '../limits/client-address.js';
 import { RelayError } from '../errors.js';
@@ -61,6 +63,7 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   const metrics = new MetricsRegistry();
   const stopProcessMetrics = registerProcessMetrics(metrics, Date.now() - process.uptime() * 1000);
   const router = new HttpRouter(logger, metrics, maxFrameBytes(config));
+  router.usePolicy(new BrowserPolicy(config.corsOrigins, new Set([JOIN_PATH])));
   const clientAddress = clientAddressResolver(config.trustProxy);
   const ctx: PlaneContext = { config, logger, redactor, metrics, http: router, clientAddress };
 

@@ -38,7 +38,7 @@ async function socketBurst(url: string, boxes: MailboxKeys[], total: number, soc
         result.acked.add(await post.post(boxes[i % boxes.length]!.mailboxId, body));
         onAck(result.acked.size);
       } catch (err) {
-        if ((err as { code?: string }).code === 'network') result.unknown++; // the socket died: no answer, not acknowledged
+        if (['network', 'closed'].includes((err as { code?: string }).code ?? '')) result.unknown++; // the socket died: no answer, not acknowledged
         else result.refused++;
       }
     }

@@ -12,7 +12,8 @@
  * epoch (someone joined or left) means new keys for every sender. To shut out a member who left,
  * the application hands everyone a fresh call secret through envelopes (CallClient.rekey).
  */
-import sodium from 'libsodium-wrappers';
+import { XrelayClientError } from '../client-error.js';
+import { sodiumOrThrow } from '../crypto-lib.js';
 
 const ROOM_ID_KEY = new TextEncoder().encode('xentrop-relay/room-id/v1');
 const BASE_KEY = new TextEncoder().encode('xentrop-relay/e2e-base/v1');
@@ -23,8 +24,22 @@ export interface SenderKey {
   readonly salt: Uint8Array;
 }
 
+/**
+ * Shortest call secret accepted. The secret is the only thing naming the room and keying its
+ * media: an empty or short one names a room anyone can guess. 16 bytes = 128 bits.
+ */
+export const MIN_CALL_SECRET_BYTES = 16;
+
+/** Throws `bad_secret` unless `callSecret` is a Uint8Array of at least MIN_CALL_SECRET_BYTES. */
+export function checkCallSecret(callSecret: unknown): asserts callSecret is Uint8Array {
+  if (!(callSecret instanceof Uint8Array) || callSecret.length < MIN_CALL_SECRET_BYTES) {
+    throw new XrelayClientError('bad_secret', `a call secret must be at least ${MIN_CALL_SECRET_BYTES} random bytes`);
+  }
+}
+
 export function roomIdOf(callSecret: Uint8Array): Uint8Array {
-  return sodium.crypto_generichash(32, callSecret, ROOM_ID_KEY);
+  checkCallSecret(callSecret);
+  return sodiumOrThrow().crypto_generichash(32, callSecret, ROOM_ID_KEY);
 }
 
 /** KID of RFC 9605 §4.3, as used here: epoch and slot in one integer below 2^48. */
@@ -38,7 +53,8 @@ export class CallKeys {
   private readonly cache = new Map<number, SenderKey>();
 
   constructor(callSecret: Uint8Array) {
-    this.base = sodium.crypto_generichash(32, callSecret, BASE_KEY);
+    checkCallSecret(callSecret);
+    this.base = sodiumOrThrow().crypto_generichash(32, callSecret, BASE_KEY);
   }
 
   sender(epoch: number, slot: number): SenderKey {
@@ -50,7 +66,7 @@ export class CallKeys {
       const dv = new DataView(msg.buffer);
       dv.setUint32(SENDER_LABEL.length, epoch);
       dv.setUint16(SENDER_LABEL.length + 4, slot);
-      const out = sodium.crypto_generichash(44, msg, this.base);
+      const out = sodiumOrThrow().crypto_generichash(44, msg, this.base);
       k = { key: out.subarray(0, 32), salt: out.subarray(32, 44) };
       if (this.cache.size >= 256) this.cache.delete(this.cache.keys().next().value!);
       this.cache.set(kid, k);

@@ -10,7 +10,7 @@
  * down body, the call's record size), so the whole room suspends and resumes together: a member
  * that kept padding alone would both overflow the others and stand out.
  */
-import { BODY_PREFIX_BYTES, MAX_RECORDS, RECORD_HEADER_BYTES } from '../../media/codec/cell-layout.js';
+import { BODY_PREFIX_BYTES, MAX_RECORDS, RECORD_HEADER_BYTES } from '../../wire/cell-layout.js';
 
 /** Records of `recordLen` bytes that one downlink body of `downBytes` carries (K). */
 export function recordsPerDownCell(downBytes: number, recordLen: number): number {

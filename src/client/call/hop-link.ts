@@ -3,10 +3,10 @@
  * sealing of fixed-size cells (RFC 8439 §2.8, nonce = the 12-byte cell header), byte-compatible
  * with the relay's node:crypto side (src/media/crypto). Uses the shared pure cell codec.
  */
-import sodium from 'libsodium-wrappers';
-import { BodyWriter, parseBody, RecordRefs, BODY_OK } from '../../media/codec/cell-body.js';
-import { HEADER_BYTES, readCounter, readSession, wireBytes, writeHeader } from '../../media/codec/cell-layout.js';
-import { ReplayWindow } from '../../media/core/replay-window.js';
+import { sodiumOrThrow } from '../crypto-lib.js';
+import { BodyWriter, parseBody, RecordRefs, BODY_OK } from '../../wire/cell-body.js';
+import { HEADER_BYTES, readCounter, readSession, wireBytes, writeHeader } from '../../wire/cell-layout.js';
+import { ReplayWindow } from '../../wire/replay-window.js';
 
 export interface HopStats {
   cellsSent: number;
@@ -36,7 +36,7 @@ export class HopLink {
 
   /** Derives the client's hop keys (crypto_kx_client_session_keys). */
   static keys(client: { publicKey: Uint8Array; privateKey: Uint8Array }, serverPk: Uint8Array): { rx: Uint8Array; tx: Uint8Array } {
-    const k = sodium.crypto_kx_client_session_keys(client.publicKey, client.privateKey, serverPk);
+    const k = sodiumOrThrow().crypto_kx_client_session_keys(client.publicKey, client.privateKey, serverPk);
     return { rx: k.sharedRx, tx: k.sharedTx };
   }
 
@@ -47,13 +47,16 @@ export class HopLink {
   }
 
   /** Seals the body begun with begin() into a wire cell. */
-  seal(): Buffer {
+  seal(): Uint8Array {
     this.writer.finish();
     const header = new Uint8Array(HEADER_BYTES);
     writeHeader(header, this.session, this.counter++);
-    const ct = sodium.crypto_aead_chacha20poly1305_ietf_encrypt(this.upBody, null, null, header, this.tx);
+    const ct = sodiumOrThrow().crypto_aead_chacha20poly1305_ietf_encrypt(this.upBody, null, null, header, this.tx);
     this.stats.cellsSent++;
-    return Buffer.concat([header, ct]);
+    const cell = new Uint8Array(HEADER_BYTES + ct.length);
+    cell.set(header);
+    cell.set(ct, HEADER_BYTES);
+    return cell;
   }
 
   /**
@@ -66,7 +69,7 @@ export class HopLink {
     if (ctr < 0 || !this.window.check(ctr)) return this.drop();
     let body: Uint8Array;
     try {
-      body = sodium.crypto_aead_chacha20poly1305_ietf_decrypt(null, cell.subarray(HEADER_BYTES), null, cell.subarray(0, HEADER_BYTES), this.rx);
+      body = sodiumOrThrow().crypto_aead_chacha20poly1305_ietf_decrypt(null, cell.subarray(HEADER_BYTES), null, cell.subarray(0, HEADER_BYTES), this.rx);
     } catch {
       return this.drop();
     }

@@ -14,7 +14,7 @@
  * BLAKE2b (e2e-keys.ts) rather than HKDF. The packet length and dummy flag are inside the AEAD, so
  * the relay sees one record size and no RTP header, whatever the codec did.
  */
-import sodium from 'libsodium-wrappers';
+import { sodiumOrThrow } from '../crypto-lib.js';
 import type { SenderKey } from './e2e-keys.js';
 
 export const SFRAME_HEADER_BYTES = 15;
@@ -61,7 +61,7 @@ export function sealRecord(key: SenderKey, kid: number, ctr: number, packet: Uin
   plain[1] = len >>> 8;
   plain[2] = len & 0xff;
   if (packet !== undefined) plain.set(packet, INNER_PREFIX);
-  const ct = sodium.crypto_aead_chacha20poly1305_ietf_encrypt(plain, header, null, nonceOf(key.salt, header), key.key);
+  const ct = sodiumOrThrow().crypto_aead_chacha20poly1305_ietf_encrypt(plain, header, null, nonceOf(key.salt, header), key.key);
   const out = new Uint8Array(SFRAME_HEADER_BYTES + ct.length);
   out.set(header);
   out.set(ct, SFRAME_HEADER_BYTES);
@@ -93,7 +93,7 @@ export function openRecord(key: SenderKey, rec: Uint8Array): OpenedRecord | unde
   const header = rec.subarray(0, SFRAME_HEADER_BYTES);
   let plain: Uint8Array;
   try {
-    plain = sodium.crypto_aead_chacha20poly1305_ietf_decrypt(null, rec.subarray(SFRAME_HEADER_BYTES), header, nonceOf(key.salt, header), key.key);
+    plain = sodiumOrThrow().crypto_aead_chacha20poly1305_ietf_decrypt(null, rec.subarray(SFRAME_HEADER_BYTES), header, nonceOf(key.salt, header), key.key);
   } catch {
     return undefined;
   }

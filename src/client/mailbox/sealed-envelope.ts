@@ -7,7 +7,8 @@
  *   version(1)=1 || kindLength(1) || kind (UTF-8) || bodyLength(4, big-endian) || body || zero padding
  * `kind` (e.g. "call-offer", "chat") lives only here: to the relay every envelope is the same.
  */
-import sodium from 'libsodium-wrappers';
+import { XrelayClientError } from '../client-error.js';
+import { sodiumOrThrow } from '../crypto-lib.js';
 
 export const SEAL_OVERHEAD = 48; // crypto_box_SEALBYTES: ephemeral public key + MAC
 const HEADER_BYTES = 1 + 1 + 4;
@@ -20,23 +21,17 @@ export interface EnvelopeMessage {
   body: Uint8Array;
 }
 
-export class EnvelopeSealError extends Error {
-  override readonly name = 'EnvelopeSealError';
-  constructor(
-    readonly code: 'too_large' | 'cannot_open' | 'malformed',
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** Seals `message` to the owner of `recipientPublicKey` (Ed25519) and pads to the smallest fitting bucket. */
+/**
+ * Seals `message` to the owner of `recipientPublicKey` (Ed25519) and pads to the smallest fitting
+ * bucket. Synchronous: needs `await ready()` once (`not_ready` otherwise); `too_large` if no bucket fits.
+ */
 export function sealEnvelope(recipientPublicKey: Uint8Array, message: EnvelopeMessage, buckets: readonly number[] = DEFAULT_BUCKETS): Uint8Array {
+  const sodium = sodiumOrThrow();
   const kind = new TextEncoder().encode(message.kind);
-  if (kind.length > 255) throw new EnvelopeSealError('too_large', 'kind is longer than 255 bytes');
+  if (kind.length > 255) throw new XrelayClientError('too_large', 'kind is longer than 255 bytes');
   const needed = SEAL_OVERHEAD + HEADER_BYTES + kind.length + message.body.length;
   const bucket = [...buckets].sort((a, b) => a - b).find((b) => b >= needed);
-  if (bucket === undefined) throw new EnvelopeSealError('too_large', `message needs ${needed} bytes; the largest bucket is ${Math.max(...buckets)}`);
+  if (bucket === undefined) throw new XrelayClientError('too_large', `message needs ${needed} bytes; the largest bucket is ${Math.max(...buckets)}`);
   const plain = new Uint8Array(bucket - SEAL_OVERHEAD); // zero-filled: the padding
   const view = new DataView(plain.buffer);
   plain[0] = VERSION;
@@ -48,8 +43,9 @@ export function sealEnvelope(recipientPublicKey: Uint8Array, message: EnvelopeMe
   return sodium.crypto_box_seal(plain, recipientX25519);
 }
 
-/** Opens an envelope sealed to this mailbox's keys. */
+/** Opens an envelope sealed to this mailbox's keys (`cannot_open`, `malformed`; `not_ready` before `await ready()`). */
 export function openEnvelope(keys: { publicKey: Uint8Array; secretKey: Uint8Array }, sealed: Uint8Array): EnvelopeMessage {
+  const sodium = sodiumOrThrow();
   let plain: Uint8Array;
   try {
     plain = sodium.crypto_box_seal_open(
@@ -58,13 +54,13 @@ export function openEnvelope(keys: { publicKey: Uint8Array; secretKey: Uint8Arra
       sodium.crypto_sign_ed25519_sk_to_curve25519(keys.secretKey),
     );
   } catch {
-    throw new EnvelopeSealError('cannot_open', 'the envelope was not sealed to this mailbox or was altered');
+    throw new XrelayClientError('cannot_open', 'the envelope was not sealed to this mailbox or was altered');
   }
-  if (plain.length < HEADER_BYTES || plain[0] !== VERSION) throw new EnvelopeSealError('malformed', 'unknown envelope version');
+  if (plain.length < HEADER_BYTES || plain[0] !== VERSION) throw new XrelayClientError('malformed', 'unknown envelope version');
   const kindLen = plain[1]!;
-  if (plain.length < HEADER_BYTES + kindLen) throw new EnvelopeSealError('malformed', 'truncated envelope');
+  if (plain.length < HEADER_BYTES + kindLen) throw new XrelayClientError('malformed', 'truncated envelope');
   const bodyLen = new DataView(plain.buffer, plain.byteOffset).getUint32(2 + kindLen);
-  if (HEADER_BYTES + kindLen + bodyLen > plain.length) throw new EnvelopeSealError('malformed', 'body length past the end');
+  if (HEADER_BYTES + kindLen + bodyLen > plain.length) throw new XrelayClientError('malformed', 'body length past the end');
   const kind = new TextDecoder().decode(plain.subarray(2, 2 + kindLen));
   const start = HEADER_BYTES + kindLen;
   return { kind, body: plain.slice(start, start + bodyLen) };

@@ -1,0 +1,454 @@
+/**
+ * CallClient: one participant of a 1:1 call or group room through the relay's media plane.
+ *
+ *   const call = await CallClient.join({ relay: 'http://127.0.0.1:7800', callSecret, profile: 'audio' });
+ *   call.on('frame', (f) => play(f.slot, f.data));
+ *   call.send(rtpPacket);              // sealed end to end, padded, sent at the next tick
+ *   await call.leave();
+ *
+ * Layers: every packet is sealed end to end (sframe.ts, per-sender keys from the call secret) and
+ * padded to one record size; records ride in hop cells (hop-link.ts) of one size per direction,
+ * one per tick of the profile whether there is media or not (hop padding). With `e2ePadding` the
+ * client also sends a sealed dummy record at every tick with no media, so the relay itself cannot
+ * tell speech from silence, as long as the room is small enough for every member's downlink to
+ * carry everyone's records (e2e-padding-gate.ts; above that it is suspended and announced).
+ * UDP first, WebSocket when UDP gets no answer at join or, with 'auto', falls silent mid-call
+ * (downlink-watch.ts): the same session moves over, no re-join. Where the platform has no UDP
+ * (browsers), 'auto' means the WebSocket from the start.
+ *
+ * Portable: web-standard APIs only (fetch, performance.now, timers, Uint8Array); sockets come
+ * from the installed runtime (runtime.ts). Every failure is an XrelayClientError with a code.
+ */
+import { CONTROL_SLOT, maxRecordPayload } from '../../wire/cell-layout.js';
+import { CONTROL_LEAVE, parseRoster, type Roster } from '../../wire/control-records.js';
+import { ReplayWindow } from '../../wire/replay-window.js';
+import { XrelayClientError } from '../client-error.js';
+import { TypedEmitter } from '../emitter.js';
+import { sodiumOrThrow } from '../crypto-lib.js';
+import { ready } from '../ready.js';
+import { relayWsUrl } from '../relay-url.js';
+import { hasUdp, openUdp, openWs, type CellTransport } from './cell-transport.js';
+import { defaultSilenceMs, DownlinkWatch } from './downlink-watch.js';
+import { E2ePaddingGate, paddedRoomLimit, type E2ePaddingStatus } from './e2e-padding-gate.js';
+import { CallKeys, checkCallSecret, kidOf, roomIdOf } from './e2e-keys.js';
+import { HopLink } from './hop-link.js';
+import { requestJoin, type JoinAnswer } from './join-request.js';
+import { capacityOf, openRecord, readRecordHeader, recordBytes, sealRecord } from './sframe.js';
+
+export interface CallOptions {
+  /** Base URL of the relay's HTTP port, e.g. http://127.0.0.1:7800 or https://host/prefix/ (the prefix is kept). */
+  relay: string;
+  /** The call's shared secret (from envelopes; at least 16 random bytes, `bad_secret` otherwise); never sent anywhere. */
+  callSecret: Uint8Array;
+  profile?: string;
+  /**
+   * 'auto' (default): UDP, then WebSocket if no cell comes back within udpTimeoutMs, or if cells
+   * stop coming for failoverSilenceMs mid-call; where there is no UDP (browsers), the WebSocket.
+   * 'udp' and 'ws' never switch ('udp' in a browser: `unsupported`).
+   */
+  transport?: 'auto' | 'udp' | 'ws';
+  udpTimeoutMs?: number;
+  /** 'auto' on UDP: move to the WebSocket after this long without a valid cell; default max(10 ticks, 300 ms); 0: never. */
+  failoverSilenceMs?: number;
+  /**
+   * Send a sealed dummy record at every tick without media (hides speech from the relay too).
+   * Suspended while the room has more members than the profile's downlink can pad for (the
+   * `e2ePadding` event and `e2ePaddingStatus` say when and why); hop padding stays on.
+   */
+  e2ePadding?: boolean;
+  /** Largest media packet; default: the most one uplink cell carries. Packets are padded to it. */
+  packetBytes?: number;
+  /** Packets waiting for a tick before the oldest is dropped. */
+  sendQueue?: number;
+  /** Send cells here instead of the UDP address the relay announced (tests: proxies, blocked UDP). */
+  udpTarget?: { host: string; port: number };
+}
+
+export interface CallFrame {
+  slot: number;
+  data: Uint8Array;
+  epoch: number;
+  ctr: number;
+}
+
+export interface CallStats {
+  packetsSent: number;
+  dummiesSent: number;
+  packetsReceived: number;
+  dummiesReceived: number;
+  e2eRejected: number;
+  sendQueueDrops: number;
+  missedTicks: number;
+  /** Ticks without media where e2e padding was requested but suspended (room too large). */
+  dummiesWithheld: number;
+  /** Times e2e padding went from on to off because the room outgrew the downlink. */
+  e2ePaddingSuspensions: number;
+  /** Mid-call moves from UDP to the WebSocket. */
+  transportFailovers: number;
+}
+
+/** A mid-call change of transport (same session, hop keys and counters). */
+export interface TransportChange {
+  from: 'udp';
+  to: 'ws';
+  reason: 'udp_silent';
+  /** How long the downlink had been silent when the switch was decided. */
+  silentMs: number;
+}
+
+/** Events raised while join() runs (e.g. the first roster) are delivered right after it resolves. */
+export interface CallEvents {
+  frame: [CallFrame];
+  roster: [Roster];
+  transport: [TransportChange];
+  e2ePadding: [E2ePaddingStatus];
+}
+
+export class CallClient extends TypedEmitter<CallEvents> {
+  readonly stats: CallStats = {
+    packetsSent: 0,
+    dummiesSent: 0,
+    packetsReceived: 0,
+    dummiesReceived: 0,
+    e2eRejected: 0,
+    sendQueueDrops: 0,
+    missedTicks: 0,
+    dummiesWithheld: 0,
+    e2ePaddingSuspensions: 0,
+    transportFailovers: 0,
+  };
+  readonly capacity: number;
+  epoch: number;
+  roster: number[] = [];
+  private keys: CallKeys;
+  private oldKeys: CallKeys | undefined;
+  private transport: CellTransport | undefined;
+  private readonly queue: Uint8Array[] = [];
+  private readonly windows = new Map<number, ReplayWindow>();
+  private ctr = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private nextTick = 0;
+  private leaving = 0;
+  private departing = false;
+  private closed = false;
+  private gotCell: (() => void) | undefined;
+  private readonly padding: E2ePaddingGate;
+  /** Downlink silence on UDP ('auto' only): triggers failover to the WebSocket. */
+  private readonly watch: DownlinkWatch | undefined;
+  private switching = false;
+  /** Events raised before join() resolved, delivered just after (undefined once delivered). */
+  private held: Array<() => void> | undefined = [];
+
+  private constructor(
+    private readonly opts: CallOptions,
+    private readonly answer: JoinAnswer,
+    readonly hop: HopLink,
+  ) {
+    super();
+    this.keys = new CallKeys(opts.callSecret);
+    this.epoch = answer.epoch;
+    const max = capacityOf(maxRecordPayload(answer.profile.upBytes));
+    this.capacity = opts.packetBytes ?? max;
+    if (!Number.isInteger(this.capacity) || this.capacity < 1 || this.capacity > max) throw new RangeError(`packetBytes must be 1..${max} for profile ${answer.profile.name}`);
+    this.padding = new E2ePaddingGate(opts.e2ePadding === true, paddedRoomLimit(answer.profile.downBytes, recordBytes(this.capacity)));
+    if ((opts.transport ?? 'auto') === 'auto') this.watch = new DownlinkWatch(opts.failoverSilenceMs ?? defaultSilenceMs(answer.profile.tickMs));
+  }
+
+  get slot(): number {
+    return this.answer.slot;
+  }
+  get session(): number {
+    return this.answer.session;
+  }
+  get profile(): JoinAnswer['profile'] {
+    return this.answer.profile;
+  }
+  get transportKind(): 'udp' | 'ws' | undefined {
+    return this.transport?.kind;
+  }
+  /** Bytes of every end-to-end record this client sends (what the relay sees per record). */
+  get recordBytes(): number {
+    return recordBytes(this.capacity);
+  }
+  /** Whether e2e dummies are going out, and why (room size against what the downlink can pad for). */
+  get e2ePaddingStatus(): E2ePaddingStatus {
+    return this.padding.status;
+  }
+
+  /**
+   * Joins the room named by the call secret. Rejects with an XrelayClientError: the relay's code
+   * (`room_full`, `unknown_profile`, ...), or `bad_secret`, `network` (no answer), `timeout`,
+   * `unsupported` (transport 'udp' without UDP). A join whose transport never came up leaves the
+   * room at once (the relay frees the slot), so a failed join holds no slot.
+   */
+  static async join(opts: CallOptions): Promise<CallClient> {
+    checkCallSecret(opts.callSecret);
+    const want = opts.transport ?? 'auto';
+    if (want === 'udp' && !hasUdp()) throw new XrelayClientError('unsupported', 'this platform has no UDP: use transport "ws" or "auto"');
+    await ready();
+    const kp = sodiumOrThrow().crypto_kx_keypair();
+    const { answer: body, serverPublicKey: serverPk } = await requestJoin(opts.relay, roomIdOf(opts.callSecret), kp.publicKey, opts.profile ?? 'audio');
+    const keys = HopLink.keys(kp, serverPk);
+    kp.privateKey.fill(0);
+    const hop = new HopLink(body.session, keys.tx, keys.rx, body.profile.upBytes, body.profile.downBytes);
+    const call = new CallClient(opts, body, hop);
+    try {
+      await call.start();
+    } catch (err) {
+      await call.abandon(); // no transport came up: leave no slot and no ticking half-joined client behind
+      throw err instanceof XrelayClientError ? err : new XrelayClientError('network', `no cell transport came up: ${(err as Error).message}`, { cause: err });
+    }
+    call.releaseHeldEvents();
+    return call;
+  }
+
+  /** Queues one media packet (e.g. a whole RTP packet); it leaves sealed and padded at the next tick. */
+  send(packet: Uint8Array): void {
+    if (this.closed || this.departing) return;
+    if (packet.length > this.capacity) throw new RangeError(`packet of ${packet.length} bytes exceeds capacity ${this.capacity}`);
+    if (this.queue.length >= (this.opts.sendQueue ?? 16)) {
+      this.queue.shift();
+      this.stats.sendQueueDrops++;
+    }
+    this.queue.push(packet);
+  }
+
+  /** Switches to a new call secret (handed out through envelopes to the remaining members). */
+  rekey(callSecret: Uint8Array): void {
+    this.oldKeys = this.keys;
+    this.keys = new CallKeys(callSecret);
+  }
+
+  /** Tests: move to a new local UDP port mid-call, as a NAT rebinding would. */
+  async rebindUdp(): Promise<void> {
+    const t = this.transport;
+    if (t?.rebind === undefined) throw new XrelayClientError('unsupported', 'not on UDP');
+    await t.rebind();
+  }
+
+  /**
+   * Sends what is still queued (one cell per tick, bounded by the queue), then tells the relay we
+   * leave (in band, in the next cells) and stops. Packets given to send() before leave() are not
+   * stranded; send() after leave() is ignored.
+   */
+  async leave(): Promise<void> {
+    if (this.closed || this.departing) return;
+    this.departing = true;
+    const tick = this.answer.profile.tickMs;
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+    for (let budget = this.queue.length + 2; this.queue.length > 0 && budget > 0 && !this.closed; budget--) await sleep(tick);
+    this.leaving = 3;
+    await sleep(tick * 3 + 5);
+    await this.close();
+  }
+
+  /** Stops without telling the relay (it times the session out). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    await this.transport?.close();
+  }
+
+  private get wsUrl(): string {
+    return relayWsUrl(this.opts.relay, this.answer.ws);
+  }
+
+  /**
+   * Brings up the cell transport. 'auto': UDP where the platform has it and a local socket opens,
+   * kept if a cell comes back within udpTimeoutMs; otherwise (no UDP here, the socket would not
+   * open, no answer) the WebSocket. Never throws on UDP while the WebSocket is still to be tried.
+   */
+  private async start(): Promise<void> {
+    const want = this.opts.transport ?? 'auto';
+    const onCell = this.onCell;
+    const wsUrl = this.wsUrl;
+    if (want === 'ws' || (want === 'auto' && !hasUdp())) {
+      this.transport = await openWs(wsUrl, onCell);
+      return this.startTicks();
+    }
+    const target = this.opts.udpTarget ?? this.answer.udp;
+    try {
+      this.transport = await openUdp(target.host, target.port, onCell);
+    } catch (err) {
+      if (want === 'udp') throw err;
+      this.transport = await openWs(wsUrl, onCell);
+      return this.startTicks();
+    }
+    this.startTicks();
+    if (want !== 'auto') return;
+    const ok = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), this.opts.udpTimeoutMs ?? 1500);
+      this.gotCell = () => {
+        clearTimeout(t);
+        resolve(true);
+      };
+    });
+    this.gotCell = undefined;
+    if (!ok && !this.closed) {
+      const udp = this.transport;
+      this.transport = await openWs(wsUrl, onCell);
+      await udp.close();
+    }
+  }
+
+  private startTicks(): void {
+    this.nextTick = performance.now();
+    this.schedule();
+  }
+
+  /**
+   * join() failed after the relay gave us a slot: tell it we leave, in band (three cells at once,
+   * as leave() would over three ticks), then stop. Over whatever transport is up, or else over a
+   * WebSocket opened just for that (UDP would not even open); if that fails too, the relay times
+   * the session out.
+   */
+  private async abandon(): Promise<void> {
+    if (this.transport === undefined && !this.closed) this.transport = await openWs(this.wsUrl, () => undefined).catch(() => undefined);
+    if (this.transport !== undefined && !this.closed) {
+      this.leaving = 3;
+      for (let i = 0; i < 3; i++) this.emitCell();
+    }
+    await this.close();
+  }
+
+  /** Delivers the events held while join() ran, after the caller had a chance to subscribe. */
+  private releaseHeldEvents(): void {
+    setTimeout(() => {
+      const held = this.held ?? [];
+      this.held = undefined;
+      for (const deliver of held) deliver();
+    }, 0);
+  }
+
+  private announce<K extends keyof CallEvents>(event: K, ...args: CallEvents[K]): void {
+    // (the cast: TypeScript cannot narrow EventEmitter's conditional argument type for a generic K)
+    const emit = this.emit as (e: K, ...a: CallEvents[K]) => boolean;
+    if (this.held === undefined) emit.call(this, event, ...args); // every frame: no closure once joined
+    else this.held.push(() => void emit.call(this, event, ...args));
+  }
+
+  /**
+   * UDP went silent mid-call: carry the same session over the WebSocket. The relay moves its
+   * downlink to wherever the latest accepted cell came from (PROTOCOL §3, roaming), and the hop
+   * counters simply continue, so its anti-replay window keeps holding across the two paths.
+   */
+  private async failover(silentMs: number): Promise<void> {
+    this.switching = true;
+    let ws: CellTransport;
+    try {
+      ws = await openWs(this.wsUrl, this.onCell);
+    } catch {
+      this.switching = false;
+      this.watch?.restart(performance.now()); // try again after another silent window
+      return;
+    }
+    const heardAgain = (this.watch?.silentFor(performance.now()) ?? Infinity) < (this.watch?.silenceMs ?? 0);
+    if (this.closed || heardAgain) {
+      // UDP came back while the WebSocket opened (a pause, not a broken path): stay on UDP.
+      this.switching = false;
+      await ws.close();
+      return;
+    }
+    const udp = this.transport;
+    this.transport = ws;
+    this.switching = false;
+    this.stats.transportFailovers++;
+    this.announce('transport', { from: 'udp', to: 'ws', reason: 'udp_silent', silentMs });
+    await udp?.close();
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    this.timer = setTimeout(() => this.tick(), Math.max(0, Math.ceil(this.nextTick - performance.now())));
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    const tickMs = this.answer.profile.tickMs;
+    if (now >= this.nextTick) {
+      const behind = Math.floor((now - this.nextTick) / tickMs);
+      this.stats.missedTicks += behind;
+      this.nextTick += (behind + 1) * tickMs;
+      this.emitCell();
+    }
+    if (this.transport?.kind === 'udp' && !this.switching && !this.departing && this.watch?.silent(now) === true) {
+      void this.failover(Math.round(this.watch.silentFor(now)));
+    }
+    this.schedule();
+  }
+
+  private emitCell(): void {
+    const w = this.hop.begin();
+    if (this.leaving > 0) {
+      this.leaving--;
+      w.add(CONTROL_SLOT, LEAVE);
+    }
+    const recLen = recordBytes(this.capacity);
+    const kid = kidOf(this.epoch, this.slot);
+    let media = 0;
+    while (this.queue.length > 0 && w.fits(recLen)) {
+      w.add(0, sealRecord(this.keys.sender(this.epoch, this.slot), kid, this.ctr++, this.queue.shift(), this.capacity));
+      media++;
+      this.stats.packetsSent++;
+    }
+    if (media === 0 && this.opts.e2ePadding === true && w.fits(recLen)) {
+      if (this.padding.status.active) {
+        w.add(0, sealRecord(this.keys.sender(this.epoch, this.slot), kid, this.ctr++, undefined, this.capacity));
+        this.stats.dummiesSent++;
+      } else if (this.padding.status.reason === 'room_exceeds_downlink') this.stats.dummiesWithheld++;
+    }
+    this.transport?.send(this.hop.seal());
+  }
+
+  private readonly onCell = (cell: Uint8Array): void => {
+    if (!this.hop.open(cell, this.onRecord)) return;
+    this.watch?.heard(performance.now());
+    if (this.gotCell !== undefined) this.gotCell();
+  };
+
+  private readonly onRecord = (slot: number, rec: Uint8Array): void => {
+    if (slot === CONTROL_SLOT) {
+      const roster = parseRoster(rec);
+      if (roster !== undefined && roster.epoch >= this.epoch) {
+        this.epoch = roster.epoch;
+        this.roster = roster.slots;
+        const wasActive = this.padding.status.active;
+        const change = this.padding.onRoster(roster.slots.length);
+        if (change !== undefined && wasActive && !change.active) this.stats.e2ePaddingSuspensions++;
+        this.announce('roster', roster);
+        if (change !== undefined) this.announce('e2ePadding', change);
+      }
+      return;
+    }
+    const h = readRecordHeader(rec);
+    if (h === undefined || h.kid % 0x10000 !== slot) {
+      this.stats.e2eRejected++;
+      return;
+    }
+    const epoch = Math.floor(h.kid / 0x10000);
+    let window = this.windows.get(h.kid);
+    if (window === undefined) {
+      if (this.windows.size >= 512) this.windows.delete(this.windows.keys().next().value!);
+      window = new ReplayWindow();
+      this.windows.set(h.kid, window);
+    }
+    if (!window.check(h.ctr)) {
+      this.stats.e2eRejected++;
+      return;
+    }
+    const opened = openRecord(this.keys.sender(epoch, slot), rec) ?? (this.oldKeys && openRecord(this.oldKeys.sender(epoch, slot), rec));
+    if (opened === undefined) {
+      this.stats.e2eRejected++;
+      return;
+    }
+    window.commit(h.ctr);
+    if (opened.dummy) {
+      this.stats.dummiesReceived++;
+      return;
+    }
+    this.stats.packetsReceived++;
+    this.announce('frame', { slot, data: opened.packet, epoch, ctr: h.ctr });
+  };
+}
+const LEAVE = new Uint8Array([CONTROL_LEAVE]);
