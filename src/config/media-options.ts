@@ -20,6 +20,13 @@ export const mediaOptions = {
   queueMaxAgeMs: field.int('Records older than this when their receiver\'s next cell is built are dropped as stale.', 200, { min: 1, max: 10_000 }),
   idleTimeoutMs: field.int('A session with no valid cell for this long is closed (clients send one per tick, so this is many ticks).', 10_000, { min: 100, max: 600_000 }),
   wsMaxBufferedBytes: field.int('Cells for a WebSocket session are dropped (and counted) while its send buffer holds more than this.', 262_144, { min: 1024 }),
+  floodGuard: field.bool(
+    'TypeScript data plane: before the AEAD open, a cell that is not from its session\'s proven path (the address of its last authenticated cell) spends a token of its source address and one of its session (`unverifiedOpensPerSource`, `unverifiedOpensPerSession`), else it is dropped as `throttled`. Keeps a bad-tag flood from costing an open each. The native plane opens every cell (it is fast enough).',
+    true,
+  ),
+  unverifiedOpensPerSource: field.number('Flood guard: AEAD opens per second (and burst) for cells off their session\'s proven path, per source address (a client\'s first cell and a roam each need one).', 50, { min: 1 }),
+  unverifiedOpensPerSession: field.number('Flood guard: AEAD opens per second (and burst) for cells off the session\'s proven path, per session, all sources together.', 200, { min: 1 }),
+  udpRecvBufferBytes: field.int('TypeScript data plane: SO_RCVBUF asked for on the cell socket, to ride out bursts while the event loop is busy (the kernel caps it at net.core.rmem_max; the native plane asks 4 MiB).', 4_194_304, { min: 4096, max: 268_435_456 }),
   joinRatePerSec: field.number('Sustained media joins per second allowed per client address (token bucket; 429 rate_limited past it).', 10, { min: 0.001 }),
   joinBurst: field.int('Burst of media joins allowed per client address above the sustained rate.', 200, { min: 1 }),
   joinMaxBodyBytes: field.int('Largest join request body accepted.', 4096, { min: 256, max: 65_536 }),

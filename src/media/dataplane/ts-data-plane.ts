@@ -3,18 +3,51 @@
  * It reads the clock, moves bytes between the socket and the core, and schedules the next wake-up
  * the core asks for; everything else is the core. It serves when the native addon is unavailable
  * or disabled (XRELAY_NATIVE=0), and is the reference the native plane is tested against.
+ *
+ * Under a flood it degrades as far as Node allows (README "Performance"): cells from a session's
+ * proven path go straight to the open; any other cell that passed the core's cheap checks asks the
+ * OpenGuard (per source address, then per session token buckets) before costing an AEAD open; a
+ * large SO_RCVBUF absorbs bursts while the event loop is busy. What the kernel still drops at the
+ * full receive queue is read from /proc at /metrics time (kernel-drops.ts). What Node cannot do is
+ * read in batches or prioritise in the kernel: past ~150-250k datagrams/s of anything the event
+ * loop itself is the limit and the kernel sheds legitimate and flood datagrams alike.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { MediaCore, SendBatch, type JoinError, type JoinResult } from '../core/media-core.js';
+import { OpenGuard, type OpenGate } from '../core/open-guard.js';
 import { CellPaths } from '../server/cell-paths.js';
+import { findUdpSocketInode, readUdpKernelDrops } from './kernel-drops.js';
 import type { DataPlane, DataPlaneCounters, DataPlaneOptions, ExternalSink } from './data-plane.js';
 
 export async function startTsDataPlane(opts: DataPlaneOptions): Promise<DataPlane> {
   const core = new MediaCore(opts.core);
   const now = (): number => performance.now();
-  const udp: Socket = createSocket({ type: opts.host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
+  const udp: Socket = createSocket({
+    type: opts.host.includes(':') ? 'udp6' : 'udp4',
+    reuseAddr: false,
+    ...(opts.recvBufferBytes !== undefined ? { recvBufferSize: opts.recvBufferBytes } : {}),
+  });
   const paths = new CellPaths(udp);
+  const guard = opts.floodGuard === undefined ? undefined : new OpenGuard(opts.floodGuard);
+  // One gate object, its source fields rewritten per datagram: no closure or object per cell.
+  const udpGate = {
+    address: '',
+    port: 0,
+    admit(index: number, nowMs: number): boolean {
+      return paths.isUdpPath(index, this.address, this.port) || guard!.admit(index, this.address, nowMs);
+    },
+  };
+  const extGate = {
+    sink: undefined as ExternalSink | undefined,
+    admit(index: number, nowMs: number): boolean {
+      return paths.isSinkPath(index, this.sink!) || guard!.admit(index, undefined, nowMs);
+    },
+  };
+  const gateUdp: OpenGate | undefined = guard === undefined ? undefined : udpGate;
+  const gateExt: OpenGate | undefined = guard === undefined ? undefined : extGate;
+  let socketErrors = 0;
+  let inode: string | undefined;
   const batch = new SendBatch();
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -46,11 +79,15 @@ export async function startTsDataPlane(opts: DataPlaneOptions): Promise<DataPlan
   };
 
   udp.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
-    const index = core.receive(msg, now());
+    udpGate.address = rinfo.address;
+    udpGate.port = rinfo.port;
+    const index = core.receive(msg, now(), gateUdp);
     if (index >= 0) paths.fromUdp(index, rinfo.address, rinfo.port);
   });
   udp.on('error', () => {
-    // Per-destination errors (ICMP unreachable) surface here; the socket keeps serving.
+    // Send failures (EMSGSIZE, ENOBUFS, ICMP unreachable reported on a later call) surface here
+    // when send() has no callback; the socket keeps serving. Counted, never thrown.
+    socketErrors++;
   });
   await new Promise<void>((resolve, reject) => {
     udp.once('error', reject);
@@ -59,6 +96,7 @@ export async function startTsDataPlane(opts: DataPlaneOptions): Promise<DataPlan
       resolve();
     });
   });
+  inode = findUdpSocketInode(udp.address().port);
 
   return {
     kind: 'typescript',
@@ -69,17 +107,25 @@ export async function startTsDataPlane(opts: DataPlaneOptions): Promise<DataPlan
       const j = core.join(roomId, profileName, rx, tx, now());
       if (typeof j !== 'string') {
         paths.forget(j.index);
+        guard?.forget(j.index);
         kick();
       }
       return j;
     },
     receiveExternal(cell: Uint8Array, sink: ExternalSink): number {
-      const index = core.receive(cell, now());
+      extGate.sink = sink;
+      const index = core.receive(cell, now(), gateExt);
       if (index >= 0) paths.fromSink(index, sink);
       return index;
     },
     forgetSink: (sink) => paths.forgetSink(sink),
-    counters: (): DataPlaneCounters => ({ roams: paths.counters.roams, unroutable: paths.counters.unroutable }),
+    counters: (): DataPlaneCounters => ({
+      roams: paths.counters.roams,
+      unroutable: paths.counters.unroutable,
+      socketErrors,
+      // Read from /proc only here (at /metrics collection), never per datagram.
+      kernelDrops: inode === undefined || closed ? undefined : readUdpKernelDrops(inode),
+    }),
     async close(): Promise<void> {
       if (closed) return;
       closed = true;

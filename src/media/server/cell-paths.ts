@@ -55,6 +55,16 @@ export class CellPaths {
     this.sinks[index] = sink;
   }
 
+  /** True when session `index`'s proven path is this UDP address (the flood guard's fast yes). */
+  isUdpPath(index: number, address: string, port: number): boolean {
+    return this.kinds[index] === UDP && this.ports[index] === port && this.addrs[index] === address;
+  }
+
+  /** True when session `index`'s proven path is this external sink. */
+  isSinkPath(index: number, sink: ExternalSink): boolean {
+    return this.kinds[index] === EXT && this.sinks[index] === sink;
+  }
+
   send(index: number, cell: Buffer): void {
     const kind = this.kinds[index];
     if (kind === UDP) this.udp.send(cell, this.ports[index]!, this.addrs[index]!);

@@ -16,7 +16,11 @@ export interface MediaMetrics {
 }
 
 /** `native`: the native data plane's I/O counters (DataPlaneCounters.native), absent on the TypeScript one. */
-export function registerMediaMetrics(metrics: MetricsRegistry, core: CellCore, paths: () => (PathCounters & { native?: NativeIoStats }) | undefined): MediaMetrics {
+export function registerMediaMetrics(
+  metrics: MetricsRegistry,
+  core: CellCore,
+  paths: () => (PathCounters & { native?: NativeIoStats; kernelDrops?: number; socketErrors?: number }) | undefined,
+): MediaMetrics {
   const cellsIn = metrics.counter('xrelay_media_cells_received_total', 'Cells accepted (authenticated, fresh, well-formed).');
   const dropped = metrics.counter('xrelay_media_cells_dropped_total', 'Cells dropped, by reason; never answered.', 'reason');
   const cellsOut = metrics.counter('xrelay_media_cells_sent_total', 'Cells sent by the pacer, real (records inside) or dummy.', 'kind');
@@ -30,6 +34,8 @@ export function registerMediaMetrics(metrics: MetricsRegistry, core: CellCore, p
   const wsDrops = metrics.counter('xrelay_media_ws_backpressure_drops_total', 'Cells not sent to a WebSocket whose send buffer was full.');
   const unroutable = metrics.counter('xrelay_media_cells_unroutable_total', 'Cells due for a session with no known path (not sent).');
   let native: ((io: NativeIoStats) => void) | undefined;
+  let tsKernel: ReturnType<typeof metrics.counter> | undefined;
+  let tsErrors: ReturnType<typeof metrics.counter> | undefined;
   const sessions = metrics.gauge('xrelay_media_sessions', 'Live media sessions.');
   const rooms = metrics.gauge('xrelay_media_rooms', 'Live rooms.');
   for (const r of DROP_REASONS.slice(1)) dropped.inc(0, r);
@@ -50,6 +56,15 @@ export function registerMediaMetrics(metrics: MetricsRegistry, core: CellCore, p
       roams.follow(p.roams);
       wsDrops.follow(p.wsBackpressureDrops);
       unroutable.follow(p.unroutable);
+      // TypeScript plane only (registered at the first scrape that sees them, as the native ones).
+      if (p.kernelDrops !== undefined) {
+        tsKernel ??= metrics.counter('xrelay_media_kernel_drops_total', "Cells the kernel dropped at the TypeScript data plane's full socket receive queue (read from /proc/net/udp at scrape time): the event loop could not keep up.");
+        tsKernel.follow(p.kernelDrops);
+      }
+      if (p.socketErrors !== undefined) {
+        tsErrors ??= metrics.counter('xrelay_media_udp_socket_errors_total', "Errors the TypeScript data plane's UDP socket reported (failed sends: EMSGSIZE, ENOBUFS, ICMP unreachable); the socket keeps serving.");
+        tsErrors.follow(p.socketErrors);
+      }
       if (p.native !== undefined) {
         native ??= registerNativeIoMetrics(metrics);
         native(p.native);

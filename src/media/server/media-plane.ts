@@ -53,6 +53,8 @@ export async function startMediaPlane(ctx: PlaneContext): Promise<MediaPlane> {
     host: ctx.config.host,
     udpPort: cfg.udpPort,
     onClosed: (_index, reason) => log.info({ reason: CLOSE_REASONS[reason], sessions: dp.core.sessionCount }, 'media session closed'),
+    ...(cfg.floodGuard ? { floodGuard: { perSourcePerSec: cfg.unverifiedOpensPerSource, perSessionPerSec: cfg.unverifiedOpensPerSession, maxSources: 65_536 } } : {}),
+    recvBufferBytes: cfg.udpRecvBufferBytes,
   });
   const core = dp.core;
   const metrics = registerMediaMetrics(ctx.metrics, core, () => ({ ...dp.counters(), wsBackpressureDrops }));
