@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   room_full: 409,
   profile_mismatch: 409,
   too_many_sessions: 503,
+  // media cell WebSocket: closed after media.idleTimeoutMs without an accepted cell
+  idle_timeout: 408,
   // generic
   forbidden: 403,
   shutting_down: 503,

@@ -27,6 +27,7 @@ export const mediaOptions = {
   unverifiedOpensPerSource: field.number('Flood guard: AEAD opens per second (and burst) for cells off their session\'s proven path, per source address (a client\'s first cell and a roam each need one).', 50, { min: 1 }),
   unverifiedOpensPerSession: field.number('Flood guard: AEAD opens per second (and burst) for cells off the session\'s proven path, per session, all sources together.', 200, { min: 1 }),
   udpRecvBufferBytes: field.int('TypeScript data plane: SO_RCVBUF asked for on the cell socket, to ride out bursts while the event loop is busy (the kernel caps it at net.core.rmem_max; the native plane asks 4 MiB).', 4_194_304, { min: 4096, max: 268_435_456 }),
+  wsMaxPerAddress: field.int('Most `/v1/media/cells` WebSockets open at once per client address (IPv6: per /64); more are closed with 4429 `rate_limited`. Each socket with no accepted cell for `idleTimeoutMs` is closed with 4408 `idle_timeout`.', 64, { min: 1 }),
   joinRatePerSec: field.number('Sustained media joins per second allowed per client address (token bucket; 429 rate_limited past it).', 10, { min: 0.001 }),
   joinBurst: field.int('Burst of media joins allowed per client address above the sustained rate.', 200, { min: 1 }),
   joinMaxBodyBytes: field.int('Largest join request body accepted.', 4096, { min: 256, max: 65_536 }),

@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { MediaCore, SendBatch, type JoinError, type JoinResult } from '../core/media-core.js';
 import { OpenGuard, type OpenGate } from '../core/open-guard.js';
 import { CellPaths } from '../server/cell-paths.js';
+import { rateLimitKey } from '../../limits/client-address.js';
 import { findUdpSocketInode, readUdpKernelDrops } from './kernel-drops.js';
 import type { DataPlane, DataPlaneCounters, DataPlaneOptions, ExternalSink } from './data-plane.js';
 
@@ -34,8 +35,13 @@ export async function startTsDataPlane(opts: DataPlaneOptions): Promise<DataPlan
   const udpGate = {
     address: '',
     port: 0,
+    v6: false,
     admit(index: number, nowMs: number): boolean {
-      return paths.isUdpPath(index, this.address, this.port) || guard!.admit(index, this.address, nowMs);
+      if (paths.isUdpPath(index, this.address, this.port)) return true;
+      // IPv6 sources share a bucket per /64 (one subscriber holds a whole /64), as join limits do;
+      // an IPv4-mapped address (::ffff:a.b.c.d on a dual-stack socket) is one IPv4 source.
+      const v6 = this.v6 && !this.address.startsWith('::ffff:');
+      return guard!.admit(index, v6 ? rateLimitKey(this.address) : this.address, nowMs);
     },
   };
   const extGate = {
@@ -81,6 +87,7 @@ export async function startTsDataPlane(opts: DataPlaneOptions): Promise<DataPlan
   udp.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
     udpGate.address = rinfo.address;
     udpGate.port = rinfo.port;
+    udpGate.v6 = rinfo.family === 'IPv6';
     const index = core.receive(msg, now(), gateUdp);
     if (index >= 0) paths.fromUdp(index, rinfo.address, rinfo.port);
   });

@@ -45,6 +45,8 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
+    // A client gone mid-body: settle (a no-op after 'end') so nothing waits on it.
+    req.on('close', () => reject(new RelayError('bad_join', 'join body incomplete')));
   });
 }
 

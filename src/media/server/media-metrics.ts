@@ -19,7 +19,7 @@ export interface MediaMetrics {
 export function registerMediaMetrics(
   metrics: MetricsRegistry,
   core: CellCore,
-  paths: () => (PathCounters & { native?: NativeIoStats; kernelDrops?: number; socketErrors?: number }) | undefined,
+  paths: () => (PathCounters & { wsRefused?: number; native?: NativeIoStats; kernelDrops?: number; socketErrors?: number }) | undefined,
 ): MediaMetrics {
   const cellsIn = metrics.counter('xrelay_media_cells_received_total', 'Cells accepted (authenticated, fresh, well-formed).');
   const dropped = metrics.counter('xrelay_media_cells_dropped_total', 'Cells dropped, by reason; never answered.', 'reason');
@@ -32,6 +32,7 @@ export function registerMediaMetrics(
   const joins = metrics.counter('xrelay_media_joins_total', 'Join requests, by result.', 'result');
   const roams = metrics.counter('xrelay_media_path_changes_total', 'Sessions whose cells moved to a new address or transport (roaming).');
   const wsDrops = metrics.counter('xrelay_media_ws_backpressure_drops_total', 'Cells not sent to a WebSocket whose send buffer was full.');
+  const wsRefused = metrics.counter('xrelay_media_ws_refused_total', 'Cell WebSockets closed at open because their client address held media.wsMaxPerAddress already.');
   const unroutable = metrics.counter('xrelay_media_cells_unroutable_total', 'Cells due for a session with no known path (not sent).');
   let native: ((io: NativeIoStats) => void) | undefined;
   let tsKernel: ReturnType<typeof metrics.counter> | undefined;
@@ -55,6 +56,7 @@ export function registerMediaMetrics(
     if (p !== undefined) {
       roams.follow(p.roams);
       wsDrops.follow(p.wsBackpressureDrops);
+      wsRefused.follow(p.wsRefused ?? 0);
       unroutable.follow(p.unroutable);
       // TypeScript plane only (registered at the first scrape that sees them, as the native ones).
       if (p.kernelDrops !== undefined) {
