@@ -1,14 +1,16 @@
 /**
- * npm run bench:flood -- [--duration-ms 3000] [--rates 300000] [--modes tag,random] [--cases native,ts-baseline,ts-rcvbuf,ts-guard]
+ * npm run bench:flood -- [--duration-ms 3000] [--rates 300000] [--modes tag,random] [--cases native,ts-baseline,ts-rcvbuf,ts-guard,ts-connected,ts-all]
  *
  * One legitimate 1:1 call (two sessions, profile `audio`: a 188-byte cell up per 20 ms each, every
  * cell carrying one timestamped record) next to a garbage flood at the same relay port, on
  * loopback, bounded in count and duration. Cases, each in a fresh relay process, interleaved so
  * the noise of a shared machine hits them alike:
  *  - native: the native data plane (the reference: its own thread, recvmmsg);
- *  - ts-baseline: the TypeScript plane as it was (no flood guard, kernel-default SO_RCVBUF);
- *  - ts-rcvbuf: the TypeScript plane with only the 4 MiB SO_RCVBUF;
- *  - ts-guard: the TypeScript plane as configured by default (flood guard on, 4 MiB SO_RCVBUF).
+ *  - ts-baseline: the TypeScript plane as it was (one socket, no flood guard, kernel-default SO_RCVBUF);
+ *  - ts-rcvbuf: only the 4 MiB SO_RCVBUF;
+ *  - ts-guard: the flood guard (per-source/per-session buckets before the AEAD open) + 4 MiB;
+ *  - ts-connected: connected per-path sockets (the call's datagrams get their own kernel queue) + 4 MiB;
+ *  - ts-all: all three, the relay's defaults.
  * Flood modes (loadtest/flood/flooder.c, from 127.0.0.2 so it is not the call's address):
  *  - tag: cells of the call's first session id, right length, fresh counters, bad tag: they pass
  *    every cheap check and cost an AEAD open unless the guard stops them;
@@ -34,17 +36,18 @@ function arg(name: string, def: string): string {
 const durationMs = Math.min(30_000, Number(arg('duration-ms', '3000')));
 const rates = arg('rates', '300000').split(',').map(Number).map((r) => Math.min(r, 1_000_000));
 const modes = arg('modes', 'tag,random').split(',');
-const cases = arg('cases', 'native,ts-baseline,ts-rcvbuf,ts-guard').split(',');
+const cases = arg('cases', 'native,ts-baseline,ts-rcvbuf,ts-guard,ts-connected,ts-all').split(',');
 const UP_BODY = 160;
 const CELL = UP_BODY + 28;
 const RCVBUF = 4 << 20;
 
-const CASES: Record<string, { kind: string; guard: string; rcvbuf: string; label: string }> = {
-  native: { kind: 'native', guard: 'noguard', rcvbuf: 'default', label: 'native (N-API thread, recvmmsg)' },
-  'ts-baseline': { kind: 'typescript', guard: 'noguard', rcvbuf: 'default', label: 'TypeScript, before: no guard, default SO_RCVBUF' },
-  'ts-rcvbuf': { kind: 'typescript', guard: 'noguard', rcvbuf: String(RCVBUF), label: 'TypeScript, 4 MiB SO_RCVBUF only' },
-  'ts-guard-smallbuf': { kind: 'typescript', guard: 'guard', rcvbuf: 'default', label: 'TypeScript, flood guard, default SO_RCVBUF' },
-  'ts-guard': { kind: 'typescript', guard: 'guard', rcvbuf: String(RCVBUF), label: 'TypeScript, after: flood guard + 4 MiB SO_RCVBUF (default)' },
+const CASES: Record<string, { kind: string; guard: string; rcvbuf: string; paths: string; label: string }> = {
+  native: { kind: 'native', guard: 'noguard', rcvbuf: 'default', paths: 'shared', label: 'native (N-API thread, recvmmsg)' },
+  'ts-baseline': { kind: 'typescript', guard: 'noguard', rcvbuf: 'default', paths: 'shared', label: 'TypeScript, before: one socket, no guard, default SO_RCVBUF' },
+  'ts-rcvbuf': { kind: 'typescript', guard: 'noguard', rcvbuf: String(RCVBUF), paths: 'shared', label: 'TypeScript, 4 MiB SO_RCVBUF only' },
+  'ts-guard': { kind: 'typescript', guard: 'guard', rcvbuf: String(RCVBUF), paths: 'shared', label: 'TypeScript, flood guard + 4 MiB SO_RCVBUF' },
+  'ts-connected': { kind: 'typescript', guard: 'noguard', rcvbuf: String(RCVBUF), paths: 'connected', label: 'TypeScript, connected path sockets + 4 MiB SO_RCVBUF, no guard' },
+  'ts-all': { kind: 'typescript', guard: 'guard', rcvbuf: String(RCVBUF), paths: 'connected', label: 'TypeScript, after: guard + connected path sockets + 4 MiB SO_RCVBUF (the defaults)' },
 };
 
 function build(): void {
@@ -88,7 +91,7 @@ export interface Row { c: string; mode: string; rate: number; loss: number; sent
 
 async function step(c: string, mode: string, rate: number): Promise<Row> {
   const k = CASES[c]!;
-  const child = fork(join(here, 'relay.js'), [k.kind, k.guard, k.rcvbuf], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(here, 'relay.js'), [k.kind, k.guard, k.rcvbuf, k.paths], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     await new Promise((r) => child.once('message', r));
     const file = join(bin, `sessions-${c}.txt`);

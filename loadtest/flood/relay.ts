@@ -3,7 +3,7 @@
  * data plane on a loopback port with one 1:1 call (two sessions joined directly with random hop
  * keys), driven over IPC.
  *
- *   relay.js native|typescript guard|noguard <recvBufferBytes|default>
+ *   relay.js native|typescript guard|noguard <recvBufferBytes|default> connected|shared
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { relaySchema } from '../../src/config/schema.js';
 type Msg = { cmd: 'join'; file: string } | { cmd: 'usage' } | { cmd: 'close' };
 
 async function main(): Promise<void> {
-  const [kind, guard, rcvbuf] = process.argv.slice(2);
+  const [kind, guard, rcvbuf, paths] = process.argv.slice(2);
   const profiles = parseProfiles(DEFAULT_PROFILES);
   if (typeof profiles === 'string') throw new Error(profiles);
   const media = relaySchema.media;
@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     // The relay's defaults (src/config/media-options.ts) when on.
     ...(guard === 'guard' ? { floodGuard: { perSourcePerSec: media.unverifiedOpensPerSource.default, perSessionPerSec: media.unverifiedOpensPerSession.default, maxSources: 65_536 } } : {}),
     ...(rcvbuf !== undefined && rcvbuf !== 'default' ? { recvBufferBytes: Number(rcvbuf) } : {}),
+    ...(paths === 'connected' ? { connectedPaths: 1000 } : {}),
   };
   let dp: DataPlane;
   if (kind === 'native') {

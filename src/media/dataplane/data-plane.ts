@@ -32,6 +32,8 @@ export interface DataPlaneOptions {
   readonly floodGuard?: OpenGuardOptions;
   /** TypeScript plane: SO_RCVBUF asked for (the kernel caps it at net.core.rmem_max); undefined keeps the kernel default. */
   readonly recvBufferBytes?: number;
+  /** TypeScript plane: most connected per-path sockets (connected-paths.ts); undefined keeps one shared socket. */
+  readonly connectedPaths?: number;
 }
 
 export interface DataPlaneCounters {
@@ -43,6 +45,10 @@ export interface DataPlaneCounters {
   kernelDrops?: number;
   /** TypeScript plane: errors the UDP socket reported (failed sends). */
   socketErrors?: number;
+  /** TypeScript plane: connected per-path sockets open now. */
+  connectedPaths?: number;
+  /** TypeScript plane: connected per-path sockets whose connect() completed, ever. */
+  connectedReady?: number;
   /** The native data plane's I/O thread counters (send drops, kernel receive-queue drops, batches); absent on the TypeScript one. */
   native?: NativeIoStats;
 }

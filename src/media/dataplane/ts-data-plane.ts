@@ -18,15 +18,18 @@ import { MediaCore, SendBatch, type JoinError, type JoinResult } from '../core/m
 import { OpenGuard, type OpenGate } from '../core/open-guard.js';
 import { CellPaths } from '../server/cell-paths.js';
 import { rateLimitKey } from '../../limits/client-address.js';
+import { ConnectedPaths } from './connected-paths.js';
 import { findUdpSocketInode, readUdpKernelDrops } from './kernel-drops.js';
 import type { DataPlane, DataPlaneCounters, DataPlaneOptions, ExternalSink } from './data-plane.js';
 
 export async function startTsDataPlane(opts: DataPlaneOptions): Promise<DataPlane> {
   const core = new MediaCore(opts.core);
   const now = (): number => performance.now();
+  const type = opts.host.includes(':') ? 'udp6' : 'udp4';
   const udp: Socket = createSocket({
-    type: opts.host.includes(':') ? 'udp6' : 'udp4',
-    reuseAddr: false,
+    type,
+    // Connected per-path sockets share the port (connected-paths.ts), which needs SO_REUSEADDR on all.
+    reuseAddr: opts.connectedPaths !== undefined,
     ...(opts.recvBufferBytes !== undefined ? { recvBufferSize: opts.recvBufferBytes } : {}),
   });
   const paths = new CellPaths(udp);
@@ -61,6 +64,7 @@ export async function startTsDataPlane(opts: DataPlaneOptions): Promise<DataPlan
   const flush = (): void => {
     for (let i = 0; i < batch.closedCount; i++) {
       paths.forget(batch.closedIndexes[i]!);
+      connected?.release(batch.closedIndexes[i]!);
       opts.onClosed(batch.closedIndexes[i]!, batch.closedReasons[i]!);
     }
     for (let i = 0; i < batch.count; i++) paths.send(batch.indexes[i]!, batch.cells[i]!);
@@ -84,13 +88,15 @@ export async function startTsDataPlane(opts: DataPlaneOptions): Promise<DataPlan
     timer = setTimeout(tick, 0);
   };
 
-  udp.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
+  let connected: ConnectedPaths | undefined;
+  const onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
     udpGate.address = rinfo.address;
     udpGate.port = rinfo.port;
     udpGate.v6 = rinfo.family === 'IPv6';
     const index = core.receive(msg, now(), gateUdp);
-    if (index >= 0) paths.fromUdp(index, rinfo.address, rinfo.port);
-  });
+    if (index >= 0 && paths.fromUdp(index, rinfo.address, rinfo.port)) connected?.use(index, rinfo.address, rinfo.port);
+  };
+  udp.on('message', onMessage);
   udp.on('error', () => {
     // Send failures (EMSGSIZE, ENOBUFS, ICMP unreachable reported on a later call) surface here
     // when send() has no callback; the socket keeps serving. Counted, never thrown.
@@ -104,6 +110,9 @@ export async function startTsDataPlane(opts: DataPlaneOptions): Promise<DataPlan
     });
   });
   inode = findUdpSocketInode(udp.address().port);
+  if (opts.connectedPaths !== undefined) {
+    connected = new ConnectedPaths({ type, host: opts.host, port: udp.address().port, max: opts.connectedPaths, onMessage });
+  }
 
   return {
     kind: 'typescript',
@@ -114,6 +123,7 @@ export async function startTsDataPlane(opts: DataPlaneOptions): Promise<DataPlan
       const j = core.join(roomId, profileName, rx, tx, now());
       if (typeof j !== 'string') {
         paths.forget(j.index);
+        connected?.release(j.index);
         guard?.forget(j.index);
         kick();
       }
@@ -122,14 +132,16 @@ export async function startTsDataPlane(opts: DataPlaneOptions): Promise<DataPlan
     receiveExternal(cell: Uint8Array, sink: ExternalSink): number {
       extGate.sink = sink;
       const index = core.receive(cell, now(), gateExt);
-      if (index >= 0) paths.fromSink(index, sink);
+      if (index >= 0 && paths.fromSink(index, sink)) connected?.release(index);
       return index;
     },
     forgetSink: (sink) => paths.forgetSink(sink),
     counters: (): DataPlaneCounters => ({
       roams: paths.counters.roams,
       unroutable: paths.counters.unroutable,
-      socketErrors,
+      socketErrors: socketErrors + (connected?.counters.errors ?? 0),
+      connectedPaths: connected?.size,
+      connectedReady: connected?.counters.connected,
       // Read from /proc only here (at /metrics collection), never per datagram.
       kernelDrops: inode === undefined || closed ? undefined : readUdpKernelDrops(inode),
     }),
@@ -137,6 +149,7 @@ export async function startTsDataPlane(opts: DataPlaneOptions): Promise<DataPlan
       if (closed) return;
       closed = true;
       if (timer !== undefined) clearTimeout(timer);
+      connected?.closeAll();
       await new Promise<void>((resolve) => udp.close(() => resolve()));
     },
   };

@@ -19,7 +19,7 @@ export interface MediaMetrics {
 export function registerMediaMetrics(
   metrics: MetricsRegistry,
   core: CellCore,
-  paths: () => (PathCounters & { wsRefused?: number; native?: NativeIoStats; kernelDrops?: number; socketErrors?: number }) | undefined,
+  paths: () => (PathCounters & { wsRefused?: number; native?: NativeIoStats; kernelDrops?: number; socketErrors?: number; connectedPaths?: number }) | undefined,
 ): MediaMetrics {
   const cellsIn = metrics.counter('xrelay_media_cells_received_total', 'Cells accepted (authenticated, fresh, well-formed).');
   const dropped = metrics.counter('xrelay_media_cells_dropped_total', 'Cells dropped, by reason; never answered.', 'reason');
@@ -37,6 +37,7 @@ export function registerMediaMetrics(
   let native: ((io: NativeIoStats) => void) | undefined;
   let tsKernel: ReturnType<typeof metrics.counter> | undefined;
   let tsErrors: ReturnType<typeof metrics.counter> | undefined;
+  let tsConnected: ReturnType<typeof metrics.gauge> | undefined;
   const sessions = metrics.gauge('xrelay_media_sessions', 'Live media sessions.');
   const rooms = metrics.gauge('xrelay_media_rooms', 'Live rooms.');
   for (const r of DROP_REASONS.slice(1)) dropped.inc(0, r);
@@ -66,6 +67,10 @@ export function registerMediaMetrics(
       if (p.socketErrors !== undefined) {
         tsErrors ??= metrics.counter('xrelay_media_udp_socket_errors_total', "Errors the TypeScript data plane's UDP socket reported (failed sends: EMSGSIZE, ENOBUFS, ICMP unreachable); the socket keeps serving.");
         tsErrors.follow(p.socketErrors);
+      }
+      if (p.connectedPaths !== undefined) {
+        tsConnected ??= metrics.gauge('xrelay_media_connected_paths', 'Connected UDP sockets the TypeScript data plane holds for proven client paths (media.connectedPaths caps them).');
+        tsConnected.set(p.connectedPaths);
       }
       if (p.native !== undefined) {
         native ??= registerNativeIoMetrics(metrics);

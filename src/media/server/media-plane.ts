@@ -55,6 +55,7 @@ export async function startMediaPlane(ctx: PlaneContext): Promise<MediaPlane> {
     onClosed: (_index, reason) => log.info({ reason: CLOSE_REASONS[reason], sessions: dp.core.sessionCount }, 'media session closed'),
     ...(cfg.floodGuard ? { floodGuard: { perSourcePerSec: cfg.unverifiedOpensPerSource, perSessionPerSec: cfg.unverifiedOpensPerSession, maxSources: 65_536 } } : {}),
     recvBufferBytes: cfg.udpRecvBufferBytes,
+    ...(cfg.connectedPaths > 0 ? { connectedPaths: cfg.connectedPaths } : {}),
   });
   const core = dp.core;
   const metrics = registerMediaMetrics(ctx.metrics, core, () => ({ ...dp.counters(), wsBackpressureDrops, wsRefused: sockets.refused }));
