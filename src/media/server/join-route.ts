@@ -44,9 +44,11 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
       chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-    // A client gone mid-body: settle (a no-op after 'end') so nothing waits on it.
-    req.on('close', () => reject(new RelayError('bad_join', 'join body incomplete')));
+    // A client gone mid-body ('error' ECONNRESET, or just 'close'): a refusal of the client's
+    // making, counted as bad_join, not an internal error (a no-op after 'end').
+    const gone = (): void => reject(new RelayError('bad_join', 'join body incomplete'));
+    req.on('error', gone);
+    req.on('close', gone);
   });
 }
 
