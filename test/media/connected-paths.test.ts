@@ -83,6 +83,17 @@ async function run(connected: boolean): Promise<{ accepted: number; kernel: numb
 }
 
 describe.runIf(process.platform === 'linux')('TypeScript plane: connected path sockets', () => {
+  it('SO_REUSEADDR on the cell port still refuses a port another relay holds (EADDRINUSE at start)', async () => {
+    const opts = { core: coreOptions(), host: '127.0.0.1', onClosed: () => undefined, connectedPaths: 4 };
+    const first = await startTsDataPlane({ ...opts, udpPort: 0 });
+    planes.push(first);
+    const err = await startTsDataPlane({ ...opts, udpPort: first.udpPort }).then(
+      (p) => (planes.push(p), undefined),
+      (e: NodeJS.ErrnoException) => e,
+    );
+    expect(err?.code).toBe('EADDRINUSE');
+  });
+
   it('keep a proven call\'s datagrams out of the flooded shared queue', async () => {
     const off = await run(false);
     const on = await run(true);

@@ -4,13 +4,14 @@
  * the core asks for; everything else is the core. It serves when the native addon is unavailable
  * or disabled (XRELAY_NATIVE=0), and is the reference the native plane is tested against.
  *
- * Under a flood it degrades as far as Node allows (README "Performance"): cells from a session's
- * proven path go straight to the open; any other cell that passed the core's cheap checks asks the
- * OpenGuard (per source address, then per session token buckets) before costing an AEAD open; a
- * large SO_RCVBUF absorbs bursts while the event loop is busy. What the kernel still drops at the
- * full receive queue is read from /proc at /metrics time (kernel-drops.ts). What Node cannot do is
- * read in batches or prioritise in the kernel: past ~150-250k datagrams/s of anything the event
- * loop itself is the limit and the kernel sheds legitimate and flood datagrams alike.
+ * Under a flood it degrades as far as Node allows (README "Media plane", docs/PROTOCOL.md §7.1):
+ * cells from a session's proven path go straight to the open; any other cell that passed the
+ * core's cheap checks asks the OpenGuard (per source address, then per session token buckets)
+ * before costing an AEAD open; each proven UDP path gets a connected socket of its own
+ * (connected-paths.ts), so a call's datagrams do not queue behind a flood; a large SO_RCVBUF absorbs
+ * bursts. What the kernel still drops at the shared socket is read from /proc at /metrics time
+ * (kernel-drops.ts). What Node cannot do is read in batches: past ~100-150k datagrams/s per core
+ * the event loop is the limit and the shared socket sheds (new joins and roams compete there).
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
@@ -102,9 +103,12 @@ export async function startTsDataPlane(opts: DataPlaneOptions): Promise<DataPlan
     // when send() has no callback; the socket keeps serving. Counted, never thrown.
     socketErrors++;
   });
+  // With SO_REUSEADDR the kernel would neither refuse a port another relay holds nor skip it when
+  // picking one for port 0: a probe without it binds first, so "port in use" still fails the start.
+  const port = opts.connectedPaths === undefined ? opts.udpPort : await probePort(type, opts.host, opts.udpPort);
   await new Promise<void>((resolve, reject) => {
     udp.once('error', reject);
-    udp.bind(opts.udpPort, opts.host, () => {
+    udp.bind(port, opts.host, () => {
       udp.off('error', reject);
       resolve();
     });
@@ -153,4 +157,16 @@ export async function startTsDataPlane(opts: DataPlaneOptions): Promise<DataPlan
       await new Promise<void>((resolve) => udp.close(() => resolve()));
     },
   };
+}
+
+/** Binds a socket without SO_REUSEADDR to host:port (0: a port no socket holds), closes it and returns the port. */
+async function probePort(type: 'udp4' | 'udp6', host: string, port: number): Promise<number> {
+  const probe = createSocket({ type, reuseAddr: false });
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.bind(port, host, () => resolve());
+  });
+  const bound = probe.address().port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return bound;
 }
