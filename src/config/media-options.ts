@@ -24,8 +24,8 @@ export const mediaOptions = {
     'TypeScript data plane: before the AEAD open, a cell that is not from its session\'s proven path (the address of its last authenticated cell) spends a token of its source address and one of its session (`unverifiedOpensPerSource`, `unverifiedOpensPerSession`), else it is dropped as `throttled`. Keeps a bad-tag flood from costing an open each. The native plane opens every cell (it is fast enough).',
     true,
   ),
-  unverifiedOpensPerSource: field.number('Flood guard: AEAD opens per second (and burst) for cells off their session\'s proven path, per source address (a client\'s first cell and a roam each need one).', 50, { min: 1 }),
-  unverifiedOpensPerSession: field.number('Flood guard: AEAD opens per second (and burst) for cells off the session\'s proven path, per session, all sources together.', 200, { min: 1 }),
+  unverifiedOpensPerSource: field.number('Flood guard: AEAD opens per second (and burst) for cells off their session\'s proven path, per source address (a client\'s first cell and a roam each need one; the default matches `joinBurst`, so clients that joined together behind one address all get theirs through at once).', 200, { min: 1 }),
+  unverifiedOpensPerSession: field.number('Flood guard: AEAD opens per second (and burst) for cells off the session\'s proven path, per session, all sources together (above the per-source rate, so one source cannot use up a session\'s).', 400, { min: 1 }),
   udpRecvBufferBytes: field.int('TypeScript data plane: SO_RCVBUF asked for on the cell socket, to ride out bursts while the event loop is busy (the kernel caps it at net.core.rmem_max; the native plane asks 4 MiB).', 4_194_304, { min: 4096, max: 268_435_456 }),
   connectedPaths: field.int(
     'TypeScript data plane: most connected UDP sockets kept for proven client paths (one per client address:port in use), so that a call\'s datagrams wait in their own kernel queue, not behind a flood in the shared one; 0 turns them off. Needs SO_REUSEADDR on the cell port (another local process setting it could bind the port too).',
