@@ -41,6 +41,8 @@ export interface DataPlaneCounters {
   roams: number;
   /** Cells due for a session with no known path. */
   unroutable: number;
+  /** Native plane: WebSocket cells dropped in the I/O thread because JS had fallen 32 ticks behind taking them. */
+  externalDrops?: number;
   /** TypeScript plane: datagrams the kernel dropped at the socket's full receive queue (/proc), undefined where unreadable. */
   kernelDrops?: number;
   /** TypeScript plane: errors the UDP socket reported (failed sends). */

@@ -31,7 +31,7 @@ export function registerMediaMetrics(
   const closes = metrics.counter('xrelay_media_sessions_closed_total', 'Sessions ended, by reason.', 'reason');
   const joins = metrics.counter('xrelay_media_joins_total', 'Join requests, by result.', 'result');
   const roams = metrics.counter('xrelay_media_path_changes_total', 'Sessions whose cells moved to a new address or transport (roaming).');
-  const wsDrops = metrics.counter('xrelay_media_ws_backpressure_drops_total', 'Cells not sent to a WebSocket whose send buffer was full.');
+  const wsDrops = metrics.counter('xrelay_media_ws_backpressure_drops_total', 'Cells not sent to a WebSocket whose send buffer was full (media.wsMaxBufferedBytes), or, on the native data plane, dropped in its thread while JS was 32 ticks behind taking them.');
   const wsRefused = metrics.counter('xrelay_media_ws_refused_total', 'Cell WebSockets closed at open because their client address held media.wsMaxPerAddress already.');
   const unroutable = metrics.counter('xrelay_media_cells_unroutable_total', 'Cells due for a session with no known path (not sent).');
   let native: ((io: NativeIoStats) => void) | undefined;

@@ -58,7 +58,11 @@ export async function startMediaPlane(ctx: PlaneContext): Promise<MediaPlane> {
     ...(cfg.connectedPaths > 0 ? { connectedPaths: cfg.connectedPaths } : {}),
   });
   const core = dp.core;
-  const metrics = registerMediaMetrics(ctx.metrics, core, () => ({ ...dp.counters(), wsBackpressureDrops, wsRefused: sockets.refused }));
+  const metrics = registerMediaMetrics(ctx.metrics, core, () => {
+    const c = dp.counters();
+    // Cells for WebSockets the native thread dropped while JS was behind count as backpressure too.
+    return { ...c, wsBackpressureDrops: wsBackpressureDrops + (c.externalDrops ?? 0), wsRefused: sockets.refused };
+  });
   const udpPort = dp.udpPort;
   const advertised = cfg.advertisedHost !== '' ? cfg.advertisedHost : ctx.config.host;
 
