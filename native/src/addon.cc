@@ -7,6 +7,7 @@
 #include <malloc.h>
 #include <napi.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -16,6 +17,9 @@
 #include "udp_io.h"
 
 namespace xr {
+
+/** Batches handed to JS and not yet taken, past which a tick's WebSocket cells are dropped (counted). */
+constexpr int kMaxPendingBatches = 32;
 void InitTurn(Napi::Env env, Napi::Object exports);  // turn_addon.cc
 namespace {
 
@@ -217,7 +221,7 @@ class NativeCore : public Napi::ObjectWrap<NativeCore> {
     return info.Env().Undefined();
   }
 
-  // startIo(host, port, rcvbuf, sndbuf, onBatch(cells, meta, closed)) -> bound port
+  // startIo(host, port, rcvbuf, sndbuf, onBatch(cells, meta, closed, droppedCells)) -> bound port
   Napi::Value StartIoJs(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (io_) {
@@ -227,19 +231,36 @@ class NativeCore : public Napi::ObjectWrap<NativeCore> {
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[4].As<Napi::Function>(), "xrelay-dataplane", 0, 1);
     tsfn_.Unref(env);
     Napi::ThreadSafeFunction tsfn = tsfn_;
-    io_.reset(new UdpIo(core_.get(), &mu_, [tsfn](std::unique_ptr<ExternalBatch> b) mutable {
+    // The hand-off to JS is bounded: with kMaxPendingBatches batches not yet taken by a stalled JS
+    // thread (~0.6 s of 20 ms ticks; their cells are stale past media.queueMaxAgeMs anyway), a
+    // tick's WebSocket cells are dropped here and counted (passed to the next callback), while its
+    // closes still go (a few bytes each, at most one per session).
+    auto pending = std::make_shared<std::atomic<int>>(0);
+    auto dropped = std::make_shared<std::atomic<int64_t>>(0);
+    io_.reset(new UdpIo(core_.get(), &mu_, [tsfn, pending, dropped](std::unique_ptr<ExternalBatch> b) mutable {
+      if (pending->load() >= kMaxPendingBatches) {
+        dropped->fetch_add(int64_t(b->meta.size() / 3));
+        if (b->closed.empty()) return;
+        b->meta.clear();
+        b->bytes.clear();
+      }
+      pending->fetch_add(1);
       ExternalBatch* raw = b.release();
-      const napi_status st = tsfn.NonBlockingCall(raw, [](Napi::Env env, Napi::Function cb, ExternalBatch* x) {
+      const napi_status st = tsfn.NonBlockingCall(raw, [pending, dropped](Napi::Env env, Napi::Function cb, ExternalBatch* x) {
         std::unique_ptr<ExternalBatch> own(x);
+        pending->fetch_sub(1);
         if (env == nullptr || cb.IsEmpty()) return;
         Napi::Buffer<uint8_t> cells = Napi::Buffer<uint8_t>::Copy(env, own->bytes.data(), own->bytes.size());
         Napi::Int32Array meta = Napi::Int32Array::New(env, own->meta.size());
         for (size_t i = 0; i < own->meta.size(); i++) meta[i] = own->meta[i];
         Napi::Int32Array closed = Napi::Int32Array::New(env, own->closed.size());
         for (size_t i = 0; i < own->closed.size(); i++) closed[i] = own->closed[i];
-        cb.Call({cells, meta, closed});
+        cb.Call({cells, meta, closed, Napi::Number::New(env, double(dropped->exchange(0)))});
       });
-      if (st != napi_ok) delete raw;
+      if (st != napi_ok) {
+        pending->fetch_sub(1);
+        delete raw;
+      }
     }));
     const int port = io_->Start(info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::Number>().Int32Value(),
                                 info[2].As<Napi::Number>().Int32Value(), info[3].As<Napi::Number>().Int32Value());

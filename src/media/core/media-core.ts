@@ -18,6 +18,7 @@ import { CONTROL_SLOT, readCounter, readSession, wireBytes, RECORD_HEADER_BYTES 
 import { CONTROL_LEAVE, rosterBytes, writeRoster } from '../codec/control-records.js';
 import type { Profile } from '../codec/profiles.js';
 import { cellKey, openCell, Opened, OPEN_OK, sealCell } from '../crypto/cell-aead.js';
+import type { OpenGate } from './open-guard.js';
 import { Room, Session, type SessionStats } from './session.js';
 
 /** receive() result codes below zero; the index of the accepting session otherwise. */
@@ -28,7 +29,9 @@ export const DROP_OVERSIZED = 4;
 export const DROP_REPLAY = 5;
 export const DROP_FORGED = 6;
 export const DROP_MALFORMED = 7;
-export const DROP_REASONS = ['', 'garbage', 'unknown_session', 'truncated', 'oversized', 'replay', 'forged', 'malformed'] as const;
+/** Refused before the AEAD open by the caller's OpenGate (the TypeScript plane's flood guard). */
+export const DROP_THROTTLED = 8;
+export const DROP_REASONS = ['', 'garbage', 'unknown_session', 'truncated', 'oversized', 'replay', 'forged', 'malformed', 'throttled'] as const;
 
 export const CLOSE_LEAVE = 1;
 export const CLOSE_IDLE = 2;
@@ -174,15 +177,16 @@ export class MediaCore {
 
   /**
    * Handles one received cell. Returns the accepting session's table index (>= 0) or minus a
-   * DROP_* code. Never throws; every drop is counted in stats.drops.
+   * DROP_* code. Never throws; every drop is counted in stats.drops. `gate`, when given, is asked
+   * after the cheap checks and before the AEAD open (the only costly step), and may refuse.
    */
-  receive(cell: Uint8Array, nowMs: number): number {
-    const code = this.accept(cell, nowMs);
+  receive(cell: Uint8Array, nowMs: number, gate?: OpenGate): number {
+    const code = this.accept(cell, nowMs, gate);
     if (code < 0) this.stats.drops[-code]!++;
     return code;
   }
 
-  private accept(cell: Uint8Array, nowMs: number): number {
+  private accept(cell: Uint8Array, nowMs: number, gate: OpenGate | undefined): number {
     const id = readSession(cell);
     if (id < 0) return -DROP_GARBAGE;
     const s = this.table[id & 0xffff];
@@ -192,6 +196,7 @@ export class MediaCore {
     if (cell.length > expected) return -DROP_OVERSIZED;
     const counter = readCounter(cell);
     if (counter < 0 || !s.window.check(counter)) return -DROP_REPLAY;
+    if (gate !== undefined && !gate.admit(s.index, nowMs)) return -DROP_THROTTLED;
     if (openCell(s.rxKey, cell, this.opened) !== OPEN_OK) return -DROP_FORGED;
     const body = this.opened.body;
     const refs = this.refs;

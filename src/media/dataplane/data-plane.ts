@@ -12,6 +12,7 @@
  * paths, or to an external sink JS owns", so other planes (TURN ChannelData) can reuse the shell.
  */
 import type { CoreOptions, JoinError, JoinResult } from '../core/media-core.js';
+import type { OpenGuardOptions } from '../core/open-guard.js';
 import type { CellCore } from './cell-core.js';
 import type { NativeIoStats } from './native-core.js';
 
@@ -27,6 +28,12 @@ export interface DataPlaneOptions {
   readonly udpPort: number;
   /** A session ended (in-band leave or idle): for logs and path bookkeeping above. */
   readonly onClosed: (index: number, reason: number) => void;
+  /** TypeScript plane: token buckets in front of the AEAD open for cells off their session's proven path; undefined turns the guard off. */
+  readonly floodGuard?: OpenGuardOptions;
+  /** TypeScript plane: SO_RCVBUF asked for (the kernel caps it at net.core.rmem_max); undefined keeps the kernel default. */
+  readonly recvBufferBytes?: number;
+  /** TypeScript plane: most connected per-path sockets (connected-paths.ts); undefined keeps one shared socket. */
+  readonly connectedPaths?: number;
 }
 
 export interface DataPlaneCounters {
@@ -34,6 +41,16 @@ export interface DataPlaneCounters {
   roams: number;
   /** Cells due for a session with no known path. */
   unroutable: number;
+  /** Native plane: WebSocket cells dropped in the I/O thread because JS had fallen 32 ticks behind taking them. */
+  externalDrops?: number;
+  /** TypeScript plane: datagrams the kernel dropped at the socket's full receive queue (/proc), undefined where unreadable. */
+  kernelDrops?: number;
+  /** TypeScript plane: errors the UDP socket reported (failed sends). */
+  socketErrors?: number;
+  /** TypeScript plane: connected per-path sockets open now. */
+  connectedPaths?: number;
+  /** TypeScript plane: connected per-path sockets whose connect() completed, ever. */
+  connectedReady?: number;
   /** The native data plane's I/O thread counters (send drops, kernel receive-queue drops, batches); absent on the TypeScript one. */
   native?: NativeIoStats;
 }

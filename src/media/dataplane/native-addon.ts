@@ -31,7 +31,8 @@ export interface NativeCoreHandle {
   sessionId(index: number): number;
   counts(): [number, number, number];
   forgetPath(index: number): void;
-  startIo(host: string, port: number, rcvbuf: number, sndbuf: number, onBatch: (cells: Buffer, meta: Int32Array, closed: Int32Array) => void): number;
+  /** `droppedCells`: WebSocket cells the thread dropped since the last call because JS had 32 batches not yet taken. */
+  startIo(host: string, port: number, rcvbuf: number, sndbuf: number, onBatch: (cells: Buffer, meta: Int32Array, closed: Int32Array, droppedCells: number) => void): number;
   stopIo(): void;
 }
 

@@ -3,7 +3,9 @@
  * crypto, anti-replay, fan-out and the pacer (native/src/udp_io.cc over cell_core.cc). JS keeps
  * the control plane: joins go through NativeCellCore under the core's mutex, WebSocket cells are
  * fed in with receiveExternal(), and once per tick the native thread hands back, in one batch, the
- * cells due on WebSocket paths and the sessions that closed.
+ * cells due on WebSocket paths and the sessions that closed. That hand-off is bounded (addon.cc,
+ * kMaxPendingBatches): while JS has 32 batches not yet taken, a tick's WebSocket cells are dropped
+ * in the thread and counted (`externalDrops`, reported with the next batch); closes always go.
  */
 import type { JoinError, JoinResult } from '../core/media-core.js';
 import type { DataPlane, DataPlaneCounters, DataPlaneOptions, ExternalSink } from './data-plane.js';
@@ -19,9 +21,11 @@ export function startNativeDataPlane(addon: NativeAddon, opts: DataPlaneOptions)
   const sinks = new Map<number, ExternalSink>();
   let jsRoams = 0;
   let jsUnroutable = 0;
+  let handOffDrops = 0;
   let closed = false;
 
-  const onBatch = (cells: Buffer, meta: Int32Array, closes: Int32Array): void => {
+  const onBatch = (cells: Buffer, meta: Int32Array, closes: Int32Array, droppedCells: number): void => {
+    handOffDrops += droppedCells;
     if (closed) return;
     for (let i = 0; i < closes.length; i += 2) {
       sinks.delete(closes[i]!);
@@ -66,7 +70,7 @@ export function startNativeDataPlane(addon: NativeAddon, opts: DataPlaneOptions)
     },
     counters(): DataPlaneCounters {
       const io = core.ioStats();
-      return { roams: io.roams + jsRoams, unroutable: io.unroutable + jsUnroutable, native: io };
+      return { roams: io.roams + jsRoams, unroutable: io.unroutable + jsUnroutable, externalDrops: handOffDrops, native: io };
     },
     async close(): Promise<void> {
       if (closed) return;

@@ -3,18 +3,61 @@
  * It reads the clock, moves bytes between the socket and the core, and schedules the next wake-up
  * the core asks for; everything else is the core. It serves when the native addon is unavailable
  * or disabled (XRELAY_NATIVE=0), and is the reference the native plane is tested against.
+ *
+ * Under a flood it degrades as far as Node allows (README "Media plane", docs/PROTOCOL.md §7.1):
+ * cells from a session's proven path go straight to the open; any other cell that passed the
+ * core's cheap checks asks the OpenGuard (per source address, then per session token buckets)
+ * before costing an AEAD open; each proven UDP path gets a connected socket of its own
+ * (connected-paths.ts), so a call's datagrams do not queue behind a flood; a large SO_RCVBUF absorbs
+ * bursts. What the kernel still drops at the shared socket is read from /proc at /metrics time
+ * (kernel-drops.ts). What Node cannot do is read in batches: past ~100-150k datagrams/s per core
+ * the event loop is the limit and the shared socket sheds (new joins and roams compete there).
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { MediaCore, SendBatch, type JoinError, type JoinResult } from '../core/media-core.js';
+import { OpenGuard, type OpenGate } from '../core/open-guard.js';
 import { CellPaths } from '../server/cell-paths.js';
+import { rateLimitKey } from '../../limits/client-address.js';
+import { ConnectedPaths } from './connected-paths.js';
+import { findUdpSocketInode, readUdpKernelDrops } from './kernel-drops.js';
 import type { DataPlane, DataPlaneCounters, DataPlaneOptions, ExternalSink } from './data-plane.js';
 
 export async function startTsDataPlane(opts: DataPlaneOptions): Promise<DataPlane> {
   const core = new MediaCore(opts.core);
   const now = (): number => performance.now();
-  const udp: Socket = createSocket({ type: opts.host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
+  const type = opts.host.includes(':') ? 'udp6' : 'udp4';
+  const udp: Socket = createSocket({
+    type,
+    // Connected per-path sockets share the port (connected-paths.ts), which needs SO_REUSEADDR on all.
+    reuseAddr: opts.connectedPaths !== undefined,
+    ...(opts.recvBufferBytes !== undefined ? { recvBufferSize: opts.recvBufferBytes } : {}),
+  });
   const paths = new CellPaths(udp);
+  const guard = opts.floodGuard === undefined ? undefined : new OpenGuard(opts.floodGuard);
+  // One gate object, its source fields rewritten per datagram: no closure or object per cell.
+  const udpGate = {
+    address: '',
+    port: 0,
+    v6: false,
+    admit(index: number, nowMs: number): boolean {
+      if (paths.isUdpPath(index, this.address, this.port)) return true;
+      // IPv6 sources share a bucket per /64 (one subscriber holds a whole /64), as join limits do;
+      // an IPv4-mapped address (::ffff:a.b.c.d on a dual-stack socket) is one IPv4 source.
+      const v6 = this.v6 && !this.address.startsWith('::ffff:');
+      return guard!.admit(index, v6 ? rateLimitKey(this.address) : this.address, nowMs);
+    },
+  };
+  const extGate = {
+    sink: undefined as ExternalSink | undefined,
+    admit(index: number, nowMs: number): boolean {
+      return paths.isSinkPath(index, this.sink!) || guard!.admit(index, undefined, nowMs);
+    },
+  };
+  const gateUdp: OpenGate | undefined = guard === undefined ? undefined : udpGate;
+  const gateExt: OpenGate | undefined = guard === undefined ? undefined : extGate;
+  let socketErrors = 0;
+  let inode: string | undefined;
   const batch = new SendBatch();
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -22,6 +65,7 @@ export async function startTsDataPlane(opts: DataPlaneOptions): Promise<DataPlan
   const flush = (): void => {
     for (let i = 0; i < batch.closedCount; i++) {
       paths.forget(batch.closedIndexes[i]!);
+      connected?.release(batch.closedIndexes[i]!);
       opts.onClosed(batch.closedIndexes[i]!, batch.closedReasons[i]!);
     }
     for (let i = 0; i < batch.count; i++) paths.send(batch.indexes[i]!, batch.cells[i]!);
@@ -45,20 +89,34 @@ export async function startTsDataPlane(opts: DataPlaneOptions): Promise<DataPlan
     timer = setTimeout(tick, 0);
   };
 
-  udp.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
-    const index = core.receive(msg, now());
-    if (index >= 0) paths.fromUdp(index, rinfo.address, rinfo.port);
-  });
+  let connected: ConnectedPaths | undefined;
+  const onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
+    udpGate.address = rinfo.address;
+    udpGate.port = rinfo.port;
+    udpGate.v6 = rinfo.family === 'IPv6';
+    const index = core.receive(msg, now(), gateUdp);
+    if (index >= 0 && paths.fromUdp(index, rinfo.address, rinfo.port)) connected?.use(index, rinfo.address, rinfo.port);
+  };
+  udp.on('message', onMessage);
   udp.on('error', () => {
-    // Per-destination errors (ICMP unreachable) surface here; the socket keeps serving.
+    // Send failures (EMSGSIZE, ENOBUFS, ICMP unreachable reported on a later call) surface here
+    // when send() has no callback; the socket keeps serving. Counted, never thrown.
+    socketErrors++;
   });
+  // With SO_REUSEADDR the kernel would neither refuse a port another relay holds nor skip it when
+  // picking one for port 0: a probe without it binds first, so "port in use" still fails the start.
+  const port = opts.connectedPaths === undefined ? opts.udpPort : await probePort(type, opts.host, opts.udpPort);
   await new Promise<void>((resolve, reject) => {
     udp.once('error', reject);
-    udp.bind(opts.udpPort, opts.host, () => {
+    udp.bind(port, opts.host, () => {
       udp.off('error', reject);
       resolve();
     });
   });
+  inode = findUdpSocketInode(udp.address().port);
+  if (opts.connectedPaths !== undefined) {
+    connected = new ConnectedPaths({ type, host: opts.host, port: udp.address().port, max: opts.connectedPaths, onMessage });
+  }
 
   return {
     kind: 'typescript',
@@ -69,22 +127,46 @@ export async function startTsDataPlane(opts: DataPlaneOptions): Promise<DataPlan
       const j = core.join(roomId, profileName, rx, tx, now());
       if (typeof j !== 'string') {
         paths.forget(j.index);
+        connected?.release(j.index);
+        guard?.forget(j.index);
         kick();
       }
       return j;
     },
     receiveExternal(cell: Uint8Array, sink: ExternalSink): number {
-      const index = core.receive(cell, now());
-      if (index >= 0) paths.fromSink(index, sink);
+      extGate.sink = sink;
+      const index = core.receive(cell, now(), gateExt);
+      if (index >= 0 && paths.fromSink(index, sink)) connected?.release(index);
       return index;
     },
     forgetSink: (sink) => paths.forgetSink(sink),
-    counters: (): DataPlaneCounters => ({ roams: paths.counters.roams, unroutable: paths.counters.unroutable }),
+    counters: (): DataPlaneCounters => ({
+      roams: paths.counters.roams,
+      unroutable: paths.counters.unroutable,
+      socketErrors: socketErrors + (connected?.counters.errors ?? 0),
+      connectedPaths: connected?.size,
+      connectedReady: connected?.counters.connected,
+      // Read from /proc only here (at /metrics collection), never per datagram.
+      kernelDrops: inode === undefined || closed ? undefined : readUdpKernelDrops(inode),
+    }),
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
       if (timer !== undefined) clearTimeout(timer);
+      connected?.closeAll();
       await new Promise<void>((resolve) => udp.close(() => resolve()));
     },
   };
+}
+
+/** Binds a socket without SO_REUSEADDR to host:port (0: a port no socket holds), closes it and returns the port. */
+async function probePort(type: 'udp4' | 'udp6', host: string, port: number): Promise<number> {
+  const probe = createSocket({ type, reuseAddr: false });
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.bind(port, host, () => resolve());
+  });
+  const bound = probe.address().port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return bound;
 }

@@ -34,25 +34,37 @@ export class CellPaths {
     this.kinds = k;
   }
 
-  /** A cell from `address:port` was accepted for session `index`. */
-  fromUdp(index: number, address: string, port: number): void {
+  /** A cell from `address:port` was accepted for session `index`; true when that is a new path. */
+  fromUdp(index: number, address: string, port: number): boolean {
     this.grow(index);
     const kind = this.kinds[index];
-    if (kind === UDP && this.ports[index] === port && this.addrs[index] === address) return;
+    if (kind === UDP && this.ports[index] === port && this.addrs[index] === address) return false;
     if (kind !== NONE) this.counters.roams++;
     this.kinds[index] = UDP;
     this.addrs[index] = address;
     this.ports[index] = port;
     this.sinks[index] = undefined;
+    return true;
   }
 
-  /** A cell from external path `sink` was accepted for session `index`. */
-  fromSink(index: number, sink: ExternalSink): void {
+  /** A cell from external path `sink` was accepted for session `index`; true when that is a new path. */
+  fromSink(index: number, sink: ExternalSink): boolean {
     this.grow(index);
-    if (this.kinds[index] === EXT && this.sinks[index] === sink) return;
+    if (this.kinds[index] === EXT && this.sinks[index] === sink) return false;
     if (this.kinds[index] !== NONE) this.counters.roams++;
     this.kinds[index] = EXT;
     this.sinks[index] = sink;
+    return true;
+  }
+
+  /** True when session `index`'s proven path is this UDP address (the flood guard's fast yes). */
+  isUdpPath(index: number, address: string, port: number): boolean {
+    return this.kinds[index] === UDP && this.ports[index] === port && this.addrs[index] === address;
+  }
+
+  /** True when session `index`'s proven path is this external sink. */
+  isSinkPath(index: number, sink: ExternalSink): boolean {
+    return this.kinds[index] === EXT && this.sinks[index] === sink;
   }
 
   send(index: number, cell: Buffer): void {

@@ -33,7 +33,10 @@ export interface JoinDeps {
 
 /** At most `max` bytes (declared or chunked); the router drops the rest of a refused body, bounded. */
 function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-  return readBounded(req, max, () => new RelayError('bad_join', `join body larger than ${max} bytes`));
+  // A client gone mid-body is a refusal of the client's making: bad_join (counted), like any bad join.
+  return readBounded(req, max, () => new RelayError('bad_join', `join body larger than ${max} bytes`)).catch((err: unknown) => {
+    throw err instanceof RelayError && err.code === 'bad_request' ? new RelayError('bad_join', 'join body incomplete') : err;
+  });
 }
 
 function key32(v: unknown, name: string): Buffer {

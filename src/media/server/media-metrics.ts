@@ -16,7 +16,11 @@ export interface MediaMetrics {
 }
 
 /** `native`: the native data plane's I/O counters (DataPlaneCounters.native), absent on the TypeScript one. */
-export function registerMediaMetrics(metrics: MetricsRegistry, core: CellCore, paths: () => (PathCounters & { native?: NativeIoStats }) | undefined): MediaMetrics {
+export function registerMediaMetrics(
+  metrics: MetricsRegistry,
+  core: CellCore,
+  paths: () => (PathCounters & { wsRefused?: number; native?: NativeIoStats; kernelDrops?: number; socketErrors?: number; connectedPaths?: number }) | undefined,
+): MediaMetrics {
   const cellsIn = metrics.counter('xrelay_media_cells_received_total', 'Cells accepted (authenticated, fresh, well-formed).');
   const dropped = metrics.counter('xrelay_media_cells_dropped_total', 'Cells dropped, by reason; never answered.', 'reason');
   const cellsOut = metrics.counter('xrelay_media_cells_sent_total', 'Cells sent by the pacer, real (records inside) or dummy.', 'kind');
@@ -27,9 +31,13 @@ export function registerMediaMetrics(metrics: MetricsRegistry, core: CellCore, p
   const closes = metrics.counter('xrelay_media_sessions_closed_total', 'Sessions ended, by reason.', 'reason');
   const joins = metrics.counter('xrelay_media_joins_total', 'Join requests, by result.', 'result');
   const roams = metrics.counter('xrelay_media_path_changes_total', 'Sessions whose cells moved to a new address or transport (roaming).');
-  const wsDrops = metrics.counter('xrelay_media_ws_backpressure_drops_total', 'Cells not sent to a WebSocket whose send buffer was full.');
+  const wsDrops = metrics.counter('xrelay_media_ws_backpressure_drops_total', 'Cells not sent to a WebSocket whose send buffer was full (media.wsMaxBufferedBytes), or, on the native data plane, dropped in its thread while JS was 32 ticks behind taking them.');
+  const wsRefused = metrics.counter('xrelay_media_ws_refused_total', 'Cell WebSockets closed at open because their client address held media.wsMaxPerAddress already.');
   const unroutable = metrics.counter('xrelay_media_cells_unroutable_total', 'Cells due for a session with no known path (not sent).');
   let native: ((io: NativeIoStats) => void) | undefined;
+  let tsKernel: ReturnType<typeof metrics.counter> | undefined;
+  let tsErrors: ReturnType<typeof metrics.counter> | undefined;
+  let tsConnected: ReturnType<typeof metrics.gauge> | undefined;
   const sessions = metrics.gauge('xrelay_media_sessions', 'Live media sessions.');
   const rooms = metrics.gauge('xrelay_media_rooms', 'Live rooms.');
   for (const r of DROP_REASONS.slice(1)) dropped.inc(0, r);
@@ -49,7 +57,21 @@ export function registerMediaMetrics(metrics: MetricsRegistry, core: CellCore, p
     if (p !== undefined) {
       roams.follow(p.roams);
       wsDrops.follow(p.wsBackpressureDrops);
+      wsRefused.follow(p.wsRefused ?? 0);
       unroutable.follow(p.unroutable);
+      // TypeScript plane only (registered at the first scrape that sees them, as the native ones).
+      if (p.kernelDrops !== undefined) {
+        tsKernel ??= metrics.counter('xrelay_media_kernel_drops_total', "Cells the kernel dropped at the TypeScript data plane's full socket receive queue (read from /proc/net/udp at scrape time): the event loop could not keep up.");
+        tsKernel.follow(p.kernelDrops);
+      }
+      if (p.socketErrors !== undefined) {
+        tsErrors ??= metrics.counter('xrelay_media_udp_socket_errors_total', "Errors the TypeScript data plane's UDP socket reported (failed sends: EMSGSIZE, ENOBUFS, ICMP unreachable); the socket keeps serving.");
+        tsErrors.follow(p.socketErrors);
+      }
+      if (p.connectedPaths !== undefined) {
+        tsConnected ??= metrics.gauge('xrelay_media_connected_paths', 'Connected UDP sockets the TypeScript data plane holds for proven client paths (media.connectedPaths caps them).');
+        tsConnected.set(p.connectedPaths);
+      }
       if (p.native !== undefined) {
         native ??= registerNativeIoMetrics(metrics);
         native(p.native);

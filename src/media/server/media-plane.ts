@@ -7,7 +7,6 @@
  * no address. Never per packet.
  */
 import { randomInt } from 'node:crypto';
-import type { WebSocket } from 'ws';
 import { parseProfiles } from '../codec/profiles.js';
 import { CLOSE_REASONS, minBodyForRoster } from '../core/media-core.js';
 import type { Plane, PlaneContext } from '../../server/plane.js';
@@ -16,6 +15,8 @@ import { CELLS_WS_PATH, JOIN_PATH, joinHandler } from './join-route.js';
 import { registerMediaMetrics } from './media-metrics.js';
 import { rateLimitKeyOf } from '../../limits/client-address.js';
 import { RateLimiter } from '../../limits/rate-limiter.js';
+import { ERROR_CODES } from '../../errors.js';
+import { CellSockets, closeCodeFor } from './cell-sockets.js';
 
 export interface MediaPlane extends Plane {
   /** The UDP port cells are received on (the bound one when configured as 0). */
@@ -36,8 +37,7 @@ export async function startMediaPlane(ctx: PlaneContext): Promise<MediaPlane> {
     }
   }
   const log = ctx.logger.child({ plane: 'media' });
-  const sockets = new Set<WebSocket>();
-  const sinks = new Map<WebSocket, ExternalSink>();
+  const sockets = new CellSockets(cfg.wsMaxPerAddress);
   let wsBackpressureDrops = 0;
   let closed = false;
   const { plane: dp, why } = await startDataPlane(cfg.dataPlane, {
@@ -53,9 +53,16 @@ export async function startMediaPlane(ctx: PlaneContext): Promise<MediaPlane> {
     host: ctx.config.host,
     udpPort: cfg.udpPort,
     onClosed: (_index, reason) => log.info({ reason: CLOSE_REASONS[reason], sessions: dp.core.sessionCount }, 'media session closed'),
+    ...(cfg.floodGuard ? { floodGuard: { perSourcePerSec: cfg.unverifiedOpensPerSource, perSessionPerSec: cfg.unverifiedOpensPerSession, maxSources: 65_536 } } : {}),
+    recvBufferBytes: cfg.udpRecvBufferBytes,
+    ...(cfg.connectedPaths > 0 ? { connectedPaths: cfg.connectedPaths } : {}),
   });
   const core = dp.core;
-  const metrics = registerMediaMetrics(ctx.metrics, core, () => ({ ...dp.counters(), wsBackpressureDrops }));
+  const metrics = registerMediaMetrics(ctx.metrics, core, () => {
+    const c = dp.counters();
+    // Cells for WebSockets the native thread dropped while JS was behind count as backpressure too.
+    return { ...c, wsBackpressureDrops: wsBackpressureDrops + (c.externalDrops ?? 0), wsRefused: sockets.refused };
+  });
   const udpPort = dp.udpPort;
   const advertised = cfg.advertisedHost !== '' ? cfg.advertisedHost : ctx.config.host;
 
@@ -76,29 +83,34 @@ export async function startMediaPlane(ctx: PlaneContext): Promise<MediaPlane> {
       onRefused: (code) => metrics.refused(code),
     }),
   );
-  ctx.http.websocket(CELLS_WS_PATH, (ws) => {
+  ctx.http.websocket(CELLS_WS_PATH, (ws, req) => {
     if (closed) {
       ws.terminate();
       return;
     }
-    sockets.add(ws);
+    const c = sockets.open(ws, joinKey(req), Date.now());
+    if (c === undefined) {
+      ws.close(closeCodeFor(ERROR_CODES.rate_limited), 'rate_limited');
+      return;
+    }
     const sink: ExternalSink = {
       send(cell: Buffer): void {
         if (ws.readyState !== 1 || ws.bufferedAmount > cfg.wsMaxBufferedBytes) wsBackpressureDrops++;
         else ws.send(cell, { binary: true });
       },
     };
-    sinks.set(ws, sink);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      dp.receiveExternal(isBinary && Buffer.isBuffer(data) ? data : EMPTY, sink);
+      if (dp.receiveExternal(isBinary && Buffer.isBuffer(data) ? data : EMPTY, sink) >= 0) c.lastAcceptedMs = Date.now();
     });
     ws.on('close', () => {
-      sockets.delete(ws);
-      sinks.delete(ws);
+      sockets.close(ws);
       dp.forgetSink(sink);
     });
     ws.on('error', () => ws.terminate());
   });
+  // One sweep for all cell sockets: a socket with no accepted cell for media.idleTimeoutMs is closed.
+  const sweep = setInterval(() => sockets.closeIdle(Date.now() - cfg.idleTimeoutMs, (ws) => ws.close(closeCodeFor(ERROR_CODES.idle_timeout), 'idle_timeout')), Math.min(5000, Math.ceil(cfg.idleTimeoutMs / 2)));
+  sweep.unref();
   log.info({ udpPort, profiles: profiles.map((p) => p.name), dataPlane: dp.kind, why }, `media plane listening (${dp.kind} data plane)`);
 
   return {
@@ -110,8 +122,8 @@ export async function startMediaPlane(ctx: PlaneContext): Promise<MediaPlane> {
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      for (const ws of sockets) ws.terminate();
-      sockets.clear();
+      clearInterval(sweep);
+      sockets.terminateAll();
       await dp.close();
       log.info({ dataPlane: dp.kind }, 'media plane closed');
     },
