@@ -10,15 +10,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import { RelayError, type ErrorCode } from '../errors.js';
-import { verifyMailboxAuth } from '../crypto/mailbox-auth.js';
-import type { Logger, Redactor } from '../observability/log.js';
-import { errorSummary } from '../server/http-router.js';
+import { RelayError, type ErrorCode } from '../../errors.js';
+import { verifyMailboxAuth } from '../../crypto/mailbox-auth.js';
+import type { Logger, Redactor } from '../../observability/log.js';
+import { errorSummary } from '../../observability/error-summary.js';
 import type { EnvelopeMetrics } from './envelope-metrics.js';
-import type { MailboxReader, MailboxService } from './mailbox-service.js';
-import { CHALLENGE_BYTES, ENVELOPE_ID_BYTES, MAILBOX_ID_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, closeCodeFor, decodeB64url, encodeB64url, encodeEnvelopeFrame } from './protocol.js';
-import type { ChallengeBook } from './challenge-book.js';
-import type { FlowVerdict, SocketFlow } from './socket-flow.js';
+import type { MailboxReader, MailboxService } from '../core/mailbox-service.js';
+import { CHALLENGE_BYTES, ENVELOPE_ID_BYTES, MAILBOX_ID_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, closeCodeFor, decodeB64url, encodeB64url, encodeEnvelopeFrame } from '../../wire/envelope-protocol.js';
+import type { ChallengeBook } from '../core/challenge-book.js';
+import type { FlowVerdict, SocketFlow } from '../core/socket-flow.js';
 
 const MAX_ACK_IDS = 1024;
 const MAX_TOKEN_CHARS = 4096;

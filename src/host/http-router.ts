@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { RelayError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
+import { errorSummary } from '../observability/error-summary.js';
 import type { Counter, Histogram, MetricsRegistry } from '../observability/metrics.js';
 import type { BrowserPolicy } from './cors.js';
 import type { HttpHandler, HttpMount } from './plane.js';
@@ -249,10 +250,4 @@ function matchPath(pattern: string | RegExp, path: string): string[] | undefined
   if (typeof pattern === 'string') return pattern === path ? [] : undefined;
   const m = pattern.exec(path);
   return m === null ? undefined : m.slice(1).map((s) => s ?? '');
-}
-
-/** An error as it may be logged: its class and message only, never request data. */
-export function errorSummary(err: unknown): { type: string; message: string } {
-  if (err instanceof Error) return { type: err.name, message: err.message };
-  return { type: typeof err, message: String(err) };
 }

@@ -1,5 +1,5 @@
 /** The envelope plane's metrics. Labels are error codes and results only: no mailbox, no address. */
-import type { MetricsRegistry } from '../observability/metrics.js';
+import type { MetricsRegistry } from '../../observability/metrics.js';
 
 export function createEnvelopeMetrics(registry: MetricsRegistry) {
   return {

@@ -3,12 +3,12 @@
  * notify them, and decide wakes. HTTP and WebSocket front ends call into it; it never sees an
  * address beyond the opaque rate-limit key it is handed, and it never parses an envelope.
  */
-import type { RelayConfig } from '../config/schema.js';
-import { RelayError } from '../errors.js';
-import type { EnvelopeStore, StoredEnvelope } from './envelope-store.js';
-import type { EnvelopeMetrics } from './envelope-metrics.js';
-import { RateLimiter } from '../limits/rate-limiter.js';
-import type { WakeDispatcher } from './wake-dispatcher.js';
+import type { RelayConfig } from '../../config/schema.js';
+import { RelayError } from '../../errors.js';
+import type { EnvelopeStore, StoredEnvelope } from '../store/envelope-store.js';
+import type { EnvelopeMetrics } from '../server/envelope-metrics.js';
+import { RateLimiter } from '../../limits/rate-limiter.js';
+import type { WakeDispatcher } from '../push/wake-dispatcher.js';
 
 /** A live reader connection; the service calls it when its mailbox may have something new. */
 export interface MailboxReader {

@@ -4,25 +4,25 @@
  * TTL sweeper and wake dispatcher.
  */
 import type { WebSocket } from 'ws';
-import type { Plane, PlaneContext } from '../server/plane.js';
-import { errorSummary } from '../server/http-router.js';
-import { ChallengeBook } from './challenge-book.js';
-import type { EnvelopeStore } from './envelope-store.js';
+import type { Plane, PlaneContext } from '../../host/plane.js';
+import { errorSummary } from '../../observability/error-summary.js';
+import { ChallengeBook } from '../core/challenge-book.js';
+import type { EnvelopeStore } from '../store/envelope-store.js';
 import { createEnvelopeMetrics } from './envelope-metrics.js';
-import { rateLimitKeyOf } from '../limits/client-address.js';
+import { rateLimitKeyOf } from '../../limits/client-address.js';
 import { mountEnvelopeRoutes } from './http-routes.js';
-import { LmdbEnvelopeStore } from './lmdb-store.js';
-import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
-import { isRelayError } from '../errors.js';
-import { MailboxService } from './mailbox-service.js';
+import { LmdbEnvelopeStore } from '../store/lmdb-store.js';
+import { lockDataDir, type DataDirLock } from '../store/data-dir-lock.js';
+import { isRelayError } from '../../errors.js';
+import { MailboxService } from '../core/mailbox-service.js';
 import { PostSocket } from './post-socket.js';
-import { POST_PATH, READER_PATH } from './protocol.js';
-import { type PushProvider, WebhookProvider } from './push-providers.js';
+import { POST_PATH, READER_PATH } from '../../wire/envelope-protocol.js';
+import { type PushProvider, WebhookProvider } from '../push/push-providers.js';
 import { ReaderSocket } from './reader-socket.js';
-import { SocketFlow, type FlowVerdict } from './socket-flow.js';
+import { SocketFlow, type FlowVerdict } from '../core/socket-flow.js';
 import { closeWithError } from './socket-refusal.js';
-import { WakeDispatcher } from './wake-dispatcher.js';
-import { SocketSlots } from '../limits/socket-slots.js';
+import { WakeDispatcher } from '../push/wake-dispatcher.js';
+import { SocketSlots } from '../../limits/socket-slots.js';
 
 export interface EnvelopePlane extends Plane {
   readonly service: MailboxService;

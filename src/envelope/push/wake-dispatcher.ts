@@ -6,12 +6,12 @@
  * dead push endpoint cannot make the relay hold an unbounded number of requests and timers. Each
  * request has its provider's timeout (the webhook's: 5 s).
  */
-import type { Logger } from '../observability/log.js';
-import { errorSummary } from '../server/http-router.js';
-import type { PushTarget } from './envelope-store.js';
-import type { EnvelopeMetrics } from './envelope-metrics.js';
+import type { Logger } from '../../observability/log.js';
+import { errorSummary } from '../../observability/error-summary.js';
+import type { PushTarget } from '../store/envelope-store.js';
+import type { EnvelopeMetrics } from '../server/envelope-metrics.js';
 import type { PushProvider } from './push-providers.js';
-import { WakeScheduler, type WakePolicy } from './wake-scheduler.js';
+import { WakeScheduler, type WakePolicy } from '../core/wake-scheduler.js';
 
 export class WakeDispatcher {
   private readonly scheduler: WakeScheduler;
