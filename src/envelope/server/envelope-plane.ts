@@ -8,13 +8,14 @@ import type { Plane, PlaneContext } from '../../host/plane.js';
 import { errorSummary } from '../../observability/error-summary.js';
 import { ChallengeBook } from '../core/challenge-book.js';
 import type { EnvelopeStore } from '../store/envelope-store.js';
-import { createEnvelopeMetrics } from './envelope-metrics.js';
+import { createEnvelopeMetrics, mailboxMetricsOf, wakeMetricsOf } from './envelope-metrics.js';
 import { rateLimitKeyOf } from '../../limits/client-address.js';
 import { mountEnvelopeRoutes } from './http-routes.js';
-import { LmdbEnvelopeStore } from '../store/lmdb-store.js';
+import { openEnvelopeStore } from '../store/open-envelope-store.js';
 import { lockDataDir, type DataDirLock } from '../store/data-dir-lock.js';
 import { isRelayError } from '../../errors.js';
 import { MailboxService } from '../core/mailbox-service.js';
+import { LocalMailboxNotifier } from '../core/mailbox-notifier.js';
 import { PostSocket } from './post-socket.js';
 import { POST_PATH, READER_PATH } from '../../wire/envelope-protocol.js';
 import { type PushProvider, WebhookProvider } from '../push/push-providers.js';
@@ -48,8 +49,10 @@ export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneO
   const metrics = createEnvelopeMetrics(ctx.metrics);
   const providers: PushProvider[] = [...(opts.providers ?? [])];
   if (cfg.webhookUrl !== '') providers.push(new WebhookProvider(cfg.webhookUrl));
-  const wakes = new WakeDispatcher(providers, { windowMs: cfg.wakeWindowSec * 1000, retries: cfg.wakeRetries, retryBaseMs: cfg.wakeRetryBaseMs }, metrics, logger, now, cfg.wakeMaxPending);
-  const service = new MailboxService({ config: cfg, metrics, wakes, now });
+  const wakes = new WakeDispatcher(providers, { windowMs: cfg.wakeWindowSec * 1000, retries: cfg.wakeRetries, retryBaseMs: cfg.wakeRetryBaseMs }, wakeMetricsOf(metrics), logger, now, cfg.wakeMaxPending);
+  const mailboxMetrics = mailboxMetricsOf(metrics);
+  const notifier = new LocalMailboxNotifier(cfg.maxReadersPerMailbox, mailboxMetrics.readersChanged);
+  const service = new MailboxService({ config: cfg, metrics: mailboxMetrics, wakes, notifier, now });
   const challenges = new ChallengeBook(cfg.authTimeoutSec * 1000 * 6, now);
   const sockets = new Set<WebSocket>(); // reader and post sockets, closed at shutdown
 
@@ -64,10 +67,10 @@ export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneO
       const startedAt = performance.now();
       lock ??= await lockDataDir(ctx.config.dataDir);
       if (closed) return lock.release();
-      const lmdb = LmdbEnvelopeStore.open(ctx.config.dataDir, cfg);
-      store = lmdb;
+      const opened = openEnvelopeStore(ctx.config);
+      store = opened.store;
       service.attachStore(store);
-      logger.info({ envelopes: store.stats().envelopes, usage: lmdb.usageSource, lock: lock.name, openMs: Math.round(performance.now() - startedAt) }, 'envelope store open');
+      logger.info({ envelopes: store.stats().envelopes, ...opened.details, lock: lock.name, openMs: Math.round(performance.now() - startedAt) }, 'envelope store open');
     } catch (err) {
       if (first && isRelayError(err) && err.code === 'data_dir_locked') throw err;
       logger.error({ err: errorSummary(err), retryInMs: delayMs }, 'cannot open the envelope store; relay not ready');
