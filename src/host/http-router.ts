@@ -31,20 +31,20 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-export function sendError(res: ServerResponse, err: RelayError): void {
+function sendError(res: ServerResponse, err: RelayError): void {
   const headers: Record<string, string> = {};
   if (err.retryAfterSec !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterSec)));
   sendJson(res, err.status, err.toJSON(), headers);
 }
 
 /** Request latency buckets, in seconds: 1 ms (a health check) to 10 s (a slow upload). */
-export const HTTP_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const HTTP_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** Methods kept as a label value; any other is counted as "OTHER" (the label set stays closed). */
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
 
 /** The status recorded for a response the client closed before it was sent (nginx's convention). */
-export const CLIENT_CLOSED_STATUS = 499;
+const CLIENT_CLOSED_STATUS = 499;
 
 /** A registered route or WebSocket path, as the request metrics label it. */
 export interface RouteInfo {

@@ -8,7 +8,7 @@ import { SocketSlots } from '../../limits/socket-slots.js';
 import type { Gauge } from '../../observability/metrics.js';
 import { MAILBOX_ID_BYTES, decodeB64url, encodeB64url } from '../../wire/envelope-protocol.js';
 
-export const POST_ENVELOPE_ROUTE = /^\/v1\/mailboxes\/([^/]*)\/envelopes$/;
+const POST_ENVELOPE_ROUTE = /^\/v1\/mailboxes\/([^/]*)\/envelopes$/;
 
 /**
  * `clientKey`: the rate-limit bucket of a request (its client address, IPv6 by /64).
