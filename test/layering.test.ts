@@ -8,7 +8,7 @@
  * - planes (envelope, media, turn) import nothing of one another: only src/relay*.ts sees them all;
  * - no folder-level cycle (the folder graph is built and its strongly connected components found);
  * - no relay module imports the SDK (src/client) or libsodium; the SDK imports only itself,
- *   src/wire and src/errors.ts;
+ *   src/wire and types of src/errors.ts;
  * - nothing in src/ imports (or names by path) loadtest/ or test/.
  *
  * A folder that is not in RANKS fails the test: a new folder is placed on purpose, not by accident.
@@ -83,6 +83,12 @@ function importsOf(text: string): string[] {
 /** Path-like literals naming a dev folder (e.g. `new URL('../../loadtest/kit/cli.js', import.meta.url)`). */
 function devPathLiterals(text: string): string[] {
   return [...text.matchAll(/['"`]((?:\.\.\/)+(?:loadtest|test)\/[^'"`]*)['"`]/g)].map((m) => m[1]!);
+}
+
+/** True when every import of `target` (a path ending) in `text` is `import type`. */
+function onlyTypesFrom(text: string, target: string): boolean {
+  const all = [...text.matchAll(/^\s*(import|export)(\s+type)?\s[^'";]*?\sfrom\s*['"]([^'"]+)['"]/gm)].filter((m) => m[3]!.endsWith(target));
+  return all.every((m) => m[1] === 'import' && m[2] !== undefined);
 }
 
 function rankKey(file: string): string {
@@ -181,6 +187,7 @@ function checkLayering(files: ReadonlyMap<string, string>, allowed: readonly str
     }
     if (sdk) {
       if (!to.startsWith('client/') && !SDK_MAY_IMPORT.some((p) => to.startsWith(p))) out.push({ rule: 'sdk', edge });
+      else if (to === 'errors.ts' && !onlyTypesFrom(files.get(from)!, 'errors.js')) out.push({ rule: 'sdk', edge }); // the codes, not the relay's error class
       continue;
     }
     if (to.startsWith('client/')) {
@@ -245,6 +252,7 @@ describe('layering of src/', () => {
       ['media/core/bad.ts', "import sodium from 'libsodium-wrappers';", 'blind', 'media/core/bad.ts -> libsodium-wrappers'],
       ['envelope/server/bad.ts', "const m = await import('../../client/api.js');", 'blind', 'envelope/server/bad.ts -> client/api.ts'],
       ['client/bad.ts', "import { ReplayWindow } from '../media/core/replay-window.js';", 'sdk', 'client/bad.ts -> media/core/replay-window.ts'],
+      ['client/bad2.ts', "import { RelayError } from '../errors.js';", 'sdk', 'client/bad2.ts -> errors.ts'],
       ['config/bad.ts', "import { run } from '../../loadtest/kit/cli.js';", 'outside-src', 'config/bad.ts -> loadtest/kit/cli.js'],
       ['limits/bad.ts', "const kit = new URL('../../loadtest/kit/main.js', import.meta.url);", 'outside-src', 'limits/bad.ts -> loadtest/kit/main.js'],
       ['webrtc/edge.ts', "export const x = 1;", 'unranked', 'webrtc/edge.ts'],

@@ -60,7 +60,7 @@ describe('MailboxService over its ports', () => {
     dirs.push(config.dataDir);
     const counted: string[] = [];
     const metrics: MailboxMetrics = {
-      stored: () => counted.push('stored'),
+      stored: (writeSeconds) => counted.push(`stored:${writeSeconds}`),
       delivered: (n) => counted.push(`delivered:${n}`),
       expired: (n) => counted.push(`expired:${n}`),
       rejected: (code) => counted.push(`rejected:${code}`),
@@ -72,7 +72,8 @@ describe('MailboxService over its ports', () => {
     let now = 1_000_000;
     const wakes = new WakeDispatcher([provider], { windowMs: 1000, retries: 0, retryBaseMs: 10 }, { wake: (r) => wakeResults.push(r) }, createLogger({ level: 'silent' }), () => now);
     const notifier = new LocalMailboxNotifier(config.envelope.maxReadersPerMailbox, metrics.readersChanged);
-    const service = new MailboxService({ config: config.envelope, metrics, wakes, notifier, now: () => now });
+    let mono = 10;
+    const service = new MailboxService({ config: config.envelope, metrics, wakes, notifier, now: () => now, monotonicMs: () => (mono += 2.5) });
     const { store } = openEnvelopeStore(config);
     service.attachStore(store);
     try {
@@ -93,7 +94,11 @@ describe('MailboxService over its ports', () => {
       await expect(service.post(box, randomBytes(size + 1))).rejects.toMatchObject({ code: 'size_not_allowed' });
       service.removeReader(box, reader);
       expect(woken).toEqual(['device-token']);
-      expect(counted).toEqual(['stored', 'readers:1', 'stored', 'delivered:1', 'rejected:size_not_allowed', 'readers:-1']);
+      expect(counted).toEqual(['stored:0.0025', 'readers:1', 'stored:0.0025', 'delivered:1', 'rejected:size_not_allowed', 'readers:-1']);
+      const write = service.post(box, randomBytes(size));
+      await service.drain(); // waits for the write in flight, then refuses
+      expect((await write).length).toBe(16);
+      await expect(service.post(box, randomBytes(size))).rejects.toMatchObject({ code: 'shutting_down' });
     } finally {
       wakes.close();
       await store.close();

@@ -18,6 +18,8 @@ export interface MailboxServiceDeps {
   wakes: MailboxWaker;
   notifier: MailboxNotifier;
   now: () => number;
+  /** A monotonic clock in milliseconds, sub-millisecond resolution (store write times); default performance.now. */
+  monotonicMs?: () => number;
 }
 
 export class MailboxService {
@@ -26,10 +28,12 @@ export class MailboxService {
   private readonly buckets: ReadonlySet<number>;
   private readonly inflight = new Set<Promise<unknown>>();
   private accepting = true;
+  private readonly clock: () => number;
 
   constructor(private readonly deps: MailboxServiceDeps) {
     this.limiter = new RateLimiter(deps.config.postRatePerSec, deps.config.postBurst);
     this.buckets = new Set(deps.config.sizeBuckets);
+    this.clock = deps.monotonicMs ?? (() => performance.now());
   }
 
   attachStore(store: EnvelopeStore): void {
@@ -58,7 +62,7 @@ export class MailboxService {
     if (!this.accepting) this.reject('shutting_down', 'the relay is shutting down', 5);
     this.checkSize(body.length);
     const store = this.requireStore();
-    const started = process.hrtime.bigint();
+    const started = this.clock();
     const write = store.put(mailbox, body, this.deps.now());
     this.track(write);
     let id: Buffer;
@@ -68,7 +72,7 @@ export class MailboxService {
       if (err instanceof RelayError) this.deps.metrics.rejected(err.code);
       throw err;
     }
-    this.deps.metrics.stored(Number(process.hrtime.bigint() - started) / 1e9);
+    this.deps.metrics.stored((this.clock() - started) / 1000);
     this.announce(mailbox);
     return id;
   }
@@ -111,13 +115,13 @@ export class MailboxService {
     return this.store?.stats();
   }
 
-  /** Refuse new work, then wait (up to graceMs) for in-flight store writes and deletes. */
-  async drain(graceMs: number): Promise<void> {
+  /**
+   * Refuses new work from now on and resolves once the store writes and deletes in flight have
+   * settled (the caller bounds the wait: the core holds no timer).
+   */
+  drain(): Promise<void> {
     this.accepting = false;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
-    await Promise.race([Promise.allSettled([...this.inflight]), timeout]);
-    clearTimeout(timer);
+    return Promise.allSettled([...this.inflight]).then(() => undefined);
   }
 
   /** Counts a refusal under its code and returns it, for front ends that answer rather than throw. */

@@ -66,10 +66,18 @@ export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneO
       store.stop();
       sockets.stopAccepting();
       clearInterval(sweeper);
-      await service.drain(ctx.config.shutdownGraceSec * 1000);
+      await withinMs(service.drain(), ctx.config.shutdownGraceSec * 1000);
       wakes.close();
       sockets.closeAll();
       await store.close();
     },
   };
+}
+
+/** Waits for `work`, at most `ms` milliseconds. */
+async function withinMs(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  await Promise.race([work, timeout]);
+  clearTimeout(timer);
 }
