@@ -74,7 +74,7 @@ describe('MailboxService over its ports', () => {
     const notifier = new LocalMailboxNotifier(config.envelope.maxReadersPerMailbox, metrics.readersChanged);
     let mono = 10;
     const service = new MailboxService({ config: config.envelope, metrics, wakes, notifier, now: () => now, monotonicMs: () => (mono += 2.5) });
-    const { store } = openEnvelopeStore(config);
+    const { store } = await openEnvelopeStore(config);
     service.attachStore(store);
     try {
       const size = config.envelope.sizeBuckets[0]!;

@@ -32,7 +32,11 @@ export async function openStoreWithRetry(config: RelayConfig, service: MailboxSe
       const startedAt = performance.now();
       lock ??= await lockDataDir(config.dataDir);
       if (stopped) return lock.release();
-      const opened = openEnvelopeStore(config);
+      const opened = await openEnvelopeStore(config);
+      if (stopped) {
+        await opened.store.close(); // the plane closed while a networked backend was connecting
+        return lock.release();
+      }
       store = opened.store;
       service.attachStore(store);
       logger.info({ envelopes: store.stats().envelopes, ...opened.details, lock: lock.name, openMs: Math.round(performance.now() - startedAt) }, 'envelope store open');

@@ -14,8 +14,11 @@ export interface OpenedEnvelopeStore {
   readonly details: Readonly<Record<string, string | number>>;
 }
 
-/** Opens the configured envelope store; throws what the backend throws (retried by the plane). */
-export function openEnvelopeStore(config: Pick<RelayConfig, 'dataDir' | 'envelope'>): OpenedEnvelopeStore {
+/**
+ * Opens the configured envelope store; rejects with what the backend throws (the plane retries).
+ * Async because a networked backend connects before it is usable.
+ */
+export async function openEnvelopeStore(config: Pick<RelayConfig, 'dataDir' | 'envelope'>): Promise<OpenedEnvelopeStore> {
   const lmdb = LmdbEnvelopeStore.open(config.dataDir, config.envelope);
   return { store: lmdb, details: { usage: lmdb.usageSource } };
 }
