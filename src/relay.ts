@@ -46,7 +46,7 @@ export interface Relay {
   /** The HTTP routes and WebSocket paths the planes registered (the contract test reads them). */
   readonly router: HttpRouter;
   readonly logger: Logger;
-  /** Apply what can change while running (certificates, log level): see reload.ts. SIGHUP calls it. */
+  /** Apply what can change while running (certificates, log level): see relay-reload.ts. SIGHUP calls it. */
   reload(next: RelayConfig): ReloadReport;
   close(): Promise<void>;
 }
