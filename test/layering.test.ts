@@ -3,8 +3,8 @@
  * from`, side-effect `import '...'`, dynamic `import('...')` with a literal) is parsed and checked:
  *
  * - direction: a module imports only modules of its own rank or lower (RANKS below), so the arrows
- *   run codec -> crypto -> store -> core -> push -> native/dataplane -> host -> server -> 
- *   composition root (src/relay*.ts) -> CLI;
+ *   run codec -> crypto -> store -> core -> push -> native/dataplane -> host -> server -> composition
+ *   root (src/relay*.ts) -> CLI;
  * - planes (envelope, media, turn) import nothing of one another: only src/relay*.ts sees them all;
  * - no folder-level cycle (the folder graph is built and its strongly connected components found);
  * - no relay module imports the SDK (src/client) or libsodium; the SDK imports only itself,
