@@ -20,7 +20,7 @@ import { wireBitrate } from '../src/media/codec/profiles.js';
 import { startMediaPlane, type MediaPlane } from '../src/media/server/media-plane.js';
 import { createLogger, Redactor } from '../src/observability/log.js';
 import { MetricsRegistry } from '../src/observability/metrics.js';
-import { HttpRouter } from '../src/server/http-router.js';
+import { HttpRouter } from '../src/host/http-router.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { loadConfig } from '../../dist/src/config/load.js';
-import { startRelay } from '../../dist/src/server/relay.js';
+import { startRelay } from '../../dist/src/relay.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

@@ -18,7 +18,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generateMailboxKeys, postEnvelope } from '../../src/client/index.js';
-import { POST_PATH } from '../../src/envelope/protocol.js';
+import { POST_PATH } from '../../src/wire/envelope-protocol.js';
 import { rawReader, until } from './raw-reader.js';
 import { clientFrame, rawUpgrade, type RawWs } from './raw-ws.js';
 

@@ -1,7 +1,7 @@
 /** Authenticated mailbox readers for bound tests: one on a raw socket (that can stop reading), and the signed auth message. */
 import sodium from 'libsodium-wrappers';
 import type { MailboxKeys } from '../../src/client/index.js';
-import { READER_PATH, authMessage, encodeB64url } from '../../src/envelope/protocol.js';
+import { READER_PATH, authMessage, encodeB64url } from '../../src/wire/envelope-protocol.js';
 import { clientFrame, jsonFrames, rawUpgrade, type RawWs } from './raw-ws.js';
 
 export async function signedAuth(keys: MailboxKeys, challenge: string): Promise<Record<string, string>> {

@@ -6,7 +6,7 @@
  * storm measures post → read latency on one clock. Accounting: accepted = read + still queued.
  */
 import autocannon from 'autocannon';
-import { encodeB64url } from '../../src/envelope/protocol.js';
+import { encodeB64url } from '../../src/wire/envelope-protocol.js';
 import { generateMailboxKeys } from '../../src/client/mailbox/mailbox-keys.js';
 import { MailboxReader } from '../../src/client/mailbox/mailbox-reader.js';
 import { nowEpochMs } from '../leak/tap.js';

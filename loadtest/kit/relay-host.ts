@@ -1,6 +1,6 @@
 /**
  * The relay a load run talks to, hosted in one place: `hostRelay()` starts the composition root
- * (`startRelay(config)` of src/server/relay.ts: envelope plane, media plane, /metrics) on loopback
+ * (`startRelay(config)` of src/relay.ts: envelope plane, media plane, /metrics) on loopback
  * with port 0 everywhere, TURN off, and a throwaway data directory.
  *
  * Run as a child process (`fork`), this file hosts the relay and answers the load kit over IPC:
@@ -17,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { defaultConfig } from '../../src/config/load.js';
 import type { RelayConfig } from '../../src/config/schema.js';
 import type { MediaCore } from '../../src/media/core/media-core.js';
-import { startRelay } from '../../src/server/relay.js';
+import { startRelay } from '../../src/relay.js';
 
 export interface HostOptions {
   /** Overrides of the media section (profiles, roomCap, ...). */

@@ -1,13 +1,13 @@
 /**
  * `xrelay serve`: run the relay until a signal. SIGTERM/SIGINT drain and stop (a second one exits
  * at once); SIGHUP re-reads the config (file, environment, the same flags) and reloads what can
- * change while running (TLS certificates, log level: src/server/reload.ts). A config that no longer
+ * change while running (TLS certificates, log level: src/relay-reload.ts). A config that no longer
  * validates is logged and the running one kept.
  */
 import { ConfigError } from '../config/load.js';
 import type { RelayConfig } from '../config/schema.js';
-import { errorSummary } from '../server/http-router.js';
-import { startRelay } from '../server/relay.js';
+import { errorSummary } from '../observability/error-summary.js';
+import { startRelay } from '../relay.js';
 
 export async function serve(config: RelayConfig, readConfig: () => RelayConfig): Promise<number> {
   // A SIGHUP while starting (default action: exit) is held and served once the relay runs.

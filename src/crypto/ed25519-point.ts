@@ -24,7 +24,7 @@
 
 const P = 2n ** 255n - 19n;
 /** The order of the prime subgroup (section 5.1). */
-export const ED25519_L = 2n ** 252n + 27742317777372353535851937790883648493n;
+const ED25519_L = 2n ** 252n + 27742317777372353535851937790883648493n;
 const D = mod(-121665n * inverse(121666n));
 /** sqrt(-1) mod p = 2^((p-1)/4) (section 5.1.3 step 3). */
 const SQRT_M1 = pow(2n, (P - 1n) / 4n);

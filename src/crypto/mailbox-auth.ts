@@ -9,7 +9,7 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { blake2b } from './blake2b.js';
 import { checkPublicKey, isCanonicalScalar } from './ed25519-point.js';
-import { MAILBOX_ID_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, authMessage } from '../envelope/protocol.js';
+import { MAILBOX_ID_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, authMessage } from '../wire/envelope-protocol.js';
 
 /** DER SubjectPublicKeyInfo header for a raw Ed25519 key (RFC 8410 section 4). */
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');

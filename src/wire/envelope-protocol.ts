@@ -27,10 +27,10 @@ export const ENVELOPE_ID_BYTES = 16;
 export const CHALLENGE_BYTES = 32;
 export const PUBLIC_KEY_BYTES = 32;
 export const SIGNATURE_BYTES = 64;
-export const FRAME_ENVELOPE = 0x01;
+const FRAME_ENVELOPE = 0x01;
 export const POST_HEADER_BYTES = 4 + MAILBOX_ID_BYTES;
 /** Domain separation: a signature made for this purpose is useless for any other. */
-export const AUTH_CONTEXT: Uint8Array = new TextEncoder().encode('xentrop-relay/v1 mailbox-auth\0');
+const AUTH_CONTEXT: Uint8Array = new TextEncoder().encode('xentrop-relay/v1 mailbox-auth\0');
 
 export const READER_PATH = '/v1/mailbox';
 export const POST_PATH = '/v1/post';

@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { lockDataDir, lockDataDirByFile, LOCK_FILE } from '../../src/envelope/data-dir-lock.js';
+import { lockDataDir, lockDataDirByFile, LOCK_FILE } from '../../src/envelope/store/data-dir-lock.js';
 import { CLI, spawnRelay } from '../helpers/child-relay.js';
 import { startTestRelay, tempDir } from '../helpers/relay.js';
 

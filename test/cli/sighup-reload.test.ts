@@ -12,7 +12,7 @@ import { connect } from 'node:tls';
 import { Agent, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MailboxReader, generateMailboxKeys, openEnvelope, sealEnvelope } from '../../src/client/index.js';
-import { encodeB64url } from '../../src/envelope/protocol.js';
+import { encodeB64url } from '../../src/wire/envelope-protocol.js';
 import { expectAllDelivered, joinAll, leaveAll, talk } from '../media/call-helpers.js';
 import { CLI } from '../helpers/child-relay.js';
 import { tempDir } from '../helpers/relay.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { envName, flagName } from '../../src/config/fields.js';
 import { ConfigError, defaultConfig, listFields, loadConfig } from '../../src/config/load.js';
-import { startRelay } from '../../src/server/relay.js';
+import { startRelay } from '../../src/relay.js';
 import { CLI } from '../helpers/child-relay.js';
 import { tempDir } from '../helpers/relay.js';
 

@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { Agent, setGlobalDispatcher } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateMailboxKeys, type MailboxKeys } from '../../src/client/index.js';
-import { encodeB64url } from '../../src/envelope/protocol.js';
+import { encodeB64url } from '../../src/wire/envelope-protocol.js';
 import { spawnRelay } from '../helpers/child-relay.js';
 import { drain } from '../helpers/drain.js';
 import { tempDir } from '../helpers/relay.js';

@@ -7,7 +7,7 @@ import sodium from 'libsodium-wrappers';
 import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MailboxReader, generateMailboxKeys, postEnvelope, type MailboxKeys } from '../../src/client/index.js';
-import { authMessage, encodeB64url, POST_PATH, READER_PATH, encodePostFrame } from '../../src/envelope/protocol.js';
+import { authMessage, encodeB64url, POST_PATH, READER_PATH, encodePostFrame } from '../../src/wire/envelope-protocol.js';
 import { httpPost, startTestRelay, tempDir, type TestRelay } from '../helpers/relay.js';
 import { openRaw } from '../helpers/ws.js';
 

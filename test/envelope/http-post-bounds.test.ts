@@ -5,7 +5,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeB64url } from '../../src/envelope/protocol.js';
+import { encodeB64url } from '../../src/wire/envelope-protocol.js';
 import { until } from '../helpers/raw-reader.js';
 import { httpPost, startTestRelay, type TestRelay } from '../helpers/relay.js';
 

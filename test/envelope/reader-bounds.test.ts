@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateMailboxKeys, postEnvelope } from '../../src/client/index.js';
-import { READER_PATH, decodeEnvelopeFrame, encodeB64url } from '../../src/envelope/protocol.js';
+import { READER_PATH, decodeEnvelopeFrame, encodeB64url } from '../../src/wire/envelope-protocol.js';
 import { signedAuth, until } from '../helpers/raw-reader.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { openRaw, type RawSocket } from '../helpers/ws.js';

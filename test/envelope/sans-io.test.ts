@@ -1,11 +1,11 @@
 /** Exact timing of the envelope plane's sans-IO parts, with injected time: no sleeps. */
 import { describe, expect, it } from 'vitest';
-import { ChallengeBook } from '../../src/envelope/challenge-book.js';
-import { EnvelopeIdGenerator } from '../../src/envelope/envelope-ids.js';
-import { UsageTracker } from '../../src/envelope/envelope-store.js';
-import { envelopeArrivalMs } from '../../src/envelope/protocol.js';
+import { ChallengeBook } from '../../src/envelope/core/challenge-book.js';
+import { EnvelopeIdGenerator } from '../../src/envelope/store/envelope-ids.js';
+import { UsageTracker } from '../../src/envelope/store/envelope-store.js';
+import { envelopeArrivalMs } from '../../src/wire/envelope-protocol.js';
 import { RateLimiter } from '../../src/limits/rate-limiter.js';
-import { WakeScheduler } from '../../src/envelope/wake-scheduler.js';
+import { WakeScheduler } from '../../src/envelope/core/wake-scheduler.js';
 
 describe('EnvelopeIdGenerator', () => {
   it('orders ids by arrival, within a millisecond and across a clock step back', () => {

@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { PostSocket, generateMailboxKeys, postEnvelope } from '../../src/client/index.js';
-import { POST_PATH, READER_PATH } from '../../src/envelope/protocol.js';
+import { POST_PATH, READER_PATH } from '../../src/wire/envelope-protocol.js';
 import { clientFrame, jsonFrames, rawUpgrade, type RawWs } from '../helpers/raw-ws.js';
 import { rawReader, until } from '../helpers/raw-reader.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';

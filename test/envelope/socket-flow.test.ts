@@ -1,6 +1,6 @@
 /** The envelope sockets' backpressure and liveness core, sans-IO: plain numbers in, decisions out. */
 import { describe, expect, it } from 'vitest';
-import { SocketFlow } from '../../src/envelope/socket-flow.js';
+import { SocketFlow } from '../../src/envelope/core/socket-flow.js';
 import { SocketSlots } from '../../src/limits/socket-slots.js';
 
 const limits = { maxBufferedBytes: 1000, stallMs: 30_000, maxInflight: 2, idleMs: 60_000 };

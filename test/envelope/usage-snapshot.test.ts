@@ -8,8 +8,8 @@ import { rmSync } from 'node:fs';
 import { open } from 'lmdb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RelayError } from '../../src/errors.js';
-import { LmdbEnvelopeStore } from '../../src/envelope/lmdb-store.js';
-import { decodeUsageSnapshot, encodeUsageSnapshot } from '../../src/envelope/usage-snapshot.js';
+import { LmdbEnvelopeStore } from '../../src/envelope/store/lmdb-store.js';
+import { decodeUsageSnapshot, encodeUsageSnapshot } from '../../src/envelope/store/usage-snapshot.js';
 import { tempDir } from '../helpers/relay.js';
 
 const limits = { mailboxMaxCount: 5, mailboxMaxBytes: 1_000_000, storeMaxBytes: 10_000_000 };

@@ -9,7 +9,7 @@ import sodium from 'libsodium-wrappers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MailboxReader, generateMailboxKeys, postEnvelope, type MailboxKeys } from '../../src/client/index.js';
 import { mailboxIdOf } from '../../src/crypto/mailbox-auth.js';
-import { READER_PATH, authMessage, encodeB64url } from '../../src/envelope/protocol.js';
+import { READER_PATH, authMessage, encodeB64url } from '../../src/wire/envelope-protocol.js';
 import { NON_CANONICAL_CASES, OFF_CURVE_CASES, SMALL_ORDER_CASES, TORSION_ENCODINGS, addOrderTwo, encodeY, withSPlusL } from '../crypto/ed25519-cases.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { openRaw } from '../helpers/ws.js';

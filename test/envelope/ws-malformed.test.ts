@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MailboxReader, PostSocket, generateMailboxKeys, type MailboxKeys } from '../../src/client/index.js';
 import { CELLS_WS_PATH } from '../../src/media/server/join-route.js';
-import { POST_PATH, READER_PATH } from '../../src/envelope/protocol.js';
+import { POST_PATH, READER_PATH } from '../../src/wire/envelope-protocol.js';
 import { claimedLengthHeader, clientFrame, rawUpgrade } from '../helpers/raw-ws.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/load.js';
-import type { EnvelopePlaneOptions } from '../../src/envelope/envelope-plane.js';
+import type { EnvelopePlaneOptions } from '../../src/envelope/server/envelope-plane.js';
 import { createLogger } from '../../src/observability/log.js';
-import { startRelay, type Relay } from '../../src/server/relay.js';
+import { startRelay, type Relay } from '../../src/relay.js';
 
 export interface TestRelay extends Relay {
   dataDir: string;

@@ -5,7 +5,7 @@ import { tryLoadAddon } from '../../src/media/dataplane/native-addon.js';
 import { startMediaPlane } from '../../src/media/server/media-plane.js';
 import { createLogger, Redactor } from '../../src/observability/log.js';
 import { MetricsRegistry } from '../../src/observability/metrics.js';
-import { HttpRouter } from '../../src/server/http-router.js';
+import { HttpRouter } from '../../src/host/http-router.js';
 import { testConfig } from './harness.js';
 import { hasNative } from './plane-select.js';
 

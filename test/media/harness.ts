@@ -7,7 +7,7 @@ import { relaySchema, type RelayConfig } from '../../src/config/schema.js';
 import { startMediaPlane, type MediaPlane } from '../../src/media/server/media-plane.js';
 import { createLogger, Redactor } from '../../src/observability/log.js';
 import { MetricsRegistry } from '../../src/observability/metrics.js';
-import { HttpRouter } from '../../src/server/http-router.js';
+import { HttpRouter } from '../../src/host/http-router.js';
 import { testPlane } from './plane-select.js';
 
 type MediaConfig = RelayConfig['media'];

@@ -1,5 +1,5 @@
 /**
- * Blindness, as a build rule: no relay-side module (media, server, turn, envelope) imports the
+ * Blindness, as a build rule: no relay-side module (media, host, turn, envelope) imports the
  * client SDK or the end-to-end crypto library, directly or through its own imports.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -59,7 +59,7 @@ describe('relay modules never reach end-to-end keys', () => {
         }
       }
     };
-    expect(RELAY_DIRS).toEqual(expect.arrayContaining(['media', 'server', 'turn', 'envelope', 'crypto', 'config', 'limits']));
+    expect(RELAY_DIRS).toEqual(expect.arrayContaining(['media', 'host', 'turn', 'envelope', 'crypto', 'config', 'limits']));
     const roots = RELAY_DIRS.flatMap((d) => files(join(SRC, d)));
     expect(roots.length).toBeGreaterThan(5);
     for (const f of roots) visit(f, f);

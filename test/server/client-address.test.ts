@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
-import { encodeB64url } from '../../src/envelope/protocol.js';
+import { encodeB64url } from '../../src/wire/envelope-protocol.js';
 import { clientAddressResolver, rateLimitKey } from '../../src/limits/client-address.js';
 import { httpPost, startTestRelay, type TestRelay } from '../helpers/relay.js';
 

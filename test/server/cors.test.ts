@@ -6,7 +6,7 @@ import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
-import { startRelay } from '../../src/server/relay.js';
+import { startRelay } from '../../src/relay.js';
 import { encodeB64url } from '../../src/wire/envelope-protocol.js';
 import { randomBytes, startTestRelay, type TestRelay } from '../helpers/relay.js';
 

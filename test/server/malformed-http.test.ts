@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { MailboxReader, generateMailboxKeys, postEnvelope, type MailboxKeys } from '../../src/client/index.js';
-import { encodeB64url } from '../../src/envelope/protocol.js';
+import { encodeB64url } from '../../src/wire/envelope-protocol.js';
 import { startTestRelay, tempDir, type TestRelay } from '../helpers/relay.js';
 import { chunked, parseResponse, post, rawRequest } from '../helpers/raw-http.js';
 

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { MailboxReader, generateMailboxKeys, sealEnvelope } from '../../src/client/index.js';
-import { encodeB64url } from '../../src/envelope/protocol.js';
+import { encodeB64url } from '../../src/wire/envelope-protocol.js';
 import { MetricsRegistry } from '../../src/observability/metrics.js';
 import { Method } from '../../src/turn/codec/constants.js';
 import { request } from '../turn/helpers/stun-client.js';

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MailboxReader, PostSocket, generateMailboxKeys, postEnvelope, sealEnvelope } from '../../src/client/index.js';
-import { encodeB64url } from '../../src/envelope/protocol.js';
+import { encodeB64url } from '../../src/wire/envelope-protocol.js';
 import { httpPost, startTestRelay } from '../helpers/relay.js';
 
 async function exercise(relayUrl: string) {

@@ -5,7 +5,7 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MailboxReader, generateMailboxKeys, sealEnvelope, openEnvelope } from '../../src/client/index.js';
-import { encodeB64url } from '../../src/envelope/protocol.js';
+import { encodeB64url } from '../../src/wire/envelope-protocol.js';
 import { startTestRelay, tempDir } from '../helpers/relay.js';
 
 function selfSigned(): { cert: string; key: string } {

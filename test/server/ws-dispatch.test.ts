@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/log.js';
 import { MetricsRegistry } from '../../src/observability/metrics.js';
-import { HttpRouter } from '../../src/server/http-router.js';
+import { HttpRouter } from '../../src/host/http-router.js';
 import { clientFrame, rawUpgrade } from '../helpers/raw-ws.js';
 import { openRaw } from '../helpers/ws.js';
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Method, StunClass } from '../../src/turn/codec/index.js';
 import { NATIVE_TURN_SEND_ERRORS, NATIVE_TURN_STATS_LEN, loadNativeTurn } from '../../src/turn/server/native-turn.js';
 import type { TurnPlane } from '../../src/turn/server/turn-plane.js';
-import type { PlaneContext } from '../../src/server/plane.js';
+import type { PlaneContext } from '../../src/host/plane.js';
 import { hasNative } from '../media/plane-select.js';
 import { startTestTurn } from './helpers/plane.js';
 import { allocateRelay, parse, peer, request, sendIndication } from './helpers/stun-client.js';

@@ -7,7 +7,7 @@ import type { TurnPlane } from '../../src/turn/server/turn-plane.js';
 import { startTestTurn } from './helpers/plane.js';
 import { channel, parse, peer, request, sendIndication, transportUdp, type Creds } from './helpers/stun-client.js';
 import { peerSocket, tcpClient, udpClient, type WireClient } from './helpers/wire.js';
-import type { PlaneContext } from '../../src/server/plane.js';
+import type { PlaneContext } from '../../src/host/plane.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 

@@ -5,7 +5,7 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Method, StunClass } from '../../src/turn/codec/index.js';
-import type { PlaneContext } from '../../src/server/plane.js';
+import type { PlaneContext } from '../../src/host/plane.js';
 import type { TurnPlane } from '../../src/turn/server/turn-plane.js';
 import { startTestTurn } from './helpers/plane.js';
 import { allocateRelay, parse, peer, request } from './helpers/stun-client.js';

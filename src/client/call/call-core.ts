@@ -20,8 +20,7 @@
  * from the installed runtime (runtime.ts). Every failure is an XrelayClientError with a code.
  */
 import { CONTROL_SLOT, maxRecordPayload } from '../../wire/cell-layout.js';
-import { CONTROL_LEAVE, parseRoster, type Roster } from '../../wire/control-records.js';
-import { ReplayWindow } from '../../wire/replay-window.js';
+import { CONTROL_LEAVE, parseRoster } from '../../wire/control-records.js';
 import { XrelayClientError } from '../client-error.js';
 import { TypedEmitter } from '../emitter.js';
 import { sodiumOrThrow } from '../crypto-lib.js';
@@ -33,76 +32,11 @@ import { E2ePaddingGate, paddedRoomLimit, type E2ePaddingStatus } from './e2e-pa
 import { CallKeys, checkCallSecret, kidOf, roomIdOf } from './e2e-keys.js';
 import { HopLink } from './hop-link.js';
 import { requestJoin, type JoinAnswer } from './join-request.js';
-import { capacityOf, openRecord, readRecordHeader, recordBytes, sealRecord } from './sframe.js';
+import { capacityOf, recordBytes, sealRecord } from './sframe.js';
+import type { CallEvents, CallFrame, CallOptions, CallStats } from './call-types.js';
+import { E2eInbox } from './e2e-inbox.js';
 
-export interface CallOptions {
-  /** Base URL of the relay's HTTP port, e.g. http://127.0.0.1:7800 or https://host/prefix/ (the prefix is kept). */
-  relay: string;
-  /** The call's shared secret (from envelopes; at least 16 random bytes, `bad_secret` otherwise); never sent anywhere. */
-  callSecret: Uint8Array;
-  profile?: string;
-  /**
-   * 'auto' (default): UDP, then WebSocket if no cell comes back within udpTimeoutMs, or if cells
-   * stop coming for failoverSilenceMs mid-call; where there is no UDP (browsers), the WebSocket.
-   * 'udp' and 'ws' never switch ('udp' in a browser: `unsupported`).
-   */
-  transport?: 'auto' | 'udp' | 'ws';
-  udpTimeoutMs?: number;
-  /** 'auto' on UDP: move to the WebSocket after this long without a valid cell; default max(10 ticks, 300 ms); 0: never. */
-  failoverSilenceMs?: number;
-  /**
-   * Send a sealed dummy record at every tick without media (hides speech from the relay too).
-   * Suspended while the room has more members than the profile's downlink can pad for (the
-   * `e2ePadding` event and `e2ePaddingStatus` say when and why); hop padding stays on.
-   */
-  e2ePadding?: boolean;
-  /** Largest media packet; default: the most one uplink cell carries. Packets are padded to it. */
-  packetBytes?: number;
-  /** Packets waiting for a tick before the oldest is dropped. */
-  sendQueue?: number;
-  /** Send cells here instead of the UDP address the relay announced (tests: proxies, blocked UDP). */
-  udpTarget?: { host: string; port: number };
-}
-
-export interface CallFrame {
-  slot: number;
-  data: Uint8Array;
-  epoch: number;
-  ctr: number;
-}
-
-export interface CallStats {
-  packetsSent: number;
-  dummiesSent: number;
-  packetsReceived: number;
-  dummiesReceived: number;
-  e2eRejected: number;
-  sendQueueDrops: number;
-  missedTicks: number;
-  /** Ticks without media where e2e padding was requested but suspended (room too large). */
-  dummiesWithheld: number;
-  /** Times e2e padding went from on to off because the room outgrew the downlink. */
-  e2ePaddingSuspensions: number;
-  /** Mid-call moves from UDP to the WebSocket. */
-  transportFailovers: number;
-}
-
-/** A mid-call change of transport (same session, hop keys and counters). */
-export interface TransportChange {
-  from: 'udp';
-  to: 'ws';
-  reason: 'udp_silent';
-  /** How long the downlink had been silent when the switch was decided. */
-  silentMs: number;
-}
-
-/** Events raised while join() runs (e.g. the first roster) are delivered right after it resolves. */
-export interface CallEvents {
-  frame: [CallFrame];
-  roster: [Roster];
-  transport: [TransportChange];
-  e2ePadding: [E2ePaddingStatus];
-}
+export type { CallEvents, CallFrame, CallOptions, CallStats, TransportChange } from './call-types.js';
 
 export class CallClient extends TypedEmitter<CallEvents> {
   readonly stats: CallStats = {
@@ -124,7 +58,7 @@ export class CallClient extends TypedEmitter<CallEvents> {
   private oldKeys: CallKeys | undefined;
   private transport: CellTransport | undefined;
   private readonly queue: Uint8Array[] = [];
-  private readonly windows = new Map<number, ReplayWindow>();
+  private readonly inbox: E2eInbox;
   private ctr = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private nextTick = 0;
@@ -146,6 +80,7 @@ export class CallClient extends TypedEmitter<CallEvents> {
   ) {
     super();
     this.keys = new CallKeys(opts.callSecret);
+    this.inbox = new E2eInbox(this.stats);
     this.epoch = answer.epoch;
     const max = capacityOf(maxRecordPayload(answer.profile.upBytes));
     this.capacity = opts.packetBytes ?? max;
@@ -407,6 +342,8 @@ export class CallClient extends TypedEmitter<CallEvents> {
     if (this.gotCell !== undefined) this.gotCell();
   };
 
+  private readonly deliver = (frame: CallFrame): void => this.announce('frame', frame);
+
   private readonly onRecord = (slot: number, rec: Uint8Array): void => {
     if (slot === CONTROL_SLOT) {
       const roster = parseRoster(rec);
@@ -421,34 +358,7 @@ export class CallClient extends TypedEmitter<CallEvents> {
       }
       return;
     }
-    const h = readRecordHeader(rec);
-    if (h === undefined || h.kid % 0x10000 !== slot) {
-      this.stats.e2eRejected++;
-      return;
-    }
-    const epoch = Math.floor(h.kid / 0x10000);
-    let window = this.windows.get(h.kid);
-    if (window === undefined) {
-      if (this.windows.size >= 512) this.windows.delete(this.windows.keys().next().value!);
-      window = new ReplayWindow();
-      this.windows.set(h.kid, window);
-    }
-    if (!window.check(h.ctr)) {
-      this.stats.e2eRejected++;
-      return;
-    }
-    const opened = openRecord(this.keys.sender(epoch, slot), rec) ?? (this.oldKeys && openRecord(this.oldKeys.sender(epoch, slot), rec));
-    if (opened === undefined) {
-      this.stats.e2eRejected++;
-      return;
-    }
-    window.commit(h.ctr);
-    if (opened.dummy) {
-      this.stats.dummiesReceived++;
-      return;
-    }
-    this.stats.packetsReceived++;
-    this.announce('frame', { slot, data: opened.packet, epoch, ctr: h.ctr });
+    this.inbox.open(slot, rec, this.keys, this.oldKeys, this.deliver);
   };
 }
 const LEAVE = new Uint8Array([CONTROL_LEAVE]);

@@ -21,7 +21,7 @@ export const SFRAME_HEADER_BYTES = 15;
 const CONFIG_BYTE = 0xdf;
 const INNER_PREFIX = 3;
 const TAG = 16;
-export const FLAG_DUMMY = 1;
+const FLAG_DUMMY = 1;
 
 /** Bytes of a sealed record carrying packets of at most `capacity` bytes. */
 export function recordBytes(capacity: number): number {

@@ -12,8 +12,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RelayError } from '../../errors.js';
-import { sendJson } from '../../server/http-router.js';
-import { readBody as readBounded } from '../../server/request-body.js';
+import { sendJson } from '../../host/http-router.js';
+import { readBody as readBounded } from '../../host/request-body.js';
 import type { JoinError, JoinResult } from '../core/media-core.js';
 import { generateHopKeyPair, serverSessionKeys } from '../crypto/hop-keys.js';
 

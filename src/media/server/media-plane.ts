@@ -9,7 +9,7 @@
 import { randomInt } from 'node:crypto';
 import { parseProfiles } from '../codec/profiles.js';
 import { CLOSE_REASONS, minBodyForRoster } from '../core/media-core.js';
-import type { Plane, PlaneContext } from '../../server/plane.js';
+import type { Plane, PlaneContext } from '../../host/plane.js';
 import { startDataPlane, type CellCore, type ExternalSink } from '../dataplane/index.js';
 import { CELLS_WS_PATH, JOIN_PATH, joinHandler } from './join-route.js';
 import { registerMediaMetrics } from './media-metrics.js';

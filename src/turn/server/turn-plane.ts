@@ -10,7 +10,7 @@
 import type { Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import type { Plane, PlaneContext } from '../../server/plane.js';
+import type { Plane, PlaneContext } from '../../host/plane.js';
 import { AllocationState, type Allocation } from '../core/allocation.js';
 import { TurnCore } from '../core/turn-core.js';
 import type { AllocationEvent, ClientRef, CloseReason, TurnIo } from '../core/types.js';

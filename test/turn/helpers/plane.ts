@@ -6,7 +6,7 @@ import { testPlane } from '../../media/plane-select.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { createLogger, Redactor } from '../../../src/observability/log.js';
 import { MetricsRegistry } from '../../../src/observability/metrics.js';
-import type { PlaneContext } from '../../../src/server/plane.js';
+import type { PlaneContext } from '../../../src/host/plane.js';
 import { startTurnPlane, type TurnPlane } from '../../../src/turn/server/turn-plane.js';
 
 export async function startTestTurn(

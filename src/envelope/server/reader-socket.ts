@@ -10,18 +10,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import { RelayError, type ErrorCode } from '../errors.js';
-import { verifyMailboxAuth } from '../crypto/mailbox-auth.js';
-import type { Logger, Redactor } from '../observability/log.js';
-import { errorSummary } from '../server/http-router.js';
+import { RelayError } from '../../errors.js';
+import type { Logger, Redactor } from '../../observability/log.js';
+import { errorSummary } from '../../observability/error-summary.js';
 import type { EnvelopeMetrics } from './envelope-metrics.js';
-import type { MailboxReader, MailboxService } from './mailbox-service.js';
-import { CHALLENGE_BYTES, ENVELOPE_ID_BYTES, MAILBOX_ID_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, closeCodeFor, decodeB64url, encodeB64url, encodeEnvelopeFrame } from './protocol.js';
-import type { ChallengeBook } from './challenge-book.js';
-import type { FlowVerdict, SocketFlow } from './socket-flow.js';
+import type { MailboxService } from '../core/mailbox-service.js';
+import type { MailboxReader } from '../core/mailbox-notifier.js';
+import { CHALLENGE_BYTES, closeCodeFor, encodeB64url, encodeEnvelopeFrame } from '../../wire/envelope-protocol.js';
+import type { ChallengeBook } from '../core/challenge-book.js';
+import type { FlowVerdict, SocketFlow } from '../core/socket-flow.js';
+import { UnackedWindow, checkAuth, parseAckIds, parsePushRegistration } from '../core/reader-protocol.js';
 
-const MAX_ACK_IDS = 1024;
-const MAX_TOKEN_CHARS = 4096;
 /** Store reads per pump step: bounds what one step holds in memory (16 x 64 KiB at most). */
 const LIST_BATCH = 16;
 /** Acks and push registrations of one reader being worked on at once; past it the socket stops reading. */
@@ -44,9 +43,7 @@ export class ReaderSocket implements MailboxReader {
   private readonly challenge = randomBytes(CHALLENGE_BYTES);
   private mailbox: Uint8Array | undefined;
   private cursor: Uint8Array | undefined;
-  /** Unacknowledged envelope id (latin1) -> its frame's bytes. */
-  private readonly unacked = new Map<string, number>();
-  private unackedBytes = 0;
+  private readonly unacked: UnackedWindow;
   private pumping = false;
   private pumpAgain = false;
   /** The pump stopped on a full send buffer; a flushed send restarts it. */
@@ -64,6 +61,7 @@ export class ReaderSocket implements MailboxReader {
     private readonly ws: WebSocket,
     private readonly deps: ReaderDeps,
   ) {
+    this.unacked = new UnackedWindow(deps.maxInflight, deps.maxInflightBytes);
     deps.challenges.issue(this.challenge);
     this.authTimer = setTimeout(() => this.fail(new RelayError('auth_timeout', 'no answer to the challenge in time')), deps.authTimeoutMs);
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
@@ -118,23 +116,8 @@ export class ReaderSocket implements MailboxReader {
   }
 
   private authenticate(msg: Record<string, unknown>): void {
-    const mailbox = decodeB64url(msg.mailbox, MAILBOX_ID_BYTES);
-    const publicKey = decodeB64url(msg.publicKey, PUBLIC_KEY_BYTES);
-    const answered = decodeB64url(msg.challenge, CHALLENGE_BYTES);
-    const signature = decodeB64url(msg.signature, SIGNATURE_BYTES);
-    if (mailbox === undefined) return this.fail(new RelayError('bad_mailbox', 'mailbox must be 32 bytes in base64url'));
-    if (publicKey === undefined) return this.fail(new RelayError('bad_key', 'publicKey must be a 32-byte Ed25519 key in base64url'));
-    if (answered === undefined || signature === undefined) return this.fail(new RelayError('bad_frame', 'challenge and signature are required'));
-    // A challenge answers one connection once. Ours is consumed whatever the outcome.
-    const ours = Buffer.from(answered).equals(this.challenge);
-    const seen = this.deps.challenges.consume(this.challenge);
-    if (!ours) {
-      const code: ErrorCode = this.deps.challenges.wasUsed(answered) ? 'challenge_reused' : 'bad_challenge';
-      return this.fail(new RelayError(code, 'the signed challenge is not the one issued to this connection'));
-    }
-    if (!seen) return this.fail(new RelayError('challenge_reused', 'this challenge was already answered'));
-    const verdict = verifyMailboxAuth(mailbox, publicKey, this.challenge, signature);
-    if (verdict !== 'ok') return this.fail(new RelayError(verdict, verdict === 'bad_key' ? 'the key does not own this mailbox' : 'the signature does not verify'));
+    const mailbox = checkAuth(msg, this.challenge, this.deps.challenges);
+    if (mailbox instanceof RelayError) return this.fail(mailbox);
     clearTimeout(this.authTimer);
     this.mailbox = mailbox;
     this.deps.metrics.auth.inc(1, 'ok');
@@ -155,16 +138,15 @@ export class ReaderSocket implements MailboxReader {
     try {
       do {
         this.pumpAgain = false;
-        const limit = Math.min(this.deps.maxInflight - this.unacked.size, LIST_BATCH);
+        const limit = Math.min(this.unacked.room(), LIST_BATCH);
         if (limit <= 0 || !this.mayPump()) break;
         const batch = await this.deps.service.list(this.mailbox, this.cursor, limit);
         let sent = 0;
         for (const env of batch) {
           if (this.closed) return;
           const bytes = 1 + env.id.length + env.body.length;
-          if (!this.mayPump() || (this.unacked.size > 0 && this.unackedBytes + bytes > this.deps.maxInflightBytes)) break;
-          this.unacked.set(env.id.toString('latin1'), bytes);
-          this.unackedBytes += bytes;
+          if (!this.mayPump() || !this.unacked.fits(bytes)) break;
+          this.unacked.add(env.id, bytes);
           this.ws.send(encodeEnvelopeFrame(env.id, env.body), this.onSent);
           this.deps.flow.onAwaitingAck(this.deps.now());
           this.cursor = env.id;
@@ -192,39 +174,23 @@ export class ReaderSocket implements MailboxReader {
   }
 
   private async ack(raw: unknown): Promise<void> {
-    if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_ACK_IDS) {
-      return this.fail(new RelayError('bad_frame', `ack needs 1..${MAX_ACK_IDS} ids`));
-    }
-    const ids: Uint8Array[] = [];
-    for (const text of raw) {
-      const id = decodeB64url(text, ENVELOPE_ID_BYTES);
-      if (id === undefined) return this.fail(new RelayError('bad_frame', 'an ack id is not a 16-byte base64url id'));
-      ids.push(id);
-    }
+    const ids = parseAckIds(raw);
+    if (ids instanceof RelayError) return this.fail(ids);
     try {
       await this.deps.service.ack(this.mailbox!, ids);
     } catch (err) {
       return this.fail(err instanceof RelayError ? err : new RelayError('store_unavailable', 'deleting failed'));
     }
-    let progress = false;
-    for (const id of ids) {
-      const key = Buffer.from(id).toString('latin1');
-      const bytes = this.unacked.get(key);
-      if (bytes === undefined) continue;
-      this.unacked.delete(key);
-      this.unackedBytes -= bytes;
-      progress = true;
-    }
+    const progress = this.unacked.ack(ids);
     if (progress) this.deps.flow.onAcked(this.deps.now(), this.unacked.size > 0);
     void this.pump();
   }
 
   private async registerPush(provider: unknown, token: unknown): Promise<void> {
-    if (typeof provider !== 'string' || typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_CHARS) {
-      return this.fail(new RelayError('bad_frame', `register_push needs a provider and a token of 1..${MAX_TOKEN_CHARS} characters`));
-    }
+    const target = parsePushRegistration(provider, token);
+    if (target instanceof RelayError) return this.fail(target);
     try {
-      await this.deps.service.registerPush(this.mailbox!, provider, token);
+      await this.deps.service.registerPush(this.mailbox!, target.provider, target.token);
       this.sendJson({ type: 'push_registered' });
     } catch (err) {
       if (err instanceof RelayError && err.code === 'unknown_provider') return this.sendJson(err.toJSON().error, 'error');

@@ -6,14 +6,15 @@
  * dead push endpoint cannot make the relay hold an unbounded number of requests and timers. Each
  * request has its provider's timeout (the webhook's: 5 s).
  */
-import type { Logger } from '../observability/log.js';
-import { errorSummary } from '../server/http-router.js';
-import type { PushTarget } from './envelope-store.js';
-import type { EnvelopeMetrics } from './envelope-metrics.js';
+import type { Logger } from '../../observability/log.js';
+import { errorSummary } from '../../observability/error-summary.js';
+import type { PushTarget } from '../store/envelope-store.js';
+import type { MailboxWaker, WakeMetrics } from '../core/ports.js';
 import type { PushProvider } from './push-providers.js';
-import { WakeScheduler, type WakePolicy } from './wake-scheduler.js';
+import { WakeScheduler, type WakePolicy } from '../core/wake-scheduler.js';
 
-export class WakeDispatcher {
+/** The waker port's implementation: push providers behind a per-mailbox window and bounded retries. */
+export class WakeDispatcher implements MailboxWaker {
   private readonly scheduler: WakeScheduler;
   private readonly providers = new Map<string, PushProvider>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -23,7 +24,7 @@ export class WakeDispatcher {
   constructor(
     providers: readonly PushProvider[],
     policy: WakePolicy,
-    private readonly metrics: EnvelopeMetrics,
+    private readonly metrics: WakeMetrics,
     private readonly logger: Logger,
     private readonly now: () => number,
     private readonly maxPending = 1024,
@@ -47,11 +48,11 @@ export class WakeDispatcher {
         const provider = this.providers.get(target.provider);
         if (provider === undefined) return;
         if (!this.scheduler.shouldWake(key, this.now())) {
-          this.metrics.wakes.inc(1, 'coalesced');
+          this.metrics.wake('coalesced');
           return;
         }
         if (this.pending >= this.maxPending) {
-          this.metrics.wakes.inc(1, 'dropped');
+          this.metrics.wake('dropped');
           return;
         }
         this.pending++;
@@ -75,17 +76,17 @@ export class WakeDispatcher {
     provider.wake(token).then(
       () => {
         this.pending--;
-        this.metrics.wakes.inc(1, 'sent');
+        this.metrics.wake('sent');
       },
       (err: unknown) => {
         const delay = this.scheduler.retryDelayMs(attempt);
         if (delay === undefined || this.closed) {
           this.pending--;
-          this.metrics.wakes.inc(1, 'failed');
+          this.metrics.wake('failed');
           this.logger.warn({ provider: provider.name, attempts: attempt, err: errorSummary(err) }, 'push wake failed');
           return;
         }
-        this.metrics.wakes.inc(1, 'retried');
+        this.metrics.wake('retried');
         const timer = setTimeout(() => {
           this.timers.delete(timer);
           this.attempt(provider, token, attempt + 1);

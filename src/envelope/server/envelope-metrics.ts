@@ -1,5 +1,6 @@
 /** The envelope plane's metrics. Labels are error codes and results only: no mailbox, no address. */
-import type { MetricsRegistry } from '../observability/metrics.js';
+import type { MetricsRegistry } from '../../observability/metrics.js';
+import type { MailboxMetrics, WakeMetrics } from '../core/ports.js';
 
 export function createEnvelopeMetrics(registry: MetricsRegistry) {
   return {
@@ -20,3 +21,22 @@ export function createEnvelopeMetrics(registry: MetricsRegistry) {
 }
 
 export type EnvelopeMetrics = ReturnType<typeof createEnvelopeMetrics>;
+
+/** The mailbox core's metrics port, onto these series. */
+export function mailboxMetricsOf(m: EnvelopeMetrics): MailboxMetrics {
+  return {
+    stored: (writeSeconds) => {
+      m.storeWriteSeconds.observe(writeSeconds);
+      m.stored.inc();
+    },
+    delivered: (count) => m.delivered.inc(count),
+    expired: (count) => m.expired.inc(count),
+    rejected: (code) => m.rejected.inc(1, code),
+    readersChanged: (delta) => m.readers.add(delta),
+  };
+}
+
+/** The wake dispatcher's metrics port, onto `xrelay_wakes_total{result}`. */
+export function wakeMetricsOf(m: EnvelopeMetrics): WakeMetrics {
+  return { wake: (result) => m.wakes.inc(1, result) };
+}

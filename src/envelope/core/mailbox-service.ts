@@ -1,40 +1,39 @@
 /**
- * The envelope plane's logic, transport-agnostic: validate and store posts, track live readers,
- * notify them, and decide wakes. HTTP and WebSocket front ends call into it; it never sees an
- * address beyond the opaque rate-limit key it is handed, and it never parses an envelope.
+ * The envelope plane's logic, transport-agnostic: validate and store posts, hand readers to the
+ * notifier, notify them, and decide wakes. HTTP and WebSocket front ends call into it; it never sees
+ * an address beyond the opaque rate-limit key it is handed, and it never parses an envelope. It
+ * talks to ports only: a store (`EnvelopeStore`), a notifier (`MailboxNotifier`), a waker
+ * (`MailboxWaker`) and a metrics port; time comes in through `now`.
  */
-import type { RelayConfig } from '../config/schema.js';
-import { RelayError } from '../errors.js';
-import type { EnvelopeStore, StoredEnvelope } from './envelope-store.js';
-import type { EnvelopeMetrics } from './envelope-metrics.js';
-import { RateLimiter } from '../limits/rate-limiter.js';
-import type { WakeDispatcher } from './wake-dispatcher.js';
-
-/** A live reader connection; the service calls it when its mailbox may have something new. */
-export interface MailboxReader {
-  onEnvelopesAvailable(): void;
-  /** A newer reader of the same mailbox took this one's place; close it. */
-  onReplaced(): void;
-}
+import type { RelayConfig } from '../../config/schema.js';
+import { RelayError } from '../../errors.js';
+import type { EnvelopeStore, StoredEnvelope } from '../store/envelope-store.js';
+import { RateLimiter } from '../../limits/rate-limiter.js';
+import type { MailboxNotifier, MailboxReader } from './mailbox-notifier.js';
+import type { MailboxMetrics, MailboxWaker } from './ports.js';
 
 export interface MailboxServiceDeps {
   config: RelayConfig['envelope'];
-  metrics: EnvelopeMetrics;
-  wakes: WakeDispatcher;
+  metrics: MailboxMetrics;
+  wakes: MailboxWaker;
+  notifier: MailboxNotifier;
   now: () => number;
+  /** A monotonic clock in milliseconds, sub-millisecond resolution (store write times); default performance.now. */
+  monotonicMs?: () => number;
 }
 
 export class MailboxService {
   private store: EnvelopeStore | undefined;
-  private readonly readers = new Map<string, Set<MailboxReader>>();
   private readonly limiter: RateLimiter;
   private readonly buckets: ReadonlySet<number>;
   private readonly inflight = new Set<Promise<unknown>>();
   private accepting = true;
+  private readonly clock: () => number;
 
   constructor(private readonly deps: MailboxServiceDeps) {
     this.limiter = new RateLimiter(deps.config.postRatePerSec, deps.config.postBurst);
     this.buckets = new Set(deps.config.sizeBuckets);
+    this.clock = deps.monotonicMs ?? (() => performance.now());
   }
 
   attachStore(store: EnvelopeStore): void {
@@ -63,18 +62,17 @@ export class MailboxService {
     if (!this.accepting) this.reject('shutting_down', 'the relay is shutting down', 5);
     this.checkSize(body.length);
     const store = this.requireStore();
-    const started = process.hrtime.bigint();
+    const started = this.clock();
     const write = store.put(mailbox, body, this.deps.now());
     this.track(write);
     let id: Buffer;
     try {
       id = await write;
     } catch (err) {
-      if (err instanceof RelayError) this.deps.metrics.rejected.inc(1, err.code);
+      if (err instanceof RelayError) this.deps.metrics.rejected(err.code);
       throw err;
     }
-    this.deps.metrics.storeWriteSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    this.deps.metrics.stored.inc();
+    this.deps.metrics.stored((this.clock() - started) / 1000);
     this.announce(mailbox);
     return id;
   }
@@ -87,7 +85,7 @@ export class MailboxService {
     const done = this.requireStore().ack(mailbox, ids);
     this.track(done);
     const deleted = await done;
-    this.deps.metrics.delivered.inc(deleted);
+    this.deps.metrics.delivered(deleted);
     return deleted;
   }
 
@@ -96,40 +94,20 @@ export class MailboxService {
     await this.requireStore().setPushTarget(mailbox, { provider, token });
   }
 
-  /**
-   * Adds an authenticated reader. Past `maxReadersPerMailbox` the oldest reader of the mailbox is
-   * replaced rather than the new one refused: only the key holder can authenticate, so the readers
-   * replaced are the key holder's own, and the newest connection is the one most likely alive (a
-   * device that reconnects after a network change must not wait for its half-open old socket to
-   * time out). Several devices sharing a key each keep a reader up to the cap.
-   */
+  /** Adds an authenticated reader (the notifier's policy decides whom it replaces past the cap). */
   addReader(mailbox: Uint8Array, reader: MailboxReader): void {
-    const key = mailboxKey(mailbox);
-    let set = this.readers.get(key);
-    if (set === undefined) this.readers.set(key, (set = new Set()));
-    while (set.size >= this.deps.config.maxReadersPerMailbox) {
-      const oldest = set.values().next().value!; // a Set iterates in insertion order
-      set.delete(oldest);
-      this.deps.metrics.readers.add(-1);
-      oldest.onReplaced();
-    }
-    set.add(reader);
-    this.deps.metrics.readers.add(1);
+    this.deps.notifier.addReader(mailbox, reader);
   }
 
   removeReader(mailbox: Uint8Array, reader: MailboxReader): void {
-    const key = mailboxKey(mailbox);
-    const set = this.readers.get(key);
-    if (set?.delete(reader) !== true) return;
-    if (set.size === 0) this.readers.delete(key);
-    this.deps.metrics.readers.add(-1);
+    this.deps.notifier.removeReader(mailbox, reader);
   }
 
   async expire(): Promise<number> {
     const store = this.store;
     if (store === undefined) return 0;
     const n = await store.expire(this.deps.now() - this.deps.config.ttlSec * 1000);
-    this.deps.metrics.expired.inc(n);
+    this.deps.metrics.expired(n);
     return n;
   }
 
@@ -137,18 +115,18 @@ export class MailboxService {
     return this.store?.stats();
   }
 
-  /** Refuse new work, then wait (up to graceMs) for in-flight store writes and deletes. */
-  async drain(graceMs: number): Promise<void> {
+  /**
+   * Refuses new work from now on and resolves once the store writes and deletes in flight have
+   * settled (the caller bounds the wait: the core holds no timer).
+   */
+  drain(): Promise<void> {
     this.accepting = false;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
-    await Promise.race([Promise.allSettled([...this.inflight]), timeout]);
-    clearTimeout(timer);
+    return Promise.allSettled([...this.inflight]).then(() => undefined);
   }
 
   /** Counts a refusal under its code and returns it, for front ends that answer rather than throw. */
   refusal(code: RelayError['code'], message: string, retryAfterSec?: number): RelayError {
-    this.deps.metrics.rejected.inc(1, code);
+    this.deps.metrics.rejected(code);
     return new RelayError(code, message, retryAfterSec === undefined ? {} : { retryAfterSec });
   }
 
@@ -158,11 +136,7 @@ export class MailboxService {
   }
 
   private announce(mailbox: Uint8Array): void {
-    const set = this.readers.get(mailboxKey(mailbox));
-    if (set !== undefined && set.size > 0) {
-      for (const reader of set) reader.onEnvelopesAvailable();
-      return;
-    }
+    if (this.deps.notifier.notify(mailbox)) return;
     this.deps.wakes.onEnvelopeWithoutReader(mailbox, () => this.store?.getPushTarget(mailbox));
   }
 
@@ -176,8 +150,4 @@ export class MailboxService {
     const forget = (): void => void this.inflight.delete(p);
     p.then(forget, forget);
   }
-}
-
-export function mailboxKey(mailbox: Uint8Array): string {
-  return Buffer.from(mailbox.buffer, mailbox.byteOffset, mailbox.byteLength).toString('latin1');
 }

@@ -1,7 +1,7 @@
 /** How envelope sockets refuse: an error message (when the socket is open), then 4000 + status with the code as reason. */
 import type { WebSocket } from 'ws';
-import { RelayError } from '../errors.js';
-import { closeCodeFor } from './protocol.js';
+import { RelayError } from '../../errors.js';
+import { closeCodeFor } from '../../wire/envelope-protocol.js';
 
 /** The JSON error message of the post and reader sockets; `retryAfter` for 429/503. */
 export function errorMessage(err: unknown): Record<string, unknown> {

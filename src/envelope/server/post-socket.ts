@@ -12,11 +12,11 @@
  * closed with `slow_consumer`; one that sends nothing for `postIdleTimeoutSec` with `idle_timeout`.
  */
 import type { WebSocket } from 'ws';
-import { RelayError } from '../errors.js';
+import { RelayError } from '../../errors.js';
 import type { EnvelopeMetrics } from './envelope-metrics.js';
-import type { MailboxService } from './mailbox-service.js';
-import { POST_HEADER_BYTES, encodeB64url } from './protocol.js';
-import type { FlowVerdict, SocketFlow } from './socket-flow.js';
+import type { MailboxService } from '../core/mailbox-service.js';
+import { POST_HEADER_BYTES, encodeB64url } from '../../wire/envelope-protocol.js';
+import type { FlowVerdict, SocketFlow } from '../core/socket-flow.js';
 import { closeWithError, errorMessage } from './socket-refusal.js';
 
 export interface PostSocketDeps {

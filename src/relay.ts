@@ -8,24 +8,24 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { RelayConfig } from '../config/schema.js';
-import { startEnvelopePlane, type EnvelopePlane, type EnvelopePlaneOptions } from '../envelope/envelope-plane.js';
-import { POST_HEADER_BYTES } from '../envelope/protocol.js';
-import { startMediaPlane, type MediaPlane } from '../media/server/media-plane.js';
-import { createLogger, Redactor, type Logger } from '../observability/log.js';
-import { MetricsRegistry } from '../observability/metrics.js';
-import { registerProcessMetrics } from '../observability/process-metrics.js';
-import { startTurnPlane, type TurnPlane } from '../turn/server/turn-plane.js';
-import { HttpRouter, sendJson } from './http-router.js';
-import { clientErrorHandler } from './client-errors.js';
-import { ConnectionCap } from '../limits/connection-cap.js';
-import { BrowserPolicy } from './cors.js';
-import { JOIN_PATH } from '../media/server/join-route.js';
-import type { Plane, PlaneContext } from './plane.js';
-import { addressMatcher, clientAddressResolver } from '../limits/client-address.js';
-import { RelayError } from '../errors.js';
-import { validateConfig } from '../config/load.js';
-import { reloadRelay, type ReloadReport } from './reload.js';
+import type { RelayConfig } from './config/schema.js';
+import { startEnvelopePlane, type EnvelopePlane, type EnvelopePlaneOptions } from './envelope/server/envelope-plane.js';
+import { POST_HEADER_BYTES } from './wire/envelope-protocol.js';
+import { startMediaPlane, type MediaPlane } from './media/server/media-plane.js';
+import { createLogger, Redactor, type Logger } from './observability/log.js';
+import { MetricsRegistry } from './observability/metrics.js';
+import { registerProcessMetrics } from './observability/process-metrics.js';
+import { startTurnPlane, type TurnPlane } from './turn/server/turn-plane.js';
+import { HttpRouter } from './host/http-router.js';
+import { mountHealthRoutes } from './host/health-routes.js';
+import { clientErrorHandler } from './host/client-errors.js';
+import { ConnectionCap } from './limits/connection-cap.js';
+import { BrowserPolicy } from './host/cors.js';
+import { JOIN_PATH } from './media/server/join-route.js';
+import type { Plane, PlaneContext } from './host/plane.js';
+import { addressMatcher, clientAddressResolver } from './limits/client-address.js';
+import { validateConfig } from './config/load.js';
+import { reloadRelay, type ReloadReport } from './relay-reload.js';
 
 export interface RelayOptions {
   logger?: Logger;
@@ -46,7 +46,7 @@ export interface Relay {
   /** The HTTP routes and WebSocket paths the planes registered (the contract test reads them). */
   readonly router: HttpRouter;
   readonly logger: Logger;
-  /** Apply what can change while running (certificates, log level): see reload.ts. SIGHUP calls it. */
+  /** Apply what can change while running (certificates, log level): see relay-reload.ts. SIGHUP calls it. */
   reload(next: RelayConfig): ReloadReport;
   close(): Promise<void>;
 }
@@ -90,18 +90,7 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
     const turn = config.turn.enabled ? await startTurnPlane(ctx) : undefined;
     if (turn) planes.push(turn);
 
-    router.route('GET', '/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }));
-    router.route('GET', '/readyz', (_req, res) => {
-      const notReady = planes.filter((p) => !p.ready()).map((p) => p.name);
-      sendJson(res, notReady.length === 0 ? 200 : 503, notReady.length === 0 ? { status: 'ready' } : { status: 'not_ready', planes: notReady });
-    });
-    const metricsAllowed = addressMatcher(config.metricsAllow);
-    router.route('GET', '/metrics', (req, res) => {
-      if (!metricsAllowed(clientAddress(req))) throw new RelayError('forbidden', 'this address may not read /metrics (see metricsAllow)');
-      const text = metrics.render();
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
-    });
+    mountHealthRoutes(router, { planes, metrics, clientAddress, metricsAllowed: addressMatcher(config.metricsAllow) });
 
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -160,6 +149,6 @@ function createServer(config: RelayConfig, tls: boolean): Server {
   return server;
 }
 
-export function isLoopback(host: string): boolean {
+function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }

@@ -3,7 +3,7 @@
  * A clock that steps back never makes ids go backwards: the last stamp is carried forward.
  */
 import { randomFillSync } from 'node:crypto';
-import { ENVELOPE_ID_BYTES } from './protocol.js';
+import { ENVELOPE_ID_BYTES } from '../../wire/envelope-protocol.js';
 
 export class EnvelopeIdGenerator {
   private lastMs = 0;

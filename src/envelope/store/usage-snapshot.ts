@@ -5,7 +5,7 @@
  * A snapshot is trusted only when it was the store's last transaction (no writer, say an older build
  * or a copy tool, changed the data after it) and its total equals the store's envelope count.
  */
-import { MAILBOX_ID_BYTES } from './protocol.js';
+import { MAILBOX_ID_BYTES } from '../../wire/envelope-protocol.js';
 
 const VERSION = 2;
 const HEAD = 17;

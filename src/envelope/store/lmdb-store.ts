@@ -11,10 +11,10 @@
  */
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { RelayError } from '../errors.js';
+import { RelayError } from '../../errors.js';
 import { type EnvelopeStore, type PushTarget, type StoreLimits, type StoredEnvelope, UsageTracker } from './envelope-store.js';
 import { EnvelopeIdGenerator } from './envelope-ids.js';
-import { ENVELOPE_ID_BYTES, MAILBOX_ID_BYTES, envelopeArrivalMs } from './protocol.js';
+import { ENVELOPE_ID_BYTES, MAILBOX_ID_BYTES, envelopeArrivalMs } from '../../wire/envelope-protocol.js';
 import { decodeUsageSnapshot, encodeUsageSnapshot } from './usage-snapshot.js';
 
 type BinDb = Database<Buffer, Buffer>;

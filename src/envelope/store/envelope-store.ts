@@ -3,7 +3,7 @@
  * carries the arrival time) and the opaque bytes. No address, no sender, nothing else. An embedded
  * LMDB store is the default; a Redis store for clusters implements the same interface.
  */
-import { RelayError } from '../errors.js';
+import { RelayError } from '../../errors.js';
 
 export interface StoredEnvelope {
   readonly id: Buffer;

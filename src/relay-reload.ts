@@ -8,11 +8,11 @@
 import { readFileSync } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
 import { createSecureContext } from 'node:tls';
-import { listFields } from '../config/load.js';
-import type { RelayConfig } from '../config/schema.js';
-import { setLogLevel, type Logger } from '../observability/log.js';
-import type { TurnPlane } from '../turn/server/turn-plane.js';
-import { errorSummary } from './http-router.js';
+import { listFields } from './config/load.js';
+import type { RelayConfig } from './config/schema.js';
+import { setLogLevel, type Logger } from './observability/log.js';
+import type { TurnPlane } from './turn/server/turn-plane.js';
+import { errorSummary } from './observability/error-summary.js';
 
 export type TlsReload = 'reloaded' | 'failed' | 'off';
 

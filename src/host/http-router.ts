@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { RelayError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
+import { errorSummary } from '../observability/error-summary.js';
 import type { Counter, Histogram, MetricsRegistry } from '../observability/metrics.js';
 import type { BrowserPolicy } from './cors.js';
 import type { HttpHandler, HttpMount } from './plane.js';
@@ -30,20 +31,20 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-export function sendError(res: ServerResponse, err: RelayError): void {
+function sendError(res: ServerResponse, err: RelayError): void {
   const headers: Record<string, string> = {};
   if (err.retryAfterSec !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterSec)));
   sendJson(res, err.status, err.toJSON(), headers);
 }
 
 /** Request latency buckets, in seconds: 1 ms (a health check) to 10 s (a slow upload). */
-export const HTTP_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const HTTP_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** Methods kept as a label value; any other is counted as "OTHER" (the label set stays closed). */
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
 
 /** The status recorded for a response the client closed before it was sent (nginx's convention). */
-export const CLIENT_CLOSED_STATUS = 499;
+const CLIENT_CLOSED_STATUS = 499;
 
 /** A registered route or WebSocket path, as the request metrics label it. */
 export interface RouteInfo {
@@ -249,10 +250,4 @@ function matchPath(pattern: string | RegExp, path: string): string[] | undefined
   if (typeof pattern === 'string') return pattern === path ? [] : undefined;
   const m = pattern.exec(path);
   return m === null ? undefined : m.slice(1).map((s) => s ?? '');
-}
-
-/** An error as it may be logged: its class and message only, never request data. */
-export function errorSummary(err: unknown): { type: string; message: string } {
-  if (err instanceof Error) return { type: err.name, message: err.message };
-  return { type: typeof err, message: String(err) };
 }

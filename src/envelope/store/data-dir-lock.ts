@@ -24,7 +24,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { RelayError } from '../errors.js';
+import { RelayError } from '../../errors.js';
 
 export const LOCK_FILE = 'xrelay.lock';
 

@@ -21,7 +21,7 @@ const LINGER_MS = 2_000;
  * The relay's code for a parser (llhttp `HPE_*`) or timeout error; undefined for anything else
  * (ECONNRESET, EPIPE, a TLS handshake that failed or timed out): nobody to answer, destroy.
  */
-export function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode | undefined {
+function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode | undefined {
   const code = err.code ?? '';
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'request_timeout';
   if (code === 'HPE_HEADER_OVERFLOW') return 'headers_too_large';
@@ -35,7 +35,7 @@ const MESSAGES: Partial<Record<ErrorCode, string>> = {
 };
 
 /** The raw HTTP/1.1 answer for a refusal written straight to the socket (no ServerResponse exists or may be used). */
-export function rawErrorResponse(code: ErrorCode): string {
+function rawErrorResponse(code: ErrorCode): string {
   const err = new RelayError(code, MESSAGES[code] ?? code);
   const body = JSON.stringify(err.toJSON());
   return `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
@@ -69,7 +69,7 @@ export function clientErrorHandler(maxDiscardBytes: number, refused: Counter): (
 }
 
 /** Reads and drops input until the peer closes, `maxBytes` arrive or LINGER_MS pass; then destroys. */
-export function lingerThenDestroy(socket: Duplex, maxBytes: number): void {
+function lingerThenDestroy(socket: Duplex, maxBytes: number): void {
   let discarded = 0;
   const done = (): void => {
     clearTimeout(timer);

@@ -1,14 +1,14 @@
 /** `POST /v1/mailboxes/{mailbox}/envelopes`: anonymous, no sender field, 202 only once durable. */
-import { sendJson } from '../server/http-router.js';
-import { readBody } from '../server/request-body.js';
-import type { ClientAddressOf } from '../limits/client-address.js';
-import type { HttpMount } from '../server/plane.js';
-import type { MailboxService } from './mailbox-service.js';
-import { SocketSlots } from '../limits/socket-slots.js';
-import type { Gauge } from '../observability/metrics.js';
-import { MAILBOX_ID_BYTES, decodeB64url, encodeB64url } from './protocol.js';
+import { sendJson } from '../../host/http-router.js';
+import { readBody } from '../../host/request-body.js';
+import type { ClientAddressOf } from '../../limits/client-address.js';
+import type { HttpMount } from '../../host/plane.js';
+import type { MailboxService } from '../core/mailbox-service.js';
+import { SocketSlots } from '../../limits/socket-slots.js';
+import type { Gauge } from '../../observability/metrics.js';
+import { MAILBOX_ID_BYTES, decodeB64url, encodeB64url } from '../../wire/envelope-protocol.js';
 
-export const POST_ENVELOPE_ROUTE = /^\/v1\/mailboxes\/([^/]*)\/envelopes$/;
+const POST_ENVELOPE_ROUTE = /^\/v1\/mailboxes\/([^/]*)\/envelopes$/;
 
 /**
  * `clientKey`: the rate-limit bucket of a request (its client address, IPv6 by /64).

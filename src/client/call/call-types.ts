@@ -1,0 +1,72 @@
+/** The public shapes of a call: its options, frames, counters and events (call-core.ts). */
+import type { Roster } from '../../wire/control-records.js';
+import type { E2ePaddingStatus } from './e2e-padding-gate.js';
+
+export interface CallOptions {
+  /** Base URL of the relay's HTTP port, e.g. http://127.0.0.1:7800 or https://host/prefix/ (the prefix is kept). */
+  relay: string;
+  /** The call's shared secret (from envelopes; at least 16 random bytes, `bad_secret` otherwise); never sent anywhere. */
+  callSecret: Uint8Array;
+  profile?: string;
+  /**
+   * 'auto' (default): UDP, then WebSocket if no cell comes back within udpTimeoutMs, or if cells
+   * stop coming for failoverSilenceMs mid-call; where there is no UDP (browsers), the WebSocket.
+   * 'udp' and 'ws' never switch ('udp' in a browser: `unsupported`).
+   */
+  transport?: 'auto' | 'udp' | 'ws';
+  udpTimeoutMs?: number;
+  /** 'auto' on UDP: move to the WebSocket after this long without a valid cell; default max(10 ticks, 300 ms); 0: never. */
+  failoverSilenceMs?: number;
+  /**
+   * Send a sealed dummy record at every tick without media (hides speech from the relay too).
+   * Suspended while the room has more members than the profile's downlink can pad for (the
+   * `e2ePadding` event and `e2ePaddingStatus` say when and why); hop padding stays on.
+   */
+  e2ePadding?: boolean;
+  /** Largest media packet; default: the most one uplink cell carries. Packets are padded to it. */
+  packetBytes?: number;
+  /** Packets waiting for a tick before the oldest is dropped. */
+  sendQueue?: number;
+  /** Send cells here instead of the UDP address the relay announced (tests: proxies, blocked UDP). */
+  udpTarget?: { host: string; port: number };
+}
+
+export interface CallFrame {
+  slot: number;
+  data: Uint8Array;
+  epoch: number;
+  ctr: number;
+}
+
+export interface CallStats {
+  packetsSent: number;
+  dummiesSent: number;
+  packetsReceived: number;
+  dummiesReceived: number;
+  e2eRejected: number;
+  sendQueueDrops: number;
+  missedTicks: number;
+  /** Ticks without media where e2e padding was requested but suspended (room too large). */
+  dummiesWithheld: number;
+  /** Times e2e padding went from on to off because the room outgrew the downlink. */
+  e2ePaddingSuspensions: number;
+  /** Mid-call moves from UDP to the WebSocket. */
+  transportFailovers: number;
+}
+
+/** A mid-call change of transport (same session, hop keys and counters). */
+export interface TransportChange {
+  from: 'udp';
+  to: 'ws';
+  reason: 'udp_silent';
+  /** How long the downlink had been silent when the switch was decided. */
+  silentMs: number;
+}
+
+/** Events raised while join() runs (e.g. the first roster) are delivered right after it resolves. */
+export interface CallEvents {
+  frame: [CallFrame];
+  roster: [Roster];
+  transport: [TransportChange];
+  e2ePadding: [E2ePaddingStatus];
+}

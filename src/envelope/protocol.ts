@@ -1,2 +1,0 @@
-/** Moved to src/wire (shared by the relay and the client SDK); re-exported here for the relay's imports. */
-export * from '../wire/envelope-protocol.js';
