@@ -5,6 +5,7 @@
 import { field, type SchemaValues } from './fields.js';
 import { httpOptions } from './http-options.js';
 import { mediaOptions } from './media-options.js';
+import { storeOptions } from './store-options.js';
 import { turnOptions } from './turn-options.js';
 
 const DAY_SEC = 86_400;
@@ -52,6 +53,7 @@ export const relaySchema = {
   envelope: envelopeOptions,
   turn: turnOptions,
   media: mediaOptions,
+  ...storeOptions,
 } as const;
 
 export type RelayConfig = SchemaValues<typeof relaySchema>;
