@@ -13,7 +13,7 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { RelayConfig } from '../config/schema.js';
 import { RelayError } from '../errors.js';
-import { ACK_LUA, ADJUST_LUA, CLAIM_LUA, EXPIRE_LUA, LIST_LUA, PUT_LUA, RELEASE_LUA, RESERVE_LUA } from './redis-scripts.js';
+import { ACK_LUA, ADJUST_LUA, CLAIM_LUA, EXPIRE_LUA, LIST_LUA, PUT_LUA, PUT_ONE_LUA, RELEASE_LUA, RESERVE_LUA } from './redis-scripts.js';
 
 export type RedisStoreOptions = RelayConfig['redis'];
 
@@ -22,6 +22,7 @@ export type RedisClient = Redis | Cluster;
 
 const SCRIPTS = {
   xrPut: { lua: PUT_LUA, numberOfKeys: 3 },
+  xrPutOne: { lua: PUT_ONE_LUA, numberOfKeys: 5 },
   xrList: { lua: LIST_LUA, numberOfKeys: 2, readOnly: true },
   xrAck: { lua: ACK_LUA, numberOfKeys: 3 },
   xrExpire: { lua: EXPIRE_LUA, numberOfKeys: 3 },

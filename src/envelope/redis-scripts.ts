@@ -1,6 +1,6 @@
 /**
- * The Lua scripts of the Redis envelope store (redis-store.ts). Each script touches keys of ONE hash
- * slot only, so they run unchanged on a single Redis and on a Redis Cluster:
+ * The Lua scripts of the Redis envelope store (redis-store.ts). Each script but PUT_ONE_LUA (single
+ * instance only) touches keys of ONE hash slot, so they run unchanged on a Redis Cluster:
  *   mailbox scripts: `{m}:i` (ids), `{m}:b` (bodies), `{m}:u` (usage), all tagged with the mailbox;
  *   global scripts:  `{global}:u` (store-wide count and bytes);
  *   index scripts:   one expiry-index shard `{exp-N}`.
@@ -52,24 +52,52 @@ local function delete(list)
 end`;
 
 /**
- * KEYS: ids, bodies, usage. ARGV: id, body, maxCount, maxBytes.
- * Returns {0} when the mailbox is at its quota, else {1, id}: the id is the given one, or, when it
+ * Stores one envelope in the mailbox whose keys are KEYS[1..3] (ids, bodies, usage), unless that
+ * takes the mailbox past its quota (returns nil). Returns the id stored: the given one, or, when it
  * would not sort after the mailbox's newest (another node's clock is ahead), the newest's stamp + 1,
  * so a reader paging by id never misses an envelope stored behind its cursor.
  */
-export const PUT_LUA = `${AFTER}${BUMP}
-local n = tonumber(redis.call('HGET', KEYS[3], 'c') or '0')
-local bytes = tonumber(redis.call('HGET', KEYS[3], 'b') or '0')
-local len = string.len(ARGV[2])
-if n + 1 > tonumber(ARGV[3]) or bytes + len > tonumber(ARGV[4]) then return {0} end
-local id = ARGV[1]
-local last = redis.call('ZRANGE', KEYS[1], '+', '-', 'BYLEX', 'REV', 'LIMIT', 0, 1)[1]
-if last and not after(id, last) then id = bump(last, id) end
-redis.call('ZADD', KEYS[1], 0, id)
-redis.call('HSET', KEYS[2], id, ARGV[2])
-redis.call('HINCRBY', KEYS[3], 'c', 1)
-redis.call('HINCRBY', KEYS[3], 'b', len)
+const STORE = `${AFTER}${BUMP}
+local function store(id, body, maxCount, maxBytes)
+  local n = tonumber(redis.call('HGET', KEYS[3], 'c') or '0')
+  local bytes = tonumber(redis.call('HGET', KEYS[3], 'b') or '0')
+  local len = string.len(body)
+  if n + 1 > tonumber(maxCount) or bytes + len > tonumber(maxBytes) then return nil end
+  local last = redis.call('ZRANGE', KEYS[1], '+', '-', 'BYLEX', 'REV', 'LIMIT', 0, 1)[1]
+  if last and not after(id, last) then id = bump(last, id) end
+  redis.call('ZADD', KEYS[1], 0, id)
+  redis.call('HSET', KEYS[2], id, body)
+  redis.call('HINCRBY', KEYS[3], 'c', 1)
+  redis.call('HINCRBY', KEYS[3], 'b', len)
+  return id
+end`;
+
+/** Cluster put, mailbox part. KEYS: ids, bodies, usage. ARGV: id, body, maxCount, maxBytes. Returns {0} (quota) or {1, id}. */
+export const PUT_LUA = `${STORE}
+local id = store(ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+if not id then return {0} end
 return {1, id}`;
+
+/**
+ * Single-instance put: reserve, store and index in one atomic script (no slots to respect on one
+ * Redis, so the global counter and the index shard join the mailbox keys: one round trip, one AOF
+ * entry, and no reservation is ever left behind by a crash).
+ * KEYS: ids, bodies, usage, global usage, index shard. ARGV: id, body, maxCount, maxBytes, storeMaxBytes, mailbox.
+ * Returns {-1, count, bytes} (store cap), {0, count, bytes} (mailbox quota) or {1, count, bytes, id}.
+ */
+export const PUT_ONE_LUA = `${STORE}
+local gc = tonumber(redis.call('HGET', KEYS[4], 'c') or '0')
+local gb = tonumber(redis.call('HGET', KEYS[4], 'b') or '0')
+local len = string.len(ARGV[2])
+if gb + len > tonumber(ARGV[5]) then return {-1, gc, gb} end
+local id = store(ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+if not id then return {0, gc, gb} end
+gc = redis.call('HINCRBY', KEYS[4], 'c', 1)
+gb = redis.call('HINCRBY', KEYS[4], 'b', len)
+local ms = 0
+for k = 1, 6 do ms = ms * 256 + string.byte(id, k) end
+redis.call('ZADD', KEYS[5], 'LT', ms, ARGV[6])
+return {1, gc, gb, id}`;
 
 /** KEYS: ids, bodies. ARGV: afterId ('' for the start), limit. Returns id, body, id, body... oldest first. */
 export const LIST_LUA = `

@@ -34,6 +34,7 @@ type Reply = Array<number | Buffer>;
 /** The scripts registered by connectRedis (ioredis adds a `...Buffer` twin that keeps bytes). */
 interface Scripts {
   xrPutBuffer(i: string, b: string, u: string, id: Buffer, body: Uint8Array, maxCount: number, maxBytes: number): Promise<Reply>;
+  xrPutOneBuffer(i: string, b: string, u: string, g: string, shard: string, id: Buffer, body: Uint8Array, maxCount: number, maxBytes: number, storeMax: number, mailbox: Buffer): Promise<Reply>;
   xrListBuffer(i: string, b: string, after: Uint8Array | string, limit: number): Promise<Buffer[]>;
   xrAck(i: string, b: string, u: string, ...ids: Uint8Array[]): Promise<[number, number]>;
   xrExpireBuffer(i: string, b: string, u: string, cutoff: Buffer, limit: number): Promise<[number, number, Buffer]>;
@@ -81,56 +82,64 @@ export class RedisEnvelopeStore implements EnvelopeStore {
   }
 
   /**
-   * Reserve, write, index, in that order:
+   * On one Redis instance, reserve, store and index are one script (PUT_ONE_LUA): one round trip.
+   * On a Cluster the global counter and the index shard live in other slots, so three steps:
    * 1. the global counter takes the bytes (refused past storeMaxBytes): reserve-then-commit, so the
-   *    cap is never exceeded by stored data; a post refused later, or failing, gives them back. A
-   *    node dying between 1 and 2 leaves the counter high by that post (conservative: the cap bites
-   *    early by that much, never late) until reconcileUsage() runs.
-   * 2. the mailbox script checks the mailbox quota and stores id and body atomically (in one slot,
-   *    so two nodes posting to one mailbox cannot both pass its quota); with `durability: wait`
-   *    WAIT follows on the same connection (a pipeline routed to the mailbox's node).
+   *    cap is never exceeded by stored data; a post refused later gives them back. Posts in flight
+   *    may hold reservations for a moment (the cap bites early by them, never late); a node dying
+   *    between 1 and 2, or a write whose outcome is unknown, leaves the counter high by that post
+   *    until reconcileUsage() runs.
+   * 2. the mailbox script checks the mailbox quota and stores id and body atomically (one slot, so
+   *    two nodes posting to one mailbox cannot both pass its quota).
    * 3. the expiry index learns the mailbox (ZADD LT: keeps the oldest). After the write, never
    *    before: see expire() for why that order loses no entry.
-   * The put resolves after 3: with appendfsync always, each reply came after Redis's fsync.
+   * The put resolves after the last step: with appendfsync always each reply came after Redis's
+   * fsync; with `durability: wait`, WAIT follows the write on the same connection (a pipeline routed
+   * to the mailbox's node), and fewer replicas than asked is store_unavailable.
    */
   async put(mailbox: Uint8Array, body: Uint8Array, nowMs: number): Promise<Buffer> {
     this.assertOpen();
+    const [i, b, u] = this.mailboxKeys(mailbox);
+    const id = this.ids.next(nowMs);
+    if (!this.opts.cluster) {
+      const m = Buffer.from(mailbox);
+      const r = await this.durably((p) => p.xrPutOneBuffer(i, b, u, this.globalKey, this.shardKey(m), id, body, this.limits.mailboxMaxCount, this.limits.mailboxMaxBytes, this.limits.storeMaxBytes, m));
+      this.noteTotals(r[1] as number, r[2] as number);
+      if (r[0] === -1) throw capFull();
+      if (r[0] === 0) throw quotaFull();
+      return r[3] as Buffer;
+    }
     const reserved = await this.call(this.scripts.xrReserve(this.globalKey, body.length, this.limits.storeMaxBytes));
     this.noteTotals(reserved[1], reserved[2]);
-    if (reserved[0] === 0) throw new RelayError('mailbox_full', 'the relay is at its storage cap');
-    let id: Buffer;
-    try {
-      id = await this.writeMailbox(mailbox, body, nowMs);
-    } catch (err) {
-      if (err instanceof RelayError && err.code === 'mailbox_full') await this.adjust(-1, -body.length).catch(() => {});
-      throw err;
+    if (reserved[0] === 0) throw capFull();
+    // A failure here keeps the reservation: the write may have happened (see above).
+    const r = await this.durably((p) => p.xrPutBuffer(i, b, u, id, body, this.limits.mailboxMaxCount, this.limits.mailboxMaxBytes));
+    if (r[0] === 0) {
+      await this.adjust(-1, -body.length).catch(() => {});
+      throw quotaFull();
     }
-    await this.call(this.client.zadd(this.shardKey(mailbox), 'LT', envelopeArrivalMs(id), Buffer.from(mailbox)));
-    return id;
+    const stored = r[1] as Buffer;
+    await this.call(this.client.zadd(this.shardKey(mailbox), 'LT', envelopeArrivalMs(stored), Buffer.from(mailbox)));
+    return stored;
   }
 
-  private async writeMailbox(mailbox: Uint8Array, body: Uint8Array, nowMs: number): Promise<Buffer> {
-    const [i, b, u] = this.mailboxKeys(mailbox);
-    const args = [i, b, u, this.ids.next(nowMs), body, this.limits.mailboxMaxCount, this.limits.mailboxMaxBytes] as const;
-    let reply: Reply;
-    if (this.opts.durability === 'wait') {
-      const pipe = this.client.pipeline();
-      (pipe as unknown as Scripts).xrPutBuffer(...args);
-      pipe.wait(this.opts.waitReplicas, this.opts.waitTimeoutMs);
-      const res = await this.call(pipe.exec());
-      const failed = res?.find(([err]) => err !== null);
-      if (res === null || failed !== undefined) throw unavailable(failed?.[0] ?? new Error('pipeline aborted'));
-      reply = res[0]![1] as Reply;
-      if (reply[0] === 1 && (res[1]![1] as number) < this.opts.waitReplicas) {
-        // Stored on the primary but not acknowledged by enough replicas: not durable as configured.
-        // The sender retries; the copy stays and may be delivered too (delivery is at least once).
-        throw new RelayError('store_unavailable', `only ${res[1]![1] as number} of ${this.opts.waitReplicas} Redis replicas acknowledged the write in time`);
-      }
-    } else {
-      reply = await this.call(this.scripts.xrPutBuffer(...args));
+  /** Runs one write script, then WAIT on the same connection when `durability` is `wait`. */
+  private async durably(write: (p: Scripts) => unknown): Promise<Reply> {
+    const pipe = this.client.pipeline();
+    write(pipe as unknown as Scripts);
+    const waiting = this.opts.durability === 'wait';
+    if (waiting) pipe.wait(this.opts.waitReplicas, this.opts.waitTimeoutMs);
+    const res = await this.call(pipe.exec());
+    const failed = res?.find(([err]) => err !== null);
+    if (res === null || failed !== undefined) throw unavailable(failed?.[0] ?? new Error('pipeline aborted'));
+    const reply = res[0]![1] as Reply;
+    const acked = waiting ? (res[1]![1] as number) : 0;
+    if (waiting && reply[0] === 1 && acked < this.opts.waitReplicas) {
+      // Stored on the primary but not acknowledged by enough replicas: not durable as configured.
+      // The sender retries; this copy stays and may be delivered too (delivery is at least once).
+      throw new RelayError('store_unavailable', `only ${acked} of ${this.opts.waitReplicas} Redis replicas acknowledged the write in time`);
     }
-    if (reply[0] === 0) throw new RelayError('mailbox_full', 'the mailbox is at its quota; the reader must acknowledge envelopes first');
-    return reply[1] as Buffer;
+    return reply;
   }
 
   async list(mailbox: Uint8Array, afterId: Uint8Array | undefined, limit: number): Promise<StoredEnvelope[]> {
@@ -283,6 +292,14 @@ export class RedisEnvelopeStore implements EnvelopeStore {
   private assertOpen(): void {
     if (this.closed) throw new RelayError('store_unavailable', 'the store is closed');
   }
+}
+
+function capFull(): RelayError {
+  return new RelayError('mailbox_full', 'the relay is at its storage cap');
+}
+
+function quotaFull(): RelayError {
+  return new RelayError('mailbox_full', 'the mailbox is at its quota; the reader must acknowledge envelopes first');
 }
 
 function unavailable(err: unknown): RelayError {

@@ -150,7 +150,7 @@ describe('Redis envelope store: durability', () => {
       expect(Date.now() - started).toBeGreaterThanOrEqual(90);
       await lone.close();
 
-      replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(primary.port)] });
+      replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(primary.port), '--appendonly', 'no'] });
       const rc = await client(replica.port);
       await expect.poll(async () => (await rc.info('replication')).includes('master_link_status:up'), { timeout: 15_000 }).toBe(true);
       const s = await RedisEnvelopeStore.open({ ...opts, waitTimeoutMs: 5000 }, LIMITS);
