@@ -46,7 +46,7 @@ async function ping(port: number): Promise<boolean> {
     let got = '';
     sock.setTimeout(500, () => sock.destroy());
     sock.on('error', () => resolve(false));
-    sock.on('close', () => resolve(got.startsWith('+PONG')));
+    sock.on('close', () => resolve(got.startsWith('+PONG') || got.startsWith('-NOAUTH')));
     sock.on('connect', () => sock.write('PING\r\n'));
     sock.on('data', (d) => {
       got += d.toString();

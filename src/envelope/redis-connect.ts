@@ -32,6 +32,8 @@ const SCRIPTS = {
   xrRelease: { lua: RELEASE_LUA, numberOfKeys: 1 },
 } as const;
 
+const OPEN_TIMEOUT_MS = 10_000;
+
 /** Opens the client and waits until it is connected (and, for a Cluster, has its slots). */
 export async function connectRedis(opts: RedisStoreOptions): Promise<RedisClient> {
   const url = new URL(opts.url);
@@ -67,11 +69,16 @@ export async function connectRedis(opts: RedisStoreOptions): Promise<RedisClient
   for (const [name, def] of Object.entries(SCRIPTS)) client.defineCommand(name, def);
   // ioredis emits 'error' on every failed reconnect; the store reports failures per operation.
   client.on('error', () => {});
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await client.connect();
+    // A Cluster whose state is not ok can keep connect() pending: bound it, the plane retries the open.
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`not ready after ${OPEN_TIMEOUT_MS} ms`)), OPEN_TIMEOUT_MS)));
+    await Promise.race([client.connect(), timeout]);
   } catch (err) {
     client.disconnect();
     throw new RelayError('store_unavailable', `cannot connect to Redis: ${(err as Error).message}`);
+  } finally {
+    clearTimeout(timer);
   }
   return client;
 }

@@ -139,6 +139,21 @@ describe('Redis envelope store: durability', () => {
     expect(await codeOf(RedisEnvelopeStore.open(redisOptions(url), LIMITS))).toBe('store_unavailable');
   });
 
+  it('authenticates with redis.password (or the URL); without it the open fails store_unavailable', async () => {
+    const r = await startRedis({ args: ['--requirepass', 'pw-for-test'] });
+    try {
+      expect(await codeOf(RedisEnvelopeStore.open(redisOptions(r.url), LIMITS))).toBe('store_unavailable');
+      expect(await codeOf(RedisEnvelopeStore.open(redisOptions(r.url, { password: 'wrong' }), LIMITS))).toBe('store_unavailable');
+      for (const opts of [redisOptions(r.url, { password: 'pw-for-test' }), redisOptions(`redis://:pw-for-test@127.0.0.1:${r.port}`)]) {
+        const s = await RedisEnvelopeStore.open(opts, LIMITS);
+        expect(await codeOf(s.put(randomBytes(32), randomBytes(256), T0))).toBe('ok');
+        await s.close();
+      }
+    } finally {
+      await r.stop();
+    }
+  });
+
   it('durability wait: refuses a put no replica acknowledged, resolves one a replica holds', async () => {
     const primary = await startRedis({ args: ['--repl-diskless-sync-delay', '0'] }); // full sync at once, not after 5 s
     let replica: RedisProcess | undefined;
@@ -212,6 +227,57 @@ describe('Redis envelope store: durability', () => {
       await r.stop();
     }
   });
+});
+
+describe('Redis envelope store: a Cluster master killed', () => {
+  it('kill -9 of one of three masters mid-burst: every put that resolved is read back once it restarts', async () => {
+    const own = await startRedisCluster();
+    try {
+      const s = await RedisEnvelopeStore.open(redisOptions(own.url, { cluster: true }), LIMITS);
+      const mailboxes = Array.from({ length: 24 }, () => randomBytes(32)); // spread over the three masters
+      const resolved: Array<{ m: Buffer; id: Buffer; body: Buffer }> = [];
+      let failed = 0;
+      let killed: Promise<void> | undefined;
+      const victim = own.nodes[1]!;
+      const worker = async (w: number): Promise<void> => {
+        for (let k = 0; k < 120 && failed < 60; k++) {
+          const m = mailboxes[(w * 7 + k) % mailboxes.length]!;
+          const body = randomBytes(256);
+          try {
+            resolved.push({ m, id: await s.put(m, body, T0 + k), body });
+          } catch (err) {
+            expect((err as RelayError).code).toBe('store_unavailable');
+            failed++;
+          }
+          if (resolved.length >= 300 && killed === undefined) killed = victim.kill9();
+        }
+      };
+      const burstAt = Date.now();
+      await Promise.all(Array.from({ length: 12 }, (_, w) => worker(w)));
+      await killed;
+      console.log(`burst done ${Date.now() - burstAt} ms after start`);
+      console.log(`cluster master kill -9 mid-burst: ${resolved.length} puts resolved, ${failed} refused store_unavailable`);
+      expect(killed).toBeDefined();
+      await s.close();
+
+      const restartAt = Date.now();
+      await victim.restart();
+      for (const node of own.nodes) {
+        // every node, the restarted one included, must see the cluster whole again
+        const c = await client(node.port);
+        await expect.poll(async () => (await c.cluster('INFO')).includes('cluster_state:ok'), { timeout: 40_000, interval: 200 }).toBe(true);
+        await c.quit();
+      }
+      console.log(`cluster_state:ok ${Date.now() - restartAt} ms after the restart`);
+      const after = await RedisEnvelopeStore.open(redisOptions(own.url, { cluster: true }), LIMITS);
+      const stored = new Map<string, string>();
+      for (const m of mailboxes) for (const e of await after.list(m, undefined, 10_000)) stored.set(e.id.toString('hex'), e.body.toString('hex'));
+      expect(resolved.filter((p) => stored.get(p.id.toString('hex')) !== p.body.toString('hex')).length).toBe(0);
+      await after.close();
+    } finally {
+      await own.stop();
+    }
+  }, 90_000);
 });
 
 describe('Redis envelope store: several nodes, one Redis', () => {
