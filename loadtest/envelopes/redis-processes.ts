@@ -32,7 +32,7 @@ async function portFree(port: number): Promise<boolean> {
 }
 
 /** A free port whose Cluster bus port (+10000) is free too. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   for (let tries = 0; tries < 200; tries++) {
     const port = 20_000 + Math.floor(Math.random() * 30_000);
     if ((await portFree(port)) && (await portFree(port + 10_000))) return port;

@@ -11,6 +11,7 @@ export const redisOptions = {
   username: field.string('Redis ACL user name (AUTH username password); empty uses the default user.', ''),
   password: field.string('Redis password (AUTH); empty sends none.', '', { secret: true }),
   tls: field.bool('Connect to Redis over TLS (also implied by a `rediss://` URL); the server certificate is verified against the system CAs.', false),
+  tlsCaFile: field.string('PEM file of the CA(s) that sign the Redis server certificate (a private CA); empty: the system CAs.', ''),
   keyPrefix: field.string('Prefix of every key the relay writes, so several relays (or other applications) can share one Redis.', 'xr:'),
   durability: field.enum(
     'When a post counts as durable (202): `aof`: the Redis primary has it in its append-only file, fsync\'d before it replies (needs `appendonly yes` and `appendfsync always`, checked at start); `wait`: additionally `WAIT redis.waitReplicas redis.waitTimeoutMs` after each write, for replicas (a post refused 503 store_unavailable when fewer replicas acknowledged).',

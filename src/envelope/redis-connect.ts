@@ -10,6 +10,7 @@
  * node-redis (v5/6) offers Cluster, scripts and TLS as well, but its cluster client cannot pin a keyless
  * command to a slot's node, and its 5-package meta-install is heavier; both are actively released.
  */
+import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { RelayConfig } from '../config/schema.js';
 import { RelayError } from '../errors.js';
@@ -41,7 +42,7 @@ export async function connectRedis(opts: RedisStoreOptions): Promise<RedisClient
   const node: RedisOptions = {
     username: opts.username || (url.username ? decodeURIComponent(url.username) : undefined),
     password: opts.password || (url.password ? decodeURIComponent(url.password) : undefined),
-    ...(tls ? { tls: { servername: url.hostname } } : {}),
+    ...(tls ? { tls: { servername: url.hostname, ...(opts.tlsCaFile ? { ca: readFileSync(opts.tlsCaFile) } : {}) } } : {}),
     // Fail fast: a post the store cannot write now is answered 503 store_unavailable and retried
     // by its sender, rather than queued in memory while Redis is away.
     enableOfflineQueue: false,

@@ -3,14 +3,18 @@
  * durability check, WAIT for replicas, ids across nodes with skewed clocks, the script cache lost,
  * and kill -9 of redis-server mid-burst: every put that resolved is read back after a restart on its AOF.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RelayError } from '../../src/errors.js';
 import type { StoreLimits } from '../../src/envelope/envelope-store.js';
 import { envelopeArrivalMs } from '../../src/envelope/protocol.js';
 import { RedisEnvelopeStore } from '../../src/envelope/redis-store.js';
-import { type RedisCluster, type RedisProcess, startRedis, startRedisCluster } from '../helpers/redis-server.js';
+import { freePort, type RedisCluster, type RedisProcess, startRedis, startRedisCluster } from '../helpers/redis-server.js';
 import { flushAll, redisOptions } from '../helpers/redis-store.js';
 
 const LIMITS: StoreLimits = { mailboxMaxCount: 10_000, mailboxMaxBytes: 64 << 20, storeMaxBytes: 1 << 30 };
@@ -151,6 +155,29 @@ describe('Redis envelope store: durability', () => {
       }
     } finally {
       await r.stop();
+    }
+  });
+
+  it('connects over TLS, verifying the server against redis.tlsCaFile; an unknown CA is refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xr-redis-tls-'));
+    const ssl = (...a: string[]): void => void execFileSync('openssl', a, { cwd: dir, stdio: 'ignore' });
+    ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=xr test ca');
+    ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=127.0.0.1');
+    writeFileSync(join(dir, 'ext'), 'subjectAltName=IP:127.0.0.1\n');
+    ssl('x509', '-req', '-in', 'srv.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.crt', '-days', '2', '-extfile', 'ext');
+    const tlsPort = await freePort();
+    const r = await startRedis({ args: ['--tls-port', String(tlsPort), '--tls-cert-file', join(dir, 'srv.crt'), '--tls-key-file', join(dir, 'srv.key'), '--tls-ca-cert-file', join(dir, 'ca.crt'), '--tls-auth-clients', 'no'] });
+    try {
+      const url = `rediss://127.0.0.1:${tlsPort}`;
+      expect(await codeOf(RedisEnvelopeStore.open(redisOptions(url), LIMITS))).toBe('store_unavailable'); // system CAs do not know it
+      const s = await RedisEnvelopeStore.open(redisOptions(url, { tlsCaFile: join(dir, 'ca.crt') }), LIMITS);
+      const m = randomBytes(32);
+      await s.put(m, randomBytes(256), T0);
+      expect((await s.list(m, undefined, 10)).length).toBe(1);
+      await s.close();
+    } finally {
+      await r.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

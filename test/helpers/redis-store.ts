@@ -10,6 +10,7 @@ export function redisOptions(url: string, over: Partial<RedisStoreOptions> = {})
     username: '',
     password: '',
     tls: false,
+    tlsCaFile: '',
     keyPrefix: 'xr:',
     durability: 'aof',
     waitReplicas: 1,
