@@ -325,6 +325,33 @@ describe('Redis envelope store: several nodes, one Redis', () => {
     await behind.close();
   });
 
+  it('Cluster global cap under contention: never exceeded, may bite early while refused posts hold reservations, nothing leaked', async () => {
+    await flushAll(cluster.nodes);
+    const limits = { ...LIMITS, mailboxMaxCount: 5, storeMaxBytes: 20 * 256 };
+    const [n1, n2] = [
+      await RedisEnvelopeStore.open(redisOptions(cluster.url, { cluster: true }), limits),
+      await RedisEnvelopeStore.open(redisOptions(cluster.url, { cluster: true }), limits),
+    ];
+    const full = randomBytes(32);
+    for (let k = 0; k < 5; k++) await n1.put(full, randomBytes(256), T0);
+    // 100 posts at once from two nodes: half to the full mailbox (each reserves, then is refused and
+    // gives back), half to fresh mailboxes competing for the 15 envelopes of room left.
+    const codes = await Promise.all(Array.from({ length: 100 }, (_, k) => codeOf((k % 2 ? n1 : n2).put(k % 4 < 2 ? full : randomBytes(32), randomBytes(256), T0))));
+    const ok = codes.filter((c) => c === 'ok').length;
+    console.log(`global cap contention: ${ok} of 15 free places taken, ${codes.filter((c) => c === 'mailbox_full').length} refused mailbox_full`);
+    expect(codes.every((c) => c === 'ok' || c === 'mailbox_full')).toBe(true);
+    expect(ok).toBeGreaterThan(0);
+    expect(ok).toBeLessThanOrEqual(15);
+    await n1.expire(0); // refreshes stats from the counter
+    const counted = n1.stats();
+    const recount = await n1.reconcileUsage();
+    expect(recount).toEqual({ envelopes: 5 + ok, bytes: (5 + ok) * 256 });
+    expect(counted).toEqual(recount); // every refused post gave its reservation back
+    expect(recount.bytes).toBeLessThanOrEqual(limits.storeMaxBytes);
+    await n1.close();
+    await n2.close();
+  });
+
   it('keeps working when Redis loses its script cache (EVALSHA answered NOSCRIPT)', async () => {
     await flushAll([single]);
     const s = await RedisEnvelopeStore.open(redisOptions(single.url), LIMITS);
