@@ -61,7 +61,7 @@ describe('Redis envelope store: privacy', () => {
           expect(tags.has(mbox[1]!)).toBe(true);
           if (mbox[2] === 'i') {
             expect(type).toBe('zset');
-            for (const id of await c.zrangeBuffer(key, 0, -1)) expect(id.length).toBe(16);
+            for (const id of await c.zrangeBuffer(key, '0', '-1')) expect(id.length).toBe(16);
           } else if (mbox[2] === 'b') {
             expect(type).toBe('hash');
             for (const id of await c.hkeysBuffer(key)) {
@@ -77,7 +77,7 @@ describe('Redis envelope store: privacy', () => {
           expect(Object.keys(await c.hgetall(key)).sort()).toEqual(['b', 'c']);
         } else {
           expect(key).toMatch(/^xr:\{exp-\d+\}$/);
-          const z = await c.zrangeBuffer(key, 0, -1, 'WITHSCORES');
+          const z = await c.zrangeBuffer(key, '0', '-1', 'WITHSCORES');
           for (let k = 0; k < z.length; k += 2) {
             expect(mailboxHex.has(z[k]!.toString('hex'))).toBe(true);
             expect(Math.abs(Number(z[k + 1]!.toString()) - T0)).toBeLessThan(60_000);
