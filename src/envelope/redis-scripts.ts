@@ -1,6 +1,7 @@
 /**
- * The Lua scripts of the Redis envelope store (redis-store.ts). Each script but PUT_ONE_LUA (single
- * instance only) touches keys of ONE hash slot, so they run unchanged on a Redis Cluster:
+ * The Lua scripts of the Redis envelope store (redis-store.ts). On a Cluster each script touches keys
+ * of ONE hash slot; on one instance PUT_ONE_LUA, ACK_LUA and EXPIRE_LUA also charge the global
+ * counter in the same script (no slots there), so it never drifts:
  *   mailbox scripts: `{m}:i` (ids), `{m}:b` (bodies), `{m}:u` (usage), all tagged with the mailbox;
  *   global scripts:  `{global}:u` (store-wide count and bytes);
  *   index scripts:   one expiry-index shard `{exp-N}`.
@@ -47,8 +48,19 @@ local function delete(list)
     local c = redis.call('HINCRBY', KEYS[3], 'c', -n)
     redis.call('HINCRBY', KEYS[3], 'b', -bytes)
     if c <= 0 then redis.call('DEL', KEYS[3]) end
+    if KEYS[4] then
+      redis.call('HINCRBY', KEYS[4], 'c', -n)
+      redis.call('HINCRBY', KEYS[4], 'b', -bytes)
+    end
   end
   return n, bytes
+end`;
+
+/** On one instance (a 4th key, the global usage hash, given): its count and bytes after the script. */
+const TOTALS = `
+local function totals()
+  if not KEYS[4] then return 0, 0 end
+  return tonumber(redis.call('HGET', KEYS[4], 'c') or '0'), tonumber(redis.call('HGET', KEYS[4], 'b') or '0')
 end`;
 
 /**
@@ -114,21 +126,26 @@ for k = 1, #ids do
 end
 return out`;
 
-/** KEYS: ids, bodies, usage. ARGV: the ids to delete. Returns {count, bytes}. */
-export const ACK_LUA = `${DELETE}
+/**
+ * KEYS: ids, bodies, usage [, global usage: one instance only, charged in the same script].
+ * ARGV: the ids to delete. Returns {count, bytes, global count, global bytes}.
+ */
+export const ACK_LUA = `${DELETE}${TOTALS}
 local n, bytes = delete(ARGV)
-return {n, bytes}`;
+local gc, gb = totals()
+return {n, bytes, gc, gb}`;
 
 /**
- * KEYS: ids, bodies, usage. ARGV: cutoff (6-byte big-endian ms: ids start with their arrival ms, so
+ * KEYS: ids, bodies, usage [, global usage, as in ACK_LUA]. ARGV: cutoff (6-byte big-endian ms: ids start with their arrival ms, so
  * every id sorting before it arrived before the cutoff), batch limit.
- * Returns {count, bytes, oldest remaining id or ''}.
+ * Returns {count, bytes, oldest remaining id or '', global count, global bytes}.
  */
-export const EXPIRE_LUA = `${DELETE}
+export const EXPIRE_LUA = `${DELETE}${TOTALS}
 local victims = redis.call('ZRANGE', KEYS[1], '-', '(' .. ARGV[1], 'BYLEX', 'LIMIT', 0, tonumber(ARGV[2]))
 local n, bytes = delete(victims)
 local first = redis.call('ZRANGE', KEYS[1], '-', '+', 'BYLEX', 'LIMIT', 0, 1)[1]
-return {n, bytes, first or ''}`;
+local gc, gb = totals()
+return {n, bytes, first or '', gc, gb}`;
 
 /**
  * KEYS: the global usage hash. ARGV: bytes, cap. Reserves one envelope of `bytes` against the

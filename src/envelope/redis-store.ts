@@ -36,8 +36,10 @@ interface Scripts {
   xrPutBuffer(i: string, b: string, u: string, id: Buffer, body: Uint8Array, maxCount: number, maxBytes: number): Promise<Reply>;
   xrPutOneBuffer(i: string, b: string, u: string, g: string, shard: string, id: Buffer, body: Uint8Array, maxCount: number, maxBytes: number, storeMax: number, mailbox: Buffer): Promise<Reply>;
   xrListBuffer(i: string, b: string, after: Uint8Array | string, limit: number): Promise<Buffer[]>;
-  xrAck(i: string, b: string, u: string, ...ids: Uint8Array[]): Promise<[number, number]>;
-  xrExpireBuffer(i: string, b: string, u: string, cutoff: Buffer, limit: number): Promise<[number, number, Buffer]>;
+  xrAck(i: string, b: string, u: string, ...ids: Uint8Array[]): Promise<[number, number, number, number]>;
+  xrAckOne(i: string, b: string, u: string, g: string, ...ids: Uint8Array[]): Promise<[number, number, number, number]>;
+  xrExpireBuffer(i: string, b: string, u: string, cutoff: Buffer, limit: number): Promise<[number, number, Buffer, number, number]>;
+  xrExpireOneBuffer(i: string, b: string, u: string, g: string, cutoff: Buffer, limit: number): Promise<[number, number, Buffer, number, number]>;
   xrReserve(g: string, bytes: number, cap: number): Promise<[number, number, number]>;
   xrAdjust(g: string, count: number, bytes: number): Promise<[number, number]>;
   xrClaimBuffer(shard: string, cutoff: number, lease: number, limit: number): Promise<Buffer[]>;
@@ -155,7 +157,13 @@ export class RedisEnvelopeStore implements EnvelopeStore {
     this.assertOpen();
     if (ids.length === 0) return 0;
     const [i, b, u] = this.mailboxKeys(mailbox);
-    const [n, bytes] = await this.call(this.scripts.xrAck(i, b, u, ...ids.map((id) => Buffer.from(id))));
+    const list = ids.map((id) => Buffer.from(id));
+    if (!this.opts.cluster) {
+      const [n, , gc, gb] = await this.call(this.scripts.xrAckOne(i, b, u, this.globalKey, ...list));
+      this.noteTotals(gc, gb);
+      return n;
+    }
+    const [n, bytes] = await this.call(this.scripts.xrAck(i, b, u, ...list));
     if (n > 0) await this.adjust(-n, -bytes);
     return n;
   }
@@ -195,13 +203,15 @@ export class RedisEnvelopeStore implements EnvelopeStore {
     let bytes = 0;
     let first: Buffer;
     for (;;) {
-      const [n, nb, oldest] = await this.call(this.scripts.xrExpireBuffer(i, b, u, cutoffId, SWEEP_BATCH));
+      const [n, nb, oldest] = await this.call(
+        this.opts.cluster ? this.scripts.xrExpireBuffer(i, b, u, cutoffId, SWEEP_BATCH) : this.scripts.xrExpireOneBuffer(i, b, u, this.globalKey, cutoffId, SWEEP_BATCH),
+      );
       count += n;
       bytes += nb;
       first = oldest;
       if (n < SWEEP_BATCH) break;
     }
-    if (count > 0) await this.adjust(-count, -bytes);
+    if (count > 0 && this.opts.cluster) await this.adjust(-count, -bytes);
     if (first.length > 0) await this.call(this.client.zadd(shard, 'LT', envelopeArrivalMs(first), mailbox));
     else await this.call(this.scripts.xrRelease(shard, mailbox, lease));
     return count;
