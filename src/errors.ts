@@ -14,6 +14,8 @@ export const ERROR_CODES = {
   rate_limited: 429,
   mailbox_full: 507,
   store_unavailable: 503,
+  // start-up: the Redis store's Redis would acknowledge writes before they are on disk (the CLI exits)
+  store_not_durable: 503,
   // mailbox reader authentication (WebSocket)
   bad_frame: 400,
   auth_required: 401,

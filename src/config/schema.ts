@@ -5,6 +5,7 @@
 import { field, type SchemaValues } from './fields.js';
 import { httpOptions } from './http-options.js';
 import { mediaOptions } from './media-options.js';
+import { storeOptions } from './store-options.js';
 import { turnOptions } from './turn-options.js';
 
 const DAY_SEC = 86_400;
@@ -48,6 +49,7 @@ export const relaySchema = {
   metricsAllow: field.stringList('Client addresses (IP or CIDR) allowed to read /metrics; others get 403 forbidden. Behind a reverse proxy the client is found through trustProxy.', ['127.0.0.0/8', '::1']),
   corsOrigins: field.stringList('Web origins (scheme://host[:port]) whose pages may call the relay from a browser: CORS headers for them, and their WebSocket upgrades and POSTs accepted. Any other Origin is refused 403 forbidden (requests without Origin, i.e. not from a browser, are not affected); the relay\'s own origin is always allowed. Empty: no cross-origin browser access.', []),
   shutdownGraceSec: field.int('Seconds graceful shutdown waits for in-flight work before closing anyway.', 10, { min: 0 }),
+  ...storeOptions,
   http: httpOptions,
   envelope: envelopeOptions,
   turn: turnOptions,

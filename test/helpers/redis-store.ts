@@ -1,0 +1,31 @@
+/** Options and flushing for Redis store tests. */
+import { Redis } from 'ioredis';
+import type { RedisStoreOptions } from '../../src/envelope/redis-connect.js';
+import type { RedisProcess } from './redis-server.js';
+
+export function redisOptions(url: string, over: Partial<RedisStoreOptions> = {}): RedisStoreOptions {
+  return {
+    url,
+    cluster: false,
+    username: '',
+    password: '',
+    tls: false,
+    tlsCaFile: '',
+    keyPrefix: 'xr:',
+    durability: 'aof',
+    waitReplicas: 1,
+    waitTimeoutMs: 1000,
+    assumeDurable: false,
+    ...over,
+  };
+}
+
+/** FLUSHALL on every given server (every master of a Cluster). */
+export async function flushAll(nodes: readonly RedisProcess[]): Promise<void> {
+  for (const n of nodes) {
+    const c = new Redis({ host: '127.0.0.1', port: n.port, lazyConnect: true });
+    await c.connect();
+    await c.flushall();
+    await c.quit();
+  }
+}
