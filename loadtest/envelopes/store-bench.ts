@@ -9,9 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EnvelopeStore, StoreLimits } from '../../src/envelope/envelope-store.js';
-import { LmdbEnvelopeStore } from '../../src/envelope/lmdb-store.js';
-import { RedisEnvelopeStore } from '../../src/envelope/redis-store.js';
+import type { EnvelopeStore, StoreLimits } from '../../src/envelope/store/envelope-store.js';
+import { LmdbEnvelopeStore } from '../../src/envelope/store/lmdb-store.js';
+import { RedisEnvelopeStore } from '../../src/envelope/store/redis-store.js';
 import { startRedis, startRedisCluster } from './redis-processes.js';
 
 const args = process.argv.slice(2);

@@ -79,7 +79,7 @@ main(process.argv.slice(2)).then(
 /** Mistakes in what the operator asked for exit 2 (usage, config, a data dir another relay holds); failures to run exit 1. */
 function exitCodeOf(err: unknown): number {
   if (err instanceof UsageError || err instanceof ConfigError) return 2;
-  if (err instanceof RelayError && err.code === 'data_dir_locked') return 2;
+  if (err instanceof RelayError && (err.code === 'data_dir_locked' || err.code === 'store_not_durable')) return 2;
   return 1;
 }
 

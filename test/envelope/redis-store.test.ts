@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RelayError } from '../../src/errors.js';
-import type { StoreLimits } from '../../src/envelope/envelope-store.js';
-import { envelopeArrivalMs } from '../../src/envelope/protocol.js';
-import { RedisEnvelopeStore } from '../../src/envelope/redis-store.js';
+import type { StoreLimits } from '../../src/envelope/store/envelope-store.js';
+import { envelopeArrivalMs } from '../../src/wire/envelope-protocol.js';
+import { RedisEnvelopeStore } from '../../src/envelope/store/redis-store.js';
 import { freePort, type RedisCluster, type RedisProcess, startRedis, startRedisCluster } from '../helpers/redis-server.js';
 import { flushAll, redisOptions } from '../helpers/redis-store.js';
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { LmdbEnvelopeStore } from '../../src/envelope/lmdb-store.js';
+import { LmdbEnvelopeStore } from '../../src/envelope/store/lmdb-store.js';
 import { describeStoreContract } from './store-contract.js';
 
 const dirs: string[] = [];

@@ -1,6 +1,6 @@
 /** The store contract on Redis: one durable instance, and a 3-master Redis Cluster (real redis-server processes). */
 import { afterAll, beforeAll } from 'vitest';
-import { RedisEnvelopeStore } from '../../src/envelope/redis-store.js';
+import { RedisEnvelopeStore } from '../../src/envelope/store/redis-store.js';
 import { type RedisCluster, type RedisProcess, startRedis, startRedisCluster } from '../helpers/redis-server.js';
 import { flushAll, redisOptions } from '../helpers/redis-store.js';
 import { describeStoreContract } from './store-contract.js';

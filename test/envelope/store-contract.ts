@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RelayError } from '../../src/errors.js';
-import type { EnvelopeStore, StoreLimits } from '../../src/envelope/envelope-store.js';
+import type { EnvelopeStore, StoreLimits } from '../../src/envelope/store/envelope-store.js';
 
 export interface StoreBackend {
   /** Empties the backing data: each case starts from nothing. */

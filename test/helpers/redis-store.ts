@@ -1,6 +1,6 @@
 /** Options and flushing for Redis store tests. */
 import { Redis } from 'ioredis';
-import type { RedisStoreOptions } from '../../src/envelope/redis-connect.js';
+import type { RedisStoreOptions } from '../../src/envelope/store/redis-connect.js';
 import type { RedisProcess } from './redis-server.js';
 
 export function redisOptions(url: string, over: Partial<RedisStoreOptions> = {}): RedisStoreOptions {

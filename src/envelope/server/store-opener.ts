@@ -2,7 +2,7 @@
  * Opens the envelope store for the plane: the data-dir lock, then the configured backend
  * (`openEnvelopeStore`), retried with backoff so the relay stays live and reports not-ready while
  * its volume is missing. The first attempt runs before the relay listens: a data dir another relay
- * holds fails the start (data_dir_locked).
+ * holds fails the start (data_dir_locked), and so does a Redis without durable writes (store_not_durable).
  */
 import type { RelayConfig } from '../../config/schema.js';
 import { isRelayError } from '../../errors.js';
@@ -32,7 +32,7 @@ export async function openStoreWithRetry(config: RelayConfig, service: MailboxSe
       const startedAt = performance.now();
       lock ??= await lockDataDir(config.dataDir);
       if (stopped) return lock.release();
-      const opened = await openEnvelopeStore(config);
+      const opened = await openEnvelopeStore(config, (msg) => logger.warn(msg));
       if (stopped) {
         await opened.store.close(); // the plane closed while a networked backend was connecting
         return lock.release();
@@ -41,7 +41,9 @@ export async function openStoreWithRetry(config: RelayConfig, service: MailboxSe
       service.attachStore(store);
       logger.info({ envelopes: store.stats().envelopes, ...opened.details, lock: lock.name, openMs: Math.round(performance.now() - startedAt) }, 'envelope store open');
     } catch (err) {
-      if (first && isRelayError(err) && err.code === 'data_dir_locked') throw err;
+      // Another relay on the data dir, or a Redis that would not keep a 202's promise: retrying
+      // cannot fix either, so the start fails (exit 2) instead of serving not-ready forever.
+      if (first && isRelayError(err) && (err.code === 'data_dir_locked' || err.code === 'store_not_durable')) throw err;
       logger.error({ err: errorSummary(err), retryInMs: delayMs }, 'cannot open the envelope store; relay not ready');
       retryTimer = setTimeout(() => !stopped && void tryOpen(Math.min(delayMs * 2, OPEN_RETRY_MAX_MS), false), delayMs);
       retryTimer.unref();

@@ -16,10 +16,10 @@
  * that keeps them safe.
  */
 import { Cluster } from 'ioredis';
-import { RelayError } from '../errors.js';
+import { RelayError } from '../../errors.js';
 import { type EnvelopeStore, type PushTarget, type StoreLimits, type StoredEnvelope } from './envelope-store.js';
 import { EnvelopeIdGenerator } from './envelope-ids.js';
-import { envelopeArrivalMs } from './protocol.js';
+import { envelopeArrivalMs } from '../../wire/envelope-protocol.js';
 import { checkDurability, connectRedis, type RedisClient, type RedisStoreOptions } from './redis-connect.js';
 
 /** Index shards: a sweep walks them all; 16 spreads the index over the masters of a small Cluster. */

@@ -12,8 +12,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import type { RelayConfig } from '../config/schema.js';
-import { RelayError } from '../errors.js';
+import type { RelayConfig } from '../../config/schema.js';
+import { RelayError } from '../../errors.js';
 import { ACK_LUA, ADJUST_LUA, CLAIM_LUA, EXPIRE_LUA, LIST_LUA, PUT_LUA, PUT_ONE_LUA, RELEASE_LUA, RESERVE_LUA } from './redis-scripts.js';
 
 export type RedisStoreOptions = RelayConfig['redis'];
