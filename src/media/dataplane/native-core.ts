@@ -10,7 +10,7 @@ import type { Profile } from '../codec/profiles.js';
 import { CoreStats, SendBatch, type CoreOptions, type JoinError, type JoinResult } from '../core/media-core.js';
 import type { SessionStats } from '../core/session.js';
 import type { CellCore } from './cell-core.js';
-import type { NativeAddon, NativeCoreHandle } from './native-addon.js';
+import type { NativeAddon, NativeCoreHandle } from '../../native/addon.js';
 
 const JOIN_ERRORS: Record<number, JoinError> = { [-1]: 'unknown_profile', [-2]: 'profile_mismatch', [-3]: 'room_full', [-4]: 'too_many_sessions' };
 /** Layout of NativeCore.stats(): 17 scalars, then closes[3], then drops[8] (native/src/addon.cc, StatsJs). */

@@ -12,8 +12,8 @@
  *
  * TCP/TLS clients keep the TypeScript data path (their relay sockets are dgram sockets in JS).
  */
-import { chooseDataPlane, type DataPlaneChoice } from '../../media/dataplane/data-plane.js';
-import { loadNativeAddon } from '../../media/dataplane/native-addon.js';
+import { selectNative, type DataPlaneChoice } from '../../native/switch.js';
+import { loadNativeAddon } from '../../native/addon.js';
 import { formatIpv4, formatIpv6, parseIp } from '../codec/ip.js';
 import type { Allocation } from '../core/allocation.js';
 import { createTurnStats, type TurnStats } from '../core/types.js';
@@ -100,13 +100,7 @@ export function selectTurnDataPath(
   env: Readonly<Record<string, string | undefined>> = process.env,
   load: () => { addon?: NativeTurnAddon; reason: string } = loadNativeTurn,
 ): { addon?: NativeTurnAddon; why: string } {
-  const choice = chooseDataPlane(configured, env);
-  const via = env.XRELAY_NATIVE !== undefined && env.XRELAY_NATIVE !== '' ? `XRELAY_NATIVE=${env.XRELAY_NATIVE}` : `turn.dataPlane=${configured}`;
-  if (choice === 'typescript') return { why: via };
-  const { addon, reason } = load();
-  if (addon !== undefined) return { addon, why: via };
-  if (choice === 'native') throw new Error(`TURN data plane: native requested (${via}) but ${reason}`);
-  return { why: `native unavailable: ${reason}` };
+  return selectNative('TURN', 'turn.dataPlane', configured, load, env);
 }
 
 const RECORD = 32;
