@@ -5,6 +5,7 @@
  * Pure: imports nothing of ours.
  */
 import { BODY_PREFIX_BYTES, RECORD_HEADER_BYTES, wireBytes } from './cell-layout.js';
+import { rosterBytes } from './control-records.js';
 
 export interface Profile {
   /** Index in the relay's profile list (stable for one relay run). */
@@ -43,6 +44,11 @@ export function parseProfiles(specs: readonly string[]): Profile[] | string {
   }
   if (out.length === 0) return 'at least one profile is needed';
   return out;
+}
+
+/** Smallest downlink body that carries a roster of `roomCap` slots: a count byte, a record header, the slots. */
+export function minBodyForRoster(roomCap: number): number {
+  return 1 + RECORD_HEADER_BYTES + rosterBytes(roomCap);
 }
 
 /** Wire bitrate of one direction in bits per second, counting IPv4 (20) and UDP (8) headers. */

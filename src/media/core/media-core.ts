@@ -327,8 +327,3 @@ export class MediaCore {
     batch.pushClosed(s.index, reason);
   }
 }
-
-/** Smallest downlink body that carries a roster of `roomCap` slots (checked at start). */
-export function minBodyForRoster(roomCap: number): number {
-  return 1 + RECORD_HEADER_BYTES + rosterBytes(roomCap);
-}

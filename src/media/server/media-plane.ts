@@ -7,8 +7,8 @@
  * no address. Never per packet.
  */
 import { randomInt } from 'node:crypto';
-import { parseProfiles } from '../codec/profiles.js';
-import { CLOSE_REASONS, minBodyForRoster } from '../core/media-core.js';
+import { mediaProfiles } from '../../config/validate.js';
+import { CLOSE_REASONS } from '../core/media-core.js';
 import type { Plane, PlaneContext } from '../../server/plane.js';
 import { startDataPlane, type CellCore, type ExternalSink } from '../dataplane/index.js';
 import { CELLS_WS_PATH, JOIN_PATH, joinHandler } from './join-route.js';
@@ -29,13 +29,7 @@ export interface MediaPlane extends Plane {
 
 export async function startMediaPlane(ctx: PlaneContext): Promise<MediaPlane> {
   const cfg = ctx.config.media;
-  const profiles = parseProfiles(cfg.profiles);
-  if (typeof profiles === 'string') throw new Error(`media.profiles: ${profiles}`);
-  for (const p of profiles) {
-    if (p.downBytes < minBodyForRoster(cfg.roomCap)) {
-      throw new Error(`media.profiles: profile "${p.name}" down body ${p.downBytes} cannot carry a roster of media.roomCap ${cfg.roomCap}`);
-    }
-  }
+  const profiles = mediaProfiles(cfg); // validateConfig has checked them; a config built in code gets the same ConfigError
   const log = ctx.logger.child({ plane: 'media' });
   const sockets = new CellSockets(cfg.wsMaxPerAddress);
   let wsBackpressureDrops = 0;
