@@ -17,6 +17,8 @@ export interface NativeAddon {
   monotonicMs(): number;
   /** Bytes in use in the C heap (glibc mallinfo2), for memory reports. */
   mallocBytes(): number;
+  /** NativeCore.stats()'s layout: the scalars' names in order, then closes and drops counts (media/dataplane/native-core.ts checks it). */
+  readonly coreStatsLayout: { readonly scalars: readonly string[]; readonly closes: number; readonly drops: number };
 }
 
 export interface NativeCoreHandle {
@@ -36,7 +38,8 @@ export interface NativeCoreHandle {
   stopIo(): void;
 }
 
-const ADDON_ABI = 3;
+/** 4: stats layouts exported by name (coreStatsLayout, turnStatsLayout). */
+const ADDON_ABI = 4;
 let cached: { addon?: NativeAddon; reason: string } | undefined;
 
 function candidates(): string[] {

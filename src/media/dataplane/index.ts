@@ -3,15 +3,15 @@
  * the TypeScript one when the addon is unavailable in `auto` mode. `native` explicitly asked for
  * and unavailable is a start-up error: a relay must not silently run slower than configured.
  */
-import { loadNativeAddon } from '../../native/addon.js';
 import { selectNative, type DataPlaneChoice } from '../../native/switch.js';
 import type { DataPlane, DataPlaneOptions } from './data-plane.js';
+import { loadMediaAddon } from './native-core.js';
 import { startNativeDataPlane } from './native-data-plane.js';
 import { startTsDataPlane } from './ts-data-plane.js';
 
 export type { CellCore } from './cell-core.js';
 export * from './data-plane.js';
-export { NativeCellCore } from './native-core.js';
+export { loadMediaAddon, NativeCellCore } from './native-core.js';
 
 export interface StartedDataPlane {
   plane: DataPlane;
@@ -20,7 +20,7 @@ export interface StartedDataPlane {
 }
 
 export async function startDataPlane(configured: DataPlaneChoice, opts: DataPlaneOptions, env: Readonly<Record<string, string | undefined>> = process.env): Promise<StartedDataPlane> {
-  const { addon, why } = selectNative('media', 'media.dataPlane', configured, loadNativeAddon, env);
+  const { addon, why } = selectNative('media', 'media.dataPlane', configured, loadMediaAddon, env);
   if (addon === undefined) return { plane: await startTsDataPlane(opts), why };
   return { plane: startNativeDataPlane(addon, opts), why };
 }
