@@ -15,7 +15,7 @@ import { cellKey, sealCell } from '../../src/media/crypto/cell-aead.js';
 import { MediaCore, SendBatch, type CoreOptions } from '../../src/media/core/media-core.js';
 import type { NativeAddon } from '../../src/native/addon.js';
 import { NativeCellCore } from '../../src/media/dataplane/native-core.js';
-import { seededRng as prng } from '../kit/rng.js';
+import { seededRng as prng } from '../../src/load/rng.js';
 
 
 export interface FuzzReport {

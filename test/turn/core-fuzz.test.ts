@@ -7,7 +7,7 @@ import { defaultCoreOptions } from '../../src/turn/server/core-options.js';
 import { TurnCore } from '../../src/turn/core/turn-core.js';
 import type { ClientRef, TurnIo } from '../../src/turn/core/types.js';
 import { parse, peer, request, sendIndication, transportUdp } from './helpers/stun-client.js';
-import { seededRng as prng } from '../../loadtest/kit/rng.js';
+import { seededRng as prng } from '../../src/load/rng.js';
 
 
 /** Like dgram: throws on ports it would refuse. */

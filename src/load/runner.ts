@@ -13,9 +13,9 @@ import { Member, newRoom, type Collector, type Room } from './members.js';
 import { startTarget, type RelaySample, type RelayTarget, type TargetSpec } from './relay-target.js';
 import { seededRng, subSeed } from './rng.js';
 import type { Scenario } from './scenario.js';
-import type { CallStats } from '../../src/client/call/call-client.js';
-import { Sink } from '../leak/unpadded.js';
-import { RTP_HEADER_BYTES } from '../leak/unpadded.js';
+import type { CallStats } from '../client/call/call-client.js';
+import { Sink } from './leak/unpadded.js';
+import { RTP_HEADER_BYTES } from './leak/unpadded.js';
 
 export interface RunOptions {
   scenario: Scenario;

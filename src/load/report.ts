@@ -7,7 +7,7 @@
  * For each pair, expected = delivered + lost exactly; deliveries outside that window are counted
  * apart as `extraDeliveries` (churn edges), never hidden in either.
  */
-import { measureLeak, type LeakReport, type LeakSubject } from '../leak/meter.js';
+import { measureLeak, type LeakReport, type LeakSubject } from './leak/meter.js';
 import { quantilesOf, type Quantiles } from './histogram.js';
 import { lossByInterval } from './intervals.js';
 import type { Member } from './members.js';

@@ -3,7 +3,7 @@
  * Windows are 100 ms by default; a window is labelled "talk" when talk covers at least half of it.
  */
 import type { TapTrace } from './tap.js';
-import { talkFraction, type Intervals } from '../kit/speech.js';
+import { talkFraction, type Intervals } from '../speech.js';
 
 /** Observer features per window: packets and bytes, uplink then downlink. */
 export const OBSERVER_FEATURES = ['up packets', 'up bytes', 'down packets', 'down bytes'] as const;

@@ -65,7 +65,7 @@ export function mergeTimelines(parts: TimelinePoint[][]): TimelinePoint[] {
 /** Runs the scenario's rooms over `workers` processes against `target`; returns the merged report and latencies. */
 export async function runSharded(sc: Scenario, durationMs: number, target: RelayTarget, workers: number, progress?: (line: string) => void): Promise<Report> {
   // Built beside this file, or (running from the TypeScript sources, as tests do) in dist/.
-  const script = ['./shards.js', '../../dist/loadtest/kit/shards.js'].map((rel) => fileURLToPath(new URL(rel, import.meta.url))).find(existsSync);
+  const script = ['./shards.js', '../../dist/src/load/shards.js'].map((rel) => fileURLToPath(new URL(rel, import.meta.url))).find(existsSync);
   if (script === undefined) throw new Error('shards.js not built: run `npm run build`');
   const startedAt = new Date();
   const relayStart = await target.sample();
