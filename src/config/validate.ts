@@ -99,7 +99,7 @@ function checkPorts(c: RelayConfig): void {
 }
 
 /** The TLS files: readable, PEM, and a certificate with its key. A pair the HTTPS or TURN-over-TLS listener would refuse. */
-export function checkFiles(c: RelayConfig): void {
+function checkFiles(c: RelayConfig): void {
   if (c.tlsCert !== '') checkPemPair(['tlsCert', c.tlsCert], ['tlsKey', c.tlsKey]);
   const t = c.turn;
   if (!t.enabled || !t.tls) return;

@@ -151,7 +151,7 @@ export function packForwarding(alloc: Allocation): Uint8Array {
 }
 
 /** The address text Node would report for 4 or 16 bytes (RFC 5952 formatting). */
-export function formatAddress(family: number, bytes: Uint8Array, at: number): string {
+function formatAddress(family: number, bytes: Uint8Array, at: number): string {
   return family === 4 ? formatIpv4(bytes, at) : formatIpv6(bytes, at);
 }
 
