@@ -8,12 +8,13 @@
 import { performance } from 'node:perf_hooks';
 import { isTalking, opusFrameBytes, talkSchedule, videoFramePackets, P59 } from './speech.js';
 import { nowEpochMs } from './frames.js';
-import { addLatency, defineSeries, figures, LatencyRecorder, sampleJitter, type IntervalFigures, type SeriesDef } from './intervals.js';
+import { addLatency, defineSeries, LatencyRecorder, type IntervalFigures, type SeriesDef } from './intervals.js';
 import { Member, newRoom, type Collector, type Room } from './members.js';
 import { startTarget, type RelaySample, type RelayTarget, type TargetSpec } from './relay-target.js';
 import { seededRng, subSeed } from './rng.js';
 import type { Scenario } from './scenario.js';
 import type { CallStats } from '../client/call/call-client.js';
+import { progressLine, sampleIntervals } from './sampler.js';
 import { Sink } from './leak/unpadded.js';
 import { RTP_HEADER_BYTES } from './leak/unpadded.js';
 
@@ -83,146 +84,182 @@ const JOIN_CONCURRENCY = 8;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function runScenario(opts: RunOptions): Promise<RunData> {
-  const sc = opts.scenario;
-  const leak = sc.leak === true;
   const target = await startTarget(opts.target);
-  const sink = leak ? new Sink() : undefined;
-  await sink?.start();
-  const totalRooms = sc.groups.reduce((a, g) => a + g.rooms, 0);
-  const series = defineSeries(sc.groups, totalRooms);
-  const collector: Collector = { latency: new LatencyRecorder(series.def.labels.length), deliveredTick: 0, deliveredBytes: 0, closed: false };
-  const rooms: Room[] = [];
-  const members: Member[] = [];
-  const joins = { count: 0, failed: 0, initial: 0, firstPhaseMs: 0, latencies: [] as number[], errors: {} as Record<string, number> };
-  const timers: NodeJS.Timeout[] = [];
-  let framesSentTick = 0;
-  let t0 = Infinity;
-  let stopAt = Infinity;
-  const data: Partial<RunData> = {};
+  const run = new ScenarioRun(opts, target);
   try {
-    // 1. Rooms and members, joined with bounded concurrency (joins/s is measured here).
-    let nextId = 1;
+    await run.sink?.start();
+    await run.joinAll();
+    const { storm } = await run.startMeasuring();
+    const timeline = await run.measure();
+    return await run.drain(timeline, storm);
+  } finally {
+    await run.close();
+  }
+}
+
+type JoinTally = RunData['joins'];
+
+/** One run's state and its phases: join (1), measure (2), drain and leave (3). */
+class ScenarioRun {
+  readonly sc: Scenario;
+  readonly leak: boolean;
+  readonly sink: Sink | undefined;
+  readonly series: ReturnType<typeof defineSeries>;
+  readonly collector: Collector;
+  readonly rooms: Room[] = [];
+  readonly members: Member[] = [];
+  readonly joins: JoinTally = { count: 0, failed: 0, initial: 0, firstPhaseMs: 0, latencies: [], errors: {} };
+  private readonly timers: NodeJS.Timeout[] = [];
+  private framesSentTick = 0;
+  private nextId = 1;
+  private t0 = Infinity;
+  private stopAt = Infinity;
+  private relayStart: RelaySample | undefined;
+  private relayWatch: RunData['relayWatch'] | undefined;
+
+  constructor(
+    private readonly opts: RunOptions,
+    private readonly target: RelayTarget,
+  ) {
+    this.sc = opts.scenario;
+    this.leak = this.sc.leak === true;
+    this.sink = this.leak ? new Sink() : undefined;
+    const totalRooms = this.sc.groups.reduce((a, g) => a + g.rooms, 0);
+    this.series = defineSeries(this.sc.groups, totalRooms);
+    this.collector = { latency: new LatencyRecorder(this.series.def.labels.length), deliveredTick: 0, deliveredBytes: 0, closed: false };
+    this.buildRooms();
+  }
+
+  /** Rooms and their members; a sharded run keeps every count-th room (whole rooms, so accounting stays local). */
+  private buildRooms(): void {
+    const shard = this.opts.shard;
     let roomIndex = 0;
-    sc.groups.forEach((g, gi) => {
+    this.sc.groups.forEach((g, gi) => {
       for (let r = 0; r < g.rooms; r++) {
         const index = roomIndex++;
-        // Sharded runs: this process drives every count-th room (whole rooms, so accounting stays local).
-        if (opts.shard !== undefined && index % opts.shard.count !== opts.shard.index) {
-          nextId += g.participants;
+        if (shard !== undefined && index % shard.count !== shard.index) {
+          this.nextId += g.participants;
           continue;
         }
         const padded = g.e2ePadding === 'alternate' ? r % 2 === 1 : g.e2ePadding;
-        const room = newRoom(index, gi, padded, series.ofRoom(index, gi, padded));
-        rooms.push(room);
-        for (let i = 0; i < g.participants; i++) members.push(makeMember(nextId++, room, i));
+        const room = newRoom(index, gi, padded, this.series.ofRoom(index, gi, padded));
+        this.rooms.push(room);
+        for (let i = 0; i < g.participants; i++) this.members.push(this.makeMember(this.nextId++, room, i));
       }
     });
-    function makeMember(id: number, room: Room, i: number): Member {
-      const g = sc.groups[room.group]!;
-      const rng = seededRng(subSeed(sc.seed, id));
-      const talk = g.media === 'audio' ? talkSchedule(rng, g.speech ?? P59, opts.durationMs) : undefined;
-      const m = new Member(id, room, g, rng, talk, leak || i < (g.observe ?? 1));
-      room.members.push(m);
-      return m;
+  }
+
+  private makeMember(id: number, room: Room, i: number): Member {
+    const g = this.sc.groups[room.group]!;
+    const rng = seededRng(subSeed(this.sc.seed, id));
+    const talk = g.media === 'audio' ? talkSchedule(rng, g.speech ?? P59, this.opts.durationMs) : undefined;
+    const m = new Member(id, room, g, rng, talk, this.leak || i < (g.observe ?? 1));
+    room.members.push(m);
+    return m;
+  }
+
+  private async joinOne(m: Member): Promise<void> {
+    const joins = this.joins;
+    try {
+      await m.join(this.target.url, this.target.udp, this.collector, this.sink?.port);
+      joins.count++;
+      joins.latencies.push(m.joinMs);
+    } catch (err) {
+      joins.failed++;
+      const code = (err as { code?: string }).code ?? (err as Error).message.slice(0, 60);
+      joins.errors[code] = (joins.errors[code] ?? 0) + 1;
+      m.closeTaps();
     }
-    const joinOne = async (m: Member): Promise<void> => {
-      try {
-        await m.join(target.url, target.udp, collector, sink?.port);
-        joins.count++;
-        joins.latencies.push(m.joinMs);
-      } catch (err) {
-        joins.failed++;
-        const code = (err as { code?: string }).code ?? (err as Error).message.slice(0, 60);
-        joins.errors[code] = (joins.errors[code] ?? 0) + 1;
-        m.closeTaps();
-      }
-    };
+  }
+
+  /** 1. Every member joins, with bounded concurrency (joins/s is measured here). */
+  async joinAll(): Promise<void> {
+    const { members, joins } = this;
     const joinStart = performance.now();
-    for (let i = 0; i < members.length; i += JOIN_CONCURRENCY) await Promise.all(members.slice(i, i + JOIN_CONCURRENCY).map(joinOne));
+    for (let i = 0; i < members.length; i += JOIN_CONCURRENCY) await Promise.all(members.slice(i, i + JOIN_CONCURRENCY).map((m) => this.joinOne(m)));
     joins.firstPhaseMs = performance.now() - joinStart;
     joins.initial = members.length;
-    opts.progress?.(`joined ${joins.count}/${members.length} participants in ${(joins.firstPhaseMs / 1000).toFixed(1)} s (${joins.failed} failed)`, false);
+    this.opts.progress?.(`joined ${joins.count}/${members.length} participants in ${(joins.firstPhaseMs / 1000).toFixed(1)} s (${joins.failed} failed)`, false);
+  }
 
-    // 2. Measured phase: one frame clock per group, churn timers, a sampler every second.
-    t0 = nowEpochMs() + 500;
-    stopAt = t0 + opts.durationMs;
-    if (leak) {
-      const watched = members.filter((m) => m.call !== undefined);
-      data.relayWatch = { members: watched, rows: [] };
+  /** 2a. The measured phase's clocks: one frame clock per group, churn timers; the envelope storm beside them. */
+  async startMeasuring(): Promise<{ storm: Promise<unknown> | undefined }> {
+    const { sc, target } = this;
+    this.t0 = nowEpochMs() + 500;
+    this.stopAt = this.t0 + this.opts.durationMs;
+    if (this.leak) {
+      const watched = this.members.filter((m) => m.call !== undefined);
+      this.relayWatch = { members: watched, rows: [] };
       await target.watchSenders(watched.map((m) => m.call!.session & 0xffff), 20);
     }
-    data.relayStart = await target.sample();
+    this.relayStart = await target.sample();
     sc.groups.forEach((g, gi) => {
-      const frameMs = g.media === 'audio' ? 20 : 1000 / (g.video?.fps ?? 30);
-      const groupMembers = (): Member[] => rooms.filter((r) => r.group === gi).flatMap((r) => r.members);
-      timers.push(
-        setInterval(() => {
-          const now = nowEpochMs();
-          if (now < t0 || now >= stopAt) return;
-          const k = Math.floor((now - t0) / frameMs);
-          for (const m of groupMembers()) {
-            if (!m.live) continue;
-            // Catch up at most 3 frames after a stall (a real encoder would not burst more).
-            if (m.nextFrame < k - 3) m.nextFrame = k - 3;
-            for (; m.nextFrame <= k; m.nextFrame++) framesSentTick += sendFrame(m, m.nextFrame, frameMs);
-          }
-        }, Math.max(1, Math.floor(frameMs / 2))),
-      );
+      const frameMs = frameMsOf(g);
+      this.timers.push(setInterval(() => this.frameTick(gi, frameMs), Math.max(1, Math.floor(frameMs / 2))));
       if (g.churn !== undefined) {
-        timers.push(
+        this.timers.push(
           setInterval(() => {
-            if (nowEpochMs() >= stopAt - 1000) return;
-            for (const room of rooms.filter((r) => r.group === gi)) void churn(room);
+            if (nowEpochMs() >= this.stopAt - 1000) return;
+            for (const room of this.rooms.filter((r) => r.group === gi)) void this.churn(room);
           }, g.churn.everyMs),
         );
       }
     });
-    function sendFrame(m: Member, k: number, frameMs: number): number {
-      const g = m.group;
-      if (g.media === 'audio') {
-        const talking = isTalking(m.talk!, k * frameMs);
-        m.mirror?.sendFrame(opusFrameBytes(m.rng, talking));
-        if (!talking) return 0;
-        m.sendFrame(RTP_HEADER_BYTES + opusFrameBytes(m.rng, true));
-        return 1;
-      }
-      const v = g.video ?? { frameBytes: 3300, fps: 30, gop: 60 };
-      const packets = videoFramePackets(m.rng, k, v.frameBytes, v.gop, m.call?.capacity ?? 1000);
-      for (const size of packets) m.sendFrame(size);
-      return packets.length;
-    }
-    async function churn(room: Room): Promise<void> {
-      const live = room.members.filter((m) => m.live);
-      if (live.length === 0) return;
-      const rng = seededRng(subSeed(sc.seed, room.index, Math.floor(nowEpochMs())));
-      const out = live[Math.floor(rng() * live.length)]!;
-      const fresh = makeMember(nextId++, room, room.members.length);
-      members.push(fresh);
-      await Promise.all([out.leave(), joinOne(fresh)]);
-      fresh.nextFrame = Math.floor((nowEpochMs() - t0) / (fresh.group.media === 'audio' ? 20 : 1000 / (fresh.group.video?.fps ?? 30)));
-    }
-    const storm = opts.envelopes !== undefined && sc.envelopes !== undefined ? opts.envelopes(target.url, opts.durationMs) : undefined;
+    return { storm: this.opts.envelopes !== undefined && sc.envelopes !== undefined ? this.opts.envelopes(target.url, this.opts.durationMs) : undefined };
+  }
 
-    const { timeline, bounds } = await sampleIntervals(target, t0, stopAt, {
+  private frameTick(gi: number, frameMs: number): void {
+    const now = nowEpochMs();
+    if (now < this.t0 || now >= this.stopAt) return;
+    const k = Math.floor((now - this.t0) / frameMs);
+    for (const room of this.rooms) {
+      if (room.group !== gi) continue;
+      for (const m of room.members) {
+        if (!m.live) continue;
+        // Catch up at most 3 frames after a stall (a real encoder would not burst more).
+        if (m.nextFrame < k - 3) m.nextFrame = k - 3;
+        for (; m.nextFrame <= k; m.nextFrame++) this.framesSentTick += sendFrame(m, m.nextFrame, frameMs);
+      }
+    }
+  }
+
+  private async churn(room: Room): Promise<void> {
+    const live = room.members.filter((m) => m.live);
+    if (live.length === 0) return;
+    const rng = seededRng(subSeed(this.sc.seed, room.index, Math.floor(nowEpochMs())));
+    const out = live[Math.floor(rng() * live.length)]!;
+    const fresh = this.makeMember(this.nextId++, room, room.members.length);
+    this.members.push(fresh);
+    await Promise.all([out.leave(), this.joinOne(fresh)]);
+    fresh.nextFrame = Math.floor((nowEpochMs() - this.t0) / frameMsOf(fresh.group));
+  }
+
+  /** 2b. The sampler, every second of the measured phase; the clocks stop at its end. */
+  async measure(): Promise<{ timeline: TimelinePoint[]; bounds: number[] }> {
+    const { collector, opts } = this;
+    const sampled = await sampleIntervals(this.target, this.t0, this.stopAt, {
       cutCounts: () => {
-        const out = [framesSentTick, collector.deliveredTick] as const;
-        framesSentTick = 0;
+        const out = [this.framesSentTick, collector.deliveredTick] as const;
+        this.framesSentTick = 0;
         collector.deliveredTick = 0;
         return out;
       },
       latency: collector.latency,
-      members,
-      seriesCount: series.def.labels.length,
+      members: this.members,
+      seriesCount: this.series.def.labels.length,
       ...(opts.progress !== undefined ? { progress: (p: TimelinePoint) => opts.progress!(progressLine(p, opts.durationMs, collector.latency.count), false) } : {}),
     });
-    for (const t of timers) clearInterval(t);
-    timers.length = 0;
+    this.stopClocks();
+    return sampled;
+  }
 
-    // 3. Drain, collect the relay's view, leave.
+  /** 3. Drain, collect the relay's view, leave; everything measured, for the report. */
+  async drain({ timeline, bounds }: { timeline: TimelinePoint[]; bounds: number[] }, storm: Promise<unknown> | undefined): Promise<RunData> {
+    const { target, members, collector } = this;
     await sleep(DRAIN_MS);
-    data.relayEnd = await target.sample().catch(() => undefined);
+    const relayEnd = await target.sample().catch(() => undefined);
     // One synchronous step: the SDK's counters, the last latencies, and no frame counted after them.
-    data.clientsAtEnd = clientTotals(members);
+    const clientsAtEnd = clientTotals(members);
     for (const m of members) if (m.call !== undefined) m.e2eAtEnd = { status: m.call.e2ePaddingStatus, withheld: m.call.stats.dummiesWithheld };
     const drained = collector.latency.cut();
     collector.closed = true;
@@ -232,37 +269,65 @@ export async function runScenario(opts: RunOptions): Promise<RunData> {
       addLatency(last, drained.total);
       last.series.forEach((f, i) => addLatency(f, drained.series[i]!));
     }
-    if (data.relayWatch !== undefined) data.relayWatch.rows = await target.collectSenders();
-    data.envelopes = storm !== undefined ? await storm : undefined;
+    if (this.relayWatch !== undefined) this.relayWatch.rows = await target.collectSenders();
+    const envelopes = storm !== undefined ? await storm : undefined;
     await Promise.all(members.filter((m) => m.live).map((m) => m.leave().catch(() => undefined)));
     return {
-      scenario: sc,
-      durationMs: opts.durationMs,
+      scenario: this.sc,
+      durationMs: this.opts.durationMs,
       target: { kind: target.kind, url: target.url, ...(target.pid !== undefined ? { pid: target.pid } : {}), planes: target.planes },
-      t0,
-      rooms,
+      t0: this.t0,
+      rooms: this.rooms,
       members,
       latency: collector.latency,
-      series: series.def,
+      series: this.series.def,
       intervalBounds: bounds,
       deliveredBytes: collector.deliveredBytes,
       timeline,
-      ...(data.relayStart !== undefined ? { relayStart: data.relayStart } : {}),
-      ...(data.relayEnd !== undefined ? { relayEnd: data.relayEnd } : {}),
-      relayWatch: data.relayWatch ?? { members: [], rows: [] },
-      joins,
-      envelopes: data.envelopes,
-      clientsAtEnd: data.clientsAtEnd,
+      ...(this.relayStart !== undefined ? { relayStart: this.relayStart } : {}),
+      ...(relayEnd !== undefined ? { relayEnd } : {}),
+      relayWatch: this.relayWatch ?? { members: [], rows: [] },
+      joins: this.joins,
+      envelopes,
+      clientsAtEnd,
       settleMs: SETTLE_MS,
       graceMs: GRACE_MS,
     };
-  } finally {
-    for (const t of timers) clearInterval(t);
-    await Promise.all(members.map((m) => m.call?.close()));
-    for (const m of members) m.closeTaps();
-    sink?.close();
-    await target.close();
   }
+
+  private stopClocks(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers.length = 0;
+  }
+
+  /** Every socket and child process of the run, whatever phase it ended in. */
+  async close(): Promise<void> {
+    this.stopClocks();
+    await Promise.all(this.members.map((m) => m.call?.close()));
+    for (const m of this.members) m.closeTaps();
+    this.sink?.close();
+    await this.target.close();
+  }
+}
+
+function frameMsOf(g: Member['group']): number {
+  return g.media === 'audio' ? 20 : 1000 / (g.video?.fps ?? 30);
+}
+
+/** One frame of a member: audio (talk spurts, the unpadded mirror beside it) or video packets. Returns packets sent. */
+function sendFrame(m: Member, k: number, frameMs: number): number {
+  const g = m.group;
+  if (g.media === 'audio') {
+    const talking = isTalking(m.talk!, k * frameMs);
+    m.mirror?.sendFrame(opusFrameBytes(m.rng, talking));
+    if (!talking) return 0;
+    m.sendFrame(RTP_HEADER_BYTES + opusFrameBytes(m.rng, true));
+    return 1;
+  }
+  const v = g.video ?? { frameBytes: 3300, fps: 30, gop: 60 };
+  const packets = videoFramePackets(m.rng, k, v.frameBytes, v.gop, m.call?.capacity ?? 1000);
+  for (const size of packets) m.sendFrame(size);
+  return packets.length;
 }
 
 /** The SDK's own per-call counters, summed over every member. */
@@ -276,88 +341,4 @@ function clientTotals(members: Member[]): ClientTotals {
     for (const k of Object.keys(t) as Array<keyof ClientTotals>) t[k] += s[k];
   }
   return t;
-}
-
-function progressLine(p: TimelinePoint, durationMs: number, delivered: number): string {
-  const q = (v: number): string => (Number.isNaN(v) ? '-' : v.toFixed(1));
-  const parts = [
-    `[${p.t.toFixed(0).padStart(3)}/${(durationMs / 1000).toFixed(0)} s]`,
-    `clients ${p.liveClients}`,
-    `sent ${p.framesSentPerSec.toFixed(0)}/s`,
-    `delivered ${delivered} (${p.framesDeliveredPerSec.toFixed(0)}/s)`,
-    `latency p50 ${q(p.latencyMs.p50)} p99 ${q(p.latencyMs.p99)} ms`,
-    `jitter ${q(p.jitterMs)} ms`,
-  ];
-  if (p.relayCpuPct !== undefined) parts.push(`relay cpu ${p.relayCpuPct.toFixed(0)}%`);
-  if (p.relayRssMB !== undefined) parts.push(`rss ${p.relayRssMB.toFixed(0)} MB`);
-  if (p.relayCellsOutPerSec !== undefined) parts.push(`cells out ${p.relayCellsOutPerSec.toFixed(0)}/s`);
-  return parts.join(' | ');
-}
-
-interface IntervalSources {
-  /** Frames sent and delivered since the last call (then zeroed). */
-  cutCounts: () => readonly [number, number];
-  latency: LatencyRecorder;
-  members: Member[];
-  seriesCount: number;
-  progress?: (p: TimelinePoint) => void;
-}
-
-/**
- * The sampler of the measured phase: cuts every figure at t0 + 1 s, + 2 s, ... and at stopAt
- * exactly (no point outside the phase), and reads the relay at each cut. Returns the timeline and
- * the interval bounds (epoch ms).
- */
-async function sampleIntervals(target: RelayTarget, t0: number, stopAt: number, src: IntervalSources): Promise<{ timeline: TimelinePoint[]; bounds: number[] }> {
-  const timeline: TimelinePoint[] = [];
-  const bounds = [t0];
-  await sleep(Math.max(0, t0 - nowEpochMs()));
-  let prev = await target.sample().catch(() => undefined);
-  src.cutCounts();
-  src.latency.cut();
-  let cutAt = nowEpochMs();
-  for (let k = 1; bounds[bounds.length - 1]! < stopAt; k++) {
-    const end = Math.min(stopAt, t0 + k * 1000);
-    await sleep(Math.max(0, end - nowEpochMs()));
-    const now = nowEpochMs();
-    const dt = Math.max(0.001, (now - cutAt) / 1000);
-    cutAt = now;
-    const [sent, delivered] = src.cutCounts();
-    const lat = src.latency.cut();
-    const jitter = sampleJitter(src.members, src.seriesCount);
-    bounds.push(end);
-    const s = await target.sample().catch(() => undefined);
-    const point: TimelinePoint = {
-      t: Math.round((end - t0) / 100) / 10,
-      dt: Math.round(dt * 1000) / 1000,
-      framesSentPerSec: sent / dt,
-      framesDeliveredPerSec: delivered / dt,
-      liveClients: src.members.filter((m) => m.live).length,
-      ...figures(lat.total, 0, 0, jitter.total),
-      series: [],
-    };
-    // One histogram encoding (~1-6 ms) per turn of the event loop, so client ticks are not held up.
-    for (const [i, h] of lat.series.entries()) {
-      await new Promise<void>((r) => setImmediate(r));
-      point.series.push(figures(h, 0, 0, jitter.series[i]!));
-    }
-    addRelayRates(point, prev, s);
-    if (s !== undefined) prev = s;
-    timeline.push(point);
-    src.progress?.(point);
-  }
-  return { timeline, bounds };
-}
-
-/** Relay cells/s, CPU % and RSS between two samples (when the target exposes them). */
-export function addRelayRates(point: TimelinePoint, a: RelaySample | undefined, b: RelaySample | undefined): void {
-  if (a === undefined || b === undefined) return;
-  const dt = (b.t - a.t) / 1000;
-  if (!(dt > 0)) return;
-  if (b.core !== undefined && a.core !== undefined) {
-    point.relayCellsInPerSec = (b.core.cellsIn - a.core.cellsIn) / dt;
-    point.relayCellsOutPerSec = (b.core.cellsOut - a.core.cellsOut) / dt;
-  }
-  if (b.cpuMs !== undefined && a.cpuMs !== undefined) point.relayCpuPct = ((b.cpuMs - a.cpuMs) / (dt * 1000)) * 100;
-  if (b.rssBytes !== undefined) point.relayRssMB = b.rssBytes / 2 ** 20;
 }
