@@ -103,8 +103,3 @@ export function counterWindows(samples: ReadonlyArray<readonly [number, number]>
   for (let i = 0; i < n; i++) x.push([at(startMs + (i + 1) * windowMs) - at(startMs + i * windowMs)]);
   return x;
 }
-
-/** Packs rows and labels of one participant into a WindowSet. */
-export function toSet(x: number[][], y: number[]): WindowSet {
-  return { x, y, w: x.map((_, i) => i) };
-}
