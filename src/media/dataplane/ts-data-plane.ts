@@ -17,7 +17,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { MediaCore, SendBatch, type JoinError, type JoinResult } from '../core/media-core.js';
 import { OpenGuard, type OpenGate } from '../core/open-guard.js';
-import { CellPaths } from '../server/cell-paths.js';
+import { CellPaths } from './cell-paths.js';
 import { rateLimitKey } from '../../limits/client-address.js';
 import { ConnectedPaths } from './connected-paths.js';
 import { findUdpSocketInode, readUdpKernelDrops } from './kernel-drops.js';

@@ -8,7 +8,7 @@ import { CLOSE_REASONS, DROP_REASONS } from '../core/media-core.js';
 import type { CellCore } from '../dataplane/cell-core.js';
 import { registerBatchIoMetrics } from '../../native/io-metrics.js';
 import type { NativeIoStats } from '../dataplane/native-core.js';
-import type { PathCounters } from './cell-paths.js';
+import type { PathCounters } from '../dataplane/cell-paths.js';
 
 export interface MediaMetrics {
   joined(): void;

@@ -6,7 +6,7 @@
  * not proven the session's key. The native data plane keeps the same table in its session struct.
  */
 import type { Socket } from 'node:dgram';
-import type { ExternalSink } from '../dataplane/data-plane.js';
+import type { ExternalSink } from './data-plane.js';
 
 const NONE = 0;
 const UDP = 1;
