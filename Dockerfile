@@ -38,9 +38,7 @@ WORKDIR /opt/xrelay
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules/ node_modules/
 COPY --from=build /src/dist/src/ dist/src/
-COPY --from=build /src/dist/loadtest/kit/ dist/loadtest/kit/
-COPY --from=build /src/dist/loadtest/leak/ dist/loadtest/leak/
-COPY --from=build /src/loadtest/scenarios/ loadtest/scenarios/
+COPY --from=build /src/src/load/scenarios/ src/load/scenarios/
 COPY --from=build /src/native/build/Release/xrelay_dataplane.node native/build/Release/
 COPY LICENSE README.md openapi.yaml ./
 COPY docs/ docs/

@@ -31,7 +31,7 @@ const RANKS: ReadonlyArray<readonly [string, number]> = [
   ['limits', 1],
   ['crypto', 3],
   ['*/codec', 4],
-  // Config validates media profiles with the media codec's one table (reshape-b: config/validate.ts).
+  // Config validates media profiles with the media codec's one table (config/validate.ts).
   ['config', 4.5],
   ['*/crypto', 5],
   ['*/store', 6],
@@ -45,7 +45,7 @@ const RANKS: ReadonlyArray<readonly [string, number]> = [
   ['relay-reload.ts', 13],
   ['index.ts', 14],
   ['cli', 14],
-  // The load kit (reshape-b moves it to src/load): a client of the relay, loaded by `xrelay load` only.
+  // The load kit: a client of the relay (it uses the SDK), loaded by `xrelay load` only.
   ['load', 14],
 ];
 /** Folders that drive the relay as a client: they may use the SDK and libsodium (they are not relay modules). */
@@ -54,19 +54,10 @@ const SDK_USERS = new Set(['load']);
 const SDK_MAY_IMPORT = ['wire/', 'errors.ts'];
 
 /**
- * Known exceptions, `importer -> imported` (paths under src/). Each is removed by reshape-b (the
- * other half of issue 10: src/native, the TURN I/O interface, the load kit out of src/cli); the
- * lead empties this list at merge. An entry that no longer matches an import fails the test, so
- * the list only shrinks.
+ * Known exceptions, `importer -> imported` (paths under src/). Empty since both halves of issue 10
+ * landed; an entry that no longer matches an import fails the test, so the list can only shrink.
  */
-const ALLOWED_EXCEPTIONS_REMOVED_BY_RESHAPE_B: readonly string[] = [
-  // removed by reshape-b: TURN reaches the native loader, switch and batch-I/O metrics in media/dataplane
-  'turn/server/native-turn.ts -> media/dataplane/native-addon.ts',
-  'turn/server/native-turn.ts -> media/dataplane/data-plane.ts',
-  'turn/server/turn-metrics.ts -> media/dataplane/io-metrics.ts',
-  // removed by reshape-b: the CLI loads the load kit (dev code) by path
-  'cli/main.ts -> loadtest/kit/cli.js',
-];
+const ALLOWED_EXCEPTIONS: readonly string[] = [];
 
 interface Violation {
   readonly rule: 'rank' | 'cross-plane' | 'cycle' | 'sdk' | 'blind' | 'outside-src' | 'unranked';
@@ -241,19 +232,19 @@ describe('layering of src/', () => {
   });
 
   it('holds for src/ (with the known exceptions of the other half of the reshape)', () => {
-    expect(checkLayering(real, ALLOWED_EXCEPTIONS_REMOVED_BY_RESHAPE_B)).toEqual([]);
+    expect(checkLayering(real, ALLOWED_EXCEPTIONS)).toEqual([]);
   });
 
   it('every known exception still exists (the list only shrinks)', () => {
     const edges = new Set(checkLayering(real).map((v) => v.edge));
-    expect(ALLOWED_EXCEPTIONS_REMOVED_BY_RESHAPE_B.filter((e) => !edges.has(e))).toEqual([]);
+    expect(ALLOWED_EXCEPTIONS.filter((e) => !edges.has(e))).toEqual([]);
   });
 
   it('refuses each kind of bad import when one is added', () => {
     const withBad = (path: string, text: string): Violation[] => {
       const files = new Map(real);
       files.set(path, text);
-      return checkLayering(files, ALLOWED_EXCEPTIONS_REMOVED_BY_RESHAPE_B);
+      return checkLayering(files, ALLOWED_EXCEPTIONS);
     };
     const cases: Array<[string, string, Violation['rule'], string]> = [
       ['envelope/core/bad.ts', "import { startEnvelopePlane } from '../server/envelope-plane.js';", 'rank', 'envelope/core/bad.ts -> envelope/server/envelope-plane.ts'],
@@ -276,7 +267,7 @@ describe('layering of src/', () => {
     // observability and limits share a rank: only the folder graph sees the loop.
     files.set('limits/bad.ts', "import { createLogger } from '../observability/log.js';");
     files.set('observability/bad.ts', "import { RateLimiter } from '../limits/rate-limiter.js';");
-    const found = checkLayering(files, ALLOWED_EXCEPTIONS_REMOVED_BY_RESHAPE_B);
+    const found = checkLayering(files, ALLOWED_EXCEPTIONS);
     expect(found.filter((v) => v.rule !== 'cycle')).toEqual([]);
     expect(found).toContainEqual({ rule: 'cycle', edge: 'limits <-> observability' });
   });

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { DEFAULT_PROFILES, parseProfiles } from '../../src/media/codec/profiles.js';
 import type { DataPlane } from '../../src/media/dataplane/data-plane.js';
-import { loadNativeAddon } from '../../src/media/dataplane/native-addon.js';
+import { loadNativeAddon } from '../../src/native/addon.js';
 import { NativeCellCore } from '../../src/media/dataplane/native-core.js';
 import { startNativeDataPlane } from '../../src/media/dataplane/native-data-plane.js';
 import { startTsDataPlane } from '../../src/media/dataplane/ts-data-plane.js';

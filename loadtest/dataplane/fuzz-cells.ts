@@ -13,9 +13,9 @@ import { MAX_RECORDS } from '../../src/media/codec/cell-layout.js';
 import { DEFAULT_PROFILES, parseProfiles, type Profile } from '../../src/media/codec/profiles.js';
 import { cellKey, sealCell } from '../../src/media/crypto/cell-aead.js';
 import { MediaCore, SendBatch, type CoreOptions } from '../../src/media/core/media-core.js';
-import type { NativeAddon } from '../../src/media/dataplane/native-addon.js';
+import type { NativeAddon } from '../../src/native/addon.js';
 import { NativeCellCore } from '../../src/media/dataplane/native-core.js';
-import { seededRng as prng } from '../kit/rng.js';
+import { seededRng as prng } from '../../src/load/rng.js';
 
 
 export interface FuzzReport {
@@ -155,7 +155,7 @@ export function fuzzCells(addon: NativeAddon, cases: number, seed = 1): FuzzRepo
 }
 
 async function main(): Promise<void> {
-  const { loadNativeAddon } = await import('../../src/media/dataplane/native-addon.js');
+  const { loadNativeAddon } = await import('../../src/native/addon.js');
   const { addon, reason } = loadNativeAddon();
   if (addon === undefined) {
     console.error(`fuzz:cells needs the native addon: ${reason}`);

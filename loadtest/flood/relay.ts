@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { DEFAULT_PROFILES, parseProfiles } from '../../src/media/codec/profiles.js';
 import { DROP_REASONS } from '../../src/media/core/media-core.js';
 import type { DataPlane, DataPlaneOptions } from '../../src/media/dataplane/data-plane.js';
-import { loadNativeAddon } from '../../src/media/dataplane/native-addon.js';
+import { loadNativeAddon } from '../../src/native/addon.js';
 import { startNativeDataPlane } from '../../src/media/dataplane/native-data-plane.js';
 import { startTsDataPlane } from '../../src/media/dataplane/ts-data-plane.js';
 import { relaySchema } from '../../src/config/schema.js';

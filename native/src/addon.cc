@@ -21,6 +21,37 @@ namespace xr {
 /** Batches handed to JS and not yet taken, past which a tick's WebSocket cells are dropped (counted). */
 constexpr int kMaxPendingBatches = 32;
 void InitTurn(Napi::Env env, Napi::Object exports);  // turn_addon.cc
+
+// The scalars of NativeCore.stats(), in order, by name: CORE_STATS in src/media/dataplane/native-core.ts
+// lists the same names (test/native/layouts.test.ts parses this list and compares; the loader checks
+// the exported coreStatsLayout). closes[kCloseCount] and drops[kDropCount] follow them.
+#define XR_CORE_STATS(X)              \
+  X("cellsIn", s.cells_in)             \
+  X("cellsOut", s.cells_out)           \
+  X("dummyCellsOut", s.dummy_cells_out) \
+  X("recordsIn", s.records_in)         \
+  X("recordsOut", s.records_out)       \
+  X("queueDrops", s.queue_drops)       \
+  X("staleDrops", s.stale_drops)       \
+  X("missedTicks", s.missed_ticks)     \
+  X("joins", s.joins)                  \
+  X("roams", s.roams)                  \
+  X("unroutable", s.unroutable)        \
+  X("sendErrors", s.send_errors)       \
+  X("sendWaits", s.send_eagain)        \
+  X("recvBatches", s.recv_batches)     \
+  X("sendBatches", s.send_batches)     \
+  X("kernelDrops", s.kernel_drops)     \
+  X("sendWouldBlock", s.send_would_block)
+#define XR_STAT_VALUE(name, value) value,
+#define XR_STAT_NAME(name, value) name,
+
+/** A stats layout as JS sees it: the names in order (checked against the TypeScript table at load). */
+Napi::Array StatsLayout(Napi::Env env, const char* const* names, size_t n) {
+  Napi::Array a = Napi::Array::New(env, n);
+  for (size_t i = 0; i < n; i++) a.Set(uint32_t(i), Napi::String::New(env, names[i]));
+  return a;
+}
 namespace {
 
 const uint8_t* Bytes(const Napi::Value& v, size_t* len) {
@@ -174,9 +205,7 @@ class NativeCore : public Napi::ObjectWrap<NativeCore> {
     Napi::Float64Array o = info[0].As<Napi::Float64Array>();
     std::lock_guard<std::mutex> lock(mu_);
     const CoreStats& s = core_->stats();
-    const double v[] = {s.cells_in, s.cells_out, s.dummy_cells_out, s.records_in, s.records_out, s.queue_drops, s.stale_drops, s.missed_ticks,
-                        s.joins, s.roams, s.unroutable, s.send_errors, s.send_eagain, s.recv_batches, s.send_batches, s.kernel_drops,
-                        s.send_would_block};
+    const double v[] = {XR_CORE_STATS(XR_STAT_VALUE)};
     size_t k = 0;
     for (double x : v)
       if (k < o.ElementLength()) o[k++] = x;
@@ -353,8 +382,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     const struct mallinfo2 m = mallinfo2();
     return Napi::Number::New(i.Env(), double(m.uordblks + m.hblkhd));
   }));
+  static const char* const kCoreStatNames[] = {XR_CORE_STATS(XR_STAT_NAME)};
+  Napi::Object layout = Napi::Object::New(env);
+  layout.Set("scalars", StatsLayout(env, kCoreStatNames, sizeof kCoreStatNames / sizeof kCoreStatNames[0]));
+  layout.Set("closes", Napi::Number::New(env, kCloseCount));
+  layout.Set("drops", Napi::Number::New(env, kDropCount));
+  exports.Set("coreStatsLayout", layout);
   InitTurn(env, exports);
-  exports.Set("abiVersion", Napi::Number::New(env, 3));  // 3: stats() layouts grew (send_would_block)
+  exports.Set("abiVersion", Napi::Number::New(env, 4));  // 4: stats layouts exported by name
   return exports;
 }
 

@@ -95,7 +95,7 @@ int CellCore::Join(const uint8_t room_id[32], int profile, const uint8_t rx[32],
   Room* room = it == rooms_.end() ? nullptr : it->second;
   if (room != nullptr && room->profile != profile) return kJoinProfileMismatch;
   if (room != nullptr && room->members.size() >= opts_.room_cap) return kJoinRoomFull;
-  if (live_ >= opts_.max_sessions) return kJoinTooMany;
+  if (live_ >= opts_.max_sessions) return kJoinTooManySessions;
   if (room == nullptr) {
     room = new Room();
     room->key = key;

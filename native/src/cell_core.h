@@ -21,7 +21,9 @@ namespace xr {
 
 enum Drop { kDropGarbage = 1, kDropUnknownSession, kDropTruncated, kDropOversized, kDropReplay, kDropForged, kDropMalformed, kDropCount };
 enum Close { kCloseLeave = 1, kCloseIdle, kCloseCount };
-enum JoinError { kJoinUnknownProfile = -1, kJoinProfileMismatch = -2, kJoinRoomFull = -3, kJoinTooMany = -4 };
+// Join refusals: the same names and codes as JOIN_ERRORS in src/media/core/media-core.ts (kJoinRoomFull is
+// room_full; test/native/layouts.test.ts parses this line and compares).
+enum JoinError { kJoinUnknownProfile = -1, kJoinProfileMismatch = -2, kJoinRoomFull = -3, kJoinTooManySessions = -4 };
 enum PathKind : uint8_t { kPathNone = 0, kPathUdp = 1, kPathExternal = 2 };
 
 struct Profile {

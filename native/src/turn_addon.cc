@@ -18,6 +18,31 @@
 namespace xr {
 namespace {
 
+// NativeTurn.stats(), in order, by name: NATIVE_TURN_STATS in src/turn/server/native-turn.ts lists the
+// same names (test/native/layouts.test.ts parses this list and compares; the loader checks the exported
+// turnStatsLayout).
+#define XR_TURN_STATS(X)                      \
+  X("toPeerPackets", s.to_peer_packets)        \
+  X("toPeerBytes", s.to_peer_bytes)            \
+  X("toClientPackets", s.to_client_packets)    \
+  X("toClientBytes", s.to_client_bytes)        \
+  X("dropMalformed", s.drops[0])               \
+  X("dropNotStun", s.drops[1])                 \
+  X("dropNoAllocation", s.drops[2])            \
+  X("dropNoPermission", s.drops[3])            \
+  X("dropNoChannel", s.drops[4])               \
+  X("handedUp", s.handed_up)                   \
+  X("upDropped", s.up_dropped)                 \
+  X("sendErrors", s.send_errors)               \
+  X("sendWaits", s.send_eagain)                \
+  X("recvBatches", s.recv_batches)             \
+  X("sendBatches", s.send_batches)             \
+  X("truncated", s.truncated)                  \
+  X("allocations", double(fwd_->count()))      \
+  X("sendWouldBlock", s.send_would_block)
+#define XR_TURN_STAT_VALUE(name, value) value,
+#define XR_TURN_STAT_NAME(name, value) name,
+
 const uint8_t* TurnBytes(const Napi::Value& v, size_t* len) {
   Napi::Uint8Array a = v.As<Napi::Uint8Array>();
   *len = a.ByteLength();
@@ -132,9 +157,7 @@ class NativeTurn : public Napi::ObjectWrap<NativeTurn> {
     Napi::Float64Array o = info[0].As<Napi::Float64Array>();
     std::lock_guard<std::mutex> lock(mu_);
     const TurnFwdStats& s = fwd_->stats();
-    const double v[] = {s.to_peer_packets, s.to_peer_bytes, s.to_client_packets, s.to_client_bytes, s.drops[0], s.drops[1], s.drops[2], s.drops[3],
-                        s.drops[4], s.handed_up, s.up_dropped, s.send_errors, s.send_eagain, s.recv_batches, s.send_batches, s.truncated,
-                        double(fwd_->count()), s.send_would_block};
+    const double v[] = {XR_TURN_STATS(XR_TURN_STAT_VALUE)};
     size_t k = 0;
     for (double x : v)
       if (k < o.ElementLength()) o[k++] = x;
@@ -240,6 +263,10 @@ class NativeTurn : public Napi::ObjectWrap<NativeTurn> {
 
 void InitTurn(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeTurn", NativeTurn::Init(env));
+  static const char* const kNames[] = {XR_TURN_STATS(XR_TURN_STAT_NAME)};
+  Napi::Array layout = Napi::Array::New(env, sizeof kNames / sizeof kNames[0]);
+  for (uint32_t i = 0; i < layout.Length(); i++) layout.Set(i, Napi::String::New(env, kNames[i]));
+  exports.Set("turnStatsLayout", layout);
   exports.Set("turnMaxClientMessage", Napi::Number::New(env, double(kMaxClientMessage)));
 }
 

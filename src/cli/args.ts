@@ -11,7 +11,7 @@ import { parseArgs as parseTokens } from 'node:util';
 import { closestName, flagName, valueName } from '../config/fields.js';
 import { listFields } from '../config/load.js';
 
-export const COMMANDS = ['serve', 'print-config', 'load', 'config-docs', 'version', 'help'] as const;
+const COMMANDS = ['serve', 'print-config', 'load', 'config-docs', 'version', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface ParsedArgs {

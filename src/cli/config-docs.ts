@@ -4,7 +4,6 @@
  */
 import { envName, flagName } from '../config/fields.js';
 import { listFields } from '../config/load.js';
-import { ERROR_CODES } from '../errors.js';
 
 export function configReferenceMarkdown(): string {
   const out: string[] = [];
@@ -22,14 +21,8 @@ export function configReferenceMarkdown(): string {
   return out.join('\n').trim() + '\n';
 }
 
-export function errorCodesMarkdown(): string {
-  return Object.entries(ERROR_CODES)
-    .map(([code, status]) => `\`${code}\` ${status}`)
-    .join(', ');
-}
-
-export const CONFIG_START = '<!-- config:start -->';
-export const CONFIG_END = '<!-- config:end -->';
+const CONFIG_START = '<!-- config:start -->';
+const CONFIG_END = '<!-- config:end -->';
 
 /** The README text with its configuration reference replaced by the current one. */
 export function withConfigReference(readme: string): string {

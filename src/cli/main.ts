@@ -23,8 +23,10 @@ async function main(argv: string[]): Promise<number> {
       return 0;
   }
   if (args.command === 'load') {
-    const kit = (await import(new URL('../../loadtest/kit/cli.js', import.meta.url).href)) as { runLoadCommand(argv: string[]): Promise<number> };
-    return kit.runLoadCommand(args.rest);
+    // Loaded only for `xrelay load`: the kit is a client of the relay (it imports the SDK), and
+    // `xrelay serve` must not load it.
+    const { runLoadCommand } = await import('../load/cli.js');
+    return runLoadCommand(args.rest);
   }
   if (args.command === 'config-docs') {
     // `xrelay config-docs --readme README.md` rewrites the README's reference in place.

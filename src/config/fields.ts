@@ -44,7 +44,7 @@ export function isField(x: Field<unknown> | Section): x is Field<unknown> {
   return typeof (x as Field<unknown>).kind === 'string' && 'doc' in x;
 }
 
-export function kebab(name: string): string {
+function kebab(name: string): string {
   return name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 }
 

@@ -4,20 +4,13 @@
  * that names the field and the source it came from.
  */
 import { readFileSync } from 'node:fs';
-import { BlockList, isIP } from 'node:net';
 import { closestName, envName, flagName, isField, type Field, type Schema, type Section } from './fields.js';
+import { ConfigError } from './config-error.js';
 import { relaySchema, type RelayConfig } from './schema.js';
-import { parseSubnet } from '../limits/client-address.js';
+import { checkValues } from './validate.js';
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { ConfigError } from './config-error.js';
+export { validateConfig } from './validate.js';
 
 export interface ConfigSources {
   /** Parsed JSON of the config file, if any. */
@@ -69,7 +62,7 @@ export function loadConfig(sources: ConfigSources): RelayConfig {
     setPath(out, path, value);
   }
   const config = out as unknown as RelayConfig;
-  validateConfig(config);
+  checkValues(config); // the files are checked by validateConfig at start (startRelay)
   return deepFreeze(config);
 }
 
@@ -89,44 +82,6 @@ function checkUnknownFileKeys(obj: Record<string, unknown>): void {
 function didYouMean(name: string, candidates: readonly string[], prefix = ''): string {
   const near = closestName(name, candidates);
   return near === undefined ? '' : ` (did you mean "${prefix}${near}"?)`;
-}
-
-/**
- * Checks that span fields (addresses, ranges, lists): loadConfig runs it, and so does startRelay for
- * a config built in code. Throws ConfigError naming the field.
- */
-export function validateConfig(c: RelayConfig): void {
-  // The UDP planes (media cells, TURN) bind to it, and dgram needs an address, not a name.
-  if (isIP(c.host) === 0) throw new ConfigError('host', `host must be an IP address (e.g. 127.0.0.1, 0.0.0.0, ::1), got ${JSON.stringify(c.host)}`);
-  if ((c.tlsCert === '') !== (c.tlsKey === '')) throw new ConfigError('tlsCert', 'tlsCert and tlsKey must be given together');
-  if (c.http.headersTimeoutMs > c.http.requestTimeoutMs) throw new ConfigError('http.headersTimeoutMs', 'http.headersTimeoutMs must not exceed http.requestTimeoutMs');
-  const b = c.envelope.sizeBuckets;
-  if (b.length === 0) throw new ConfigError('envelope.sizeBuckets', 'envelope.sizeBuckets: at least one bucket is required');
-  if (new Set(b).size !== b.length) throw new ConfigError('envelope.sizeBuckets', 'envelope.sizeBuckets: buckets must be distinct');
-  const unspecified = new BlockList();
-  unspecified.addAddress('0.0.0.0', 'ipv4');
-  unspecified.addAddress('::', 'ipv6'); // matches ::0, 0:0::0 and every other spelling
-  const wildcard = (ip: string): boolean => isIP(ip) !== 0 && unspecified.check(ip, isIP(ip) === 4 ? 'ipv4' : 'ipv6');
-  if (c.media.enabled && c.media.advertisedHost === '' && wildcard(c.host)) {
-    throw new ConfigError('media.advertisedHost', `media.advertisedHost: host ${c.host} is a wildcard address; set media.advertisedHost to the address clients send cells to`);
-  }
-  if (c.turn.enabled) crossCheckTurn(c.turn, c.host, wildcard);
-  for (const name of ['trustProxy', 'metricsAllow'] as const) {
-    for (const entry of c[name]) {
-      if (parseSubnet(entry) === undefined) throw new ConfigError(name, `${name}: ${JSON.stringify(entry)} is not an IP address or CIDR (e.g. 10.0.0.5, 10.0.0.0/8, fd00::/8)`);
-    }
-  }
-}
-
-function crossCheckTurn(t: RelayConfig['turn'], host: string, wildcard: (ip: string) => boolean): void {
-  const relayIp = t.relayIp !== '' ? t.relayIp : host;
-  const family = isIP(relayIp);
-  if (family === 0) throw new ConfigError('turn.relayIp', `turn.relayIp: "${relayIp}" is not an IP address`);
-  if (t.relayPortMin > t.relayPortMax) throw new ConfigError('turn.relayPortMin', 'turn.relayPortMin must not exceed turn.relayPortMax');
-  if ((t.relayPortMin === 0) !== (t.relayPortMax === 0)) throw new ConfigError('turn.relayPortMin', 'turn.relayPortMin and turn.relayPortMax must both be 0 (ephemeral) or both set');
-  const externalIp = t.externalIp !== '' ? t.externalIp : relayIp;
-  if (wildcard(externalIp)) throw new ConfigError('turn.externalIp', `turn.externalIp: relay sockets bind the wildcard address ${relayIp}; set turn.externalIp to the address clients reach`);
-  if (isIP(externalIp) !== family) throw new ConfigError('turn.externalIp', `turn.externalIp: "${externalIp}" must be an IP address of the relay address's family (IPv${family})`);
 }
 
 /**

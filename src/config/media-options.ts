@@ -1,4 +1,5 @@
 /** The `media` section: sealed, padded cells for calls and rooms (docs/PROTOCOL.md). */
+import { DEFAULT_PROFILES } from '../media/codec/profiles.js';
 import { field } from './fields.js';
 
 export const mediaOptions = {
@@ -12,7 +13,7 @@ export const mediaOptions = {
   advertisedHost: field.string('UDP host the join answer tells clients to send cells to; empty means the `host` the relay listens on.', ''),
   profiles: field.stringList(
     'Cadence profiles as `name:tickMs:upBodyBytes:downBodyBytes`: each session sends and receives exactly one cell per tick, of one fixed size per direction (body 64..1400 bytes; wire = body + 28).',
-    ['audio:20:160:480', 'audio-room:20:160:1120', 'video:5:1200:1200'],
+    DEFAULT_PROFILES,
   ),
   roomCap: field.int('Most sessions in one room; joins past it get `room_full`.', 50, { min: 2, max: 500 }),
   maxSessions: field.int('Most live media sessions on this relay; joins past it get `too_many_sessions`.', 10_000, { min: 1, max: 65_535 }),

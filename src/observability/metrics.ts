@@ -28,17 +28,17 @@ function keyOf(label: LabelValues): string {
 }
 
 /** HELP text: backslash and newline escaped. */
-export function escapeHelp(text: string): string {
+function escapeHelp(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 }
 
 /** A label value: backslash, double quote and newline escaped. */
-export function escapeLabelValue(text: string): string {
+function escapeLabelValue(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
 /** A sample value or bucket bound as the format spells it (`+Inf`, `-Inf`, `NaN`). */
-export function formatNumber(v: number): string {
+function formatNumber(v: number): string {
   if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';
   return String(v);

@@ -1,7 +1,7 @@
 /** The envelope storm on a short leash: autocannon posts, authenticated readers drain, nothing is lost. */
 import { describe, expect, it } from 'vitest';
-import { runEnvelopeStorm } from '../../loadtest/kit/envelope-storm.js';
-import { hostRelay } from '../../loadtest/kit/relay-host.js';
+import { runEnvelopeStorm } from '../../src/load/envelope-storm.js';
+import { hostRelay } from '../../src/load/relay-host.js';
 
 describe('envelope storm', () => {
   it('every accepted post is read by its mailbox reader', async () => {

@@ -4,11 +4,11 @@
  * those of one histogram that recorded every sample.
  */
 import { describe, expect, it } from 'vitest';
-import { LatencyHistogram, quantilesOf } from '../../loadtest/kit/histogram.js';
-import { figures } from '../../loadtest/kit/intervals.js';
-import type { TimelinePoint } from '../../loadtest/kit/runner.js';
-import { mergeFigures, mergeTimelines } from '../../loadtest/kit/shards.js';
-import { seededRng } from '../../loadtest/kit/rng.js';
+import { LatencyHistogram, quantilesOf } from '../../src/load/histogram.js';
+import { figures } from '../../src/load/intervals.js';
+import type { TimelinePoint } from '../../src/load/runner.js';
+import { mergeFigures, mergeTimelines } from '../../src/load/shards.js';
+import { seededRng } from '../../src/load/rng.js';
 
 /** A histogram of `us` microsecond values, shipped as a worker would (encoded). */
 const shipped = (us: number[]): string => {

@@ -1,11 +1,11 @@
 /** Deterministic pieces of the kit: frame stamps, per-stream bookkeeping, speech model, parsing. */
 import { describe, expect, it } from 'vitest';
-import { BitSet, buildFrame, readFrame, StreamTrack } from '../../loadtest/kit/frames.js';
-import { quantiles } from '../../loadtest/kit/report.js';
-import { seededRng } from '../../loadtest/kit/rng.js';
-import { parseDuration } from '../../loadtest/kit/scenario.js';
-import { isTalking, P59, talkFraction, talkSchedule, talkShare } from '../../loadtest/kit/speech.js';
-import { counterWindows, traceWindows, windowLabels } from '../../loadtest/leak/features.js';
+import { BitSet, buildFrame, readFrame, StreamTrack } from '../../src/load/frames.js';
+import { quantiles } from '../../src/load/report.js';
+import { seededRng } from '../../src/load/rng.js';
+import { parseDuration } from '../../src/load/scenario.js';
+import { isTalking, P59, talkFraction, talkSchedule, talkShare } from '../../src/load/speech.js';
+import { counterWindows, traceWindows, windowLabels } from '../../src/load/leak/features.js';
 
 describe('load kit units', () => {
   it('a frame carries sender, sequence and send time, behind an RTP-like header', () => {

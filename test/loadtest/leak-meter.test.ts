@@ -4,11 +4,11 @@
  * deterministic and fast.
  */
 import { describe, expect, it } from 'vitest';
-import { balancedAccuracy, scoreLeak } from '../../loadtest/leak/classifier.js';
-import { measureLeak, type LeakSubject } from '../../loadtest/leak/meter.js';
-import { syntheticRelayRecords, syntheticTrace } from '../../loadtest/leak/synthetic.js';
-import { seededRng, subSeed } from '../../loadtest/kit/rng.js';
-import { P59, talkSchedule } from '../../loadtest/kit/speech.js';
+import { balancedAccuracy, scoreLeak } from '../../src/load/leak/classifier.js';
+import { measureLeak, type LeakSubject } from '../../src/load/leak/meter.js';
+import { syntheticRelayRecords, syntheticTrace } from '../../src/load/leak/synthetic.js';
+import { seededRng, subSeed } from '../../src/load/rng.js';
+import { P59, talkSchedule } from '../../src/load/speech.js';
 
 const DURATION = 120_000;
 const T0 = 1_000_000;

@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { runLoadCommand } from '../../loadtest/kit/cli.js';
-import { LOAD_OPTIONS, LoadArgError, loadHelpText, parseLoadArgs, withOptionsTable } from '../../loadtest/kit/options.js';
+import { runLoadCommand } from '../../src/load/cli.js';
+import { LOAD_OPTIONS, LoadArgError, loadHelpText, parseLoadArgs, withOptionsTable } from '../../src/load/options.js';
 import { CLI } from '../helpers/child-relay.js';
 
 const codeOf = (argv: string[]): string => {
@@ -101,7 +101,7 @@ describe('xrelay load options', () => {
     expect(help.split('\n').length).toBeGreaterThan(LOAD_OPTIONS.length);
   });
 
-  it('docs/LOADTEST.md carries the generated options table (node dist/loadtest/kit/options-docs.js docs/LOADTEST.md)', () => {
+  it('docs/LOADTEST.md carries the generated options table (node dist/src/load/options-docs.js docs/LOADTEST.md)', () => {
     const doc = readFileSync(resolve(__dirname, '../../docs/LOADTEST.md'), 'utf8');
     expect(withOptionsTable(doc)).toBe(doc);
   });
@@ -113,7 +113,7 @@ describe('xrelay load options', () => {
     const bad = spawnSync(process.execPath, [CLI, 'load', '--seed', 'abc'], { encoding: 'utf8', timeout: 15_000 });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('[bad_value]');
-    const kit = spawnSync(process.execPath, [resolve(__dirname, '../../dist/loadtest/kit/main.js'), '--bogus'], { encoding: 'utf8', timeout: 15_000 });
+    const kit = spawnSync(process.execPath, [resolve(__dirname, '../../dist/src/load/main.js'), '--bogus'], { encoding: 'utf8', timeout: 15_000 });
     expect(kit.status).toBe(2);
     expect(kit.stderr).toContain('[unknown_option]');
   });

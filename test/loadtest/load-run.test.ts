@@ -8,10 +8,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runLoadCommand } from '../../loadtest/kit/cli.js';
-import type { Report } from '../../loadtest/kit/report.js';
-import { validateScenario } from '../../loadtest/kit/scenario.js';
-import { listScenarios, loadScenario } from '../../loadtest/kit/scenario.js';
+import { runLoadCommand } from '../../src/load/cli.js';
+import type { Report } from '../../src/load/report.js';
+import { validateScenario } from '../../src/load/scenario.js';
+import { listScenarios, loadScenario } from '../../src/load/scenario.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xrelay-load-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

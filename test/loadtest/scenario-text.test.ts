@@ -9,11 +9,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runLoadCommand } from '../../loadtest/kit/cli.js';
-import { LatencyHistogram } from '../../loadtest/kit/histogram.js';
-import { paddedLimitOf, peakRoomSize } from '../../loadtest/kit/padding-fit.js';
-import type { Report } from '../../loadtest/kit/report.js';
-import { listScenarios, loadScenario } from '../../loadtest/kit/scenario.js';
+import { runLoadCommand } from '../../src/load/cli.js';
+import { LatencyHistogram } from '../../src/load/histogram.js';
+import { paddedLimitOf, peakRoomSize } from '../../src/load/padding-fit.js';
+import type { Report } from '../../src/load/report.js';
+import { listScenarios, loadScenario } from '../../src/load/scenario.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xrelay-scenario-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

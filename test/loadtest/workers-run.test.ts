@@ -7,9 +7,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runLoadCommand } from '../../loadtest/kit/cli.js';
-import { LatencyHistogram } from '../../loadtest/kit/histogram.js';
-import type { Report } from '../../loadtest/kit/report.js';
+import { runLoadCommand } from '../../src/load/cli.js';
+import { LatencyHistogram } from '../../src/load/histogram.js';
+import type { Report } from '../../src/load/report.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xrelay-workers-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -15,7 +15,7 @@ import { cellKey, sealCell } from '../../src/media/crypto/cell-aead.js';
 import { DROP_THROTTLED, MediaCore, SendBatch, type JoinResult } from '../../src/media/core/media-core.js';
 import type { CellCore } from '../../src/media/dataplane/cell-core.js';
 import { NativeCellCore } from '../../src/media/dataplane/native-core.js';
-import { seededRng as prng } from '../../loadtest/kit/rng.js';
+import { seededRng as prng } from '../../src/load/rng.js';
 import { coreOptions } from './core-helpers.js';
 import { hasNative, nativeAddon } from './plane-select.js';
 

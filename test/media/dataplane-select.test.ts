@@ -1,7 +1,7 @@
 /** The data-plane switch: XRELAY_NATIVE over media.dataPlane, fallback when the addon is missing, and the log line. */
 import { describe, expect, it } from 'vitest';
-import { chooseDataPlane } from '../../src/media/dataplane/data-plane.js';
-import { tryLoadAddon } from '../../src/media/dataplane/native-addon.js';
+import { chooseDataPlane } from '../../src/native/switch.js';
+import { tryLoadAddon } from '../../src/native/addon.js';
 import { startMediaPlane } from '../../src/media/server/media-plane.js';
 import { createLogger, Redactor } from '../../src/observability/log.js';
 import { MetricsRegistry } from '../../src/observability/metrics.js';

@@ -14,7 +14,7 @@ import { E2ePaddingGate, paddedRoomLimit, recordsPerDownCell, type E2ePaddingSta
 import { maxRecordPayload } from '../../src/media/codec/cell-layout.js';
 import { DEFAULT_PROFILES, parseProfiles, type Profile } from '../../src/media/codec/profiles.js';
 import { SendBatch } from '../../src/media/core/media-core.js';
-import { seededRng } from '../../loadtest/kit/rng.js';
+import { seededRng } from '../../src/load/rng.js';
 import { rtpPacket, seqOf } from './call-helpers.js';
 import { FakeClient, makeCore, room as coreRoom } from './core-helpers.js';
 import { sleep, startTestRelay, type TestRelay } from './harness.js';

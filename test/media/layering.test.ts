@@ -7,8 +7,14 @@ import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const SRC = resolve(__dirname, '../../src');
-/** Every directory of src/ but the SDK's: a new relay directory is covered without editing this list. */
-const RELAY_DIRS = readdirSync(SRC).filter((d) => d !== 'client' && statSync(join(SRC, d)).isDirectory());
+/**
+ * Every directory of src/ but the SDK's and the load kit's (src/load: a client of the relay, shipped
+ * for `xrelay load`): a new relay directory is covered without editing this list.
+ */
+const CLIENT_SIDE = ['client', 'load'];
+const RELAY_DIRS = readdirSync(SRC).filter((d) => !CLIENT_SIDE.includes(d) && statSync(join(SRC, d)).isDirectory());
+/** The one way into the load kit: the CLI's dynamic import for `xrelay load` (so `xrelay serve` never loads it). */
+const LOAD_ENTRY = { from: join(SRC, 'cli/main.ts'), spec: '../load/cli.js' };
 
 function files(dir: string): string[] {
   let out: string[] = [];
@@ -27,9 +33,13 @@ function files(dir: string): string[] {
 }
 
 function imports(file: string): string[] {
+  return importSpecs(file).map((s) => s.spec);
+}
+
+/** Import specifiers of a file, static (`import ... from`) or dynamic (`import('...')`). */
+function importSpecs(file: string): { spec: string; dynamic: boolean }[] {
   const text = readFileSync(file, 'utf8');
-  const specs = [...text.matchAll(/(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1] ?? m[2]!);
-  return specs;
+  return [...text.matchAll(/(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => ({ spec: m[1] ?? m[2]!, dynamic: m[1] === undefined }));
 }
 
 function resolveSpec(from: string, spec: string): string | undefined {
@@ -49,6 +59,9 @@ describe('relay modules never reach end-to-end keys', () => {
         const target = resolveSpec(file, spec);
         if (target === undefined) continue;
         if (target.startsWith(join(SRC, 'client'))) bad.push(`${root} -> ${file} imports ${spec}`);
+        else if (target.startsWith(join(SRC, 'load'))) {
+          if (file !== LOAD_ENTRY.from || spec !== LOAD_ENTRY.spec) bad.push(`${root} -> ${file} imports the load kit (${spec})`);
+        }
         else if (target.startsWith(SRC)) {
           try {
             statSync(target);
@@ -64,6 +77,11 @@ describe('relay modules never reach end-to-end keys', () => {
     expect(roots.length).toBeGreaterThan(5);
     for (const f of roots) visit(f, f);
     expect(bad).toEqual([]);
+  });
+
+  it('the CLI reaches the load kit only by a dynamic import (xrelay load), never statically', () => {
+    const edge = importSpecs(LOAD_ENTRY.from).find((s) => s.spec === LOAD_ENTRY.spec);
+    expect(edge).toEqual({ spec: LOAD_ENTRY.spec, dynamic: true });
   });
 
   it('the rule would catch a violation', () => {

@@ -3,8 +3,8 @@
  * native when the addon is built, else TypeScript. `npm run test:media:planes` runs the whole
  * suite once per plane; the harness fails a run whose relay is served by the other plane.
  */
-import { chooseDataPlane } from '../../src/media/dataplane/data-plane.js';
-import { loadNativeAddon, type NativeAddon } from '../../src/media/dataplane/native-addon.js';
+import { chooseDataPlane } from '../../src/native/switch.js';
+import { loadNativeAddon, type NativeAddon } from '../../src/native/addon.js';
 
 export function testPlane(): 'native' | 'typescript' {
   const c = chooseDataPlane('auto');

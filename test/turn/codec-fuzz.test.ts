@@ -6,7 +6,7 @@ import {
   decodeErrorCode, decodeLifetime, decodeStun, encodeChannelData, isChannelData, isStunMessage, verifyFingerprint,
   verifyIntegrity, verifyIntegritySha256,
 } from '../../src/turn/codec/index.js';
-import { seededRng as prng } from '../../loadtest/kit/rng.js';
+import { seededRng as prng } from '../../src/load/rng.js';
 
 
 describe('codec fuzz', () => {

@@ -3,11 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import { Attr, Method, StunClass, StunWriter, encodeChannelData, longTermKey } from '../../src/turn/codec/index.js';
 import type { Allocation } from '../../src/turn/core/allocation.js';
-import { defaultCoreOptions } from '../../src/turn/core/options.js';
+import { defaultCoreOptions } from '../../src/turn/server/core-options.js';
 import { TurnCore } from '../../src/turn/core/turn-core.js';
 import type { ClientRef, TurnIo } from '../../src/turn/core/types.js';
 import { parse, peer, request, sendIndication, transportUdp } from './helpers/stun-client.js';
-import { seededRng as prng } from '../../loadtest/kit/rng.js';
+import { seededRng as prng } from '../../src/load/rng.js';
 
 
 /** Like dgram: throws on ports it would refuse. */

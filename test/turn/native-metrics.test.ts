@@ -5,7 +5,7 @@
 // XRELAY_NATIVE says (the suite runs once per path); skipped only when the addon is not built.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Method, StunClass } from '../../src/turn/codec/index.js';
-import { NATIVE_TURN_SEND_ERRORS, NATIVE_TURN_STATS_LEN, loadNativeTurn } from '../../src/turn/server/native-turn.js';
+import { NATIVE_TURN_STATS_LEN, loadNativeTurn, turnStat } from '../../src/turn/server/native-turn.js';
 import type { TurnPlane } from '../../src/turn/server/turn-plane.js';
 import type { PlaneContext } from '../../src/host/plane.js';
 import { hasNative } from '../media/plane-select.js';
@@ -108,7 +108,7 @@ describe.skipIf(!hasNative)('native TURN data path: its counters in /metrics', (
       expect(h.sendToPeer(1, '::1', 9, Buffer.from('x'))).toBeLessThan(0); // an IPv6 peer from an IPv4 relay socket
       const st = new Float64Array(NATIVE_TURN_STATS_LEN);
       h.stats(st);
-      expect(st[NATIVE_TURN_SEND_ERRORS]).toBe(0);
+      expect(st[turnStat.sendErrors]).toBe(0);
     } finally {
       h.stop();
     }

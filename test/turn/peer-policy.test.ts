@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Attr, Method, StunClass } from '../../src/turn/codec/index.js';
 import { parseIp } from '../../src/turn/codec/ip.js';
 import { AddressPolicy } from '../../src/turn/core/address-policy.js';
-import { defaultCoreOptions } from '../../src/turn/core/options.js';
+import { defaultCoreOptions } from '../../src/turn/server/core-options.js';
 import { TurnCore } from '../../src/turn/core/turn-core.js';
 import type { ClientRef, TurnIo } from '../../src/turn/core/types.js';
 import { randomBytes } from 'node:crypto';

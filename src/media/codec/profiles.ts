@@ -4,7 +4,8 @@
  * Text form, as in the config: `name:tickMs:upBodyBytes:downBodyBytes`.
  * Pure: imports nothing of ours.
  */
-import { BODY_PREFIX_BYTES, RECORD_HEADER_BYTES, wireBytes } from './cell-layout.js';
+import { RECORD_HEADER_BYTES, wireBytes } from './cell-layout.js';
+import { rosterBytes } from './control-records.js';
 
 export interface Profile {
   /** Index in the relay's profile list (stable for one relay run). */
@@ -20,9 +21,9 @@ export interface Profile {
 export const DEFAULT_PROFILES: readonly string[] = ['audio:20:160:480', 'audio-room:20:160:1120', 'video:5:1200:1200'];
 
 /** Smallest body: a count byte, a record header and a roster of a few slots. */
-export const MIN_BODY_BYTES = 64;
+const MIN_BODY_BYTES = 64;
 /** Largest body: the cell plus IPv6 and UDP headers stays within a 1500-byte MTU. */
-export const MAX_BODY_BYTES = 1400;
+const MAX_BODY_BYTES = 1400;
 
 /** Parses profile specs; returns the profiles or a message naming the bad entry. */
 export function parseProfiles(specs: readonly string[]): Profile[] | string {
@@ -45,12 +46,13 @@ export function parseProfiles(specs: readonly string[]): Profile[] | string {
   return out;
 }
 
+/** Smallest downlink body that carries a roster of `roomCap` slots: a count byte, a record header, the slots. */
+export function minBodyForRoster(roomCap: number): number {
+  return 1 + RECORD_HEADER_BYTES + rosterBytes(roomCap);
+}
+
 /** Wire bitrate of one direction in bits per second, counting IPv4 (20) and UDP (8) headers. */
 export function wireBitrate(bodyBytes: number, tickMs: number, ipUdpOverhead = 28): number {
   return ((wireBytes(bodyBytes) + ipUdpOverhead) * 8 * 1000) / tickMs;
 }
 
-/** Records of `payload` bytes one body of `bodyBytes` can carry. */
-export function recordsPerBody(bodyBytes: number, payload: number): number {
-  return Math.floor((bodyBytes - BODY_PREFIX_BYTES) / (RECORD_HEADER_BYTES + payload));
-}

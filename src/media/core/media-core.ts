@@ -37,7 +37,13 @@ export const CLOSE_LEAVE = 1;
 export const CLOSE_IDLE = 2;
 export const CLOSE_REASONS = ['', 'leave', 'idle'] as const;
 
-export type JoinError = 'room_full' | 'too_many_sessions' | 'profile_mismatch' | 'unknown_profile';
+/**
+ * Join refusals, the one table: names (the join route's error codes) and the native core's return
+ * codes (native/src/cell_core.h, enum JoinError, kJoin + the name in CamelCase; test/native/layouts.test.ts
+ * parses it and compares).
+ */
+export const JOIN_ERRORS = { unknown_profile: -1, profile_mismatch: -2, room_full: -3, too_many_sessions: -4 } as const;
+export type JoinError = keyof typeof JOIN_ERRORS;
 
 export interface CoreOptions {
   readonly profiles: readonly Profile[];
@@ -326,9 +332,4 @@ export class MediaCore {
     this.stats.closes[reason]!++;
     batch.pushClosed(s.index, reason);
   }
-}
-
-/** Smallest downlink body that carries a roster of `roomCap` slots (checked at start). */
-export function minBodyForRoster(roomCap: number): number {
-  return 1 + RECORD_HEADER_BYTES + rosterBytes(roomCap);
 }

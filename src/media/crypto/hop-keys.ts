@@ -11,8 +11,7 @@
  */
 import { createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
 
-export const KX_PUBLIC_KEY_BYTES = 32;
-export const KX_SESSION_KEY_BYTES = 32;
+const KX_PUBLIC_KEY_BYTES = 32;
 const SPKI_X25519 = Buffer.from('302a300506032b656e032100', 'hex');
 const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
 

@@ -70,16 +70,3 @@ export interface DataPlane {
   counters(): DataPlaneCounters;
   close(): Promise<void>;
 }
-
-export type DataPlaneChoice = 'auto' | 'native' | 'typescript';
-
-/**
- * Which data plane to start: `XRELAY_NATIVE=0|1` (environment) overrides the `media.dataPlane`
- * config field; `auto` means native when the addon loads, TypeScript otherwise.
- */
-export function chooseDataPlane(configured: DataPlaneChoice, env: Readonly<Record<string, string | undefined>> = process.env): DataPlaneChoice {
-  const v = env.XRELAY_NATIVE;
-  if (v === '0' || v === 'false' || v === 'off') return 'typescript';
-  if (v === '1' || v === 'true' || v === 'on') return 'native';
-  return configured;
-}

@@ -7,15 +7,37 @@
  * Int32Array of (index, offset, length); stats come back in one Float64Array.
  */
 import type { Profile } from '../codec/profiles.js';
-import { CoreStats, SendBatch, type CoreOptions, type JoinError, type JoinResult } from '../core/media-core.js';
+import { loadNativeAddon, type NativeAddon, type NativeCoreHandle } from '../../native/addon.js';
+import { layoutIndex, layoutMismatch } from '../../native/layout.js';
+import { CLOSE_REASONS, CoreStats, DROP_THROTTLED, JOIN_ERRORS, SendBatch, type CoreOptions, type JoinError, type JoinResult } from '../core/media-core.js';
 import type { SessionStats } from '../core/session.js';
 import type { CellCore } from './cell-core.js';
-import type { NativeAddon, NativeCoreHandle } from './native-addon.js';
 
-const JOIN_ERRORS: Record<number, JoinError> = { [-1]: 'unknown_profile', [-2]: 'profile_mismatch', [-3]: 'room_full', [-4]: 'too_many_sessions' };
-/** Layout of NativeCore.stats(): 17 scalars, then closes[3], then drops[8] (native/src/addon.cc, StatsJs). */
-const STAT_SCALARS = 17;
-export const NATIVE_STATS_LEN = STAT_SCALARS + 3 + 8;
+const JOIN_ERROR_OF = new Map<number, JoinError>(Object.entries(JOIN_ERRORS).map(([name, code]) => [code, name as JoinError]));
+
+/**
+ * The scalars of NativeCore.stats(), in order (native/src/addon.cc, XR_CORE_STATS: the same names;
+ * test/native/layouts.test.ts compares, loadMediaAddon checks the addon's). closes[] (one per
+ * CLOSE_REASONS) and drops[] (one per DROP_REASONS but the TypeScript plane's `throttled`) follow.
+ */
+export const CORE_STATS = [
+  'cellsIn', 'cellsOut', 'dummyCellsOut', 'recordsIn', 'recordsOut', 'queueDrops', 'staleDrops', 'missedTicks',
+  'joins', 'roams', 'unroutable', 'sendErrors', 'sendWaits', 'recvBatches', 'sendBatches', 'kernelDrops', 'sendWouldBlock',
+] as const;
+const at = layoutIndex(CORE_STATS);
+const CLOSES = CLOSE_REASONS.length;
+/** The native core never throttles (that is the TypeScript plane's flood guard): its drops stop before it. */
+const DROPS = DROP_THROTTLED;
+const NATIVE_STATS_LEN = CORE_STATS.length + CLOSES + DROPS;
+
+/** The addon, with its stats layout checked against CORE_STATS (a mismatch is a reason, as a missing addon). */
+export function loadMediaAddon(load: () => { addon?: NativeAddon; reason: string } = loadNativeAddon): { addon?: NativeAddon; reason: string } {
+  const { addon, reason } = load();
+  if (addon === undefined) return { reason };
+  const l = addon.coreStatsLayout as Partial<NativeAddon['coreStatsLayout']> | undefined;
+  const bad = layoutMismatch('media core stats', l?.scalars, CORE_STATS) ?? (l!.closes !== CLOSES || l!.drops !== DROPS ? `addon media core stats have ${l!.closes} closes and ${l!.drops} drops, this build expects ${CLOSES} and ${DROPS} (rebuild it: npm run build:native)` : undefined);
+  return bad === undefined ? { addon, reason } : { reason: bad };
+}
 
 /** I/O shell counters the native data plane keeps beside the core's. */
 export interface NativeIoStats {
@@ -54,24 +76,33 @@ export class NativeCellCore implements CellCore {
     const b = this.statsBuf;
     this.handle.stats(b);
     const s = new CoreStats();
-    s.cellsIn = b[0]!;
-    s.cellsOut = b[1]!;
-    s.dummyCellsOut = b[2]!;
-    s.recordsIn = b[3]!;
-    s.recordsOut = b[4]!;
-    s.queueDrops = b[5]!;
-    s.staleDrops = b[6]!;
-    s.missedTicks = b[7]!;
-    s.joins = b[8]!;
-    s.closes.set(b.subarray(STAT_SCALARS, STAT_SCALARS + 3));
-    s.drops.set(b.subarray(STAT_SCALARS + 3));
+    s.cellsIn = b[at.cellsIn]!;
+    s.cellsOut = b[at.cellsOut]!;
+    s.dummyCellsOut = b[at.dummyCellsOut]!;
+    s.recordsIn = b[at.recordsIn]!;
+    s.recordsOut = b[at.recordsOut]!;
+    s.queueDrops = b[at.queueDrops]!;
+    s.staleDrops = b[at.staleDrops]!;
+    s.missedTicks = b[at.missedTicks]!;
+    s.joins = b[at.joins]!;
+    s.closes.set(b.subarray(CORE_STATS.length, CORE_STATS.length + CLOSES));
+    s.drops.set(b.subarray(CORE_STATS.length + CLOSES));
     return s;
   }
 
   ioStats(): NativeIoStats {
     const b = this.statsBuf;
     this.handle.stats(b);
-    return { roams: b[9]!, unroutable: b[10]!, sendErrors: b[11]!, sendWaits: b[12]!, recvBatches: b[13]!, sendBatches: b[14]!, kernelDrops: b[15]!, sendWouldBlock: b[16]! };
+    return {
+      roams: b[at.roams]!,
+      unroutable: b[at.unroutable]!,
+      sendErrors: b[at.sendErrors]!,
+      sendWaits: b[at.sendWaits]!,
+      recvBatches: b[at.recvBatches]!,
+      sendBatches: b[at.sendBatches]!,
+      kernelDrops: b[at.kernelDrops]!,
+      sendWouldBlock: b[at.sendWouldBlock]!,
+    };
   }
 
   get sessionCount(): number {
@@ -98,7 +129,7 @@ export class NativeCellCore implements CellCore {
     if (roomId.length !== 32 || rx.length !== 32 || tx.length !== 32) throw new RangeError('room id and keys must be 32 bytes');
     this.nextRandom ??= this.opts.random16();
     const code = this.handle.join(roomId, profile.id, rx, tx, nowMs, this.nextRandom & 0xffff, this.joinOut);
-    if (code !== 0) return JOIN_ERRORS[code] ?? 'too_many_sessions';
+    if (code !== 0) return JOIN_ERROR_OF.get(code) ?? 'too_many_sessions';
     this.nextRandom = undefined;
     const o = this.joinOut;
     return { session: o[0]!, index: o[1]!, slot: o[2]!, epoch: o[3]!, profile };

@@ -9,7 +9,7 @@
  */
 import type { JoinError, JoinResult } from '../core/media-core.js';
 import type { DataPlane, DataPlaneCounters, DataPlaneOptions, ExternalSink } from './data-plane.js';
-import type { NativeAddon } from './native-addon.js';
+import type { NativeAddon } from '../../native/addon.js';
 import { NativeCellCore } from './native-core.js';
 
 /** Socket buffers asked for (the kernel caps them at net.core.{r,w}mem_max). */

@@ -33,9 +33,90 @@ export async function startTsDataPlane(opts: DataPlaneOptions): Promise<DataPlan
     reuseAddr: opts.connectedPaths !== undefined,
     ...(opts.recvBufferBytes !== undefined ? { recvBufferSize: opts.recvBufferBytes } : {}),
   });
+  let connected: ConnectedPaths | undefined;
   const paths = new CellPaths(udp);
   const guard = opts.floodGuard === undefined ? undefined : new OpenGuard(opts.floodGuard);
-  // One gate object, its source fields rewritten per datagram: no closure or object per cell.
+  const { udpGate, extGate } = openGates(paths, guard);
+  const gateUdp: OpenGate | undefined = guard === undefined ? undefined : udpGate;
+  const gateExt: OpenGate | undefined = guard === undefined ? undefined : extGate;
+  let socketErrors = 0;
+  const batch = new SendBatch();
+  let closed = false;
+
+  const flush = (): void => {
+    for (let i = 0; i < batch.closedCount; i++) {
+      paths.forget(batch.closedIndexes[i]!);
+      connected?.release(batch.closedIndexes[i]!);
+      opts.onClosed(batch.closedIndexes[i]!, batch.closedReasons[i]!);
+    }
+    for (let i = 0; i < batch.count; i++) paths.send(batch.indexes[i]!, batch.cells[i]!);
+    batch.reset();
+  };
+  const pacer = new Pacer(core, now, batch, flush);
+  const onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
+    udpGate.address = rinfo.address;
+    udpGate.port = rinfo.port;
+    udpGate.v6 = rinfo.family === 'IPv6';
+    const index = core.receive(msg, now(), gateUdp);
+    if (index >= 0 && paths.fromUdp(index, rinfo.address, rinfo.port)) connected?.use(index, rinfo.address, rinfo.port);
+  };
+  udp.on('message', onMessage);
+  // Send failures (EMSGSIZE, ENOBUFS, ICMP unreachable reported on a later call) surface here when
+  // send() has no callback; the socket keeps serving. Counted, never thrown.
+  udp.on('error', () => void socketErrors++);
+  await bindShared(udp, type, opts);
+  const inode = findUdpSocketInode(udp.address().port);
+  if (opts.connectedPaths !== undefined) {
+    connected = new ConnectedPaths({ type, host: opts.host, port: udp.address().port, max: opts.connectedPaths, onMessage });
+  }
+
+  return {
+    kind: 'typescript',
+    core,
+    udpPort: udp.address().port,
+    now,
+    join(roomId: Uint8Array, profileName: string, rx: Uint8Array, tx: Uint8Array): JoinResult | JoinError {
+      const j = core.join(roomId, profileName, rx, tx, now());
+      if (typeof j !== 'string') {
+        paths.forget(j.index);
+        connected?.release(j.index);
+        guard?.forget(j.index);
+        pacer.kick();
+      }
+      return j;
+    },
+    receiveExternal(cell: Uint8Array, sink: ExternalSink): number {
+      extGate.sink = sink;
+      const index = core.receive(cell, now(), gateExt);
+      if (index >= 0 && paths.fromSink(index, sink)) connected?.release(index);
+      return index;
+    },
+    forgetSink: (sink) => paths.forgetSink(sink),
+    // The kernel's drops are read from /proc only here (at /metrics collection), never per datagram.
+    counters: () => countersOf(paths, connected, socketErrors, inode === undefined || closed ? undefined : readUdpKernelDrops(inode)),
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      pacer.stop();
+      connected?.closeAll();
+      await new Promise<void>((resolve) => udp.close(() => resolve()));
+    },
+  };
+}
+
+function countersOf(paths: CellPaths, connected: ConnectedPaths | undefined, socketErrors: number, kernelDrops: number | undefined): DataPlaneCounters {
+  return {
+    roams: paths.counters.roams,
+    unroutable: paths.counters.unroutable,
+    socketErrors: socketErrors + (connected?.counters.errors ?? 0),
+    connectedPaths: connected?.size,
+    connectedReady: connected?.counters.connected,
+    kernelDrops,
+  };
+}
+
+/** The flood guard's gates (open-guard.ts): one object per path kind, its source fields rewritten per cell (no closure or object per cell). */
+function openGates(paths: CellPaths, guard: OpenGuard | undefined): { udpGate: OpenGate & { address: string; port: number; v6: boolean }; extGate: OpenGate & { sink: ExternalSink | undefined } } {
   const udpGate = {
     address: '',
     port: 0,
@@ -54,55 +135,45 @@ export async function startTsDataPlane(opts: DataPlaneOptions): Promise<DataPlan
       return paths.isSinkPath(index, this.sink!) || guard!.admit(index, undefined, nowMs);
     },
   };
-  const gateUdp: OpenGate | undefined = guard === undefined ? undefined : udpGate;
-  const gateExt: OpenGate | undefined = guard === undefined ? undefined : extGate;
-  let socketErrors = 0;
-  let inode: string | undefined;
-  const batch = new SendBatch();
-  let timer: NodeJS.Timeout | undefined;
-  let closed = false;
+  return { udpGate, extGate };
+}
 
-  const flush = (): void => {
-    for (let i = 0; i < batch.closedCount; i++) {
-      paths.forget(batch.closedIndexes[i]!);
-      connected?.release(batch.closedIndexes[i]!);
-      opts.onClosed(batch.closedIndexes[i]!, batch.closedReasons[i]!);
-    }
-    for (let i = 0; i < batch.count; i++) paths.send(batch.indexes[i]!, batch.cells[i]!);
-    batch.reset();
-  };
-  const tick = (): void => {
-    timer = undefined;
-    if (closed) return;
-    batch.reset();
-    const wake = core.poll(now(), batch);
-    flush();
-    schedule(wake);
-  };
-  const schedule = (wake: number): void => {
-    if (closed || wake === Infinity) return;
+/** Wakes the core when it asks (core.poll's next wake-up) or at once after a join (kick). */
+class Pacer {
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly core: MediaCore,
+    private readonly now: () => number,
+    private readonly batch: SendBatch,
+    private readonly flush: () => void,
+  ) {}
+
+  private readonly tick = (): void => {
+    this.timer = undefined;
+    if (this.stopped) return;
+    this.batch.reset();
+    const wake = this.core.poll(this.now(), this.batch);
+    this.flush();
+    if (this.stopped || wake === Infinity) return;
     // Timers fire at or after their delay, so round up: waking early would find nothing due.
-    timer = setTimeout(tick, Math.max(0, Math.ceil(wake - now())));
-  };
-  const kick = (): void => {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = setTimeout(tick, 0);
+    this.timer = setTimeout(this.tick, Math.max(0, Math.ceil(wake - this.now())));
   };
 
-  let connected: ConnectedPaths | undefined;
-  const onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
-    udpGate.address = rinfo.address;
-    udpGate.port = rinfo.port;
-    udpGate.v6 = rinfo.family === 'IPv6';
-    const index = core.receive(msg, now(), gateUdp);
-    if (index >= 0 && paths.fromUdp(index, rinfo.address, rinfo.port)) connected?.use(index, rinfo.address, rinfo.port);
-  };
-  udp.on('message', onMessage);
-  udp.on('error', () => {
-    // Send failures (EMSGSIZE, ENOBUFS, ICMP unreachable reported on a later call) surface here
-    // when send() has no callback; the socket keeps serving. Counted, never thrown.
-    socketErrors++;
-  });
+  kick(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = setTimeout(this.tick, 0);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+  }
+}
+
+/** Binds the shared cell socket on opts.host:opts.udpPort. */
+async function bindShared(udp: Socket, type: 'udp4' | 'udp6', opts: DataPlaneOptions): Promise<void> {
   // With SO_REUSEADDR the kernel would neither refuse a port another relay holds nor skip it when
   // picking one for port 0: a probe without it binds first, so "port in use" still fails the start.
   const port = opts.connectedPaths === undefined ? opts.udpPort : await probePort(type, opts.host, opts.udpPort);
@@ -113,50 +184,6 @@ export async function startTsDataPlane(opts: DataPlaneOptions): Promise<DataPlan
       resolve();
     });
   });
-  inode = findUdpSocketInode(udp.address().port);
-  if (opts.connectedPaths !== undefined) {
-    connected = new ConnectedPaths({ type, host: opts.host, port: udp.address().port, max: opts.connectedPaths, onMessage });
-  }
-
-  return {
-    kind: 'typescript',
-    core,
-    udpPort: udp.address().port,
-    now,
-    join(roomId: Uint8Array, profileName: string, rx: Uint8Array, tx: Uint8Array): JoinResult | JoinError {
-      const j = core.join(roomId, profileName, rx, tx, now());
-      if (typeof j !== 'string') {
-        paths.forget(j.index);
-        connected?.release(j.index);
-        guard?.forget(j.index);
-        kick();
-      }
-      return j;
-    },
-    receiveExternal(cell: Uint8Array, sink: ExternalSink): number {
-      extGate.sink = sink;
-      const index = core.receive(cell, now(), gateExt);
-      if (index >= 0 && paths.fromSink(index, sink)) connected?.release(index);
-      return index;
-    },
-    forgetSink: (sink) => paths.forgetSink(sink),
-    counters: (): DataPlaneCounters => ({
-      roams: paths.counters.roams,
-      unroutable: paths.counters.unroutable,
-      socketErrors: socketErrors + (connected?.counters.errors ?? 0),
-      connectedPaths: connected?.size,
-      connectedReady: connected?.counters.connected,
-      // Read from /proc only here (at /metrics collection), never per datagram.
-      kernelDrops: inode === undefined || closed ? undefined : readUdpKernelDrops(inode),
-    }),
-    async close(): Promise<void> {
-      if (closed) return;
-      closed = true;
-      if (timer !== undefined) clearTimeout(timer);
-      connected?.closeAll();
-      await new Promise<void>((resolve) => udp.close(() => resolve()));
-    },
-  };
 }
 
 /** Binds a socket without SO_REUSEADDR to host:port (0: a port no socket holds), closes it and returns the port. */

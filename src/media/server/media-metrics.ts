@@ -6,7 +6,7 @@
 import type { MetricsRegistry } from '../../observability/metrics.js';
 import { CLOSE_REASONS, DROP_REASONS } from '../core/media-core.js';
 import type { CellCore } from '../dataplane/cell-core.js';
-import { registerBatchIoMetrics } from '../dataplane/io-metrics.js';
+import { registerBatchIoMetrics } from '../../native/io-metrics.js';
 import type { NativeIoStats } from '../dataplane/native-core.js';
 import type { PathCounters } from '../dataplane/cell-paths.js';
 

@@ -7,10 +7,13 @@
  * no address. Never per packet.
  */
 import { randomInt } from 'node:crypto';
-import { parseProfiles } from '../codec/profiles.js';
-import { CLOSE_REASONS, minBodyForRoster } from '../core/media-core.js';
+import { mediaProfiles } from '../../config/validate.js';
+import type { Profile } from '../codec/profiles.js';
+import { CLOSE_REASONS } from '../core/media-core.js';
 import type { Plane, PlaneContext } from '../../host/plane.js';
-import { startDataPlane, type CellCore, type ExternalSink } from '../dataplane/index.js';
+import type { WebSocket } from 'ws';
+import type { RelayConfig } from '../../config/schema.js';
+import { startDataPlane, type CellCore, type DataPlane, type DataPlaneOptions, type ExternalSink } from '../dataplane/index.js';
 import { CELLS_WS_PATH, JOIN_PATH, joinHandler } from './join-route.js';
 import { registerMediaMetrics } from './media-metrics.js';
 import { rateLimitKeyOf } from '../../limits/client-address.js';
@@ -29,34 +32,12 @@ export interface MediaPlane extends Plane {
 
 export async function startMediaPlane(ctx: PlaneContext): Promise<MediaPlane> {
   const cfg = ctx.config.media;
-  const profiles = parseProfiles(cfg.profiles);
-  if (typeof profiles === 'string') throw new Error(`media.profiles: ${profiles}`);
-  for (const p of profiles) {
-    if (p.downBytes < minBodyForRoster(cfg.roomCap)) {
-      throw new Error(`media.profiles: profile "${p.name}" down body ${p.downBytes} cannot carry a roster of media.roomCap ${cfg.roomCap}`);
-    }
-  }
+  const profiles = mediaProfiles(cfg); // validateConfig has checked them; a config built in code gets the same ConfigError
   const log = ctx.logger.child({ plane: 'media' });
   const sockets = new CellSockets(cfg.wsMaxPerAddress);
   let wsBackpressureDrops = 0;
   let closed = false;
-  const { plane: dp, why } = await startDataPlane(cfg.dataPlane, {
-    core: {
-      profiles,
-      roomCap: cfg.roomCap,
-      maxSessions: cfg.maxSessions,
-      queueRecords: cfg.queueRecords,
-      queueMaxAgeMs: cfg.queueMaxAgeMs,
-      idleTimeoutMs: cfg.idleTimeoutMs,
-      random16: () => randomInt(1, 0x10000),
-    },
-    host: ctx.config.host,
-    udpPort: cfg.udpPort,
-    onClosed: (_index, reason) => log.info({ reason: CLOSE_REASONS[reason], sessions: dp.core.sessionCount }, 'media session closed'),
-    ...(cfg.floodGuard ? { floodGuard: { perSourcePerSec: cfg.unverifiedOpensPerSource, perSessionPerSec: cfg.unverifiedOpensPerSession, maxSources: 65_536 } } : {}),
-    recvBufferBytes: cfg.udpRecvBufferBytes,
-    ...(cfg.connectedPaths > 0 ? { connectedPaths: cfg.connectedPaths } : {}),
-  });
+  const { plane: dp, why } = await startDataPlane(cfg.dataPlane, dataPlaneOptions(ctx.config, profiles, (_index, reason) => log.info({ reason: CLOSE_REASONS[reason], sessions: dp.core.sessionCount }, 'media session closed')));
   const core = dp.core;
   const metrics = registerMediaMetrics(ctx.metrics, core, () => {
     const c = dp.counters();
@@ -84,29 +65,8 @@ export async function startMediaPlane(ctx: PlaneContext): Promise<MediaPlane> {
     }),
   );
   ctx.http.websocket(CELLS_WS_PATH, (ws, req) => {
-    if (closed) {
-      ws.terminate();
-      return;
-    }
-    const c = sockets.open(ws, joinKey(req), Date.now());
-    if (c === undefined) {
-      ws.close(closeCodeFor(ERROR_CODES.rate_limited), 'rate_limited');
-      return;
-    }
-    const sink: ExternalSink = {
-      send(cell: Buffer): void {
-        if (ws.readyState !== 1 || ws.bufferedAmount > cfg.wsMaxBufferedBytes) wsBackpressureDrops++;
-        else ws.send(cell, { binary: true });
-      },
-    };
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (dp.receiveExternal(isBinary && Buffer.isBuffer(data) ? data : EMPTY, sink) >= 0) c.lastAcceptedMs = Date.now();
-    });
-    ws.on('close', () => {
-      sockets.close(ws);
-      dp.forgetSink(sink);
-    });
-    ws.on('error', () => ws.terminate());
+    if (closed) ws.terminate();
+    else acceptCellSocket(ws, sockets.open(ws, joinKey(req), Date.now()), dp, cfg.wsMaxBufferedBytes, () => wsBackpressureDrops++, () => sockets.close(ws));
   });
   // One sweep for all cell sockets: a socket with no accepted cell for media.idleTimeoutMs is closed.
   const sweep = setInterval(() => sockets.closeIdle(Date.now() - cfg.idleTimeoutMs, (ws) => ws.close(closeCodeFor(ERROR_CODES.idle_timeout), 'idle_timeout')), Math.min(5000, Math.ceil(cfg.idleTimeoutMs / 2)));
@@ -130,3 +90,50 @@ export async function startMediaPlane(ctx: PlaneContext): Promise<MediaPlane> {
   };
 }
 const EMPTY = Buffer.alloc(0);
+
+/** What the data plane needs from the config (media section, host), in its units. */
+function dataPlaneOptions(config: RelayConfig, profiles: readonly Profile[], onClosed: DataPlaneOptions['onClosed']): DataPlaneOptions {
+  const cfg = config.media;
+  return {
+    core: {
+      profiles,
+      roomCap: cfg.roomCap,
+      maxSessions: cfg.maxSessions,
+      queueRecords: cfg.queueRecords,
+      queueMaxAgeMs: cfg.queueMaxAgeMs,
+      idleTimeoutMs: cfg.idleTimeoutMs,
+      random16: () => randomInt(1, 0x10000),
+    },
+    host: config.host,
+    udpPort: cfg.udpPort,
+    onClosed,
+    ...(cfg.floodGuard ? { floodGuard: { perSourcePerSec: cfg.unverifiedOpensPerSource, perSessionPerSec: cfg.unverifiedOpensPerSession, maxSources: 65_536 } } : {}),
+    recvBufferBytes: cfg.udpRecvBufferBytes,
+    ...(cfg.connectedPaths > 0 ? { connectedPaths: cfg.connectedPaths } : {}),
+  };
+}
+
+/**
+ * A `/v1/media/cells` WebSocket (`slot` undefined: refused at the per-address cap): its cells go to
+ * the data plane, which sends the session's cells back through a sink over it.
+ */
+function acceptCellSocket(ws: WebSocket, slot: { lastAcceptedMs: number } | undefined, dp: DataPlane, maxBuffered: number, backpressureDrop: () => void, onClose: () => void): void {
+  if (slot === undefined) {
+    ws.close(closeCodeFor(ERROR_CODES.rate_limited), 'rate_limited');
+    return;
+  }
+  const sink: ExternalSink = {
+    send(cell: Buffer): void {
+      if (ws.readyState !== 1 || ws.bufferedAmount > maxBuffered) backpressureDrop();
+      else ws.send(cell, { binary: true });
+    },
+  };
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    if (dp.receiveExternal(isBinary && Buffer.isBuffer(data) ? data : EMPTY, sink) >= 0) slot.lastAcceptedMs = Date.now();
+  });
+  ws.on('close', () => {
+    onClose();
+    dp.forgetSink(sink);
+  });
+  ws.on('error', () => ws.terminate());
+}

@@ -5,7 +5,6 @@
  */
 export const MAGIC_COOKIE = 0x2112a442;
 export const HEADER_LENGTH = 20;
-export const TRANSACTION_ID_LENGTH = 12;
 
 /** RFC 8489 section 5: the two class bits C1 C0. */
 export const StunClass = {
@@ -14,7 +13,6 @@ export const StunClass = {
   success: 2,
   error: 3,
 } as const;
-export type StunClassValue = (typeof StunClass)[keyof typeof StunClass];
 
 /** RFC 8489 section 18.2 and RFC 8656 section 18. */
 export const Method = {

@@ -16,7 +16,7 @@ const TABLE = (() => {
   return t;
 })();
 
-export function crc32(buf: Uint8Array, start = 0, end = buf.length): number {
+function crc32(buf: Uint8Array, start = 0, end = buf.length): number {
   let c = -1;
   for (let i = start; i < end; i++) c = TABLE[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ -1) >>> 0;

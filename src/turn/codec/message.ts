@@ -18,11 +18,8 @@ export const DecodeResult = {
 } as const;
 export type DecodeResultValue = (typeof DecodeResult)[keyof typeof DecodeResult];
 
-/** Names for counters (a closed set, usable as metric labels). */
-export const DECODE_RESULT_NAMES = ['ok', 'too_short', 'not_stun', 'bad_cookie', 'bad_length', 'bad_attribute', 'too_many_attributes'] as const;
-
 /** More than this many attributes in one message is refused: no real client sends it. */
-export const MAX_ATTRIBUTES = 32;
+const MAX_ATTRIBUTES = 32;
 
 const EMPTY = Buffer.alloc(0);
 

@@ -22,7 +22,7 @@ interface Cidr {
 }
 
 /** Refused by default. IPv6 peers that embed an IPv4 are checked as that IPv4 too (see above). */
-export const DEFAULT_DENIED_CIDRS: readonly string[] = [
+const DEFAULT_DENIED_CIDRS: readonly string[] = [
   '0.0.0.0/8', // "this" network
   '10.0.0.0/8', // RFC 1918
   '100.64.0.0/10', // CGNAT (RFC 6598)
@@ -43,7 +43,7 @@ export const DEFAULT_DENIED_CIDRS: readonly string[] = [
   'ff00::/8', // multicast
 ];
 
-export function parseCidr(text: string): Cidr | null {
+function parseCidr(text: string): Cidr | null {
   const slash = text.indexOf('/');
   const ipText = slash < 0 ? text : text.slice(0, slash);
   const bytes = new Uint8Array(16);
@@ -68,7 +68,7 @@ function matches(cidr: Cidr, ip: Uint8Array, n: number): boolean {
  * Where an IPv6 address (16 bytes) carries an IPv4: writes up to two (offset, xor) pairs to `out`,
  * the IPv4 being bytes offset..offset+3 each XORed with `xor`; returns how many pairs.
  */
-export function embeddedIpv4(b: Uint8Array, out: Int16Array): number {
+function embeddedIpv4(b: Uint8Array, out: Int16Array): number {
   const zeros = (from: number, to: number): boolean => {
     for (let i = from; i < to; i++) if (b[i] !== 0) return false;
     return true;

@@ -1,4 +1,8 @@
-/** What the TURN core needs, in core units (ms), derived from the `turn` config section by the host. */
+/**
+ * What the TURN core needs, in core units (ms), derived from the `turn` config section by the host
+ * (server/core-options.ts, which also gives tests and tools the schema's defaults: `defaultCoreOptions`).
+ * The core holds no defaults of its own: the schema is their one table.
+ */
 export interface TurnCoreOptions {
   readonly realm: string;
   readonly authSecret: string;
@@ -26,32 +30,4 @@ export interface TurnCoreOptions {
   readonly nonceKey: Uint8Array;
   /** 8 random bytes prefixing the transaction ids of Data indications. */
   readonly tidPrefix: Uint8Array;
-}
-
-/** Options with RFC 8656 defaults, for tests and tools; the host derives its own from config. */
-export function defaultCoreOptions(overrides: Partial<TurnCoreOptions> = {}): TurnCoreOptions {
-  return {
-    realm: 'xentrop-relay',
-    authSecret: '',
-    staticUsers: [],
-    relayFamily: 4,
-    externalIp: '127.0.0.1',
-    maxAllocations: 10_000,
-    maxAllocationsPerUser: 16,
-    maxPermissionsPerAllocation: 64,
-    maxChannelsPerAllocation: 64,
-    allocationLifetimeMs: 600_000,
-    maxAllocationLifetimeMs: 3_600_000,
-    permissionLifetimeMs: 300_000,
-    channelLifetimeMs: 600_000,
-    nonceLifetimeMs: 600_000,
-    peerAllowList: [],
-    peerDenyList: [],
-    unauthRatePerSec: 50,
-    unauthBurst: 200,
-    software: '',
-    nonceKey: Buffer.alloc(32, 1),
-    tidPrefix: Buffer.alloc(8, 2),
-    ...overrides,
-  };
 }

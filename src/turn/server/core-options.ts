@@ -1,6 +1,7 @@
 /** Derives the core's options (ms, resolved addresses, fresh random keys) from the `turn` config section. */
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
+import { loadConfig } from '../../config/load.js';
 import type { RelayConfig } from '../../config/schema.js';
 import type { TurnCoreOptions } from '../core/options.js';
 
@@ -46,4 +47,13 @@ export function coreOptions(config: RelayConfig, binding: RelayBinding): TurnCor
     nonceKey: randomBytes(32),
     tidPrefix: randomBytes(8),
   };
+}
+
+/**
+ * The core's options for the config schema's defaults (the one table of TURN defaults), on
+ * loopback with fixed keys: for tests and tools that drive the core without a relay.
+ */
+export function defaultCoreOptions(overrides: Partial<TurnCoreOptions> = {}): TurnCoreOptions {
+  const config = loadConfig({ file: { host: '127.0.0.1' } });
+  return { ...coreOptions(config, relayBinding(config)), nonceKey: Buffer.alloc(32, 1), tidPrefix: Buffer.alloc(8, 2), ...overrides };
 }

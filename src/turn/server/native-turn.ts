@@ -12,8 +12,9 @@
  *
  * TCP/TLS clients keep the TypeScript data path (their relay sockets are dgram sockets in JS).
  */
-import { chooseDataPlane, type DataPlaneChoice } from '../../media/dataplane/data-plane.js';
-import { loadNativeAddon } from '../../media/dataplane/native-addon.js';
+import { selectNative, type DataPlaneChoice } from '../../native/switch.js';
+import { loadNativeAddon } from '../../native/addon.js';
+import { layoutIndex, layoutMismatch } from '../../native/layout.js';
 import { formatIpv4, formatIpv6, parseIp } from '../codec/ip.js';
 import type { Allocation } from '../core/allocation.js';
 import { createTurnStats, type TurnStats } from '../core/types.js';
@@ -24,6 +25,8 @@ export interface NativeTurnAddon {
   NativeTurn: new (tidPrefix: Uint8Array) => NativeTurnHandle;
   /** Output size fromPeer needs. */
   turnMaxClientMessage: number;
+  /** NativeTurn.stats()'s field names in order (checked against NATIVE_TURN_STATS at load). */
+  turnStatsLayout: readonly string[];
 }
 
 export interface NativeTurnHandle {
@@ -45,14 +48,25 @@ export interface NativeTurnHandle {
 export const NativeAction = { drop: 0, toPeer: 1, up: 2 } as const;
 
 /**
- * Layout of NativeTurn.stats() (native/src/turn_addon.cc, StatsJs): relayed packets and bytes
- * [0..3], drops by reason [4..8], then the I/O thread's counters (NativeTurnIo below), the
- * allocation count [16] and sendWouldBlock [17].
+ * NativeTurn.stats(), in order (native/src/turn_addon.cc, XR_TURN_STATS: the same names;
+ * test/native/layouts.test.ts compares, loadNativeTurn checks the addon's).
  */
-export const NATIVE_TURN_STATS_LEN = 18;
-const DROP_NAMES = ['malformed', 'not_stun', 'no_allocation', 'no_permission', 'no_channel'] as const;
-/** Index of sendErrors in NativeTurn.stats(). */
-export const NATIVE_TURN_SEND_ERRORS = 11;
+export const NATIVE_TURN_STATS = [
+  'toPeerPackets', 'toPeerBytes', 'toClientPackets', 'toClientBytes',
+  'dropMalformed', 'dropNotStun', 'dropNoAllocation', 'dropNoPermission', 'dropNoChannel',
+  'handedUp', 'upDropped', 'sendErrors', 'sendWaits', 'recvBatches', 'sendBatches', 'truncated', 'allocations', 'sendWouldBlock',
+] as const;
+export const NATIVE_TURN_STATS_LEN = NATIVE_TURN_STATS.length;
+/** Index of each name in NativeTurn.stats(). */
+export const turnStat = layoutIndex(NATIVE_TURN_STATS);
+/** The native drops, by the reason names the TypeScript core counts them under. */
+const DROPS = [
+  ['malformed', turnStat.dropMalformed],
+  ['not_stun', turnStat.dropNotStun],
+  ['no_allocation', turnStat.dropNoAllocation],
+  ['no_permission', turnStat.dropNoPermission],
+  ['no_channel', turnStat.dropNoChannel],
+] as const;
 
 /**
  * The native TURN thread's own I/O counters (beside relayed packets and drops, which merge into
@@ -82,11 +96,13 @@ export interface MergedTurnStats extends TurnStats {
 }
 
 /** The TURN half of the addon, or why it is unavailable. */
-export function loadNativeTurn(): { addon?: NativeTurnAddon; reason: string } {
-  const { addon, reason } = loadNativeAddon();
+export function loadNativeTurn(load: () => { addon?: unknown; reason: string } = loadNativeAddon): { addon?: NativeTurnAddon; reason: string } {
+  const { addon, reason } = load();
   if (addon === undefined) return { reason };
   const turn = addon as unknown as Partial<NativeTurnAddon>;
   if (typeof turn.NativeTurn !== 'function') return { reason: 'addon has no TURN data path (rebuild it: npm run build:native)' };
+  const bad = layoutMismatch('TURN stats', turn.turnStatsLayout, NATIVE_TURN_STATS);
+  if (bad !== undefined) return { reason: bad };
   return { addon: turn as NativeTurnAddon, reason: 'loaded' };
 }
 
@@ -100,13 +116,7 @@ export function selectTurnDataPath(
   env: Readonly<Record<string, string | undefined>> = process.env,
   load: () => { addon?: NativeTurnAddon; reason: string } = loadNativeTurn,
 ): { addon?: NativeTurnAddon; why: string } {
-  const choice = chooseDataPlane(configured, env);
-  const via = env.XRELAY_NATIVE !== undefined && env.XRELAY_NATIVE !== '' ? `XRELAY_NATIVE=${env.XRELAY_NATIVE}` : `turn.dataPlane=${configured}`;
-  if (choice === 'typescript') return { why: via };
-  const { addon, reason } = load();
-  if (addon !== undefined) return { addon, why: via };
-  if (choice === 'native') throw new Error(`TURN data plane: native requested (${via}) but ${reason}`);
-  return { why: `native unavailable: ${reason}` };
+  return selectNative('TURN', 'turn.dataPlane', configured, load, env);
 }
 
 const RECORD = 32;
@@ -141,21 +151,21 @@ export function packForwarding(alloc: Allocation): Uint8Array {
 }
 
 /** The address text Node would report for 4 or 16 bytes (RFC 5952 formatting). */
-export function formatAddress(family: number, bytes: Uint8Array, at: number): string {
+function formatAddress(family: number, bytes: Uint8Array, at: number): string {
   return family === 4 ? formatIpv4(bytes, at) : formatIpv6(bytes, at);
 }
 
 /** The I/O counters of a NativeTurn.stats() buffer. */
 export function nativeTurnIo(native: Float64Array): NativeTurnIo {
   return {
-    handedUp: native[9]!,
-    upDropped: native[10]!,
-    sendErrors: native[NATIVE_TURN_SEND_ERRORS]!,
-    sendWaits: native[12]!,
-    recvBatches: native[13]!,
-    sendBatches: native[14]!,
-    truncated: native[15]!,
-    sendWouldBlock: native[17]!,
+    handedUp: native[turnStat.handedUp]!,
+    upDropped: native[turnStat.upDropped]!,
+    sendErrors: native[turnStat.sendErrors]!,
+    sendWaits: native[turnStat.sendWaits]!,
+    recvBatches: native[turnStat.recvBatches]!,
+    sendBatches: native[turnStat.sendBatches]!,
+    truncated: native[turnStat.truncated]!,
+    sendWouldBlock: native[turnStat.sendWouldBlock]!,
   };
 }
 
@@ -169,11 +179,11 @@ export function mergeNativeStats(core: TurnStats, native: Float64Array): MergedT
   Object.assign(s.requests, core.requests);
   Object.assign(s.errors, core.errors);
   Object.assign(s.dropped, core.dropped);
-  s.relayedPackets.toPeer = core.relayedPackets.toPeer + native[0]!;
-  s.relayedBytes.toPeer = core.relayedBytes.toPeer + native[1]!;
-  s.relayedPackets.toClient = core.relayedPackets.toClient + native[2]!;
-  s.relayedBytes.toClient = core.relayedBytes.toClient + native[3]!;
-  DROP_NAMES.forEach((name, i) => (s.dropped[name] += native[4 + i]!));
+  s.relayedPackets.toPeer = core.relayedPackets.toPeer + native[turnStat.toPeerPackets]!;
+  s.relayedBytes.toPeer = core.relayedBytes.toPeer + native[turnStat.toPeerBytes]!;
+  s.relayedPackets.toClient = core.relayedPackets.toClient + native[turnStat.toClientPackets]!;
+  s.relayedBytes.toClient = core.relayedBytes.toClient + native[turnStat.toClientBytes]!;
+  for (const [name, i] of DROPS) s.dropped[name] += native[i]!;
   const io = nativeTurnIo(native);
   s.dropped.backlog += io.upDropped;
   return { ...s, native: io };

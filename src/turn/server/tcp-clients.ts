@@ -25,7 +25,7 @@ import type { ClientRef } from '../core/types.js';
 import { RecordChain } from './record-chain.js';
 
 /** Bytes queued for a slow reader before its connection is closed. */
-export const MAX_WRITE_BACKLOG = 4 * 1024 * 1024;
+const MAX_WRITE_BACKLOG = 4 * 1024 * 1024;
 
 export const TCP_CLOSE_REASONS = ['idle', 'tls_handshake', 'evicted', 'refused', 'framing', 'tls_error', 'slow_reader'] as const;
 export type TcpCloseReason = (typeof TCP_CLOSE_REASONS)[number];

@@ -9,7 +9,7 @@
  */
 import type { Counter, MetricsRegistry } from '../../observability/metrics.js';
 import type { TurnStats } from '../core/types.js';
-import { registerBatchIoMetrics } from '../../media/dataplane/io-metrics.js';
+import { registerBatchIoMetrics } from '../../native/io-metrics.js';
 import type { MergedTurnStats, NativeTurnIo } from './native-turn.js';
 import type { TcpCloseReason } from './tcp-clients.js';
 

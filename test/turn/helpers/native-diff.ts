@@ -7,7 +7,7 @@ import { Allocation } from '../../../src/turn/core/allocation.js';
 import { DataPath } from '../../../src/turn/core/data-path.js';
 import { createTurnStats, type ClientRef, type TurnIo } from '../../../src/turn/core/types.js';
 import { NativeAction, NATIVE_TURN_STATS_LEN, packForwarding, type NativeTurnAddon, type NativeTurnHandle } from '../../../src/turn/server/native-turn.js';
-import { seededRng as prng } from '../../../loadtest/kit/rng.js';
+import { seededRng as prng } from '../../../src/load/rng.js';
 
 export { prng };
 

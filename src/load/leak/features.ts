@@ -3,7 +3,7 @@
  * Windows are 100 ms by default; a window is labelled "talk" when talk covers at least half of it.
  */
 import type { TapTrace } from './tap.js';
-import { talkFraction, type Intervals } from '../kit/speech.js';
+import { talkFraction, type Intervals } from '../speech.js';
 
 /** Observer features per window: packets and bytes, uplink then downlink. */
 export const OBSERVER_FEATURES = ['up packets', 'up bytes', 'down packets', 'down bytes'] as const;
@@ -102,9 +102,4 @@ export function counterWindows(samples: ReadonlyArray<readonly [number, number]>
   const x: number[][] = [];
   for (let i = 0; i < n; i++) x.push([at(startMs + (i + 1) * windowMs) - at(startMs + i * windowMs)]);
   return x;
-}
-
-/** Packs rows and labels of one participant into a WindowSet. */
-export function toSet(x: number[][], y: number[]): WindowSet {
-  return { x, y, w: x.map((_, i) => i) };
 }

@@ -7,7 +7,7 @@
  * For each pair, expected = delivered + lost exactly; deliveries outside that window are counted
  * apart as `extraDeliveries` (churn edges), never hidden in either.
  */
-import { measureLeak, type LeakReport, type LeakSubject } from '../leak/meter.js';
+import { measureLeak, type LeakReport, type LeakSubject } from './leak/meter.js';
 import { quantilesOf, type Quantiles } from './histogram.js';
 import { lossByInterval } from './intervals.js';
 import type { Member } from './members.js';
@@ -170,49 +170,8 @@ export function buildReport(run: RunData, startedAt: Date): Report {
   });
   const lat = run.latency.total.quantiles();
   const sdk = run.clientsAtEnd;
-  const a = run.relayStart;
-  const b = run.relayEnd;
-  const relay: Report['relay'] = {
-    note:
-      run.target.kind === 'spawned'
-        ? 'relay in its own process (spawned): CPU and RSS are the relay alone'
-        : run.target.kind === 'in-process'
-          ? 'relay in the load process: CPU and RSS include the simulated clients'
-          : 'remote relay: figures from its /metrics where exposed',
-  };
-  if (a?.cpuMs !== undefined && b?.cpuMs !== undefined) {
-    relay.cpuSeconds = (b.cpuMs - a.cpuMs) / 1000;
-    relay.cpuPct = (100 * (b.cpuMs - a.cpuMs)) / (b.t - a.t);
-  }
-  if (b?.rssBytes !== undefined) relay.rssMB = b.rssBytes / 2 ** 20;
-  const rssSeen = run.timeline.map((p) => p.relayRssMB ?? 0);
-  if (rssSeen.some((v) => v > 0)) relay.rssMaxMB = Math.max(...rssSeen, relay.rssMB ?? 0);
-  if (b?.core !== undefined) {
-    relay.counters = counterDelta(a?.core, b.core);
-    relay.dummyShare = relay.counters.dummyCellsOut / relay.counters.cellsOut;
-  }
-  const wire = run.scenario.groups.map((g, gi) => {
-    const traces = run.members.filter((m) => m.room.group === gi && m.tap !== undefined).map((m) => m.tap!.trace());
-    const up = new Set<number>();
-    const down = new Set<number>();
-    let nUp = 0;
-    let nDown = 0;
-    for (const tr of traces) {
-      for (let i = 0; i < tr.count; i++) {
-        const t = tr.t[i]!;
-        if (t < run.t0 || t >= run.t0 + run.durationMs) continue;
-        if (tr.up[i] === 1) {
-          up.add(tr.size[i]!);
-          nUp++;
-        } else {
-          down.add(tr.size[i]!);
-          nDown++;
-        }
-      }
-    }
-    const k = Math.max(1, traces.length) * sec;
-    return { group: g.name, upSizes: [...up].sort((x, y) => x - y), downSizes: [...down].sort((x, y) => x - y), upCellsPerSec: nUp / k, downCellsPerSec: nDown / k };
-  });
+  const relay = relayFigures(run);
+  const wire = wireFigures(run);
   const consistency = checks(run, whole, sdk);
   const timeline = withLoss(run);
   const ie = timeline.reduce((acc, p) => acc + p.expected, 0);
@@ -254,6 +213,58 @@ export function buildReport(run: RunData, startedAt: Date): Report {
   return report;
 }
 
+/** The relay's CPU, RSS and counters over the run, as far as the target exposes them. */
+function relayFigures(run: RunData): Report['relay'] {
+  const a = run.relayStart;
+  const b = run.relayEnd;
+  const relay: Report['relay'] = {
+    note:
+      run.target.kind === 'spawned'
+        ? 'relay in its own process (spawned): CPU and RSS are the relay alone'
+        : run.target.kind === 'in-process'
+          ? 'relay in the load process: CPU and RSS include the simulated clients'
+          : 'remote relay: figures from its /metrics where exposed',
+  };
+  if (a?.cpuMs !== undefined && b?.cpuMs !== undefined) {
+    relay.cpuSeconds = (b.cpuMs - a.cpuMs) / 1000;
+    relay.cpuPct = (100 * (b.cpuMs - a.cpuMs)) / (b.t - a.t);
+  }
+  if (b?.rssBytes !== undefined) relay.rssMB = b.rssBytes / 2 ** 20;
+  const rssSeen = run.timeline.map((p) => p.relayRssMB ?? 0);
+  if (rssSeen.some((v) => v > 0)) relay.rssMaxMB = Math.max(...rssSeen, relay.rssMB ?? 0);
+  if (b?.core !== undefined) {
+    relay.counters = counterDelta(a?.core, b.core);
+    relay.dummyShare = relay.counters.dummyCellsOut / relay.counters.cellsOut;
+  }
+  return relay;
+}
+
+/** Cell sizes and rates seen on the wire (the taps), per group, in the measured phase. */
+function wireFigures(run: RunData): Report['wire'] {
+  const sec = run.durationMs / 1000;
+  return run.scenario.groups.map((g, gi) => {
+    const traces = run.members.filter((m) => m.room.group === gi && m.tap !== undefined).map((m) => m.tap!.trace());
+    const up = new Set<number>();
+    const down = new Set<number>();
+    let nUp = 0;
+    let nDown = 0;
+    for (const tr of traces) {
+      for (let i = 0; i < tr.count; i++) {
+        const t = tr.t[i]!;
+        if (t < run.t0 || t >= run.t0 + run.durationMs) continue;
+        if (tr.up[i] === 1) {
+          up.add(tr.size[i]!);
+          nUp++;
+        } else {
+          down.add(tr.size[i]!);
+          nDown++;
+        }
+      }
+    }
+    const k = Math.max(1, traces.length) * sec;
+    return { group: g.name, upSizes: [...up].sort((x, y) => x - y), downSizes: [...down].sort((x, y) => x - y), upCellsPerSec: nUp / k, downCellsPerSec: nDown / k };
+  });
+}
 
 /** Counters over the run (end minus start; a remote relay's counters start before the run). */
 function counterDelta(a: CoreCounters | undefined, b: CoreCounters): CoreCounters {

@@ -72,7 +72,7 @@ function inProcessTarget(relay: HostedRelay): RelayTarget {
   };
 }
 
-/** The compiled host script beside this module (dist/loadtest/kit/relay-host.js). */
+/** The compiled host script beside this module (dist/src/load/relay-host.js). */
 export function hostScript(): string | undefined {
   const js = fileURLToPath(new URL('./relay-host.js', import.meta.url));
   return existsSync(js) ? js : undefined;

@@ -1,4 +1,4 @@
-/** `node dist/loadtest/kit/options-docs.js docs/LOADTEST.md`: rewrites the options table of the load kit's docs. */
+/** `node dist/src/load/options-docs.js docs/LOADTEST.md`: rewrites the options table of the load kit's docs. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { withOptionsTable } from './options.js';
 

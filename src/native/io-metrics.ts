@@ -4,7 +4,7 @@
  * send-buffer room, and recvmmsg/sendmmsg calls. Read at scrape time from the thread's plain
  * counters; labels are closed sets.
  */
-import type { MetricsRegistry } from '../../observability/metrics.js';
+import type { MetricsRegistry } from '../observability/metrics.js';
 
 export interface BatchIoCounters {
   /** Dropped at send, for any reason (sendWouldBlock included). */

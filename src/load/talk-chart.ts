@@ -1,5 +1,5 @@
 /** The talk/silence chart of a leak or observed run: one participant beside what each observer saw. */
-import { counterWindows, traceWindows } from '../leak/features.js';
+import { counterWindows, traceWindows } from './leak/features.js';
 import { leakSubjects } from './report.js';
 import type { RunData } from './runner.js';
 import type { Intervals } from './speech.js';

@@ -4,10 +4,10 @@
  * default ones, or the scenario's `relayMedia.profiles`. A room of more than K members suspends
  * e2e padding, so a scenario that asks for it there would not do what it says.
  */
-import { paddedRoomLimit } from '../../src/client/call/e2e-padding-gate.js';
-import { capacityOf, recordBytes } from '../../src/client/call/sframe.js';
-import { mediaOptions } from '../../src/config/media-options.js';
-import { maxRecordPayload } from '../../src/media/codec/cell-layout.js';
+import { paddedRoomLimit } from '../client/call/e2e-padding-gate.js';
+import { capacityOf, recordBytes } from '../client/call/sframe.js';
+import { mediaOptions } from '../config/media-options.js';
+import { maxRecordPayload } from '../media/codec/cell-layout.js';
 import type { RoomGroup, Scenario } from './scenario.js';
 
 /** Up and down body bytes of each profile (`name:tickMs:up:down`). */

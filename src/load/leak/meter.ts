@@ -13,7 +13,7 @@
 import { scoreLeak, type LeakScore } from './classifier.js';
 import { appendSet, counterWindows, emptySet, OBSERVER_FEATURES, TIMING_FEATURES, timingWindows, traceWindows, windowLabels, type WindowSet } from './features.js';
 import type { TapTrace } from './tap.js';
-import type { Intervals } from '../kit/speech.js';
+import type { Intervals } from '../speech.js';
 
 export const PADDED_GOAL = 0.52;
 export const UNPADDED_GOAL = 0.9;

@@ -1,7 +1,7 @@
 /**
  * The options of `xrelay load` / `npm run loadtest --`: one table that drives the parser
  * (node:util parseArgs, strict), the `--help` text and the table in docs/LOADTEST.md
- * (`node dist/loadtest/kit/options-docs.js docs/LOADTEST.md` rewrites it; a test checks it).
+ * (`node dist/src/load/options-docs.js docs/LOADTEST.md` rewrites it; a test checks it).
  * Every value is validated here; a bad one is a LoadArgError with a stable code (exit 2).
  */
 import { parseArgs } from 'node:util';
@@ -62,7 +62,7 @@ function intIn(min: number, max: number): (t: string) => number {
 
 /** The one table. Order = order in help and docs. */
 export const LOAD_OPTIONS: readonly OptionSpec[] = [
-  { key: 'scenario', flag: 'scenario', value: 'NAME|FILE', def: 'group-audio-8', help: 'a scenario of loadtest/scenarios/ by name, or a path to a .json file of your own', parse: (t) => (t === '' ? bad('must name a scenario') : t) },
+  { key: 'scenario', flag: 'scenario', value: 'NAME|FILE', def: 'group-audio-8', help: 'a scenario of src/load/scenarios/ by name, or a path to a .json file of your own', parse: (t) => (t === '' ? bad('must name a scenario') : t) },
   {
     key: 'duration',
     flag: 'duration',
@@ -199,7 +199,7 @@ export function loadOptionsMarkdown(): string {
   return ['| option | default | meaning |', '|---|---|---|', ...rows].join('\n');
 }
 
-export const DOCS_START = '<!-- load-options:start (generated from loadtest/kit/options.ts) -->';
+export const DOCS_START = '<!-- load-options:start (generated from src/load/options.ts) -->';
 export const DOCS_END = '<!-- load-options:end -->';
 
 /** `text` with the generated table between the markers (throws when they are missing). */

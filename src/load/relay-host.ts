@@ -14,10 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { defaultConfig } from '../../src/config/load.js';
-import type { RelayConfig } from '../../src/config/schema.js';
-import type { MediaCore } from '../../src/media/core/media-core.js';
-import { startRelay } from '../../src/relay.js';
+import { defaultConfig } from '../config/load.js';
+import type { RelayConfig } from '../config/schema.js';
+import type { MediaCore } from '../media/core/media-core.js';
+import { startRelay } from '../relay.js';
 
 export interface HostOptions {
   /** Overrides of the media section (profiles, roomCap, ...). */

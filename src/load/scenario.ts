@@ -1,5 +1,5 @@
 /**
- * Scenario files (loadtest/scenarios/*.json): what load to put on the relay. A scenario is one or
+ * Scenario files (src/load/scenarios/*.json): what load to put on the relay. A scenario is one or
  * more groups of rooms run at the same time (a "mix" is simply several groups), plus an optional
  * envelope storm. Validated on load with a message naming the bad field.
  */
@@ -66,13 +66,13 @@ export interface Scenario {
 
 export const BUCKETS = [256, 1024, 4096, 16384, 65536];
 
-/** The scenarios folder, beside the kit in the source tree (also when running from dist/). */
+/** The scenarios folder, beside the kit in the source tree (src/load/scenarios, also when running from dist/src/load). */
 export function scenariosDir(): string {
-  for (const rel of ['../scenarios', '../../../loadtest/scenarios']) {
+  for (const rel of ['./scenarios', '../../../src/load/scenarios']) {
     const dir = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(dir)) return dir;
   }
-  return fileURLToPath(new URL('../scenarios', import.meta.url));
+  return fileURLToPath(new URL('./scenarios', import.meta.url));
 }
 
 export function listScenarios(): Array<{ name: string; description: string }> {
@@ -85,7 +85,7 @@ export function listScenarios(): Array<{ name: string; description: string }> {
     });
 }
 
-/** Loads a scenario by name (a file of loadtest/scenarios) or by path. */
+/** Loads a scenario by name (a file of src/load/scenarios) or by path. */
 export function loadScenario(nameOrPath: string): Scenario {
   const path = nameOrPath.endsWith('.json') ? nameOrPath : join(scenariosDir(), `${nameOrPath}.json`);
   if (!existsSync(path)) throw new Error(`no scenario "${nameOrPath}" (try --list)`);

@@ -6,10 +6,10 @@
  * storm measures post → read latency on one clock. Accounting: accepted = read + still queued.
  */
 import autocannon from 'autocannon';
-import { encodeB64url } from '../../src/wire/envelope-protocol.js';
-import { generateMailboxKeys } from '../../src/client/mailbox/mailbox-keys.js';
-import { MailboxReader } from '../../src/client/mailbox/mailbox-reader.js';
-import { nowEpochMs } from '../leak/tap.js';
+import { encodeB64url } from '../wire/envelope-protocol.js';
+import { generateMailboxKeys } from '../client/mailbox/mailbox-keys.js';
+import { MailboxReader } from '../client/mailbox/mailbox-reader.js';
+import { nowEpochMs } from './leak/tap.js';
 import { F64List } from './frames.js';
 import type { Quantiles } from './report.js';
 import { quantiles } from './report.js';

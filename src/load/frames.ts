@@ -7,7 +7,7 @@
  *   20..23 full sequence number, u32
  *   24..   filler up to the VBR size
  */
-import { nowEpochMs } from '../leak/tap.js';
+import { nowEpochMs } from './leak/tap.js';
 
 export const FRAME_HEADER_BYTES = 24;
 

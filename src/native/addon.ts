@@ -1,7 +1,7 @@
 /**
- * Loads the native data plane addon (native/, N-API: one build for Node 20 and 24). Never throws:
- * a missing or unloadable addon is reported as a reason string, and the TypeScript data plane
- * serves instead. `XRELAY_NATIVE_ADDON` may point at another build (the sanitizer build in CI).
+ * Loads the native addon (native/, N-API: one build for Node 20 and 24) shared by the media and
+ * TURN data planes. Never throws: a missing or unloadable addon is reported as a reason string,
+ * and the TypeScript data planes serve instead. `XRELAY_NATIVE_ADDON` may point at another build (the sanitizer build in CI).
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
@@ -17,6 +17,8 @@ export interface NativeAddon {
   monotonicMs(): number;
   /** Bytes in use in the C heap (glibc mallinfo2), for memory reports. */
   mallocBytes(): number;
+  /** NativeCore.stats()'s layout: the scalars' names in order, then closes and drops counts (media/dataplane/native-core.ts checks it). */
+  readonly coreStatsLayout: { readonly scalars: readonly string[]; readonly closes: number; readonly drops: number };
 }
 
 export interface NativeCoreHandle {
@@ -36,14 +38,15 @@ export interface NativeCoreHandle {
   stopIo(): void;
 }
 
-const ADDON_ABI = 3;
+/** 4: stats layouts exported by name (coreStatsLayout, turnStatsLayout). */
+const ADDON_ABI = 4;
 let cached: { addon?: NativeAddon; reason: string } | undefined;
 
 function candidates(): string[] {
   const env = process.env.XRELAY_NATIVE_ADDON;
   if (env !== undefined && env !== '') return [env];
-  // src/media/dataplane (vitest, tsx) or dist/src/media/dataplane (built): the package root is 3 or 4 up.
-  return ['../../../', '../../../../'].map((up) => fileURLToPath(new URL(up + 'native/build/Release/xrelay_dataplane.node', import.meta.url)));
+  // src/native (vitest, tsx) or dist/src/native (built): the package root is 2 or 3 up.
+  return ['../../', '../../../'].map((up) => fileURLToPath(new URL(up + 'native/build/Release/xrelay_dataplane.node', import.meta.url)));
 }
 
 /** The addon, or the reason it is unavailable. Loaded once. */

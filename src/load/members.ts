@@ -5,10 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { CallClient } from '../../src/client/call/call-client.js';
-import type { E2ePaddingStatus } from '../../src/client/call/e2e-padding-gate.js';
-import { UdpTap } from '../leak/tap.js';
-import { UnpaddedMirror } from '../leak/unpadded.js';
+import { CallClient } from '../client/call/call-client.js';
+import type { E2ePaddingStatus } from '../client/call/e2e-padding-gate.js';
+import { UdpTap } from './leak/tap.js';
+import { UnpaddedMirror } from './leak/unpadded.js';
 import { buildFrame, F64List, nowEpochMs, readFrame, StreamTrack } from './frames.js';
 import type { LatencyRecorder } from './intervals.js';
 import type { Rng } from './rng.js';

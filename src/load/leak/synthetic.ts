@@ -4,8 +4,8 @@
  * tick, timing jitter independent of speech). The meter must score the first high and the second
  * at chance, or it proves nothing.
  */
-import { isTalking, opusFrameBytes, type Intervals } from '../kit/speech.js';
-import type { Rng } from '../kit/rng.js';
+import { isTalking, opusFrameBytes, type Intervals } from '../speech.js';
+import type { Rng } from '../rng.js';
 import type { TapTrace } from './tap.js';
 import { RTP_HEADER_BYTES, SRTP_TAG_BYTES } from './unpadded.js';
 

@@ -16,7 +16,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LatencyHistogram, quantilesOf } from './histogram.js';
 import { intervalLatency, type IntervalFigures } from './intervals.js';
 import { buildReport, type Check, type Report } from './report.js';
-import { addRelayRates, runScenario, type TimelinePoint } from './runner.js';
+import { runScenario, type TimelinePoint } from './runner.js';
+import { addRelayRates } from './sampler.js';
 import type { RelaySample, RelayTarget } from './relay-target.js';
 import type { Scenario } from './scenario.js';
 import { runEnvelopeStorm } from './envelope-storm.js';
@@ -65,7 +66,7 @@ export function mergeTimelines(parts: TimelinePoint[][]): TimelinePoint[] {
 /** Runs the scenario's rooms over `workers` processes against `target`; returns the merged report and latencies. */
 export async function runSharded(sc: Scenario, durationMs: number, target: RelayTarget, workers: number, progress?: (line: string) => void): Promise<Report> {
   // Built beside this file, or (running from the TypeScript sources, as tests do) in dist/.
-  const script = ['./shards.js', '../../dist/loadtest/kit/shards.js'].map((rel) => fileURLToPath(new URL(rel, import.meta.url))).find(existsSync);
+  const script = ['./shards.js', '../../dist/src/load/shards.js'].map((rel) => fileURLToPath(new URL(rel, import.meta.url))).find(existsSync);
   if (script === undefined) throw new Error('shards.js not built: run `npm run build`');
   const startedAt = new Date();
   const relayStart = await target.sample();
@@ -136,16 +137,7 @@ function mergeReports(parts: Report[], startedAt: Date, a: RelaySample, b: Relay
   clients.joinLatencyMs = quantilesOf(clients.joinLatenciesMs);
   clients.joinErrors = Object.assign({}, ...parts.map((r) => r.clients.joinErrors)) as Record<string, number>;
   clients.joinsPerSec = parts.reduce((acc, r) => acc + r.clients.joinsPerSec, 0);
-  const groups = base.groups.map((g, i) => {
-    const out = { ...g } as Record<string, unknown>;
-    for (const r of parts.slice(1)) for (const [k, v] of Object.entries(r.groups[i]!)) if (typeof v === 'number') out[k] = (out[k] as number) + v;
-    const res = out as unknown as Report['groups'][number];
-    res.lossPct = res.expectedDeliveries === 0 ? 0 : (100 * res.lost) / res.expectedDeliveries;
-    res.jitterMs = parts.reduce((acc, r) => acc + r.groups[i]!.jitterMs, 0) / parts.length;
-    const e = parts.map((r) => r.groups[i]!.e2ePadding);
-    res.e2ePadding = { requested: e.reduce((x, y) => x + y.requested, 0), active: e.reduce((x, y) => x + y.active, 0), withheld: e.reduce((x, y) => x + y.withheld, 0), limit: Math.max(...e.map((y) => y.limit)) };
-    return res;
-  });
+  const groups = mergeGroups(base, parts);
   const timeline = mergeTimelines(parts.map((r) => r.timeline));
   const t0 = Math.max(...parts.map((r) => r.measuredFromEpochMs));
   let prev = nearest(samples, t0);
@@ -171,28 +163,8 @@ function mergeReports(parts: Report[], startedAt: Date, a: RelaySample, b: Relay
     const got = b.core.recordsIn - a.core.recordsIn;
     checks.push({ name: 'relay records accepted ≈ SDK records sent (fresh relay)', ok: Math.abs(got - records) <= slack, detail: `${got} vs ${records} (slack ${slack.toFixed(0)})` });
   }
-  const relay: Report['relay'] = { note: `relay ${target.kind === 'spawned' ? 'in its own process' : target.kind}; clients over ${parts.length} worker processes` };
-  if (a.cpuMs !== undefined && b.cpuMs !== undefined) {
-    relay.cpuSeconds = (b.cpuMs - a.cpuMs) / 1000;
-    relay.cpuPct = (100 * (b.cpuMs - a.cpuMs)) / (b.t - a.t);
-  }
-  if (b.rssBytes !== undefined) relay.rssMB = b.rssBytes / 2 ** 20;
-  const rss = samples.map((p) => (p.rssBytes ?? 0) / 2 ** 20);
-  if (rss.some((v) => v > 0)) relay.rssMaxMB = Math.max(...rss);
-  if (b.core !== undefined) {
-    relay.counters = b.core;
-    relay.dummyShare = b.core.dummyCellsOut / b.core.cellsOut;
-  }
-  const wire = base.wire.map((w, i) => {
-    const all = parts.map((r) => r.wire[i]!).filter((x) => x.upSizes.length > 0);
-    return {
-      group: w.group,
-      upSizes: [...new Set(all.flatMap((x) => x.upSizes))].sort((x, y) => x - y),
-      downSizes: [...new Set(all.flatMap((x) => x.downSizes))].sort((x, y) => x - y),
-      upCellsPerSec: all.reduce((acc, x) => acc + x.upCellsPerSec, 0) / Math.max(1, all.length),
-      downCellsPerSec: all.reduce((acc, x) => acc + x.downCellsPerSec, 0) / Math.max(1, all.length),
-    };
-  });
+  const relay = mergedRelay(parts.length, a, b, samples, target);
+  const wire = mergeWire(base, parts);
   return {
     ...base,
     startedAt: startedAt.toISOString(),
@@ -208,6 +180,51 @@ function mergeReports(parts: Report[], startedAt: Date, a: RelaySample, b: Relay
     warnings: parts.flatMap((r, i) => r.warnings.map((w) => `shard ${i}: ${w}`)),
     timeline,
   };
+}
+
+/** Per-group figures summed over the shards (rates and loss recomputed). */
+function mergeGroups(base: Report, parts: Report[]): Report['groups'] {
+  return base.groups.map((g, i) => {
+    const out = { ...g } as Record<string, unknown>;
+    for (const r of parts.slice(1)) for (const [k, v] of Object.entries(r.groups[i]!)) if (typeof v === 'number') out[k] = (out[k] as number) + v;
+    const res = out as unknown as Report['groups'][number];
+    res.lossPct = res.expectedDeliveries === 0 ? 0 : (100 * res.lost) / res.expectedDeliveries;
+    res.jitterMs = parts.reduce((acc, r) => acc + r.groups[i]!.jitterMs, 0) / parts.length;
+    const e = parts.map((r) => r.groups[i]!.e2ePadding);
+    res.e2ePadding = { requested: e.reduce((x, y) => x + y.requested, 0), active: e.reduce((x, y) => x + y.active, 0), withheld: e.reduce((x, y) => x + y.withheld, 0), limit: Math.max(...e.map((y) => y.limit)) };
+    return res;
+  });
+}
+
+/** The relay's figures over the whole run (one relay, sampled by the parent). */
+function mergedRelay(workers: number, a: RelaySample, b: RelaySample, samples: RelaySample[], target: RelayTarget): Report['relay'] {
+  const relay: Report['relay'] = { note: `relay ${target.kind === 'spawned' ? 'in its own process' : target.kind}; clients over ${workers} worker processes` };
+  if (a.cpuMs !== undefined && b.cpuMs !== undefined) {
+    relay.cpuSeconds = (b.cpuMs - a.cpuMs) / 1000;
+    relay.cpuPct = (100 * (b.cpuMs - a.cpuMs)) / (b.t - a.t);
+  }
+  if (b.rssBytes !== undefined) relay.rssMB = b.rssBytes / 2 ** 20;
+  const rss = samples.map((p) => (p.rssBytes ?? 0) / 2 ** 20);
+  if (rss.some((v) => v > 0)) relay.rssMaxMB = Math.max(...rss);
+  if (b.core !== undefined) {
+    relay.counters = b.core;
+    relay.dummyShare = b.core.dummyCellsOut / b.core.cellsOut;
+  }
+  return relay;
+}
+
+/** Cell sizes seen by any shard, rates averaged over the shards that saw cells. */
+function mergeWire(base: Report, parts: Report[]): Report['wire'] {
+  return base.wire.map((w, i) => {
+    const all = parts.map((r) => r.wire[i]!).filter((x) => x.upSizes.length > 0);
+    return {
+      group: w.group,
+      upSizes: [...new Set(all.flatMap((x) => x.upSizes))].sort((x, y) => x - y),
+      downSizes: [...new Set(all.flatMap((x) => x.downSizes))].sort((x, y) => x - y),
+      upCellsPerSec: all.reduce((acc, x) => acc + x.upCellsPerSec, 0) / Math.max(1, all.length),
+      downCellsPerSec: all.reduce((acc, x) => acc + x.downCellsPerSec, 0) / Math.max(1, all.length),
+    };
+  });
 }
 
 /** Child entry: run one shard against the given relay and send back the report. */
