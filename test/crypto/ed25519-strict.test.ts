@@ -102,14 +102,18 @@ describe('refused keys (bad_key), each checked against libsodium', () => {
     });
   }
 
-  it('the identity key: node:crypto alone accepts R = identity, S = 0 for any message (the attack), strict verify does not', () => {
+  it('the identity key: R = identity, S = 0 "signs" any message (the attack), strict verify refuses it', () => {
     const identity = SMALL_ORDER_CASES[0]!.key;
     const sig = Buffer.concat([encodeY(1n), Buffer.alloc(32)]);
+    let nodeAccepted = 0;
     for (let i = 0; i < 4; i++) {
       const msg = randomBytes(64);
-      expect(nodeVerifies(identity, msg, sig)).toBe(true);
+      if (nodeVerifies(identity, msg, sig)) nodeAccepted++;
       expect(verifyEd25519(identity, msg, sig)).toBe('bad_key');
     }
+    // Node 20's OpenSSL (3.0) accepts the forgery; OpenSSL 3.5 (Node 24) refuses it itself. Printed, not
+    // asserted: the relay's own check is what must hold on every runtime.
+    console.log(`[ed25519] node:crypto on OpenSSL ${process.versions.openssl} accepted ${nodeAccepted}/4 identity-key forgeries by itself`);
   });
 
   it('canonical small-order encodings decode (the order check refuses them); non-canonical ones do not decode', () => {

@@ -84,11 +84,13 @@ async function honestStillServed(): Promise<void> {
 }
 
 describe('weak keys over /v1/mailbox are refused with bad_key', () => {
-  it('the identity key with R = identity, S = 0: node:crypto alone accepts it, the relay says bad_key', async () => {
+  it('the identity key with R = identity, S = 0 (the attack of issue 9 item 6): the relay says bad_key', async () => {
     const identity = SMALL_ORDER_CASES[0]!.key;
     const r = await answer(identity, (msg) => {
       const sig = Buffer.concat([encodeY(1n), Buffer.alloc(32)]);
-      expect(nodeVerifies(identity, msg, sig)).toBe(true); // the attack of issue 9 item 6
+      // Node 20's OpenSSL accepts this forgery; OpenSSL 3.5 (Node 24) refuses it itself. The relay must
+      // refuse it either way, so the runtime's own answer is printed, not asserted.
+      console.log(`[weak keys] node:crypto on OpenSSL ${process.versions.openssl} ${nodeVerifies(identity, msg, sig) ? 'accepts' : 'refuses'} the identity-key forgery by itself`);
       return sig;
     });
     expect(r).toEqual({ code: 'bad_key', close: { code: 4401, reason: 'bad_key' } });
