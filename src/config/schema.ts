@@ -47,7 +47,7 @@ export const relaySchema = {
   logFormat: field.enum('Log line format: `json` (one JSON object a line, for collectors), `pretty` (time, level name, message, key=value: for people), or `auto`: pretty when stdout is a terminal, JSON otherwise. Both carry the same fields, redacted the same way.', 'auto', ['auto', 'json', 'pretty']),
   trustProxy: field.stringList('Reverse proxies (IP or CIDR) whose X-Forwarded-For names the client for rate limits; empty: the socket peer is the client.', []),
   metricsAllow: field.stringList('Client addresses (IP or CIDR) allowed to read /metrics; others get 403 forbidden. Behind a reverse proxy the client is found through trustProxy.', ['127.0.0.0/8', '::1']),
-  corsOrigins: field.stringList('Web origins (scheme://host[:port]) whose pages may call the relay from a browser: CORS headers for them, and their WebSocket upgrades and POSTs accepted. Any other Origin is refused 403 forbidden (requests without Origin, i.e. not from a browser, are not affected); the relay\'s own origin is always allowed. Empty: no cross-origin browser access.', []),
+  corsOrigins: field.stringList('Web origins (scheme://host[:port]) whose pages may call the relay from a browser: CORS headers for them, and their WebSocket upgrades and POSTs accepted. Any other Origin is refused 403 forbidden, including one whose host equals the Host header (no same-origin exception: the relay serves no page, and DNS rebinding would pass it); requests without Origin, i.e. not from a browser, are not affected. Empty: no browser access.', []),
   shutdownGraceSec: field.int('Seconds graceful shutdown waits for in-flight work before closing anyway.', 10, { min: 0 }),
   ...storeOptions,
   http: httpOptions,

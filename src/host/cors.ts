@@ -7,9 +7,11 @@
  *   gets the path's methods and the `content-type` request header. Others get no CORS headers.
  * - Browsers send `Origin` on every POST and every WebSocket handshake (RFC 6455 §4.1, §10.2), and
  *   a page cannot forge it. A state-changing request (not GET/HEAD/OPTIONS) or an upgrade whose
- *   `Origin` is neither allowed nor the relay's own is refused `forbidden` (403): a simple
- *   cross-site request, which skips the preflight, is refused on arrival. Requests without
- *   `Origin` (apps, servers, the Node SDK) are not browsers' and pass.
+ *   `Origin` is not in `corsOrigins` is refused `forbidden` (403): a simple cross-site request,
+ *   which skips the preflight, is refused on arrival. There is no "same origin as the Host header"
+ *   exception: the relay serves no page of its own, and a page that rebinds its DNS name to the
+ *   relay's address would match its own Host (DNS rebinding). Requests without `Origin` (apps,
+ *   servers, the Node SDK) are not browsers' and pass.
  * - JSON-only routes (the media join) refuse any other body type with `unsupported_media_type`
  *   (415), so they can never be reached by a CORS "simple" request (text/plain, forms).
  */
@@ -43,16 +45,10 @@ export class BrowserPolicy {
     this.origins = new Set(origins);
   }
 
-  /** No Origin (not a browser), an allowed origin, or the relay's own (a page it serves itself). */
+  /** No Origin (not a browser), or an origin listed in `corsOrigins`. */
   allows(req: IncomingMessage): boolean {
     const origin = req.headers.origin;
-    if (origin === undefined) return true;
-    if (this.origins.has(origin)) return true;
-    try {
-      return new URL(origin).host === req.headers.host;
-    } catch {
-      return false;
-    }
+    return origin === undefined || this.origins.has(origin);
   }
 
   /**

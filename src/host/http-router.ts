@@ -156,6 +156,9 @@ export class HttpRouter implements HttpMount {
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Node drops its own 'error' listener when it hands the socket to 'upgrade': a write to a client
+    // that already reset (the 404/403 answers below, ws's handshake) must not end the process.
+    socket.on('error', () => socket.destroy());
     const path = (req.url ?? '/').split('?')[0]!;
     const onConnection = this.sockets.get(path);
     if (onConnection === undefined) {

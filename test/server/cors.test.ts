@@ -104,11 +104,16 @@ describe('browser access', () => {
     expect(evil.headers['access-control-allow-origin']).toBeUndefined();
     const evilPlain = await raw(plain.url, 'POST', '/v1/media/join', { origin: EVIL, 'content-type': 'text/plain' }, joinBody());
     expect(evilPlain.body.error.code).toBe('forbidden'); // refused before any session exists
+    // DNS rebinding: a page at evil.example rebinds its name to the relay, so its Origin's host equals the
+    // Host header. There is no same-origin exception to pass: refused like any other unlisted origin.
+    const port = new URL(plain.url).port;
+    const rebound = await raw(plain.url, 'POST', '/v1/media/join', { origin: `http://evil.example:${port}`, host: `evil.example:${port}`, 'content-type': 'application/json' }, joinBody());
+    expect(rebound.status).toBe(403);
     const own = await raw(plain.url, 'POST', '/v1/media/join', { origin: plain.url, 'content-type': 'application/json' }, joinBody());
-    expect(own.status).toBe(200); // a page the relay serves itself
+    expect(own.status).toBe(403); // the relay serves no page: its own origin is not listed either
     const noOrigin = await raw(plain.url, 'POST', '/v1/media/join', { 'content-type': 'application/json' }, joinBody());
     expect(noOrigin.status).toBe(200); // apps and the Node SDK send no Origin
-    expect(plain.metric('xrelay_media_joins_total{result="ok"}')).toBe(2);
+    expect(plain.metric('xrelay_media_joins_total{result="ok"}')).toBe(1);
   });
 
   it('envelope posts: a foreign origin is refused even with a simple request; no Origin and allowed origins pass', async () => {
@@ -126,13 +131,13 @@ describe('browser access', () => {
     expect(health.headers['access-control-allow-origin']).toBeUndefined();
   });
 
-  it('WebSocket upgrades: 403 for a foreign Origin on every route, open for allowed, own and absent Origins', async () => {
+  it('WebSocket upgrades: 403 for a foreign or rebound Origin on every route, open for allowed and absent Origins', async () => {
     const ws = relay.url.replace(/^http/, 'ws');
     for (const path of ['/v1/mailbox', '/v1/post', '/v1/media/cells']) {
       expect(await upgrade(ws + path, EVIL)).toBe(403);
       expect(await upgrade(ws + path, APP)).toBe('open');
       expect(await upgrade(ws + path)).toBe('open');
-      expect(await upgrade(ws + path, relay.url)).toBe('open');
+      expect(await upgrade(ws + path, relay.url)).toBe(403); // no same-origin exception (DNS rebinding)
     }
     expect(await upgrade(plain.url.replace(/^http/, 'ws') + '/v1/mailbox', APP)).toBe(403); // empty list: no foreign origin
   });

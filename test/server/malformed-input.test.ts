@@ -161,6 +161,23 @@ describe('malformed input on every socket leaves one relay process serving every
     expect(closedBy.filter((n) => n !== 'random bytes')).toEqual(BAD_FRAMES.map(([n]) => n).filter((n) => n !== 'random bytes'));
   });
 
+  it('upgrades the relay refuses (unknown path, a foreign Origin, a non-WebSocket Upgrade) from clients that reset at once', async () => {
+    const upgrades = [
+      `GET /nope HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      `GET /v1/mailbox HTTP/1.1\r\nHost: x\r\nOrigin: https://evil.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n',
+    ];
+    for (let round = 0; round < 20; round++) {
+      for (const text of upgrades) {
+        const s = await connected(ports.http);
+        s.write(text);
+        s.resetAndDestroy(); // an RST before the relay's answer: its write then fails
+      }
+      await new Promise((r) => setTimeout(r, 10));
+      alive();
+    }
+  });
+
   it('malformed HTTP requests, and an upgrade to an unknown path', async () => {
     const requests = [
       'POST /v1/post/AAAA HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n',
