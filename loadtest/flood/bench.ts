@@ -10,7 +10,7 @@
  *  - ts-rcvbuf: only the 4 MiB SO_RCVBUF;
  *  - ts-guard: the flood guard (per-source/per-session buckets before the AEAD open) + 4 MiB;
  *  - ts-connected: connected per-path sockets (the call's datagrams get their own kernel queue) + 4 MiB;
- *  - ts-all: all three, the relay's defaults.
+ *  - ts-all: all three (media.connectedPaths is off by default: it needs SO_REUSEADDR, see the README).
  * Flood modes (loadtest/flood/flooder.c, from 127.0.0.2 so it is not the call's address):
  *  - tag: cells of the call's first session id, right length, fresh counters, bad tag: they pass
  *    every cheap check and cost an AEAD open unless the guard stops them;
@@ -53,7 +53,7 @@ const CASES: Record<string, { kind: string; guard: string; rcvbuf: string; paths
   'ts-rcvbuf': { kind: 'typescript', guard: 'noguard', rcvbuf: String(RCVBUF), paths: 'shared', label: 'TypeScript, 4 MiB SO_RCVBUF only' },
   'ts-guard': { kind: 'typescript', guard: 'guard', rcvbuf: String(RCVBUF), paths: 'shared', label: 'TypeScript, flood guard + 4 MiB SO_RCVBUF' },
   'ts-connected': { kind: 'typescript', guard: 'noguard', rcvbuf: String(RCVBUF), paths: 'connected', label: 'TypeScript, connected path sockets + 4 MiB SO_RCVBUF, no guard' },
-  'ts-all': { kind: 'typescript', guard: 'guard', rcvbuf: String(RCVBUF), paths: 'connected', label: 'TypeScript, after: guard + connected path sockets + 4 MiB SO_RCVBUF (the defaults)' },
+  'ts-all': { kind: 'typescript', guard: 'guard', rcvbuf: String(RCVBUF), paths: 'connected', label: 'TypeScript, after: guard + connected path sockets (media.connectedPaths on) + 4 MiB SO_RCVBUF' },
 };
 
 function build(): void {

@@ -29,8 +29,8 @@ export const mediaOptions = {
   unverifiedOpensPerSession: field.number('Flood guard: AEAD opens per second (and burst) for cells off the session\'s proven path, per session, all sources together (above the per-source rate, so one source cannot use up a session\'s).', 400, { min: 1 }),
   udpRecvBufferBytes: field.int('TypeScript data plane: SO_RCVBUF asked for on the cell socket, to ride out bursts while the event loop is busy (the kernel caps it at net.core.rmem_max; the native plane asks 4 MiB).', 4_194_304, { min: 4096, max: 268_435_456 }),
   connectedPaths: field.int(
-    'TypeScript data plane: most connected UDP sockets kept for proven client paths (one per client address:port in use), so that a call\'s datagrams wait in their own kernel queue, not behind a flood in the shared one; 0 turns them off. Needs SO_REUSEADDR on the cell port (another local process setting it could bind the port too).',
-    10_000,
+    'TypeScript data plane: most connected UDP sockets kept for proven client paths (one per client address:port in use), so that a call\'s datagrams wait in their own kernel queue, not behind a flood in the shared one; 0 (default) turns them off. Off by default because it needs SO_REUSEADDR on the cell port, and Linux then lets any local user bind that port too and take its datagrams: turn it on (e.g. 10000) only where no untrusted local user shares the host or network namespace.',
+    0,
     { min: 0, max: 65_535 },
   ),
   wsMaxPerAddress: field.int('Most `/v1/media/cells` WebSockets open at once per client address (IPv6: per /64); more are closed with 4429 `rate_limited`. Each socket with no accepted cell for `idleTimeoutMs` is closed with 4408 `idle_timeout`.', 64, { min: 1 }),
