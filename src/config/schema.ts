@@ -20,6 +20,8 @@ export const envelopeOptions = {
   postRatePerSec: field.number('Sustained envelope posts per second allowed per client address (token bucket; 429 rate_limited past it).', 200, { min: 0.001 }),
   postBurst: field.int('Burst of envelope posts allowed per client address above the sustained rate.', 2000, { min: 1 }),
   authTimeoutSec: field.int('Seconds a mailbox reader has to answer the challenge before the socket is closed.', 10, { min: 1 }),
+  authRatePerSec: field.number('Sustained mailbox authentications per second allowed per client address (IPv6 per /64); past it the reader is closed with 4429 rate_limited before its key is checked. Each check costs ~2 ms of CPU (strict Ed25519 key checks), so this bounds what one address can make the relay spend.', 50, { min: 0.001 }),
+  authBurst: field.int('Burst of mailbox authentications allowed per client address above the sustained rate.', 500, { min: 1 }),
   maxInflightPerReader: field.int('Most unacknowledged envelopes sent to one reader before the relay waits for acks.', 256, { min: 1 }),
   maxInflightBytesPerReader: field.int('Most unacknowledged envelope bytes sent to one reader before the relay waits for acks (one envelope is always allowed, whatever its size).', 1024 * 1024, { min: 1 }),
   maxReadersPerMailbox: field.int('Most authenticated readers of one mailbox at once; a new reader past it replaces the oldest, which is closed with 4409 reader_replaced.', 4, { min: 1 }),

@@ -56,7 +56,7 @@ export async function runLoadCommand(argv: string[]): Promise<number> {
   const target: TargetSpec =
     a.relay !== undefined
       ? { kind: 'remote', url: a.relay, ...(a.relayUdp !== undefined ? { udp: a.relayUdp } : {}) }
-      : { kind: a.inProcess ? 'in-process' : 'spawned', host: { media: { ...LOAD_JOIN_LIMITS, ...(sc.relayMedia ?? {}) }, ...(sc.envelopes !== undefined ? { envelope: { postRatePerSec: 1_000_000, postBurst: 1_000_000, maxSocketsPerAddress: 1_000_000 } } : {}) } };
+      : { kind: a.inProcess ? 'in-process' : 'spawned', host: { media: { ...LOAD_JOIN_LIMITS, ...(sc.relayMedia ?? {}) }, ...(sc.envelopes !== undefined ? { envelope: { postRatePerSec: 1_000_000, postBurst: 1_000_000, maxSocketsPerAddress: 1_000_000, authRatePerSec: 1_000_000, authBurst: 1_000_000 } } : {}) } };
   const { report, dir } = await runAndWrite(sc, a.duration ?? sc.durationMs, target, a.out, a.quiet ? undefined : progressPrinter(), a.workers);
   printSummary(report, dir);
   return report.consistency.every((c) => c.ok) ? 0 : 1;

@@ -8,6 +8,7 @@ import type { WebSocket } from 'ws';
 import type { PlaneContext } from '../../host/plane.js';
 import type { Logger } from '../../observability/log.js';
 import { SocketSlots } from '../../limits/socket-slots.js';
+import { RateLimiter } from '../../limits/rate-limiter.js';
 import { POST_PATH, READER_PATH } from '../../wire/envelope-protocol.js';
 import type { ChallengeBook } from '../core/challenge-book.js';
 import type { MailboxService } from '../core/mailbox-service.js';
@@ -71,14 +72,17 @@ export function mountEnvelopeSockets(ctx: PlaneContext, deps: EnvelopeSocketDeps
   };
   const flowOf = (maxInflight: number, idleSec: number): SocketFlow =>
     new SocketFlow({ maxBufferedBytes: cfg.socketMaxBufferedBytes, stallMs: cfg.socketStallTimeoutSec * 1000, maxInflight, idleMs: idleSec * 1000 }, now());
+  const authLimiter = new RateLimiter(cfg.authRatePerSec, cfg.authBurst);
   ctx.http.websocket(READER_PATH, (ws, req) => {
-    if (!admit(ws, deps.clientKey(req), 'reader')) return;
+    const key = deps.clientKey(req);
+    if (!admit(ws, key, 'reader')) return;
     const reader = new ReaderSocket(ws, {
       service, challenges: deps.challenges, metrics, logger: deps.logger, redactor: ctx.redactor, now,
       authTimeoutMs: cfg.authTimeoutSec * 1000,
       maxInflight: cfg.maxInflightPerReader,
       maxInflightBytes: cfg.maxInflightBytesPerReader,
       flow: flowOf(Infinity, 0),
+      takeAuthToken: () => authLimiter.take(key, now()),
     });
     watch(ws, reader);
   });

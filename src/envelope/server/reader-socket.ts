@@ -37,6 +37,8 @@ export interface ReaderDeps {
   maxInflightBytes: number;
   flow: SocketFlow;
   now: () => number;
+  /** Takes an authentication token of this client's address: 0 when allowed, else seconds to wait. */
+  takeAuthToken: () => number;
 }
 
 export class ReaderSocket implements MailboxReader {
@@ -116,6 +118,9 @@ export class ReaderSocket implements MailboxReader {
   }
 
   private authenticate(msg: Record<string, unknown>): void {
+    // Before the key checks (~2 ms of CPU each): one address cannot make the relay spend more.
+    const waitSec = this.deps.takeAuthToken();
+    if (waitSec > 0) return this.fail(new RelayError('rate_limited', 'too many mailbox authentications from this address', { retryAfterSec: waitSec }));
     const mailbox = checkAuth(msg, this.challenge, this.deps.challenges);
     if (mailbox instanceof RelayError) return this.fail(mailbox);
     clearTimeout(this.authTimer);
