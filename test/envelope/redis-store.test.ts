@@ -101,7 +101,7 @@ describe('Redis envelope store: privacy', () => {
         bodies.add(b.toString('hex'));
         await store.put(m, b, T0 + k * 10 + j);
       }
-      if (k % 3 === 0) await store.setPushTarget(m, { provider: 'webhook', token: `device-${k}` });
+      if (k % 3 === 0) await store.setPushTarget(m, { provider: 'webhook', token: `device-${k}` }, Date.now() + 3_600_000);
     }
     await store.ack(mailboxes[0]!, (await store.list(mailboxes[0]!, undefined, 10)).map((e) => e.id));
     // 11 mailboxes x (ids, bodies, usage) + 4 push targets + global + at least one index shard

@@ -154,24 +154,41 @@ export function describeStoreContract(name: string, backend: () => StoreBackend)
     it('keeps push targets per mailbox; the last one wins', async () => {
       const s = await start();
       const m = mailbox();
-      expect(await s.getPushTarget(m)).toBeUndefined();
-      await s.setPushTarget(m, { provider: 'webhook', token: 'tok-1' });
-      await s.setPushTarget(m, { provider: 'webhook', token: 'tok-2' });
-      expect(await s.getPushTarget(m)).toEqual({ provider: 'webhook', token: 'tok-2' });
-      expect(await s.getPushTarget(mailbox())).toBeUndefined();
+      const hour = Date.now() + 3_600_000;
+      expect(await s.getPushTarget(m, Date.now())).toBeUndefined();
+      await s.setPushTarget(m, { provider: 'webhook', token: 'tok-1' }, hour);
+      await s.setPushTarget(m, { provider: 'webhook', token: 'tok-2' }, hour);
+      expect(await s.getPushTarget(m, Date.now())).toEqual({ provider: 'webhook', token: 'tok-2' });
+      expect(await s.getPushTarget(mailbox(), Date.now())).toBeUndefined();
+    });
+
+    it('forgets a push target at its expiry and deletes it; a re-registration extends it', async () => {
+      const s = await start();
+      const [gone, kept, renewed] = [mailbox(), mailbox(), mailbox()];
+      const soon = Date.now() + 150; // real time: Redis expires keys by its own clock
+      await s.setPushTarget(gone, { provider: 'webhook', token: 'gone' }, soon);
+      await s.setPushTarget(kept, { provider: 'webhook', token: 'kept' }, Date.now() + 3_600_000);
+      await s.setPushTarget(renewed, { provider: 'webhook', token: 'renewed' }, soon);
+      await s.setPushTarget(renewed, { provider: 'webhook', token: 'renewed' }, Date.now() + 3_600_000);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await s.getPushTarget(gone, Date.now())).toBeUndefined();
+      await s.expirePushTargets(Date.now());
+      expect(await s.getPushTarget(gone, 0)).toBeUndefined(); // deleted, not only hidden
+      expect(await s.getPushTarget(kept, Date.now())).toEqual({ provider: 'webhook', token: 'kept' });
+      expect(await s.getPushTarget(renewed, Date.now())).toEqual({ provider: 'webhook', token: 'renewed' });
     });
 
     it('keeps data, usage and id order across close and reopen; a closed store refuses', async () => {
       const s = await start({ ...WIDE, mailboxMaxCount: 3 });
       const m = mailbox();
       const ids = [await s.put(m, body(256), T0), await s.put(m, body(1024), T0 + 1)];
-      await s.setPushTarget(m, { provider: 'webhook', token: 't' });
+      await s.setPushTarget(m, { provider: 'webhook', token: 't' }, Date.now() + 3_600_000);
       await s.close();
       expect(await codeOf(s.put(m, body(256), T0))).toBe('store_unavailable');
       const r = await open({ ...WIDE, mailboxMaxCount: 3 });
       expect(r.stats()).toEqual({ envelopes: 2, bytes: 1280 });
       expect((await r.list(m, undefined, 10)).map((e) => hex(e.id))).toEqual(ids.map(hex));
-      expect(await r.getPushTarget(m)).toEqual({ provider: 'webhook', token: 't' });
+      expect(await r.getPushTarget(m, Date.now())).toEqual({ provider: 'webhook', token: 't' });
       const late = await r.put(m, body(256), T0 - 60_000); // a clock behind the stored ids
       expect(Buffer.compare(late, ids[1]!)).toBe(1);
       expect(await codeOf(r.put(m, body(256), T0))).toBe('mailbox_full'); // quota survived the restart

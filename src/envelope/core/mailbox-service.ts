@@ -91,7 +91,8 @@ export class MailboxService {
 
   async registerPush(mailbox: Uint8Array, provider: string, token: string): Promise<void> {
     if (!this.deps.wakes.hasProvider(provider)) this.reject('unknown_provider', `no push provider "${provider}" is configured`);
-    await this.requireStore().setPushTarget(mailbox, { provider, token });
+    // Each registration (apps re-register as they reconnect) keeps the target for pushTargetTtlSec more.
+    await this.requireStore().setPushTarget(mailbox, { provider, token }, this.deps.now() + this.deps.config.pushTargetTtlSec * 1000);
   }
 
   /** Adds an authenticated reader (the notifier's policy decides whom it replaces past the cap). */
@@ -108,6 +109,7 @@ export class MailboxService {
     if (store === undefined) return 0;
     const n = await store.expire(this.deps.now() - this.deps.config.ttlSec * 1000);
     this.deps.metrics.expired(n);
+    await store.expirePushTargets(this.deps.now());
     return n;
   }
 
@@ -137,7 +139,7 @@ export class MailboxService {
 
   private announce(mailbox: Uint8Array): void {
     if (this.deps.notifier.notify(mailbox)) return;
-    this.deps.wakes.onEnvelopeWithoutReader(mailbox, () => this.store?.getPushTarget(mailbox));
+    this.deps.wakes.onEnvelopeWithoutReader(mailbox, () => this.store?.getPushTarget(mailbox, this.deps.now()));
   }
 
   private requireStore(): EnvelopeStore {

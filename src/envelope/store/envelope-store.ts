@@ -34,8 +34,12 @@ export interface EnvelopeStore {
   ack(mailbox: Uint8Array, ids: readonly Uint8Array[]): Promise<number>;
   /** Deletes every envelope that arrived before `cutoffMs`; resolves with the count deleted. */
   expire(cutoffMs: number): Promise<number>;
-  setPushTarget(mailbox: Uint8Array, target: PushTarget): Promise<void>;
-  getPushTarget(mailbox: Uint8Array): Promise<PushTarget | undefined>;
+  /** Stores the mailbox's push target until `expiresAtMs` (a new registration replaces it and its expiry). */
+  setPushTarget(mailbox: Uint8Array, target: PushTarget, expiresAtMs: number): Promise<void>;
+  /** The mailbox's push target, or undefined when there is none or it expired (by `nowMs`). */
+  getPushTarget(mailbox: Uint8Array, nowMs: number): Promise<PushTarget | undefined>;
+  /** Deletes push targets expired by `nowMs` (a backend whose keys expire by themselves does nothing); resolves with the count. */
+  expirePushTargets(nowMs: number): Promise<number>;
   stats(): { envelopes: number; bytes: number };
   close(): Promise<void>;
 }

@@ -3,7 +3,7 @@
  * Layout, all keys binary:
  *   envelopes: mailbox(32) || id(16)  -> body       (range scans give a mailbox's envelopes in order)
  *   expiry:    id(16) || mailbox(32)  -> empty      (ids start with arrival ms: a range scan finds the expired)
- *   push:      mailbox(32)            -> JSON PushTarget
+ *   push:      mailbox(32)            -> JSON { provider, token, expiresAtMs }
  *   meta:      'usage'                -> usage snapshot (usage-snapshot.ts), present only between a
  *                                        clean close and the next open
  * Durability: `overlappingSync: false`, so a write's promise resolves after LMDB's commit, which
@@ -215,20 +215,43 @@ export class LmdbEnvelopeStore implements EnvelopeStore {
     return body;
   }
 
-  async setPushTarget(mailbox: Uint8Array, target: PushTarget): Promise<void> {
+  async setPushTarget(mailbox: Uint8Array, target: PushTarget, expiresAtMs: number): Promise<void> {
     this.assertOpen();
-    await this.push.put(Buffer.from(mailbox).toString('base64url'), Buffer.from(JSON.stringify(target)));
+    const record: StoredPushTarget = { provider: target.provider, token: target.token, expiresAtMs };
+    await this.push.put(Buffer.from(mailbox).toString('base64url'), Buffer.from(JSON.stringify(record)));
   }
 
-  async getPushTarget(mailbox: Uint8Array): Promise<PushTarget | undefined> {
+  async getPushTarget(mailbox: Uint8Array, nowMs: number): Promise<PushTarget | undefined> {
     this.assertOpen();
     const raw = this.push.getBinary(Buffer.from(mailbox).toString('base64url'));
-    return raw === undefined ? undefined : (JSON.parse(raw.toString('utf8')) as PushTarget);
+    if (raw === undefined) return undefined;
+    const t = JSON.parse(raw.toString('utf8')) as StoredPushTarget;
+    return isExpired(t, nowMs) ? undefined : { provider: t.provider, token: t.token };
+  }
+
+  /**
+   * Deletes expired push targets, scanning at most PUSH_SWEEP_SCAN of them from where the last
+   * sweep stopped (a full pass over a million targets takes ~100 sweeps), so one sweep stays short.
+   */
+  async expirePushTargets(nowMs: number): Promise<number> {
+    this.assertOpen();
+    const scanned = Array.from(this.push.getRange({ ...(this.pushSweepFrom !== undefined ? { start: this.pushSweepFrom } : {}), limit: PUSH_SWEEP_SCAN }));
+    // Next time start just past the last key seen (keys are base64url text), or from the top after a full pass.
+    this.pushSweepFrom = scanned.length < PUSH_SWEEP_SCAN ? undefined : `${scanned[scanned.length - 1]!.key}\u0000`;
+    const expired = scanned.filter(({ value }) => isExpired(JSON.parse(value.toString('utf8')) as StoredPushTarget, nowMs));
+    if (expired.length === 0) return 0;
+    await this.counted(this.push.batch(() => {
+      for (const { key } of expired) void this.push.remove(key);
+    }));
+    return expired.length;
   }
 
   stats(): { envelopes: number; bytes: number } {
     return { envelopes: this.usage.total.count, bytes: this.usage.total.bytes };
   }
+
+  /** Where the next push-target sweep starts (undefined: from the first key). */
+  private pushSweepFrom: string | undefined;
 
   async close(): Promise<void> {
     if (this.closed) return;
@@ -247,4 +270,16 @@ export class LmdbEnvelopeStore implements EnvelopeStore {
   private assertOpen(): void {
     if (this.closed) throw new RelayError('store_unavailable', 'the store is closed');
   }
+}
+
+/** Push targets one sweep looks at, at most. */
+const PUSH_SWEEP_SCAN = 10_000;
+
+/** A push target as stored; targets written before expiry existed carry none and never expire. */
+interface StoredPushTarget extends PushTarget {
+  readonly expiresAtMs?: number;
+}
+
+function isExpired(t: StoredPushTarget, nowMs: number): boolean {
+  return t.expiresAtMs !== undefined && t.expiresAtMs <= nowMs;
 }

@@ -217,9 +217,14 @@ export class RedisEnvelopeStore implements EnvelopeStore {
     return count;
   }
 
-  async setPushTarget(mailbox: Uint8Array, target: PushTarget): Promise<void> {
+  /** Redis expires the key itself (PXAT), so expirePushTargets has nothing to do. */
+  async setPushTarget(mailbox: Uint8Array, target: PushTarget, expiresAtMs: number): Promise<void> {
     this.assertOpen();
-    await this.call(this.client.set(this.mailboxKeys(mailbox)[3], JSON.stringify({ provider: target.provider, token: target.token })));
+    await this.call(this.client.set(this.mailboxKeys(mailbox)[3], JSON.stringify({ provider: target.provider, token: target.token }), 'PXAT', Math.max(1, Math.floor(expiresAtMs))));
+  }
+
+  async expirePushTargets(): Promise<number> {
+    return 0;
   }
 
   async getPushTarget(mailbox: Uint8Array): Promise<PushTarget | undefined> {
