@@ -144,6 +144,7 @@ function createServer(config: RelayConfig, tls: boolean): Server {
     ? createHttpsServer({ ...options, cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey), handshakeTimeout: h.headersTimeoutMs })
     : createHttpServer(options);
   server.requestTimeout = h.requestTimeoutMs;
+  server.maxConnections = h.maxConnections; // past it Node closes new connections at once (a global bound beside the per-address one)
   server.headersTimeout = h.headersTimeoutMs;
   server.keepAliveTimeout = h.keepAliveTimeoutMs;
   return server;

@@ -17,6 +17,7 @@ export const mediaOptions = {
   ),
   roomCap: field.int('Most sessions in one room; joins past it get `room_full`.', 50, { min: 2, max: 500 }),
   maxSessions: field.int('Most live media sessions on this relay; joins past it get `too_many_sessions`.', 10_000, { min: 1, max: 65_535 }),
+  maxSessionsPerAddress: field.int('Most live media sessions one client address (IPv6: per /64) may hold; more joins get 429 `rate_limited` until one closes. Bounds what one address can take of `maxSessions`.', 500, { min: 1, max: 65_535 }),
   queueRecords: field.int('Records queued per receiver before the oldest is dropped (drop policy: oldest media first).', 16, { min: 1, max: 1024 }),
   queueMaxAgeMs: field.int('Records older than this when their receiver\'s next cell is built are dropped as stale.', 200, { min: 1, max: 10_000 }),
   idleTimeoutMs: field.int('A session with no valid cell for this long is closed (clients send one per tick, so this is many ticks).', 10_000, { min: 100, max: 600_000 }),

@@ -75,7 +75,7 @@ function redrawCharts(dir: string): number {
 }
 
 /** A load generator is one address joining many clients: a spawned relay lifts the per-address join limit. */
-const LOAD_JOIN_LIMITS = { joinRatePerSec: 1_000_000, joinBurst: 1_000_000 };
+const LOAD_JOIN_LIMITS = { joinRatePerSec: 1_000_000, joinBurst: 1_000_000, maxSessionsPerAddress: 65_535 };
 
 /** Runs a scenario and writes report.json, report.md and the SVG charts; returns the report and its folder. */
 export async function runAndWrite(sc: Scenario, durationMs: number, target: TargetSpec, outRoot: string, progress?: (line: string, final: boolean) => void, workers = 1): Promise<{ report: Report; dir: string }> {

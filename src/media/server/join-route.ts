@@ -29,6 +29,12 @@ export interface JoinDeps {
   readonly udp: () => { host: string; port: number };
   readonly onJoined: (j: JoinResult, room: Uint8Array) => void;
   readonly onRefused: (code: string) => void;
+  /**
+   * Takes one of this request's client address's session slots (media.maxSessionsPerAddress):
+   * `bind` ties it to the session (released when the session closes), `release` gives it back
+   * (the join failed); undefined when the address holds all of its slots.
+   */
+  readonly sessionSlot: (req: IncomingMessage) => { bind(index: number): void; release(): void } | undefined;
 }
 
 /** At most `max` bytes (declared or chunked); the router drops the rest of a refused body, bounded. */
@@ -63,20 +69,22 @@ export function joinHandler(deps: JoinDeps) {
       const room = key32(body.room, 'room');
       const clientPk = key32(body.publicKey, 'publicKey');
       if (typeof body.profile !== 'string') throw new RelayError('bad_join', 'profile must be a string');
-      const server = generateHopKeyPair();
-      const keys = serverSessionKeys(server, clientPk);
-      if (keys === undefined) throw new RelayError('bad_join', 'publicKey is not a usable X25519 key');
-      const j = deps.join(room, body.profile, keys.rx, keys.tx);
-      keys.rx.fill(0);
-      keys.tx.fill(0);
-      if (typeof j === 'string') throw new RelayError(j, joinMessage(j));
+      const slot = deps.sessionSlot(req);
+      if (slot === undefined) throw new RelayError('rate_limited', 'this address holds as many media sessions as it may (media.maxSessionsPerAddress)', { retryAfterSec: 1 });
+      const admitted = admit(deps, room, body.profile, clientPk);
+      if (typeof admitted === 'string') {
+        slot.release();
+        throw new RelayError(admitted, joinMessage(admitted));
+      }
+      const { joined: j, serverPublicKey } = admitted;
+      slot.bind(j.index);
       deps.onJoined(j, room);
       const p = j.profile;
       sendJson(res, 200, {
         session: j.session,
         slot: j.slot,
         epoch: j.epoch,
-        serverPublicKey: server.publicKey.toString('base64url'),
+        serverPublicKey: serverPublicKey.toString('base64url'),
         udp: deps.udp(),
         ws: CELLS_WS_PATH,
         profile: { name: p.name, tickMs: p.tickMs, upBytes: p.upBytes, downBytes: p.downBytes },
@@ -88,6 +96,17 @@ export function joinHandler(deps: JoinDeps) {
   };
 }
 
+/** Key agreement and the data plane's admission; a join error code, or the session. */
+function admit(deps: JoinDeps, room: Uint8Array, profile: string, clientPk: Buffer): { joined: JoinResult; serverPublicKey: Buffer } | JoinError | 'bad_join' {
+  const server = generateHopKeyPair();
+  const keys = serverSessionKeys(server, clientPk);
+  if (keys === undefined) return 'bad_join';
+  const j = deps.join(room, profile, keys.rx, keys.tx);
+  keys.rx.fill(0);
+  keys.tx.fill(0);
+  return typeof j === 'string' ? j : { joined: j, serverPublicKey: server.publicKey };
+}
+
 function joinMessage(code: string): string {
   switch (code) {
     case 'room_full':
@@ -96,6 +115,8 @@ function joinMessage(code: string): string {
       return 'the room uses another profile';
     case 'unknown_profile':
       return 'no such profile on this relay';
+    case 'bad_join':
+      return 'publicKey is not a usable X25519 key';
     default:
       return 'the relay has no room for another session';
   }

@@ -10,6 +10,7 @@ import { randomInt } from 'node:crypto';
 import { mediaProfiles } from '../../config/validate.js';
 import type { Profile } from '../codec/profiles.js';
 import { CLOSE_REASONS } from '../core/media-core.js';
+import { SessionSlots } from './session-slots.js';
 import type { Plane, PlaneContext } from '../../host/plane.js';
 import type { WebSocket } from 'ws';
 import type { RelayConfig } from '../../config/schema.js';
@@ -37,7 +38,12 @@ export async function startMediaPlane(ctx: PlaneContext): Promise<MediaPlane> {
   const sockets = new CellSockets(cfg.wsMaxPerAddress);
   let wsBackpressureDrops = 0;
   let closed = false;
-  const { plane: dp, why } = await startDataPlane(cfg.dataPlane, dataPlaneOptions(ctx.config, profiles, (_index, reason) => log.info({ reason: CLOSE_REASONS[reason], sessions: dp.core.sessionCount }, 'media session closed')));
+  const sessionSlots = new SessionSlots(cfg.maxSessionsPerAddress);
+  const onClosed = (index: number, reason: number): void => {
+    sessionSlots.closed(index);
+    log.info({ reason: CLOSE_REASONS[reason], sessions: dp.core.sessionCount }, 'media session closed');
+  };
+  const { plane: dp, why } = await startDataPlane(cfg.dataPlane, dataPlaneOptions(ctx.config, profiles, onClosed));
   const core = dp.core;
   const metrics = registerMediaMetrics(ctx.metrics, core, () => {
     const c = dp.counters();
@@ -62,6 +68,7 @@ export async function startMediaPlane(ctx: PlaneContext): Promise<MediaPlane> {
         log.info({ room: ctx.redactor.id(room), session: ctx.redactor.id(String(j.session)), profile: j.profile.name, sessions: core.sessionCount }, 'media session joined');
       },
       onRefused: (code) => metrics.refused(code),
+      sessionSlot: (req) => sessionSlots.take(joinKey(req)),
     }),
   );
   ctx.http.websocket(CELLS_WS_PATH, (ws, req) => {
