@@ -65,6 +65,7 @@ async function lockBySocket(real: string, file: string): Promise<DataDirLock> {
     throw err;
   }
   server.unref();
+  server.on('error', () => undefined); // any local user may connect to the name: nothing it does may end the relay
   try {
     writeHolder(file, `@${name}`);
   } catch (err) {

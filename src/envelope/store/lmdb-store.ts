@@ -106,7 +106,7 @@ export class LmdbEnvelopeStore implements EnvelopeStore {
       });
     } catch (err) {
       this.usage.release(mkey, body.length);
-      throw new RelayError('store_unavailable', `store write failed: ${(err as Error).message}`);
+      throw new RelayError('store_unavailable', 'the envelope store could not take the write; retry later'); // no backend detail to an anonymous client
     }
     return id;
   }

@@ -319,5 +319,5 @@ function quotaFull(): RelayError {
 
 function unavailable(err: unknown): RelayError {
   if (err instanceof RelayError) return err;
-  return new RelayError('store_unavailable', `Redis operation failed: ${(err as Error).message}`);
+  return new RelayError('store_unavailable', 'the envelope store is unavailable; retry later'); // no Redis host or port to an anonymous client
 }
