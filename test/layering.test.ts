@@ -272,3 +272,47 @@ describe('layering of src/', () => {
     expect(found).toContainEqual({ rule: 'cycle', edge: 'limits <-> observability' });
   });
 });
+
+/**
+ * The sans-IO rule of STYLE.md, which import edges alone cannot show: a plane's `core/` takes bytes
+ * and `now` and returns actions; it opens no socket or file and reads no clock or timer of its own.
+ */
+const SANS_IO_FORBIDDEN: ReadonlyArray<readonly [RegExp, string]> = [
+  [/from\s*['"]node:(net|dgram|http|https|http2|tls|fs|fs\/promises|child_process)['"]/, 'imports an I/O module'],
+  [/\bDate\.now\s*\(/, 'reads the wall clock'],
+  [/\bperformance\.now\s*\(/, 'reads the monotonic clock'],
+  [/\bset(Timeout|Interval|Immediate)\s*\(/, 'arms a timer'],
+];
+
+function sansIoViolations(files: ReadonlyMap<string, string>): string[] {
+  const out: string[] = [];
+  for (const [file, text] of files) {
+    const parts = file.split('/');
+    if (!(PLANES.has(parts[0]!) && parts[1] === 'core')) continue;
+    const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, ''); // comments may name what code may not do
+    for (const [re, what] of SANS_IO_FORBIDDEN) if (re.test(code)) out.push(`${file}: ${what}`);
+  }
+  return out;
+}
+
+describe('sans-IO cores', () => {
+  const real = readSrc();
+
+  it('no plane core opens a socket or file, reads a clock or arms a timer', () => {
+    expect([...real.keys()].filter((f) => /^(envelope|media|turn)\/core\//.test(f)).length).toBeGreaterThan(10);
+    expect(sansIoViolations(real)).toEqual([]);
+  });
+
+  it('refuses each of those when one is added', () => {
+    for (const [text, what] of [
+      ["import { createSocket } from 'node:dgram';", 'imports an I/O module'],
+      ['export const t = (): number => Date.now();', 'reads the wall clock'],
+      ['export const m = (): number => performance.now();', 'reads the monotonic clock'],
+      ['setTimeout(() => undefined, 10);', 'arms a timer'],
+    ] as const) {
+      const files = new Map(real);
+      files.set('media/core/bad.ts', text);
+      expect(sansIoViolations(files)).toEqual([`media/core/bad.ts: ${what}`]);
+    }
+  });
+});

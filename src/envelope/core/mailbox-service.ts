@@ -18,8 +18,8 @@ export interface MailboxServiceDeps {
   wakes: MailboxWaker;
   notifier: MailboxNotifier;
   now: () => number;
-  /** A monotonic clock in milliseconds, sub-millisecond resolution (store write times); default performance.now. */
-  monotonicMs?: () => number;
+  /** A monotonic clock in milliseconds, sub-millisecond resolution (store write times). */
+  monotonicMs: () => number;
 }
 
 export class MailboxService {
@@ -33,7 +33,7 @@ export class MailboxService {
   constructor(private readonly deps: MailboxServiceDeps) {
     this.limiter = new RateLimiter(deps.config.postRatePerSec, deps.config.postBurst);
     this.buckets = new Set(deps.config.sizeBuckets);
-    this.clock = deps.monotonicMs ?? (() => performance.now());
+    this.clock = deps.monotonicMs;
   }
 
   attachStore(store: EnvelopeStore): void {

@@ -36,7 +36,7 @@ export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneO
   const wakes = new WakeDispatcher(providers, { windowMs: cfg.wakeWindowSec * 1000, retries: cfg.wakeRetries, retryBaseMs: cfg.wakeRetryBaseMs }, wakeMetricsOf(metrics), logger, now, cfg.wakeMaxPending);
   const mailboxMetrics = mailboxMetricsOf(metrics);
   const notifier = new LocalMailboxNotifier(cfg.maxReadersPerMailbox, mailboxMetrics.readersChanged);
-  const service = new MailboxService({ config: cfg, metrics: mailboxMetrics, wakes, notifier, now });
+  const service = new MailboxService({ config: cfg, metrics: mailboxMetrics, wakes, notifier, now, monotonicMs: () => performance.now() });
   const challenges = new ChallengeBook(cfg.authTimeoutSec * 1000 * 6, now);
   const store = await openStoreWithRetry(ctx.config, service, logger);
 
