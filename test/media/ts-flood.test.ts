@@ -95,8 +95,10 @@ describe('TypeScript data plane under a bad-tag flood', () => {
     let legitSent = 1;
     for (let i = 0; i < 10; i++, legitSent++) await send(legit, a.cell(), dp.udpPort);
     await during;
-    const seconds = (performance.now() - t0) / 1000;
     expect(await accounted(dp, FLOOD + legitSent)).toBe(FLOOD + legitSent);
+    // Measured once the relay has handled every datagram: its bucket refilled for at most this long
+    // (the kernel queue is still being read after the last send, slowly under ASan).
+    const seconds = (performance.now() - t0) / 1000;
     const s = dp.core.stats;
     const kernel = dp.counters().kernelDrops ?? 0;
     const acceptedDuring = s.cellsIn;
