@@ -68,18 +68,23 @@ describe('ClusterMailboxNotifier', () => {
     expect(r2.reads).toBe(0);
   });
 
-  it('on reconnect subscribes every mailbox again and reads it; resync reads the live ones', async () => {
+  it('retries a failed subscription on resync and on reconnect, then reads; resync reads the live ones', async () => {
     const bus = new ManualBus();
     const n = new ClusterMailboxNotifier(new LocalMailboxNotifier(4), bus);
     const r = reader();
     n.addReader(box, r);
     bus.subscribes[0]!.reject(new Error('redis away'));
     await flush();
-    n.resync();
-    expect(r.reads).toBe(0); // not live: nothing to resync yet
-    bus.handlers.reconnected();
+    n.resync(); // not live: the failed subscription is tried again, nothing read yet
+    expect(r.reads).toBe(0);
     expect(bus.subscribes).toHaveLength(2);
-    bus.subscribes[1]!.resolve();
+    n.resync(); // still pending: not piled up
+    expect(bus.subscribes).toHaveLength(2);
+    bus.subscribes[1]!.reject(new Error('still away'));
+    await flush();
+    bus.handlers.reconnected();
+    expect(bus.subscribes).toHaveLength(3);
+    bus.subscribes[2]!.resolve();
     await flush();
     expect(r.reads).toBe(1);
     n.resync();

@@ -12,8 +12,9 @@
  *   store again, so a post made between a reader's first read and its subscription is not missed
  *   (the reader's cursor dedupes what it already has);
  * - when the bus comes back after a disconnect, every subscribed mailbox is re-subscribed and read;
- * - `resync()`, called on a timer by the plane, reads every subscribed mailbox: the bound on a hint
- *   lost without any disconnect being seen (a node killed between its write and its publish).
+ * - `resync()`, called on a timer by the plane, reads every subscribed mailbox (and retries failed
+ *   subscriptions): the bound on a hint lost without any disconnect being seen (a node killed
+ *   between its write and its publish, a Cluster shard's subscriber connection that came back).
  * Keyspace notifications were the other candidate: they fire for every write of every key (bodies,
  * usage hashes) and are off by default on managed Redis; streams would add a durable log per
  * mailbox beside the one the store keeps. Pub/sub adds nothing to what Redis holds.
@@ -33,7 +34,7 @@ export interface MailboxBus {
 
 interface Subscription {
   readonly mailbox: Uint8Array;
-  live: boolean;
+  state: 'pending' | 'live' | 'failed';
 }
 
 export class ClusterMailboxNotifier implements MailboxNotifier {
@@ -60,7 +61,7 @@ export class ClusterMailboxNotifier implements MailboxNotifier {
     this.local.addReader(mailbox, reader);
     const key = mailboxKey(mailbox);
     if (this.subs.has(key)) return;
-    const sub: Subscription = { mailbox: Uint8Array.from(mailbox), live: false };
+    const sub: Subscription = { mailbox: Uint8Array.from(mailbox), state: 'pending' };
     this.subs.set(key, sub);
     this.subscribe(sub);
   }
@@ -92,9 +93,15 @@ export class ClusterMailboxNotifier implements MailboxNotifier {
     );
   }
 
-  /** Reads every mailbox with a local reader again: the bound on a lost hint (the plane's timer). */
+  /**
+   * Reads every subscribed mailbox again, the bound on a lost hint, and retries subscriptions that
+   * failed (Redis was away and no reconnect was seen since). The plane calls it on a timer.
+   */
   resync(): void {
-    for (const sub of this.subs.values()) if (sub.live) this.local.notify(sub.mailbox);
+    for (const sub of this.subs.values()) {
+      if (sub.state === 'live') this.local.notify(sub.mailbox);
+      else if (sub.state === 'failed') this.subscribe(sub);
+    }
   }
 
   /** Mailboxes subscribed on this node (a gauge). */
@@ -103,14 +110,15 @@ export class ClusterMailboxNotifier implements MailboxNotifier {
   }
 
   private subscribe(sub: Subscription): void {
+    sub.state = 'pending';
     this.bus.subscribe(sub.mailbox).then(
       () => {
         if (this.subs.get(mailboxKey(sub.mailbox)) !== sub) return; // the last reader left meanwhile
-        sub.live = true;
+        sub.state = 'live';
         this.local.notify(sub.mailbox); // subscribe, then read: nothing posted before now is missed
       },
       () => {
-        sub.live = false; // Redis away: `reconnected` subscribes it again
+        sub.state = 'failed'; // Redis away: `reconnected` or the next resync subscribes it again
       },
     );
   }

@@ -42,8 +42,11 @@ export class RedisMailboxBus implements MailboxBus, WakeGate {
     this.sub = createRedisClient(opts, { eager: true, shardedSubscribers: true });
     this.pub = createRedisClient(opts, { eager: true });
     this.sub.on('smessageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel, message));
-    // Every (re)connect: subscriptions tried while Redis was away are made again, and read.
-    this.sub.on('ready', () => this.handlers?.reconnected());
+    // Every (re)connect: subscriptions tried while Redis was away are made again, and read. On a
+    // Cluster each shard has its own subscriber connection ('+subscriber' when one comes up).
+    const reconnected = (): void => this.handlers?.reconnected();
+    this.sub.on('ready', reconnected);
+    this.sub.on('+subscriber', reconnected);
   }
 
   listen(handlers: Parameters<MailboxBus['listen']>[0]): void {
