@@ -196,3 +196,31 @@ describe('live delivery across a Redis restart', () => {
     }
   }, 60_000);
 });
+
+describe('a node whose clock trails another', () => {
+  it('an envelope stored behind a live reader\'s cursor (emptied mailbox, lagging node) is still delivered', async () => {
+    const redis = await startRedis();
+    const file = { store: 'redis', redis: { url: redis.url } };
+    // Node A's clock runs 5 s ahead: its ids sort after anything node B stamps in the next 5 s.
+    const a = await startTestRelay(file, { logLevel: 'warn', envelope: { now: () => Date.now() + 5000 } });
+    const b = await startTestRelay(file, { logLevel: 'warn' });
+    try {
+      const keys = await generateMailboxKeys();
+      const reader = await connectLiveReader(b.url, keys);
+      const ahead = await post(a, keys);
+      await until(() => reader.received.length === 1, 10_000);
+      expect(reader.received[0]!.id).toBe(ahead.id);
+      // Acknowledged and deleted: the mailbox is empty, so B's next id is not bumped past A's.
+      await expect.poll(async () => (await b.envelope.service.list(keys.mailboxId, undefined, 10)).length, { timeout: 10_000 }).toBe(0);
+      const behind = await post(b, keys);
+      expect(Buffer.from(behind.id!, 'base64url').compare(Buffer.from(ahead.id!, 'base64url'))).toBeLessThan(0);
+      await until(() => reader.received.length === 2, 5_000); // well inside the 10 s resync
+      expect(reader.received[1]!.id).toBe(behind.id);
+      await reader.close();
+    } finally {
+      await a.dispose();
+      await b.dispose();
+      await redis.stop();
+    }
+  }, 60_000);
+});
