@@ -72,7 +72,13 @@ function describeCluster(name: string, start: () => Promise<{ url: string; clust
       console.log(`${name}: post on A -> envelope on live reader at B, 200 posts: p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms, max ${Math.max(...latencies).toFixed(2)} ms`);
       expect(reader.received.slice(1).map((e) => e.id)).toEqual(sent);
       expect(percentile(latencies, 99)).toBeLessThan(1000); // generous: a lost hint would wait for the resync timer (10 s)
+      expect(b.metric('xrelay_mailbox_subscriptions')).toBe(1);
+      expect(a.metric('xrelay_mailbox_subscriptions')).toBe(0);
+      expect(a.metric('xrelay_mailbox_hints_total{result="published"}')).toBeGreaterThanOrEqual(201);
+      // The warm-up's hint may come before B's subscription is live (it is then read on subscription).
+      expect(b.metric('xrelay_mailbox_hints_total{result="received"}')).toBeGreaterThanOrEqual(200);
       await reader.close();
+      await expect.poll(() => b.metric('xrelay_mailbox_subscriptions'), { timeout: 5000 }).toBe(0);
     }, 60_000);
 
     it('a reader that leaves B and reconnects to A mid-burst misses nothing and gets nothing it acknowledged', async () => {

@@ -20,6 +20,7 @@
  * mailbox beside the one the store keeps. Pub/sub adds nothing to what Redis holds.
  */
 import { LocalMailboxNotifier, mailboxKey, type MailboxNotifier, type MailboxReader } from './mailbox-notifier.js';
+import type { HintResult } from './ports.js';
 
 /** "Mailbox X may have mail", between relay nodes. */
 export interface MailboxBus {
@@ -44,9 +45,13 @@ export class ClusterMailboxNotifier implements MailboxNotifier {
   constructor(
     private readonly local: LocalMailboxNotifier,
     private readonly bus: MailboxBus,
+    private readonly countHint: (result: HintResult) => void = () => {},
   ) {
     bus.listen({
-      message: (mailbox) => void this.local.notify(mailbox),
+      message: (mailbox) => {
+        this.countHint('received');
+        this.local.notify(mailbox);
+      },
       reconnected: () => {
         for (const sub of this.subs.values()) this.subscribe(sub);
       },
@@ -82,14 +87,23 @@ export class ClusterMailboxNotifier implements MailboxNotifier {
    */
   notify(mailbox: Uint8Array): boolean | Promise<boolean> {
     if (this.local.notify(mailbox)) {
-      this.bus.publish(mailbox).catch(() => 0);
+      this.bus.publish(mailbox).then(
+        () => this.countHint('published'),
+        () => this.countHint('failed'),
+      );
       return true;
     }
     // No local reader, so no subscription of ours is wanted; one whose SUNSUBSCRIBE is still on the
     // wire may count once (that post then goes without a wake; the next post past the window wakes).
     return this.bus.publish(mailbox).then(
-      (reached) => reached > 0,
-      () => false,
+      (reached) => {
+        this.countHint('published');
+        return reached > 0;
+      },
+      () => {
+        this.countHint('failed');
+        return false;
+      },
     );
   }
 

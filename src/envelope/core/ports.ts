@@ -30,6 +30,9 @@ export interface MailboxMetrics {
   readersChanged(delta: number): void;
 }
 
+/** Cross-node hints (cluster mode, `xrelay_mailbox_hints_total{result}`): sent, failed to send, received from another node. */
+export type HintResult = 'published' | 'failed' | 'received';
+
 /** Results a push wake is counted under (`xrelay_wakes_total{result}`). */
 export type WakeResult = 'sent' | 'failed' | 'retried' | 'coalesced' | 'dropped';
 

@@ -22,6 +22,9 @@ import type { MailboxBus } from '../core/cluster-notifier.js';
 import type { WakeGate } from '../core/ports.js';
 import { createRedisClient, type RedisClient, type RedisStoreOptions } from '../store/redis-connect.js';
 
+/** How long a hint or a wake claim waits for the publisher's connection (off the post's path). */
+const PUBLISH_QUEUE_MS = 2_000;
+
 /** What the sharded pub/sub calls of ioredis look like on both clients (typed loosely in 6.x). */
 interface ShardedPubSub {
   ssubscribe(channel: string): Promise<unknown>;
@@ -40,7 +43,9 @@ export class RedisMailboxBus implements MailboxBus, WakeGate {
   constructor(private readonly opts: RedisStoreOptions) {
     this.prefixLength = opts.keyPrefix.length + 1; // "<prefix>{"
     this.sub = createRedisClient(opts, { eager: true, shardedSubscribers: true });
-    this.pub = createRedisClient(opts, { eager: true });
+    // The publisher waits up to PUBLISH_QUEUE_MS for its connection: after a Redis restart the
+    // store's connection may be back before this one, and a post it stores then must not lose its hint.
+    this.pub = createRedisClient(opts, { eager: true, queueMs: PUBLISH_QUEUE_MS });
     this.sub.on('smessageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel, message));
     // Every (re)connect: subscriptions tried while Redis was away are made again, and read. On a
     // Cluster each shard has its own subscriber connection ('+subscriber' when one comes up).

@@ -41,7 +41,7 @@ export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneO
   const wakes = new WakeDispatcher(providers, { windowMs: cfg.wakeWindowSec * 1000, retries: cfg.wakeRetries, retryBaseMs: cfg.wakeRetryBaseMs }, wakeMetricsOf(metrics), logger, now, cfg.wakeMaxPending, bus);
   const mailboxMetrics = mailboxMetricsOf(metrics);
   const local = new LocalMailboxNotifier(cfg.maxReadersPerMailbox, mailboxMetrics.readersChanged);
-  const cluster = bus === undefined ? undefined : new ClusterMailboxNotifier(local, bus);
+  const cluster = bus === undefined ? undefined : new ClusterMailboxNotifier(local, bus, (result) => metrics.hints.inc(1, result));
   const notifier: MailboxNotifier = cluster ?? local;
   const resync = cluster === undefined ? undefined : setInterval(() => cluster.resync(), ctx.config.redis.resyncIntervalSec * 1000);
   resync?.unref();
@@ -62,6 +62,7 @@ export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneO
     const s = service.storeStats();
     metrics.storedEnvelopes.set(s?.envelopes ?? 0);
     metrics.storedBytes.set(s?.bytes ?? 0);
+    metrics.subscriptions.set(cluster?.subscriptions ?? 0);
   });
 
   let closed = false;

@@ -43,6 +43,11 @@ export interface RedisClientExtras {
   shardedSubscribers?: boolean;
   /** Connect at once and keep reconnecting in the background (the bus), instead of on connect(). */
   eager?: boolean;
+  /**
+   * Hold commands sent while (re)connecting for up to this many ms instead of failing them at once
+   * (the bus's publisher: a hint sent just as Redis comes back waits for its connection). 0: fail fast.
+   */
+  queueMs?: number;
 }
 
 /** Builds an ioredis client (single or Cluster) from the `redis` config; not yet connected unless `eager`. */
@@ -50,15 +55,16 @@ export function createRedisClient(opts: RedisStoreOptions, extras: RedisClientEx
   const url = new URL(opts.url);
   const tls = opts.tls || url.protocol === 'rediss:';
   const lazyConnect = extras.eager !== true;
+  const queueMs = extras.queueMs ?? 0;
   const node: RedisOptions = {
     username: opts.username || (url.username ? decodeURIComponent(url.username) : undefined),
     password: opts.password || (url.password ? decodeURIComponent(url.password) : undefined),
     ...(tls ? { tls: { servername: url.hostname, ...(opts.tlsCaFile ? { ca: readFileSync(opts.tlsCaFile) } : {}) } } : {}),
     // Fail fast: a post the store cannot write now is answered 503 store_unavailable and retried
     // by its sender, rather than queued in memory while Redis is away.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: 10_000,
+    enableOfflineQueue: queueMs > 0,
+    maxRetriesPerRequest: queueMs > 0 ? 1 : 0,
+    commandTimeout: queueMs > 0 ? queueMs : 10_000,
     connectTimeout: 5_000,
     lazyConnect,
     retryStrategy: (times: number) => Math.min(50 * times, 1000),
@@ -70,7 +76,7 @@ export function createRedisClient(opts: RedisStoreOptions, extras: RedisClientEx
     client = new Cluster([{ host, port }], {
       redisOptions: node,
       lazyConnect,
-      enableOfflineQueue: false,
+      enableOfflineQueue: queueMs > 0,
       slotsRefreshTimeout: 5_000,
       clusterRetryStrategy: (times: number) => Math.min(100 * times, 2000),
       shardedSubscribers: extras.shardedSubscribers === true,
