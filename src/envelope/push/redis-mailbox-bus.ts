@@ -25,13 +25,6 @@ import { createRedisClient, type RedisClient, type RedisStoreOptions } from '../
 /** How long a hint or a wake claim waits for the publisher's connection (off the post's path). */
 const PUBLISH_QUEUE_MS = 2_000;
 
-/** What the sharded pub/sub calls of ioredis look like on both clients (typed loosely in 6.x). */
-interface ShardedPubSub {
-  ssubscribe(channel: string): Promise<unknown>;
-  sunsubscribe(channel: string): Promise<unknown>;
-  spublish(channel: string, message: Buffer): Promise<number>;
-}
-
 export class RedisMailboxBus implements MailboxBus, WakeGate {
   private readonly sub: RedisClient;
   private readonly pub: RedisClient;
@@ -59,16 +52,16 @@ export class RedisMailboxBus implements MailboxBus, WakeGate {
   }
 
   async subscribe(mailbox: Uint8Array): Promise<void> {
-    await (this.sub as unknown as ShardedPubSub).ssubscribe(this.channel(mailbox));
+    await this.sub.ssubscribe(this.channel(mailbox));
   }
 
   unsubscribe(mailbox: Uint8Array): void {
     if (this.closed) return;
-    (this.sub as unknown as ShardedPubSub).sunsubscribe(this.channel(mailbox)).catch(() => {});
+    this.sub.sunsubscribe(this.channel(mailbox)).catch(() => {});
   }
 
-  publish(mailbox: Uint8Array): Promise<number> {
-    return (this.pub as unknown as ShardedPubSub).spublish(this.channel(mailbox), this.tag);
+  async publish(mailbox: Uint8Array): Promise<number> {
+    return Number(await this.pub.spublish(this.channel(mailbox), this.tag)); // subscriptions reached
   }
 
   /** True when this node may wake the mailbox now (no node did in the last `windowMs`). */

@@ -47,7 +47,11 @@ export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneO
   resync?.unref();
   const service = new MailboxService({ config: cfg, metrics: mailboxMetrics, wakes, notifier, now });
   const challenges = new ChallengeBook(cfg.authTimeoutSec * 1000 * 6, now);
-  const store = await openStoreWithRetry(ctx.config, service, logger);
+  const store = await openStoreWithRetry(ctx.config, service, logger).catch(async (err: unknown) => {
+    clearInterval(resync);
+    await bus?.close(); // a start that fails (store_not_durable) leaves no Redis connection behind
+    throw err;
+  });
 
   const clientKey = rateLimitKeyOf(ctx.clientAddress);
   mountEnvelopeRoutes(ctx.http, service, Math.max(...cfg.sizeBuckets), clientKey, cfg.maxPostsInProgressPerAddress, metrics.postsInProgress);
