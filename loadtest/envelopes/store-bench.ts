@@ -24,7 +24,7 @@ const concurrency = arg('concurrency', 64);
 const size = arg('size', 1024);
 const mailboxCount = arg('mailboxes', 1000);
 const limits: StoreLimits = { mailboxMaxCount: 1e9, mailboxMaxBytes: 1e15, storeMaxBytes: 1e15 };
-const redisBase = { cluster: false, username: '', password: '', tls: false, tlsCaFile: '', keyPrefix: 'xr:', durability: 'aof', waitReplicas: 1, waitTimeoutMs: 1000, assumeDurable: false } as const;
+const redisBase = { cluster: false, username: '', password: '', tls: false, tlsCaFile: '', keyPrefix: 'xr:', durability: 'aof', waitReplicas: 1, waitTimeoutMs: 1000, resyncIntervalSec: 10, assumeDurable: false } as const;
 
 interface Result {
   name: string;

@@ -1,9 +1,9 @@
 /**
  * Two relays configured with `store: redis` on one Redis (issue 13, first slice): an envelope posted
  * through relay A is read and acknowledged through relay B, and the acknowledgement deletes it for
- * both. Live delivery across nodes (a reader already connected to B when A takes the post) is not
- * built yet; a reader that connects after the post gets it from the shared store. A Redis without
- * durable writes fails the start with store_not_durable instead of serving 202s it cannot keep.
+ * both; a reader that connects after the post gets it from the shared store (a reader already
+ * connected to B when A takes the post: live-across-nodes.test.ts). A Redis without durable writes
+ * fails the start with store_not_durable instead of serving 202s it cannot keep.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MailboxReader, generateMailboxKeys, postEnvelope, sealEnvelope, type ReceivedEnvelope } from '../../src/client/index.js';

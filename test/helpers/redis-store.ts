@@ -15,6 +15,7 @@ export function redisOptions(url: string, over: Partial<RedisStoreOptions> = {})
     durability: 'aof',
     waitReplicas: 1,
     waitTimeoutMs: 1000,
+    resyncIntervalSec: 10,
     assumeDurable: false,
     ...over,
   };

@@ -1,7 +1,7 @@
 /**
  * The notifier port, "mailbox X has new mail", and its process-local implementation: the live
- * readers attached to this relay, by mailbox. A cross-node notifier (a Redis channel, say) would
- * implement the same interface and publish where this one calls its readers.
+ * readers attached to this relay, by mailbox. The cross-node notifier (cluster-notifier.ts) wraps
+ * this one and adds a mailbox channel between relay nodes.
  */
 
 /** A live reader connection; the notifier calls it when its mailbox may have something new. */
@@ -14,8 +14,11 @@ export interface MailboxReader {
 export interface MailboxNotifier {
   addReader(mailbox: Uint8Array, reader: MailboxReader): void;
   removeReader(mailbox: Uint8Array, reader: MailboxReader): void;
-  /** Tells the mailbox's readers something is new; false when it has none (the caller then wakes). */
-  notify(mailbox: Uint8Array): boolean;
+  /**
+   * Tells the mailbox's readers something is new; false when it has none (the caller then wakes).
+   * A cross-node notifier may only know later (other nodes answer): it then returns a promise.
+   */
+  notify(mailbox: Uint8Array): boolean | Promise<boolean>;
 }
 
 export class LocalMailboxNotifier implements MailboxNotifier {
@@ -56,6 +59,11 @@ export class LocalMailboxNotifier implements MailboxNotifier {
     this.onCountChanged(-1);
   }
 
+  /** Whether this relay holds a live reader of the mailbox. */
+  has(mailbox: Uint8Array): boolean {
+    return this.readers.has(mailboxKey(mailbox));
+  }
+
   notify(mailbox: Uint8Array): boolean {
     const set = this.readers.get(mailboxKey(mailbox));
     if (set === undefined || set.size === 0) return false;
@@ -64,6 +72,6 @@ export class LocalMailboxNotifier implements MailboxNotifier {
   }
 }
 
-function mailboxKey(mailbox: Uint8Array): string {
+export function mailboxKey(mailbox: Uint8Array): string {
   return Buffer.from(mailbox.buffer, mailbox.byteOffset, mailbox.byteLength).toString('latin1');
 }

@@ -138,8 +138,11 @@ export class MailboxService {
   }
 
   private announce(mailbox: Uint8Array): void {
-    if (this.deps.notifier.notify(mailbox)) return;
-    this.deps.wakes.onEnvelopeWithoutReader(mailbox, () => this.store?.getPushTarget(mailbox, this.deps.now()));
+    const reached = this.deps.notifier.notify(mailbox);
+    if (reached === true) return;
+    const wake = (): void => this.deps.wakes.onEnvelopeWithoutReader(mailbox, () => this.store?.getPushTarget(mailbox, this.deps.now()));
+    if (reached === false) return wake();
+    reached.then((yes) => yes || wake(), wake);
   }
 
   private requireStore(): EnvelopeStore {

@@ -13,6 +13,14 @@ export interface MailboxWaker {
   onEnvelopeWithoutReader(mailbox: Uint8Array, lookup: () => Promise<PushTarget | undefined> | undefined): void;
 }
 
+/**
+ * "May this node wake mailbox M now?", across the nodes of a cluster: true for one caller per
+ * window. Absent on a single node, where the local window (WakeScheduler) is the whole story.
+ */
+export interface WakeGate {
+  claim(mailbox: Uint8Array, windowMs: number): Promise<boolean>;
+}
+
 /** What the mailbox core counts. Labels are codes only: never a mailbox or an address. */
 export interface MailboxMetrics {
   stored(writeSeconds: number): void;
@@ -21,6 +29,9 @@ export interface MailboxMetrics {
   rejected(code: ErrorCode): void;
   readersChanged(delta: number): void;
 }
+
+/** Cross-node hints (cluster mode, `xrelay_mailbox_hints_total{result}`): sent, failed to send, received from another node. */
+export type HintResult = 'published' | 'failed' | 'received';
 
 /** Results a push wake is counted under (`xrelay_wakes_total{result}`). */
 export type WakeResult = 'sent' | 'failed' | 'retried' | 'coalesced' | 'dropped';

@@ -9,7 +9,7 @@
 import type { Logger } from '../../observability/log.js';
 import { errorSummary } from '../../observability/error-summary.js';
 import type { PushTarget } from '../store/envelope-store.js';
-import type { MailboxWaker, WakeMetrics } from '../core/ports.js';
+import type { MailboxWaker, WakeGate, WakeMetrics } from '../core/ports.js';
 import type { PushProvider } from './push-providers.js';
 import { WakeScheduler, type WakePolicy } from '../core/wake-scheduler.js';
 
@@ -23,11 +23,13 @@ export class WakeDispatcher implements MailboxWaker {
 
   constructor(
     providers: readonly PushProvider[],
-    policy: WakePolicy,
+    private readonly policy: WakePolicy,
     private readonly metrics: WakeMetrics,
     private readonly logger: Logger,
     private readonly now: () => number,
     private readonly maxPending = 1024,
+    /** Cluster mode: one wake per window across the nodes (a Redis SET NX PX per mailbox). */
+    private readonly gate?: WakeGate,
   ) {
     for (const p of providers) this.providers.set(p.name, p);
     this.scheduler = new WakeScheduler(policy);
@@ -51,14 +53,24 @@ export class WakeDispatcher implements MailboxWaker {
           this.metrics.wake('coalesced');
           return;
         }
-        if (this.pending >= this.maxPending) {
-          this.metrics.wake('dropped');
-          return;
-        }
-        this.pending++;
-        this.attempt(provider, target.token, 1);
+        if (this.gate === undefined) return this.send(provider, target.token);
+        // A gate that fails (Redis away) lets the wake go: a second wake costs less than none.
+        return this.gate.claim(mailbox, this.policy.windowMs).then(
+          (mine) => (mine ? this.send(provider, target.token) : this.metrics.wake('coalesced')),
+          () => this.send(provider, target.token),
+        );
       })
       .catch((err: unknown) => this.logger.warn({ err: errorSummary(err) }, 'push target lookup failed'));
+  }
+
+  private send(provider: PushProvider, token: string): void {
+    if (this.closed) return;
+    if (this.pending >= this.maxPending) {
+      this.metrics.wake('dropped');
+      return;
+    }
+    this.pending++;
+    this.attempt(provider, token, 1);
   }
 
   prune(): void {

@@ -1,13 +1,16 @@
 /**
  * Composition of the envelope plane: store (opened with retries, so the relay stays live and
  * reports not-ready while its volume is missing), mailbox service over its ports (store, local
- * notifier, wake dispatcher, metrics), HTTP routes and WebSockets, TTL sweeper.
+ * notifier, or the cross-node one on a Redis mailbox bus when `store: redis`; wake dispatcher, with
+ * the cluster-wide wake gate on that bus; metrics), HTTP routes and WebSockets, TTL sweeper.
  */
 import type { Plane, PlaneContext } from '../../host/plane.js';
 import { errorSummary } from '../../observability/error-summary.js';
 import { rateLimitKeyOf } from '../../limits/client-address.js';
 import { ChallengeBook } from '../core/challenge-book.js';
-import { LocalMailboxNotifier } from '../core/mailbox-notifier.js';
+import { ClusterMailboxNotifier } from '../core/cluster-notifier.js';
+import { LocalMailboxNotifier, type MailboxNotifier } from '../core/mailbox-notifier.js';
+import { RedisMailboxBus } from '../push/redis-mailbox-bus.js';
 import { MailboxService } from '../core/mailbox-service.js';
 import { type PushProvider, WebhookProvider } from '../push/push-providers.js';
 import { WakeDispatcher } from '../push/wake-dispatcher.js';
@@ -33,12 +36,22 @@ export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneO
   const metrics = createEnvelopeMetrics(ctx.metrics);
   const providers: PushProvider[] = [...(opts.providers ?? [])];
   if (cfg.webhookUrl !== '') providers.push(new WebhookProvider(cfg.webhookUrl));
-  const wakes = new WakeDispatcher(providers, { windowMs: cfg.wakeWindowSec * 1000, retries: cfg.wakeRetries, retryBaseMs: cfg.wakeRetryBaseMs }, wakeMetricsOf(metrics), logger, now, cfg.wakeMaxPending);
+  // Cluster mode (store: redis): a mailbox bus between nodes for live delivery and the wake gate.
+  const bus = ctx.config.store === 'redis' ? new RedisMailboxBus(ctx.config.redis) : undefined;
+  const wakes = new WakeDispatcher(providers, { windowMs: cfg.wakeWindowSec * 1000, retries: cfg.wakeRetries, retryBaseMs: cfg.wakeRetryBaseMs }, wakeMetricsOf(metrics), logger, now, cfg.wakeMaxPending, bus);
   const mailboxMetrics = mailboxMetricsOf(metrics);
-  const notifier = new LocalMailboxNotifier(cfg.maxReadersPerMailbox, mailboxMetrics.readersChanged);
+  const local = new LocalMailboxNotifier(cfg.maxReadersPerMailbox, mailboxMetrics.readersChanged);
+  const cluster = bus === undefined ? undefined : new ClusterMailboxNotifier(local, bus, (result) => metrics.hints.inc(1, result));
+  const notifier: MailboxNotifier = cluster ?? local;
+  const resync = cluster === undefined ? undefined : setInterval(() => cluster.resync(), ctx.config.redis.resyncIntervalSec * 1000);
+  resync?.unref();
   const service = new MailboxService({ config: cfg, metrics: mailboxMetrics, wakes, notifier, now, monotonicMs: () => performance.now() });
   const challenges = new ChallengeBook(cfg.authTimeoutSec * 1000 * 6, now);
-  const store = await openStoreWithRetry(ctx.config, service, logger);
+  const store = await openStoreWithRetry(ctx.config, service, logger).catch(async (err: unknown) => {
+    clearInterval(resync);
+    await bus?.close(); // a start that fails (store_not_durable) leaves no Redis connection behind
+    throw err;
+  });
 
   const clientKey = rateLimitKeyOf(ctx.clientAddress);
   mountEnvelopeRoutes(ctx.http, service, Math.max(...cfg.sizeBuckets), clientKey, cfg.maxPostsInProgressPerAddress, metrics.postsInProgress);
@@ -53,6 +66,7 @@ export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneO
     const s = service.storeStats();
     metrics.storedEnvelopes.set(s?.envelopes ?? 0);
     metrics.storedBytes.set(s?.bytes ?? 0);
+    metrics.subscriptions.set(cluster?.subscriptions ?? 0);
   });
 
   let closed = false;
@@ -66,10 +80,12 @@ export async function startEnvelopePlane(ctx: PlaneContext, opts: EnvelopePlaneO
       store.stop();
       sockets.stopAccepting();
       clearInterval(sweeper);
+      clearInterval(resync);
       await withinMs(service.drain(), ctx.config.shutdownGraceSec * 1000);
       wakes.close();
       sockets.closeAll();
       await store.close();
+      await bus?.close();
     },
   };
 }

@@ -143,6 +143,10 @@ export class ReaderSocket implements MailboxReader {
     try {
       do {
         this.pumpAgain = false;
+        // Nothing unacknowledged: everything sent was acknowledged and deleted, so reading from the
+        // start costs nothing more and also finds an envelope stored behind the cursor (cluster mode:
+        // a node whose clock trails another's, posting to a mailbox emptied meanwhile).
+        if (this.unacked.size === 0) this.cursor = undefined;
         const limit = Math.min(this.unacked.room(), LIST_BATCH);
         if (limit <= 0 || !this.mayPump()) break;
         const batch = await this.deps.service.list(this.mailbox, this.cursor, limit);

@@ -37,21 +37,36 @@ const SCRIPTS = {
 
 const OPEN_TIMEOUT_MS = 10_000;
 
-/** Opens the client and waits until it is connected (and, for a Cluster, has its slots). */
-export async function connectRedis(opts: RedisStoreOptions): Promise<RedisClient> {
+/** Extra client settings for connections other than the store's (the mailbox bus). */
+export interface RedisClientExtras {
+  /** Cluster: SSUBSCRIBE goes to the node owning the channel's slot (sharded pub/sub, Redis 7). */
+  shardedSubscribers?: boolean;
+  /** Connect at once and keep reconnecting in the background (the bus), instead of on connect(). */
+  eager?: boolean;
+  /**
+   * Hold commands sent while (re)connecting for up to this many ms instead of failing them at once
+   * (the bus's publisher: a hint sent just as Redis comes back waits for its connection). 0: fail fast.
+   */
+  queueMs?: number;
+}
+
+/** Builds an ioredis client (single or Cluster) from the `redis` config; not yet connected unless `eager`. */
+export function createRedisClient(opts: RedisStoreOptions, extras: RedisClientExtras = {}): RedisClient {
   const url = new URL(opts.url);
   const tls = opts.tls || url.protocol === 'rediss:';
+  const lazyConnect = extras.eager !== true;
+  const queueMs = extras.queueMs ?? 0;
   const node: RedisOptions = {
     username: opts.username || (url.username ? decodeURIComponent(url.username) : undefined),
     password: opts.password || (url.password ? decodeURIComponent(url.password) : undefined),
     ...(tls ? { tls: { servername: url.hostname, ...(opts.tlsCaFile ? { ca: readFileSync(opts.tlsCaFile) } : {}) } } : {}),
     // Fail fast: a post the store cannot write now is answered 503 store_unavailable and retried
     // by its sender, rather than queued in memory while Redis is away.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: 10_000,
+    enableOfflineQueue: queueMs > 0,
+    maxRetriesPerRequest: queueMs > 0 ? 1 : 0,
+    commandTimeout: queueMs > 0 ? queueMs : 10_000,
     connectTimeout: 5_000,
-    lazyConnect: true,
+    lazyConnect,
     retryStrategy: (times: number) => Math.min(50 * times, 1000),
   };
   const host = url.hostname.replace(/^\[|\]$/g, '');
@@ -60,18 +75,25 @@ export async function connectRedis(opts: RedisStoreOptions): Promise<RedisClient
   if (opts.cluster) {
     client = new Cluster([{ host, port }], {
       redisOptions: node,
-      lazyConnect: true,
-      enableOfflineQueue: false,
+      lazyConnect,
+      enableOfflineQueue: queueMs > 0,
       slotsRefreshTimeout: 5_000,
       clusterRetryStrategy: (times: number) => Math.min(100 * times, 2000),
+      shardedSubscribers: extras.shardedSubscribers === true,
     });
   } else {
     const db = Number(url.pathname.slice(1) || 0);
     client = new Redis({ host, port, db, ...node });
   }
-  for (const [name, def] of Object.entries(SCRIPTS)) client.defineCommand(name, def);
-  // ioredis emits 'error' on every failed reconnect; the store reports failures per operation.
+  // ioredis emits 'error' on every failed reconnect; callers report failures per operation.
   client.on('error', () => {});
+  return client;
+}
+
+/** Opens the client and waits until it is connected (and, for a Cluster, has its slots). */
+export async function connectRedis(opts: RedisStoreOptions): Promise<RedisClient> {
+  const client = createRedisClient(opts);
+  for (const [name, def] of Object.entries(SCRIPTS)) client.defineCommand(name, def);
   let timer: NodeJS.Timeout | undefined;
   try {
     // A Cluster whose state is not ok can keep connect() pending: bound it, the plane retries the open.

@@ -1,0 +1,91 @@
+/**
+ * The mailbox bus and the cluster-wide wake gate on Redis (cluster mode; the decisions are argued in
+ * core/cluster-notifier.ts and README "Running a cluster").
+ *
+ * Channel: `<prefix>{<mailbox b64url>}:n`, sharded pub/sub (SSUBSCRIBE / SPUBLISH, Redis 7). The
+ * hash tag is the mailbox's, so the channel lives in the slot of the mailbox's keys: on a Cluster an
+ * SPUBLISH goes to the one shard that just took the write and reaches only the nodes subscribed
+ * there, where classic PUBLISH would be broadcast over the cluster bus to every Redis node. Its
+ * reply counts the subscriptions reached, which tells the poster whether any node has a live reader
+ * (no reader anywhere: wake). The message is this node's random tag (to skip our own echo): no body,
+ * no address, nothing the store does not already hold.
+ *
+ * Wake gate: `SET <prefix>{<mailbox b64url>}:w "" NX PX window` before a wake; only the node whose
+ * SET succeeds sends it, so two nodes taking posts for one mailbox wake it once per window.
+ *
+ * Two connections of our own: a subscriber connection is in subscriber mode and can send nothing
+ * else. Both connect in the background and reconnect by themselves; while Redis is away a publish
+ * fails (the poster wakes) and a subscribe fails (the notifier subscribes again when the bus is back).
+ */
+import { randomBytes } from 'node:crypto';
+import type { MailboxBus } from '../core/cluster-notifier.js';
+import type { WakeGate } from '../core/ports.js';
+import { createRedisClient, type RedisClient, type RedisStoreOptions } from '../store/redis-connect.js';
+
+/** How long a hint or a wake claim waits for the publisher's connection (off the post's path). */
+const PUBLISH_QUEUE_MS = 2_000;
+
+export class RedisMailboxBus implements MailboxBus, WakeGate {
+  private readonly sub: RedisClient;
+  private readonly pub: RedisClient;
+  private readonly tag = randomBytes(8);
+  private readonly prefixLength: number;
+  private handlers: Parameters<MailboxBus['listen']>[0] | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: RedisStoreOptions) {
+    this.prefixLength = opts.keyPrefix.length + 1; // "<prefix>{"
+    this.sub = createRedisClient(opts, { eager: true, shardedSubscribers: true });
+    // The publisher waits up to PUBLISH_QUEUE_MS for its connection: after a Redis restart the
+    // store's connection may be back before this one, and a post it stores then must not lose its hint.
+    this.pub = createRedisClient(opts, { eager: true, queueMs: PUBLISH_QUEUE_MS });
+    this.sub.on('smessageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel, message));
+    // Every (re)connect: subscriptions tried while Redis was away are made again, and read. On a
+    // Cluster each shard has its own subscriber connection ('+subscriber' when one comes up).
+    const reconnected = (): void => this.handlers?.reconnected();
+    this.sub.on('ready', reconnected);
+    this.sub.on('+subscriber', reconnected);
+  }
+
+  listen(handlers: Parameters<MailboxBus['listen']>[0]): void {
+    this.handlers = handlers;
+  }
+
+  async subscribe(mailbox: Uint8Array): Promise<void> {
+    await this.sub.ssubscribe(this.channel(mailbox));
+  }
+
+  unsubscribe(mailbox: Uint8Array): void {
+    if (this.closed) return;
+    this.sub.sunsubscribe(this.channel(mailbox)).catch(() => {});
+  }
+
+  async publish(mailbox: Uint8Array): Promise<number> {
+    return Number(await this.pub.spublish(this.channel(mailbox), this.tag)); // subscriptions reached
+  }
+
+  /** True when this node may wake the mailbox now (no node did in the last `windowMs`). */
+  async claim(mailbox: Uint8Array, windowMs: number): Promise<boolean> {
+    const key = `${this.opts.keyPrefix}{${Buffer.from(mailbox).toString('base64url')}}:w`;
+    return (await this.pub.set(key, '', 'PX', windowMs, 'NX')) === 'OK';
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.sub.disconnect();
+    await this.pub.quit().catch(() => this.pub.disconnect());
+  }
+
+  private channel(mailbox: Uint8Array): string {
+    return `${this.opts.keyPrefix}{${Buffer.from(mailbox).toString('base64url')}}:n`;
+  }
+
+  private onMessage(channel: Buffer, message: Buffer): void {
+    if (message.equals(this.tag)) return; // our own publish: the local readers already heard it
+    // "<prefix>{<43 chars b64url>}:n"
+    const b64 = channel.subarray(this.prefixLength, channel.length - 3).toString('latin1');
+    const mailbox = Buffer.from(b64, 'base64url');
+    if (mailbox.length === 32) this.handlers?.message(mailbox);
+  }
+}
