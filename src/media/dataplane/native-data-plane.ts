@@ -47,7 +47,9 @@ export function startNativeDataPlane(addon: NativeAddon, opts: DataPlaneOptions)
     },
     receiveExternal(cell: Uint8Array, sink: ExternalSink): number {
       const index = h.receiveExternal(cell);
-      // native counts UDP <-> external moves; the table counts a move between two external sinks
+      // Native counts UDP <-> external moves; the table counts a move between two external sinks.
+      // JS does not see a native move to UDP, so the table keeps the old sink across it: sink A ->
+      // UDP -> sink B counts 3 roams here against 2 on the TypeScript plane (native must report it).
       if (index >= 0) sinks.use(index, sink);
       return index;
     },
