@@ -10,6 +10,7 @@
 import type { JoinError, JoinResult } from '../core/media-core.js';
 import type { DataPlane, DataPlaneCounters, DataPlaneOptions, ExternalSink } from './data-plane.js';
 import type { NativeAddon } from '../../native/addon.js';
+import { ExternalSinks } from './external-sinks.js';
 import { NativeCellCore } from './native-core.js';
 
 /** Socket buffers asked for (the kernel caps them at net.core.{r,w}mem_max). */
@@ -18,9 +19,8 @@ const SOCKET_BUFFER_BYTES = 4 << 20;
 export function startNativeDataPlane(addon: NativeAddon, opts: DataPlaneOptions): DataPlane {
   const core = new NativeCellCore(addon, opts.core);
   const h = core.handle;
-  const sinks = new Map<number, ExternalSink>();
-  let jsRoams = 0;
-  let jsUnroutable = 0;
+  // The shared path table (external-sinks.ts) for WebSocket paths; UDP paths live in the native thread.
+  const sinks = new ExternalSinks();
   let handOffDrops = 0;
   let closed = false;
 
@@ -28,14 +28,10 @@ export function startNativeDataPlane(addon: NativeAddon, opts: DataPlaneOptions)
     handOffDrops += droppedCells;
     if (closed) return;
     for (let i = 0; i < closes.length; i += 2) {
-      sinks.delete(closes[i]!);
+      sinks.forget(closes[i]!);
       opts.onClosed(closes[i]!, closes[i + 1]!);
     }
-    for (let i = 0; i < meta.length; i += 3) {
-      const sink = sinks.get(meta[i]!);
-      if (sink === undefined) jsUnroutable++;
-      else sink.send(cells.subarray(meta[i + 1]!, meta[i + 1]! + meta[i + 2]!));
-    }
+    for (let i = 0; i < meta.length; i += 3) sinks.send(meta[i]!, cells.subarray(meta[i + 1]!, meta[i + 1]! + meta[i + 2]!));
   };
   const udpPort = h.startIo(opts.host, opts.udpPort, SOCKET_BUFFER_BYTES, SOCKET_BUFFER_BYTES, onBatch);
 
@@ -46,31 +42,23 @@ export function startNativeDataPlane(addon: NativeAddon, opts: DataPlaneOptions)
     now: () => addon.monotonicMs(),
     join(roomId: Uint8Array, profileName: string, rx: Uint8Array, tx: Uint8Array): JoinResult | JoinError {
       const j = core.join(roomId, profileName, rx, tx, NaN);
-      if (typeof j !== 'string') sinks.delete(j.index);
+      if (typeof j !== 'string') sinks.forget(j.index);
       return j;
     },
     receiveExternal(cell: Uint8Array, sink: ExternalSink): number {
       const index = h.receiveExternal(cell);
-      if (index >= 0) {
-        const prev = sinks.get(index);
-        if (prev !== sink) {
-          // native counts UDP <-> external moves; a move between two external sinks is counted here
-          if (prev !== undefined) jsRoams++;
-          sinks.set(index, sink);
-        }
-      }
+      // Native counts UDP <-> external moves; the table counts a move between two external sinks.
+      // JS does not see a native move to UDP, so the table keeps the old sink across it: sink A ->
+      // UDP -> sink B counts 3 roams here against 2 on the TypeScript plane (native must report it).
+      if (index >= 0) sinks.use(index, sink);
       return index;
     },
     forgetSink(sink: ExternalSink): void {
-      for (const [index, s] of sinks) {
-        if (s !== sink) continue;
-        sinks.delete(index);
-        h.forgetPath(index);
-      }
+      sinks.forgetSink(sink, (index) => h.forgetPath(index));
     },
     counters(): DataPlaneCounters {
       const io = core.ioStats();
-      return { roams: io.roams + jsRoams, unroutable: io.unroutable + jsUnroutable, externalDrops: handOffDrops, native: io };
+      return { roams: io.roams + sinks.roams, unroutable: io.unroutable + sinks.unroutable, externalDrops: handOffDrops, native: io };
     },
     async close(): Promise<void> {
       if (closed) return;

@@ -106,8 +106,8 @@ export async function startTsDataPlane(opts: DataPlaneOptions): Promise<DataPlan
 
 function countersOf(paths: CellPaths, connected: ConnectedPaths | undefined, socketErrors: number, kernelDrops: number | undefined): DataPlaneCounters {
   return {
-    roams: paths.counters.roams,
-    unroutable: paths.counters.unroutable,
+    roams: paths.roams,
+    unroutable: paths.unroutable,
     socketErrors: socketErrors + (connected?.counters.errors ?? 0),
     connectedPaths: connected?.size,
     connectedReady: connected?.counters.connected,
