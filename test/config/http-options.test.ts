@@ -5,7 +5,7 @@ import { ConfigError, defaultConfig, loadConfig } from '../../src/config/load.js
 describe('http options', () => {
   it('defaults bound every request well below Node\'s (300 s request, 60 s headers, 120 s TLS handshake)', () => {
     const h = defaultConfig().http;
-    expect(h).toEqual({ requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000, maxHeaderBytes: 16_384, maxDiscardBytes: 1_048_576, maxConnectionsPerAddress: 1_024 });
+    expect(h).toEqual({ requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000, maxHeaderBytes: 16_384, maxDiscardBytes: 1_048_576, maxConnections: 50_000, maxConnectionsPerAddress: 1_024 });
   });
 
   it('headersTimeoutMs above requestTimeoutMs is refused, naming the field', () => {
