@@ -6,12 +6,12 @@
  * the shared launcher in redis-processes.ts) and measures its durable posts in the same rounds,
  * beside LMDB and the baseline. Loopback only; bounded by --seconds (default 5 per phase).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { startRedis, type RedisProcess } from './redis-processes.js';
+import { spawnRelayProcess, type RelayProcess } from '../relay-process.js';
 
 interface Phase {
   name: string;
@@ -32,25 +32,9 @@ const connections = arg('connections', 64);
 const size = arg('size', 1024);
 const withRedis = args.includes('--store') && args[args.indexOf('--store') + 1] === 'redis';
 
-async function startRelay(dataDir: string, extra: string[] = []): Promise<{ url: string; stop(): Promise<void> }> {
-  const cli = resolve(import.meta.dirname, '../../src/cli/main.js');
-  const proc = spawn(process.execPath, [cli, 'serve', '--http-port', '0', '--data-dir', dataDir, '--no-media-enabled', '--no-turn-enabled', '--log-level', 'warn', '--envelope-post-rate-per-sec', '1e9', '--envelope-post-burst', '1000000000', '--envelope-mailbox-max-count', '100000000', '--envelope-mailbox-max-bytes', '100000000000', '--envelope-store-max-bytes', '100000000000', '--log-level', 'info', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  const port = await new Promise<number>((res, rej) => {
-    proc.stdout!.on('data', (d) => {
-      out += String(d);
-      const m = /"httpPort":(\d+)/.exec(out);
-      if (m) res(Number(m[1]));
-    });
-    proc.on('exit', () => rej(new Error(`relay exited: ${out}`)));
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    stop: () => new Promise((r) => {
-      proc.on('exit', () => r());
-      proc.kill('SIGTERM');
-    }),
-  };
+function startRelay(dataDir: string, extra: string[] = []): Promise<RelayProcess> {
+  // Quotas and rates lifted: the benchmark measures durable posts, not the limits.
+  return spawnRelayProcess(['--data-dir', dataDir, '--no-media-enabled', '--no-turn-enabled', '--log-level', 'info', '--envelope-post-rate-per-sec', '1e9', '--envelope-post-burst', '1000000000', '--envelope-mailbox-max-count', '100000000', '--envelope-mailbox-max-bytes', '100000000000', '--envelope-store-max-bytes', '100000000000', ...extra]);
 }
 
 async function run(name: string, opts: autocannon.Options): Promise<Phase> {

@@ -13,14 +13,15 @@
  * with a stable code. The relay runs with `socketStallTimeoutSec` 5 (default 30) to keep the run
  * short; every other bound is at its default. Loopback only, bounded by --seconds per phase.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { generateMailboxKeys, postEnvelope } from '../../src/client/index.js';
 import { POST_PATH } from '../../src/wire/envelope-protocol.js';
 import { rawReader, until } from './raw-reader.js';
 import { clientFrame, rawUpgrade, type RawWs } from './raw-ws.js';
+import { spawnRelayProcess } from '../relay-process.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: number): number => {
@@ -41,20 +42,8 @@ interface ChildRelay {
 }
 
 async function startRelay(dataDir: string, extra: string[]): Promise<ChildRelay> {
-  const cli = resolve(import.meta.dirname, '../../src/cli/main.js');
-  const flags = ['serve', '--http-port', '0', '--data-dir', dataDir, '--no-media-enabled', '--no-turn-enabled', '--log-level', 'info', '--envelope-socket-stall-timeout-sec', String(STALL_SEC), ...extra];
-  const proc = spawn(process.execPath, [cli, ...flags], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  const port = await new Promise<number>((res, rej) => {
-    proc.stdout!.on('data', (d) => {
-      out += String(d);
-      const m = /"httpPort":(\d+)/.exec(out);
-      if (m) res(Number(m[1]));
-    });
-    proc.on('exit', () => rej(new Error(`relay exited: ${out}`)));
-  });
-  proc.stdout!.resume();
-  const url = `http://127.0.0.1:${port}`;
+  const relay = await spawnRelayProcess(['--data-dir', dataDir, '--no-media-enabled', '--no-turn-enabled', '--log-level', 'info', '--envelope-socket-stall-timeout-sec', String(STALL_SEC), ...extra]);
+  const { proc, url } = relay;
   return {
     proc,
     url,
@@ -64,11 +53,7 @@ async function startRelay(dataDir: string, extra: string[]): Promise<ChildRelay>
       const line = text.split('\n').find((l) => l.startsWith(name + ' '));
       return line === undefined ? 0 : Number(line.slice(name.length + 1));
     },
-    stop: () =>
-      new Promise((r) => {
-        proc.on('exit', () => r());
-        proc.kill('SIGTERM');
-      }),
+    stop: () => relay.stop(),
   };
 }
 
