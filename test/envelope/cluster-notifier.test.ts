@@ -12,6 +12,9 @@ class ManualBus implements MailboxBus {
   subscribes: Array<{ mailbox: Uint8Array; resolve(): void; reject(err: Error): void }> = [];
   unsubscribed = 0;
   reach = 0;
+  /** While true, every publish fails (the publisher connection is away). */
+  away = false;
+  published: Uint8Array[] = [];
   handlers!: Parameters<MailboxBus['listen']>[0];
   subscribe(mailbox: Uint8Array): Promise<void> {
     return new Promise((resolve, reject) => this.subscribes.push({ mailbox, resolve, reject }));
@@ -19,7 +22,9 @@ class ManualBus implements MailboxBus {
   unsubscribe(): void {
     this.unsubscribed++;
   }
-  publish(): Promise<number> {
+  publish(mailbox: Uint8Array): Promise<number> {
+    if (this.away) return Promise.reject(new Error('publisher away'));
+    this.published.push(mailbox);
     return Promise.resolve(this.reach);
   }
   listen(h: Parameters<MailboxBus['listen']>[0]): void {
@@ -105,5 +110,41 @@ describe('ClusterMailboxNotifier', () => {
     expect(r.reads).toBe(1);
     bus.publish = () => Promise.reject(new Error('redis away'));
     expect(await n.notify(other)).toBe(false); // Redis away: the caller wakes
+  });
+
+  it('a hint that could not be published goes out when the publisher is back (and the caller wakes meanwhile)', async () => {
+    const bus = new ManualBus();
+    const hints: string[] = [];
+    const n = new ClusterMailboxNotifier(new LocalMailboxNotifier(4), bus, (r) => hints.push(r));
+    bus.away = true;
+    const other = new Uint8Array(32).fill(2);
+    expect(await n.notify(box)).toBe(false); // no reader anywhere known: the poster wakes
+    expect(await n.notify(other)).toBe(false);
+    await n.notify(box); // kept once per mailbox
+    expect(bus.published).toHaveLength(0);
+    bus.away = false;
+    bus.handlers.publisherBack();
+    await flush();
+    expect(bus.published.map((m) => m[0]).sort()).toEqual([1, 2]);
+    bus.handlers.publisherBack(); // nothing left to send
+    n.resync();
+    await flush();
+    expect(bus.published).toHaveLength(2);
+    expect(hints.filter((h) => h === 'failed')).toHaveLength(3);
+    expect(hints.filter((h) => h === 'published')).toHaveLength(2);
+  });
+
+  it('a subscription that failed (Redis still loading) is tried again when the publisher is back, then read', async () => {
+    const bus = new ManualBus();
+    const n = new ClusterMailboxNotifier(new LocalMailboxNotifier(4), bus);
+    const r = reader();
+    n.addReader(box, r);
+    bus.subscribes[0]!.reject(new Error('LOADING'));
+    await flush();
+    bus.handlers.publisherBack();
+    expect(bus.subscribes).toHaveLength(2);
+    bus.subscribes[1]!.resolve();
+    await flush();
+    expect(r.reads).toBe(1);
   });
 });

@@ -12,9 +12,11 @@
  *   store again, so a post made between a reader's first read and its subscription is not missed
  *   (the reader's cursor dedupes what it already has);
  * - when the bus comes back after a disconnect, every subscribed mailbox is re-subscribed and read;
+ * - a hint this node could not publish (its publisher connection was away) is kept (bounded) and
+ *   published when the publisher is back, or at the next resync: the poster's side of a reconnect;
  * - `resync()`, called on a timer by the plane, reads every subscribed mailbox (and retries failed
- *   subscriptions): the bound on a hint lost without any disconnect being seen (a node killed
- *   between its write and its publish, a Cluster shard's subscriber connection that came back).
+ *   subscriptions and unsent hints): the bound on a hint lost without any disconnect being seen (a
+ *   node killed between its write and its publish, a Cluster shard's subscriber connection that came back).
  * Keyspace notifications were the other candidate: they fire for every write of every key (bodies,
  * usage hashes) and are off by default on managed Redis; streams would add a durable log per
  * mailbox beside the one the store keeps. Pub/sub adds nothing to what Redis holds.
@@ -29,9 +31,15 @@ export interface MailboxBus {
   unsubscribe(mailbox: Uint8Array): void;
   /** Tells the other nodes; resolves with how many subscriptions (this node's included) it reached. */
   publish(mailbox: Uint8Array): Promise<number>;
-  /** `message`: another node published for a mailbox; `reconnected`: messages may have been lost. */
-  listen(handlers: { message(mailbox: Uint8Array): void; reconnected(): void }): void;
+  /**
+   * `message`: another node published for a mailbox; `reconnected`: the subscriber connection came
+   * back (messages may have been lost); `publisherBack`: publishes can go out again.
+   */
+  listen(handlers: { message(mailbox: Uint8Array): void; reconnected(): void; publisherBack(): void }): void;
 }
+
+/** Hints kept for publishing later, at most: past it the resync timer is the bound. */
+const MAX_UNSENT = 10_000;
 
 interface Subscription {
   readonly mailbox: Uint8Array;
@@ -41,6 +49,8 @@ interface Subscription {
 export class ClusterMailboxNotifier implements MailboxNotifier {
   /** Mailboxes with a reader on this node, subscribed (live) or being subscribed. */
   private readonly subs = new Map<string, Subscription>();
+  /** Mailboxes whose hint could not be published (Redis away), to publish when it is back. */
+  private readonly unsent = new Map<string, Uint8Array>();
 
   constructor(
     private readonly local: LocalMailboxNotifier,
@@ -54,6 +64,11 @@ export class ClusterMailboxNotifier implements MailboxNotifier {
       },
       reconnected: () => {
         for (const sub of this.subs.values()) this.subscribe(sub);
+      },
+      publisherBack: () => {
+        // Redis serves again (a subscription tried while it was still loading its AOF failed): retry those too.
+        for (const sub of this.subs.values()) if (sub.state === 'failed') this.subscribe(sub);
+        this.publishUnsent();
       },
     });
   }
@@ -89,7 +104,7 @@ export class ClusterMailboxNotifier implements MailboxNotifier {
     if (this.local.notify(mailbox)) {
       this.bus.publish(mailbox).then(
         () => this.countHint('published'),
-        () => this.countHint('failed'),
+        () => this.keepUnsent(mailbox),
       );
       return true;
     }
@@ -101,7 +116,7 @@ export class ClusterMailboxNotifier implements MailboxNotifier {
         return reached > 0;
       },
       () => {
-        this.countHint('failed');
+        this.keepUnsent(mailbox);
         return false;
       },
     );
@@ -116,11 +131,29 @@ export class ClusterMailboxNotifier implements MailboxNotifier {
       if (sub.state === 'live') this.local.notify(sub.mailbox);
       else if (sub.state === 'failed') this.subscribe(sub);
     }
+    this.publishUnsent();
   }
 
   /** Mailboxes subscribed on this node (a gauge). */
   get subscriptions(): number {
     return this.subs.size;
+  }
+
+  private keepUnsent(mailbox: Uint8Array): void {
+    this.countHint('failed');
+    if (this.unsent.size < MAX_UNSENT) this.unsent.set(mailboxKey(mailbox), Uint8Array.from(mailbox));
+  }
+
+  /** Publishes the hints that failed (each once; one that fails again is kept again). */
+  private publishUnsent(): void {
+    const pending = [...this.unsent.values()];
+    this.unsent.clear();
+    for (const mailbox of pending) {
+      this.bus.publish(mailbox).then(
+        () => this.countHint('published'),
+        () => this.keepUnsent(mailbox),
+      );
+    }
   }
 
   private subscribe(sub: Subscription): void {

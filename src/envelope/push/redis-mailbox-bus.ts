@@ -45,6 +45,8 @@ export class RedisMailboxBus implements MailboxBus, WakeGate {
     const reconnected = (): void => this.handlers?.reconnected();
     this.sub.on('ready', reconnected);
     this.sub.on('+subscriber', reconnected);
+    // Hints that failed while the publisher was away go out when it is back.
+    this.pub.on('ready', () => this.handlers?.publisherBack());
   }
 
   listen(handlers: Parameters<MailboxBus['listen']>[0]): void {
