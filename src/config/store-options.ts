@@ -20,7 +20,7 @@ export const redisOptions = {
   ),
   waitReplicas: field.int('Replicas that must acknowledge a write before a post is answered when `redis.durability` is `wait`.', 1, { min: 1, max: 16 }),
   waitTimeoutMs: field.int('Longest wait for replica acknowledgements (WAIT timeout) when `redis.durability` is `wait`.', 1000, { min: 1, max: 60_000 }),
-  resyncIntervalSec: field.int('Cluster mode: seconds between re-reads of every mailbox with a live reader on this node, the bound on how late an envelope is delivered live when its cross-node hint was lost (a node killed between its 202 and its publish). Hints lost on a Redis disconnect are caught at reconnect, not by this timer.', 10, { min: 1, max: 3600 }),
+  resyncIntervalSec: field.int('Cluster mode: seconds between re-reads of every mailbox with a live reader on this node, the bound on how late an envelope is delivered live when its cross-node hint was lost (a node killed between its 202 and its publish). Hints lost on a Redis disconnect are usually caught at reconnect; this timer is the bound when the store connection of the node comes back after its subscriber connection.', 10, { min: 1, max: 3600 }),
   assumeDurable: field.bool('Start even when `CONFIG GET` is refused (managed Redis often disables CONFIG), trusting the operator that the service fsyncs every write; a warning is logged. A Redis that answers CONFIG and is not durable is still refused.', false),
 } as const;
 
