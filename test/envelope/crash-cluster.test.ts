@@ -11,48 +11,16 @@
 import { rmSync } from 'node:fs';
 import { Agent, setGlobalDispatcher } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
-import { generateMailboxKeys, type MailboxKeys } from '../../src/client/index.js';
-import { encodeB64url } from '../../src/wire/envelope-protocol.js';
+import { generateMailboxKeys } from '../../src/client/index.js';
 import { spawnRelay, type ChildRelay } from '../helpers/child-relay.js';
 import { connectLiveReader, type LiveReader } from '../helpers/live-reader.js';
 import { until } from '../helpers/raw-reader.js';
 import { startRedis } from '../helpers/redis-server.js';
+import { postBurst as burst } from '../helpers/post-burst.js';
 import { tempDir } from '../helpers/relay.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-interface Burst {
-  acked: Set<string>;
-  unknown: number;
-  refused: Map<number, number>;
-}
-
-/** Posts `total` envelopes, `concurrency` in flight, over the boxes; `onAck` after each 202. */
-async function burst(url: string, boxes: MailboxKeys[], total: number, concurrency: number, onAck: (n: number) => void): Promise<Burst> {
-  const result: Burst = { acked: new Set(), unknown: 0, refused: new Map() };
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < total) {
-      const i = next++;
-      const box = boxes[i % boxes.length]!;
-      const body = new Uint8Array(1024);
-      new DataView(body.buffer).setUint32(0, i);
-      try {
-        const res = await fetch(`${url}/v1/mailboxes/${encodeB64url(box.mailboxId)}/envelopes`, { method: 'POST', body });
-        const answer = (await res.json()) as { id?: string };
-        if (res.status === 202 && answer.id) {
-          result.acked.add(answer.id);
-          onAck(result.acked.size);
-        } else result.refused.set(res.status, (result.refused.get(res.status) ?? 0) + 1);
-      } catch {
-        result.unknown++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return result;
-}
 
 function nodeFlags(redisUrl: string): string[] {
   const dataDir = tempDir();
@@ -100,10 +68,10 @@ describe('delivery invariant in cluster mode (two nodes, one Redis)', () => {
       const started = performance.now();
       await until(() => {
         const got = received();
-        return [...result.acked].every((id) => got.has(id));
+        return [...result.acked.keys()].every((id) => got.has(id));
       }, 30_000).catch(() => undefined);
       const got = received();
-      const lost = [...result.acked].filter((id) => !got.has(id));
+      const lost = [...result.acked.keys()].filter((id) => !got.has(id));
       console.log(`node A killed: ${result.acked.size} answered 202, ${result.unknown} unanswered, refused ${JSON.stringify(Object.fromEntries(result.refused))}; readers on B got ${got.size} (all 202s within ${(performance.now() - started).toFixed(0)} ms of the burst's end), ${lost.length} lost, ${duplicates(readers).length} duplicates`);
       expect(lost).toEqual([]);
       expect(duplicates(readers)).toEqual([]);
@@ -136,10 +104,10 @@ describe('delivery invariant in cluster mode (two nodes, one Redis)', () => {
       const received = (): Set<string> => new Set(reader.flatMap((r) => r.received.map((e) => e.id)));
       await until(() => {
         const got = received();
-        return [...result.acked].every((id) => got.has(id));
+        return [...result.acked.keys()].every((id) => got.has(id));
       }, 30_000).catch(() => undefined);
       const got = received();
-      const lost = [...result.acked].filter((id) => !got.has(id));
+      const lost = [...result.acked.keys()].filter((id) => !got.has(id));
       console.log(`redis killed and restarted on its AOF: ${result.acked.size} answered 202, ${result.unknown} unanswered, refused ${JSON.stringify(Object.fromEntries(result.refused))}; read back through B: ${got.size}, ${lost.length} lost, ${duplicates(reader).length} duplicates`);
       expect(lost).toEqual([]);
       expect(duplicates(reader)).toEqual([]);

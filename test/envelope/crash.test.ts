@@ -7,46 +7,14 @@
 import { rmSync } from 'node:fs';
 import { Agent, setGlobalDispatcher } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
-import { generateMailboxKeys, type MailboxKeys } from '../../src/client/index.js';
-import { encodeB64url } from '../../src/wire/envelope-protocol.js';
+import { generateMailboxKeys } from '../../src/client/index.js';
 import { spawnRelay } from '../helpers/child-relay.js';
 import { drain } from '../helpers/drain.js';
+import { postBurst as burst, refusedTotal } from '../helpers/post-burst.js';
 import { tempDir } from '../helpers/relay.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-interface Burst {
-  acked: Map<string, string>; // envelope id -> mailbox
-  unknown: number;
-  refused: number;
-}
-
-/** Posts `total` envelopes with `concurrency` in flight; calls `onAck` after each 202. */
-async function burst(url: string, boxes: MailboxKeys[], total: number, concurrency: number, onAck: (n: number) => void): Promise<Burst> {
-  const result: Burst = { acked: new Map(), unknown: 0, refused: 0 };
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < total) {
-      const i = next++;
-      const box = boxes[i % boxes.length]!;
-      const body = new Uint8Array(1024);
-      new DataView(body.buffer).setUint32(0, i);
-      try {
-        const res = await fetch(`${url}/v1/mailboxes/${encodeB64url(box.mailboxId)}/envelopes`, { method: 'POST', body });
-        const answer = (await res.json()) as { id?: string };
-        if (res.status === 202 && answer.id) {
-          result.acked.set(answer.id, encodeB64url(box.mailboxId));
-          onAck(result.acked.size);
-        } else result.refused++;
-      } catch {
-        result.unknown++; // connection died: the client cannot know, and does not count it as acknowledged
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return result;
-}
 
 describe('delivery invariant under crash', () => {
   it('SIGKILL mid-burst loses no envelope that was answered 202', async () => {
@@ -65,7 +33,7 @@ describe('delivery invariant under crash', () => {
     });
     const exit = await relay.exited;
     expect(exit.signal).toBe('SIGKILL');
-    console.log(`burst: ${result.acked.size} answered 202 before/around the kill, ${result.unknown} unanswered, ${result.refused} refused`);
+    console.log(`burst: ${result.acked.size} answered 202 before/around the kill, ${result.unknown} unanswered, ${refusedTotal(result)} refused`);
     expect(result.acked.size).toBeGreaterThanOrEqual(1500);
     expect(result.unknown).toBeGreaterThan(0); // the kill really landed mid-burst
 
