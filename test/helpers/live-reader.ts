@@ -14,6 +14,8 @@ export interface LiveReader {
   /** Ids this reader acknowledged (sent in an ack frame). */
   readonly acked: Set<string>;
   onEnvelope?: (id: string) => void;
+  /** The close code once the socket closed (by either side), else undefined. */
+  readonly closeCode: number | undefined;
   ack(ids: readonly string[]): void;
   close(): Promise<void>;
 }
@@ -21,9 +23,14 @@ export interface LiveReader {
 /** Connects, authenticates and resolves on `ready`; acknowledges each envelope at once when `autoAck`. */
 export async function connectLiveReader(relayUrl: string, keys: MailboxKeys, autoAck = true): Promise<LiveReader> {
   const ws = new WebSocket(relayUrl.replace(/^http/, 'ws') + READER_PATH);
+  let closeCode: number | undefined;
+  ws.on('close', (code) => (closeCode = code));
   const reader: LiveReader = {
     received: [],
     acked: new Set(),
+    get closeCode() {
+      return closeCode;
+    },
     ack(ids) {
       if (ids.length === 0 || ws.readyState !== ws.OPEN) return;
       for (const id of ids) reader.acked.add(id);

@@ -16,6 +16,7 @@ export function createEnvelopeMetrics(registry: MetricsRegistry) {
     sockets: registry.gauge('xrelay_envelope_sockets', 'Open envelope WebSockets, by kind (post, reader; readers counted from connect, before authentication).', 'kind'),
     postsInProgress: registry.gauge('xrelay_envelope_posts_in_progress', 'HTTP envelope posts being received or stored now.'),
     pauses: registry.counter('xrelay_envelope_socket_pauses_total', 'Times an envelope socket stopped reading or sending for backpressure, by reason (post_buffered, post_inflight, reader_buffered).', 'reason'),
+    readRetries: registry.counter('xrelay_mailbox_read_retries_total', 'Store reads for a live mailbox reader that failed (store away) and are tried again later, backing off from 250 ms to 5 s; the reader stays connected.'),
     subscriptions: registry.gauge('xrelay_mailbox_subscriptions', 'Cluster mode: mailboxes this node is subscribed to on the Redis mailbox bus (those with a live reader here).'),
     hints: registry.counter('xrelay_mailbox_hints_total', 'Cluster mode: "mailbox may have mail" hints on the Redis mailbox bus, by result: published, failed (Redis did not take it; the post wakes instead), received (from another node).', 'result'),
     wakes: registry.counter('xrelay_wakes_total', 'Push wakes, by result: sent, failed (after all retries), retried, coalesced, dropped (over envelope.wakeMaxPending).', 'result'),

@@ -25,6 +25,14 @@ import { UnackedWindow, checkAuth, parseAckIds, parsePushRegistration } from '..
 const LIST_BATCH = 16;
 /** Acks and push registrations of one reader being worked on at once; past it the socket stops reading. */
 const MAX_PENDING_OPS = 4;
+/**
+ * A store read that failed (the store is away: Redis restarting, a failover) is tried again after
+ * this delay, doubling up to READ_RETRY_MAX_MS; the reader stays connected meanwhile. Closing it
+ * would turn one Redis blip into a reconnect storm of every live reader of the cluster, and a
+ * reader without reconnect logic would be gone for good.
+ */
+const READ_RETRY_MIN_MS = 250;
+const READ_RETRY_MAX_MS = 5_000;
 
 export interface ReaderDeps {
   service: MailboxService;
@@ -52,6 +60,8 @@ export class ReaderSocket implements MailboxReader {
   private waitingForDrain = false;
   private pendingOps = 0;
   private closed = false;
+  private readRetry: NodeJS.Timeout | undefined;
+  private readRetryMs = 0;
   private readonly authTimer: NodeJS.Timeout;
   private readonly onSent = (): void => {
     if (!this.waitingForDrain || this.deps.flow.overBuffered(this.ws.bufferedAmount)) return;
@@ -150,6 +160,7 @@ export class ReaderSocket implements MailboxReader {
         const limit = Math.min(this.unacked.room(), LIST_BATCH);
         if (limit <= 0 || !this.mayPump()) break;
         const batch = await this.deps.service.list(this.mailbox, this.cursor, limit);
+        this.readRetryMs = 0;
         let sent = 0;
         for (const env of batch) {
           if (this.closed) return;
@@ -164,10 +175,22 @@ export class ReaderSocket implements MailboxReader {
         if (sent === limit) this.pumpAgain = true;
       } while (this.pumpAgain && !this.closed);
     } catch (err) {
-      this.fail(err instanceof RelayError ? err : new RelayError('store_unavailable', 'reading the store failed'));
+      if (err instanceof RelayError && err.code !== 'store_unavailable') this.fail(err);
+      else this.retryReadLater();
     } finally {
       this.pumping = false;
     }
+  }
+
+  /** The store could not be read: read again later (backing off); the reader stays. Counted. */
+  private retryReadLater(): void {
+    if (this.closed || this.readRetry !== undefined) return;
+    this.readRetryMs = Math.min(READ_RETRY_MAX_MS, Math.max(READ_RETRY_MIN_MS, this.readRetryMs * 2));
+    this.deps.metrics.readRetries.inc();
+    this.readRetry = setTimeout(() => {
+      this.readRetry = undefined;
+      void this.pump();
+    }, this.readRetryMs);
   }
 
   /** Room to send: the send buffer is under its bound (else wait for a flush) and the socket is open. */
@@ -232,6 +255,7 @@ export class ReaderSocket implements MailboxReader {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.authTimer);
+    clearTimeout(this.readRetry);
     this.deps.challenges.consume(this.challenge);
     this.unacked.clear();
     if (this.mailbox !== undefined) this.deps.service.removeReader(this.mailbox, this);
