@@ -71,7 +71,7 @@ describe('delivery invariant over the /v1/post socket', () => {
 
     const restarted = await spawnRelay(flags);
     try {
-      const delivered = await drain(restarted.url, boxes);
+      const delivered = await drain(restarted.url, boxes, result.acked);
       const lost = [...result.acked].filter((id) => !delivered.has(id));
       console.log(`after restart: ${delivered.size} delivered, ${lost.length} acknowledged-but-lost`);
       expect(lost).toEqual([]);

@@ -39,7 +39,7 @@ describe('delivery invariant under crash', () => {
 
     const restarted = await spawnRelay(flags);
     try {
-      const delivered = await drain(restarted.url, boxes);
+      const delivered = await drain(restarted.url, boxes, result.acked.keys());
       const lost = [...result.acked.keys()].filter((id) => !delivered.has(id));
       console.log(`after restart: ${delivered.size} delivered, ${lost.length} acknowledged-but-lost`);
       expect(lost).toEqual([]);
@@ -73,7 +73,7 @@ describe('delivery invariant under crash', () => {
     try {
       // A clean close leaves the usage snapshot, so the restart does not scan.
       expect(restarted.output()).toMatch(/"usage":"snapshot"[^\n]*envelope store open/);
-      const delivered = await drain(restarted.url, boxes);
+      const delivered = await drain(restarted.url, boxes, result.acked.keys());
       expect([...result.acked.keys()].filter((id) => !delivered.has(id))).toEqual([]);
     } finally {
       restarted.proc.kill('SIGTERM');
