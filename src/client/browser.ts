@@ -9,3 +9,4 @@ import { webRuntime } from './runtime-web.js';
 
 installRuntime(webRuntime);
 export * from './api.js';
+export { RtcE2ee, availableTransformModes, type RtcE2eeOptions, type RtcTransformMode } from './rtc/rtc-e2ee.js';

@@ -14,6 +14,8 @@ export interface RtcE2eReport {
   recv: Record<RtcMediaKind, RtcE2eStats>;
   /** Per receiving track (the id given at attach time: the transceiver's mid). */
   byReceiver: Record<string, RtcE2eStats>;
+  /** Per sending track (the id given at attach time). */
+  bySender: Record<string, RtcE2eStats>;
 }
 
 export interface TransformOptions {
@@ -21,14 +23,14 @@ export interface TransformOptions {
   kind: RtcMediaKind;
   /** Sender KID (send side). */
   kid?: number;
-  /** Track id for the report (receive side). */
+  /** Track id for the report. */
   id?: string;
 }
 
 export class E2eeEngine {
   private keys: CallKeys;
   private previous: CallKeys | undefined;
-  private readonly sealers: FrameSealer[] = [];
+  private readonly sealers = new Map<string, FrameSealer>();
   private readonly openers = new Map<string, FrameOpener>();
 
   constructor(callSecret: Uint8Array) {
@@ -39,14 +41,14 @@ export class E2eeEngine {
   rekey(callSecret: Uint8Array): void {
     this.previous = this.keys;
     this.keys = new CallKeys(callSecret);
-    for (const s of this.sealers) s.rekey(this.keys, randomRtcKid());
+    for (const s of this.sealers.values()) s.rekey(this.keys, randomRtcKid());
   }
 
   /** The sealer or opener for a transform described by `o`. */
   step(o: TransformOptions): FrameSealer | FrameOpener {
     if (o.side === 'send') {
       const s = new FrameSealer(this.keys, o.kid!, o.kind);
-      this.sealers.push(s);
+      this.sealers.set(o.id ?? `${o.kind}-${this.sealers.size}`, s);
       return s;
     }
     const op = new FrameOpener(o.kind, () => this.keys, () => this.previous);
@@ -55,8 +57,11 @@ export class E2eeEngine {
   }
 
   report(): RtcE2eReport {
-    const r: RtcE2eReport = { send: { audio: emptyRtcE2eStats(), video: emptyRtcE2eStats() }, recv: { audio: emptyRtcE2eStats(), video: emptyRtcE2eStats() }, byReceiver: {} };
-    for (const s of this.sealers) addRtcE2eStats(r.send[s.kind], s.stats);
+    const r: RtcE2eReport = { send: { audio: emptyRtcE2eStats(), video: emptyRtcE2eStats() }, recv: { audio: emptyRtcE2eStats(), video: emptyRtcE2eStats() }, byReceiver: {}, bySender: {} };
+    for (const [id, s] of this.sealers) {
+      addRtcE2eStats(r.send[s.kind], s.stats);
+      r.bySender[id] = { ...s.stats };
+    }
     for (const [id, o] of this.openers) {
       addRtcE2eStats(r.recv[o.kind], o.stats);
       r.byReceiver[id] = { ...o.stats };

@@ -1,0 +1,108 @@
+/**
+ * Page side of the RTC E2EE browser tests, bundled with the SDK by esbuild into the page's sdk.js
+ * (so `new URL('./e2ee-worker.js', import.meta.url)` finds the worker beside it). Two
+ * RTCPeerConnections in one page, signalled directly (no relay yet): A sends, B receives, each
+ * with its own RtcE2ee. Candidates are filtered to 127.0.0.1 (Chromium runs with
+ * --allow-loopback-in-peer-connection), so no packet leaves loopback.
+ */
+/* eslint-disable @typescript-eslint/no-explicit-any -- DOM objects, untyped here (the project builds without lib dom) */
+import * as sdk from '../../src/client/browser.js';
+
+const w = window as any;
+
+async function gathered(pc: any): Promise<string> {
+  if (pc.iceGatheringState !== 'complete') {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 5000);
+      pc.addEventListener('icegatheringstatechange', () => {
+        if (pc.iceGatheringState === 'complete') {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+    });
+  }
+  return pc.localDescription.sdp;
+}
+
+/** Only 127.0.0.1 candidates (no traffic to any other address). */
+function loopbackOnly(sdp: string): string {
+  return sdp
+    .split('\r\n')
+    .filter((l) => !l.startsWith('a=candidate:') || / 127\.0\.0\.1 /.test(l))
+    .join('\r\n');
+}
+
+export interface PairOptions {
+  secretA: number[];
+  secretB: number[];
+  mode: 'script' | 'encoded-streams';
+  video: boolean;
+  /** A second audio sender on A carrying the same microphone with track.enabled = false. */
+  silentToo: boolean;
+  /** B without any transform (sees sealed frames raw). */
+  bPlain?: boolean;
+}
+
+export async function rtcPair(o: PairOptions): Promise<{ offer: string; answer: string; modeA: string }> {
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: o.video ? { width: 320, height: 240 } : false });
+  const e2eA = await sdk.RtcE2ee.create({ callSecret: new Uint8Array(o.secretA), transform: o.mode });
+  const e2eB = o.bPlain ? undefined : await sdk.RtcE2ee.create({ callSecret: new Uint8Array(o.secretB), transform: o.mode });
+  const a = new RTCPeerConnection({ ...e2eA.peerConfig } as any);
+  const b = new RTCPeerConnection({ ...(e2eB?.peerConfig ?? {}) } as any);
+  const mic = stream.getAudioTracks()[0]!;
+  e2eA.attachSender(a.addTransceiver(mic, { direction: 'sendonly' }).sender as any, 'audio', 'speaking');
+  if (o.silentToo) {
+    const silent = mic.clone();
+    silent.enabled = false;
+    e2eA.attachSender(a.addTransceiver(silent, { direction: 'sendonly' }).sender as any, 'audio', 'silent');
+  }
+  if (o.video) e2eA.attachSender(a.addTransceiver(stream.getVideoTracks()[0]!, { direction: 'sendonly' }).sender as any, 'video', 'video');
+  await a.setLocalDescription({ type: 'offer', sdp: sdk.mungeRtcSdp((await a.createOffer()).sdp!) });
+  const offer = loopbackOnly(await gathered(a));
+  await b.setRemoteDescription({ type: 'offer', sdp: offer });
+  for (const t of b.getTransceivers()) e2eB?.attachReceiver(t.receiver as any, t.receiver.track.kind as 'audio' | 'video', t.mid!);
+  await b.setLocalDescription({ type: 'answer', sdp: sdk.mungeRtcSdp((await b.createAnswer()).sdp!) });
+  const answer = loopbackOnly(await gathered(b));
+  await a.setRemoteDescription({ type: 'answer', sdp: sdk.mungeRtcSdp(answer) });
+  // Play what B receives (decoding of audio is driven by a sink in Chromium).
+  for (const t of b.getTransceivers()) {
+    const el = document.createElement(t.receiver.track.kind === 'video' ? 'video' : 'audio') as HTMLMediaElement;
+    // Unmuted: Chromium measures a received track's audio energy after the element's volume.
+    el.autoplay = true;
+    el.srcObject = new MediaStream([t.receiver.track]);
+    document.body.append(el);
+    void el.play().catch(() => undefined);
+  }
+  w.pair = { a, b, e2eA, e2eB };
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, 10_000);
+    const check = (): void => {
+      if (a.connectionState === 'connected' && b.connectionState === 'connected') {
+        clearTimeout(t);
+        resolve();
+      }
+    };
+    a.addEventListener('connectionstatechange', check);
+    check();
+  });
+  return { offer, answer, modeA: e2eA.mode, state: a.connectionState };
+}
+
+/** What each side counted: getStats of A (outbound) and B (inbound), and both e2e reports. */
+export async function rtcPairStats(): Promise<unknown> {
+  const { a, b, e2eA, e2eB } = w.pair;
+  const pick = async (pc: any, type: string): Promise<any[]> => {
+    const out: any[] = [];
+    (await pc.getStats()).forEach((s: any) => {
+      if (s.type === type) out.push(s);
+    });
+    return out;
+  };
+  return { src: await pick(a, 'media-source'), out: await pick(a, 'outbound-rtp'), in: await pick(b, 'inbound-rtp'), e2eA: await e2eA.report(), e2eB: await e2eB?.report(), state: [a.connectionState, b.connectionState] };
+}
+
+w.sdk = sdk;
+w.rtcPair = rtcPair;
+w.rtcPairStats = rtcPairStats;
+w.sdkLoaded = true;
