@@ -102,7 +102,67 @@ export async function rtcPairStats(): Promise<unknown> {
   return { src: await pick(a, 'media-source'), out: await pick(a, 'outbound-rtp'), in: await pick(b, 'inbound-rtp'), e2eA: await e2eA.report(), e2eB: await e2eB?.report(), state: [a.connectionState, b.connectionState] };
 }
 
+// ---- RtcCall against a stand-in for the edge (the relay side is another branch) ----
+
+/** Client page: RtcCall.join with the fake microphone; events logged on window.callLog. */
+export async function rtcJoin(o: { relay: string; secret: number[]; slots: number; transform?: string }): Promise<{ ok: boolean; code?: string; status?: number }> {
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  w.callLog = [];
+  w.rosters = [];
+  try {
+    const call = await sdk.RtcCall.join({ relay: o.relay, callSecret: new Uint8Array(o.secret), stream: stream as any, slots: o.slots, ...(o.transform ? { transform: o.transform as any } : {}) });
+    w.call = call;
+    call.on('member', (m: any) => {
+      w.callLog.push(['member', m.tag, m.mids, m.stream.getAudioTracks().length]);
+      const el = document.createElement('audio');
+      el.autoplay = true;
+      el.srcObject = m.stream;
+      document.body.append(el);
+      void el.play().catch(() => undefined);
+    });
+    call.on('left', (m: any) => w.callLog.push(['left', m.tag, m.stream.getTracks().length]));
+    call.on('roster', (r: any) => w.rosters.push(r));
+    return { ok: true };
+  } catch (e: any) {
+    return { ok: false, code: e?.code, status: e?.status };
+  }
+}
+
+/**
+ * Stand-in page: answers an offer the way the contract says the edge does for a room with one
+ * other member: receives the client's uplink (opened with the call secret), sends its own sealed
+ * microphone on the client's first audio receive slot, and announces it on `xrelay`.
+ */
+export async function standIn(o: { offer: string; secret: number[] }): Promise<string> {
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  const e2ee = await sdk.RtcE2ee.create({ callSecret: new Uint8Array(o.secret), transform: 'script' });
+  const pc = new RTCPeerConnection();
+  await pc.setRemoteDescription({ type: 'offer', sdp: loopbackOnly(o.offer) });
+  const ts = pc.getTransceivers();
+  e2ee.attachReceiver(ts[0]!.receiver as any, 'audio', 'uplink');
+  const slot = ts[1]!;
+  e2ee.attachSender(slot.sender as any, 'audio', 'member');
+  slot.direction = 'sendonly';
+  await slot.sender.replaceTrack(stream.getAudioTracks()[0]!);
+  const roster = (epoch: number, slots: unknown[]): string => JSON.stringify({ type: 'slots', epoch, slots });
+  pc.ondatachannel = (ev) => {
+    const ch = ev.channel;
+    const hello = (): void => {
+      ch.send('not json'); // counted and ignored by the client
+      ch.send(roster(1, [{ mid: slot.mid, member: 'mOne-1', kind: 'audio' }]));
+    };
+    if (ch.readyState === 'open') hello();
+    else ch.onopen = hello;
+    w.standInLeave = () => ch.send(roster(2, []));
+  };
+  await pc.setLocalDescription({ type: 'answer', sdp: sdk.mungeRtcSdp((await pc.createAnswer()).sdp!) });
+  w.standIn = { pc, e2ee };
+  return loopbackOnly(await gathered(pc));
+}
+
 w.sdk = sdk;
+w.rtcJoin = rtcJoin;
+w.standInAnswer = standIn;
 w.rtcPair = rtcPair;
 w.rtcPairStats = rtcPairStats;
 w.sdkLoaded = true;

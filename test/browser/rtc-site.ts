@@ -3,7 +3,16 @@ import { bundleSdk, staticSite, type StaticSite } from './harness.js';
 import type { RtcE2eReport } from '../../src/client/rtc/e2ee-engine.js';
 
 /** Fake devices, loopback candidates allowed (the pages keep only 127.0.0.1 ones), audio plays without a gesture. */
-export const RTC_FLAGS = ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required'];
+export const RTC_FLAGS = [
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+  '--autoplay-policy=no-user-gesture-required',
+  // Several pages run at once: none of them may be throttled as a background tab.
+  '--disable-background-timer-throttling',
+  '--disable-renderer-backgrounding',
+  '--disable-backgrounding-occluded-windows',
+];
 
 export async function rtcSite(): Promise<StaticSite> {
   const [page, worker] = await Promise.all([bundleSdk('test/browser/rtc-page.ts'), bundleSdk('src/client/rtc/e2ee-worker.ts')]);
