@@ -74,4 +74,31 @@ describe.skipIf(SKIP_BROWSER)('RTC end-to-end encryption in Chromium: uniform au
     // Same rate: both encoders are clocked by the same capture; within 10% (scheduling on shared cores).
     expect(Math.abs(speaking.packets - silent.packets)).toBeLessThanOrEqual(Math.max(5, speaking.packets * 0.1));
   }, 60_000);
+
+  it('control: without cbr=1 in the applied answer the encoder varies its frame sizes; the seal still sends one size and counts what it drops', async () => {
+    const page = await browser.open(`${site.origin}/index.html`);
+    const secret = [...randomBytes(32)];
+    const r = await page.evaluate((o) => window.rtcPair(o), { secretA: secret, secretB: secret, mode: 'script', video: false, silentToo: true, vbr: true });
+    expect(r.state).toBe('connected');
+    await sleep(4000);
+    const s: PairStats = await page.evaluate(() => window.rtcPairStats());
+    await page.close();
+    for (const name of ['speaking', 'silent']) {
+      const e = s.e2eA.bySender[name]!;
+      const mid = name === 'speaking' ? '0' : '1';
+      const out = s.out.find((x) => x.mid === mid);
+      expect(out.codecId).not.toMatch(/cbr=1/);
+      console.log(`VBR ${name}: encoder frames ${e.inMin}..${e.inMax} B, sealed ${e.outMin}..${e.outMax} B, ${e.sealed} sealed, ${e.oversize} dropped as oversize; ${out.bytesSent / out.packetsSent} payload bytes per packet`);
+      expect(out.bytesSent).toBe(out.packetsSent * SEALED_AUDIO_BYTES);
+      expect([e.outMin, e.outMax]).toEqual([SEALED_AUDIO_BYTES, SEALED_AUDIO_BYTES]);
+    }
+    // VBR really varies: speech and silence frames differ in size (what CBR + the pad hide) ...
+    const sp = s.e2eA.bySender.speaking!;
+    const si = s.e2eA.bySender.silent!;
+    expect(Math.max(sp.inMax, si.inMax) - Math.min(sp.inMin, si.inMin)).toBeGreaterThan(10);
+    // ... and frames above the pad are dropped and counted, never sent in another size: the
+    // sender's frames (sealed + oversize) match the silent sender's count (within scheduling noise).
+    const frames = (e: typeof sp): number => e.sealed + e.oversize;
+    expect(Math.abs(frames(sp) - frames(si))).toBeLessThanOrEqual(Math.max(5, frames(si) * 0.1));
+  }, 60_000);
 });

@@ -42,6 +42,8 @@ export interface PairOptions {
   silentToo: boolean;
   /** B without any transform (sees sealed frames raw). */
   bPlain?: boolean;
+  /** Control: A's encoder without `cbr=1` (VBR at 32 kbit/s), to show what the pad is for. */
+  vbr?: boolean;
 }
 
 export async function rtcPair(o: PairOptions): Promise<{ offer: string; answer: string; modeA: string }> {
@@ -58,13 +60,17 @@ export async function rtcPair(o: PairOptions): Promise<{ offer: string; answer: 
     e2eA.attachSender(a.addTransceiver(silent, { direction: 'sendonly' }).sender as any, 'audio', 'silent');
   }
   if (o.video) e2eA.attachSender(a.addTransceiver(stream.getVideoTracks()[0]!, { direction: 'sendonly' }).sender as any, 'video', 'video');
-  await a.setLocalDescription({ type: 'offer', sdp: sdk.mungeRtcSdp((await a.createOffer()).sdp!) });
+  const localOffer = sdk.mungeRtcSdp((await a.createOffer()).sdp!);
+  await a.setLocalDescription({ type: 'offer', sdp: localOffer });
   const offer = loopbackOnly(await gathered(a));
   await b.setRemoteDescription({ type: 'offer', sdp: offer });
   for (const t of b.getTransceivers()) e2eB?.attachReceiver(t.receiver as any, t.receiver.track.kind as 'audio' | 'video', t.mid!);
-  await b.setLocalDescription({ type: 'answer', sdp: sdk.mungeRtcSdp((await b.createAnswer()).sdp!) });
+  const rawAnswer = (await b.createAnswer()).sdp!;
+  await b.setLocalDescription({ type: 'answer', sdp: sdk.mungeRtcSdp(rawAnswer) });
   const answer = loopbackOnly(await gathered(b));
-  await a.setRemoteDescription({ type: 'answer', sdp: sdk.mungeRtcSdp(answer) });
+  const applied = sdk.mungeRtcSdp(answer);
+  // (Chromium sorts fmtp parameters in a local description: cbr=1 may come first.)
+  await a.setRemoteDescription({ type: 'answer', sdp: o.vbr ? applied.replace(/(?<=[ ;])cbr=1;?/g, '') : applied });
   // Play what B receives (decoding of audio is driven by a sink in Chromium).
   for (const t of b.getTransceivers()) {
     const el = document.createElement(t.receiver.track.kind === 'video' ? 'video' : 'audio') as HTMLMediaElement;
