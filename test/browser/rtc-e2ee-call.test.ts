@@ -16,7 +16,7 @@ import sodium from 'libsodium-wrappers';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { roomIdOf } from '../../src/client/call/e2e-keys.js';
-import { checkRtcOffer, forbiddenExtensionsIn, opusParamsIn } from '../../src/client/rtc/sdp-munge.js';
+import { checkRtcOffer, forbiddenExtensionsIn, opusParamsIn, rtcSections } from '../../src/client/rtc/sdp-munge.js';
 import { encodeBase64url } from '../../src/wire/b64url.js';
 import { SKIP_BROWSER, launchChromium, type StaticSite, type TestBrowser } from './harness.js';
 import { RTC_FLAGS, rtcSite } from './rtc-site.js';
@@ -133,7 +133,7 @@ describe.skipIf(SKIP_BROWSER)('RtcCall in Chromium against a signalling stand-in
         `${transform}: member audio ${member?.packetsReceived} packets, concealed ${member?.concealedSamples}/${member?.totalSamplesReceived}, energy ${member?.totalAudioEnergy?.toFixed(3)}; ` +
           `client opened ${r.e2e.recv.audio.opened} (refused ${r.e2e.recv.audio.rejected}), stand-in opened the uplink ${up.recv.audio.opened}; roster ${JSON.stringify(r.stats)}`,
       );
-      expect(r.log[0]).toEqual(['member', 'mOne-1', [expect.any(String)], 1]);
+      expect(r.log[0]).toEqual(['member', 'mOne-1', [expect.any(String)], 1, 0]);
       expect(r.stats).toEqual({ rosterRejected: 1, rosters: 1 });
       expect(member.packetsReceived).toBeGreaterThan(50);
       expect(member.totalAudioEnergy).toBeGreaterThan(0);
@@ -153,6 +153,50 @@ describe.skipIf(SKIP_BROWSER)('RtcCall in Chromium against a signalling stand-in
       await page.close();
     }, 60_000);
   }
+
+  it("joins a video room: sendonly audio + VP8, K audio and K video slots; the member's sealed audio and video decode", async () => {
+    secret = [...randomBytes(32)];
+    const page = await browser.open(`${site.origin}/index.html`);
+    expect(await page.evaluate((o) => window.rtcJoin(o), { relay: edge.url, secret, slots: 2, video: true })).toEqual({ ok: true });
+    const post = edge.seen.filter((s) => s.method === 'POST').at(-1)!;
+    expect(post.path).toMatch(/\?profile=video$/);
+    expect(checkRtcOffer(post.body, { video: true, slots: 2 })).toEqual([]);
+    expect(rtcSections(post.body).map((x) => `${x.kind}/${x.direction}/${x.codecs.join('+')}`)).toEqual([
+      'audio/sendonly/opus',
+      'video/sendonly/vp8+rtx',
+      'audio/recvonly/opus',
+      'audio/recvonly/opus',
+      'video/recvonly/vp8+rtx',
+      'video/recvonly/vp8+rtx',
+      'application/sendrecv/',
+    ]);
+    await until(page, 'member', 10_000);
+    await sleep(4000);
+    const r = await page.evaluate(async () => {
+      const inbound: any[] = [];
+      (await window.call.pc.getStats()).forEach((s: any) => {
+        if (s.type === 'inbound-rtp') inbound.push(s);
+      });
+      return { log: window.callLog, e2e: await window.call.e2eStats(), inbound };
+    });
+    const up = await standInPage.evaluate(() => window.standIn.e2ee.report());
+    const v = r.inbound.find((s: any) => s.kind === 'video' && s.packetsReceived > 0);
+    const a = r.inbound.find((s: any) => s.kind === 'audio' && s.packetsReceived > 0);
+    console.log(
+      `video room: member video ${v?.framesDecoded} frames decoded (${v?.keyFramesDecoded} key) ${v?.frameWidth}x${v?.frameHeight}, audio ${a?.packetsReceived} packets; ` +
+        `client opened ${r.e2e.recv.audio.opened}/${r.e2e.recv.video.opened} (refused ${r.e2e.recv.audio.rejected + r.e2e.recv.video.rejected}); stand-in opened the uplinks ${up.recv.audio.opened}/${up.recv.video.opened}`,
+    );
+    expect(r.log[0]).toEqual(['member', 'mOne-1', [expect.any(String), expect.any(String)], 1, 1]);
+    expect(v.framesDecoded).toBeGreaterThan(20);
+    expect(v.keyFramesDecoded).toBeGreaterThanOrEqual(1);
+    expect(a.totalAudioEnergy).toBeGreaterThan(0);
+    expect(r.e2e.recv.video.rejected + r.e2e.recv.audio.rejected).toBe(0);
+    expect(up.recv.video.opened).toBeGreaterThan(20);
+    expect(up.recv.audio.opened).toBeGreaterThan(50);
+    await page.evaluate(() => window.call.leave());
+    await standInPage.evaluate(() => window.standIn.pc.close());
+    await page.close();
+  }, 60_000);
 
   it('errors carry stable codes: the relay refuses (room_full), no relay answers (network)', async () => {
     secret = [...randomBytes(32)];

@@ -111,16 +111,16 @@ export async function rtcPairStats(): Promise<unknown> {
 // ---- RtcCall against a stand-in for the edge (the relay side is another branch) ----
 
 /** Client page: RtcCall.join with the fake microphone; events logged on window.callLog. */
-export async function rtcJoin(o: { relay: string; secret: number[]; slots: number; transform?: string }): Promise<{ ok: boolean; code?: string; status?: number }> {
-  const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+export async function rtcJoin(o: { relay: string; secret: number[]; slots: number; transform?: string; video?: boolean }): Promise<{ ok: boolean; code?: string; status?: number }> {
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: o.video ? { width: 320, height: 240 } : false });
   w.callLog = [];
   w.rosters = [];
   try {
-    const call = await sdk.RtcCall.join({ relay: o.relay, callSecret: new Uint8Array(o.secret), stream: stream as any, slots: o.slots, ...(o.transform ? { transform: o.transform as any } : {}) });
+    const call = await sdk.RtcCall.join({ relay: o.relay, callSecret: new Uint8Array(o.secret), stream: stream as any, slots: o.slots, video: o.video === true, ...(o.transform ? { transform: o.transform as any } : {}) });
     w.call = call;
     call.on('member', (m: any) => {
-      w.callLog.push(['member', m.tag, m.mids, m.stream.getAudioTracks().length]);
-      const el = document.createElement('audio');
+      w.callLog.push(['member', m.tag, m.mids, m.stream.getAudioTracks().length, m.stream.getVideoTracks().length]);
+      const el = document.createElement(m.stream.getVideoTracks().length > 0 ? 'video' : 'audio');
       el.autoplay = true;
       el.srcObject = m.stream;
       document.body.append(el);
@@ -139,23 +139,39 @@ export async function rtcJoin(o: { relay: string; secret: number[]; slots: numbe
  * other member: receives the client's uplink (opened with the call secret), sends its own sealed
  * microphone on the client's first audio receive slot, and announces it on `xrelay`.
  */
+/**
+ * Chromium 156, answerer side (senders of transceivers made by setRemoteDescription): an
+ * RTCRtpScriptTransform on a video sender was bypassed (frames went out unsealed; set again after
+ * the answer too), and on an audio sender only took when set before replaceTrack. The stand-in
+ * therefore uses createEncodedStreams, which takes in both cases. RtcCall is always the offerer
+ * and attaches at addTransceiver time, where both APIs work (rtc-e2ee-media / -call tests).
+ */
+const STAND_IN_TRANSFORM = 'encoded-streams';
+
 export async function standIn(o: { offer: string; secret: number[] }): Promise<string> {
-  const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
-  const e2ee = await sdk.RtcE2ee.create({ callSecret: new Uint8Array(o.secret), transform: 'script' });
-  const pc = new RTCPeerConnection();
+  const ts0 = o.offer.split('\r\n').filter((l) => l.startsWith('m='));
+  const video = ts0[1]?.startsWith('m=video') === true;
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: video ? { width: 320, height: 240 } : false });
+  const e2ee = await sdk.RtcE2ee.create({ callSecret: new Uint8Array(o.secret), transform: STAND_IN_TRANSFORM });
+  const pc = new RTCPeerConnection({ ...e2ee.peerConfig } as any);
   await pc.setRemoteDescription({ type: 'offer', sdp: loopbackOnly(o.offer) });
   const ts = pc.getTransceivers();
-  e2ee.attachReceiver(ts[0]!.receiver as any, 'audio', 'uplink');
-  const slot = ts[1]!;
-  e2ee.attachSender(slot.sender as any, 'audio', 'member');
-  slot.direction = 'sendonly';
-  await slot.sender.replaceTrack(stream.getAudioTracks()[0]!);
-  const roster = (epoch: number, slots: unknown[]): string => JSON.stringify({ type: 'slots', epoch, slots });
+  // The client's uplinks come first (audio, then video in a video room), then its receive slots.
+  e2ee.attachReceiver(ts[0]!.receiver as any, 'audio', 'uplink-audio');
+  if (video) e2ee.attachReceiver(ts[1]!.receiver as any, 'video', 'uplink-video');
+  const slots = video ? [ts[2]!, ts.find((t, i) => i > 2 && t.receiver.track.kind === 'video')!] : [ts[1]!];
+  for (const slot of slots) {
+    const kind = slot.receiver.track.kind as 'audio' | 'video';
+    e2ee.attachSender(slot.sender as any, kind, `member-${kind}`);
+    slot.direction = 'sendonly';
+    await slot.sender.replaceTrack(kind === 'audio' ? stream.getAudioTracks()[0]! : stream.getVideoTracks()[0]!);
+  }
+  const roster = (epoch: number, list: unknown[]): string => JSON.stringify({ type: 'slots', epoch, slots: list });
   pc.ondatachannel = (ev) => {
     const ch = ev.channel;
     const hello = (): void => {
       ch.send('not json'); // counted and ignored by the client
-      ch.send(roster(1, [{ mid: slot.mid, member: 'mOne-1', kind: 'audio' }]));
+      ch.send(roster(1, slots.map((t) => ({ mid: t.mid, member: 'mOne-1', kind: t.receiver.track.kind }))));
     };
     if (ch.readyState === 'open') hello();
     else ch.onopen = hello;
