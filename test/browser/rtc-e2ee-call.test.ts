@@ -133,8 +133,8 @@ describe.skipIf(SKIP_BROWSER)('RtcCall in Chromium against a signalling stand-in
         `${transform}: member audio ${member?.packetsReceived} packets, concealed ${member?.concealedSamples}/${member?.totalSamplesReceived}, energy ${member?.totalAudioEnergy?.toFixed(3)}; ` +
           `client opened ${r.e2e.recv.audio.opened} (refused ${r.e2e.recv.audio.rejected}), stand-in opened the uplink ${up.recv.audio.opened}; roster ${JSON.stringify(r.stats)}`,
       );
-      expect(r.log[0]).toEqual(['member', 'mOne-1', [expect.any(String)], 1, 0]);
-      expect(r.stats).toEqual({ rosterRejected: 1, rosters: 1 });
+      expect(r.log).toEqual([['member', 'mOne-1', [expect.any(String)], 1, 0]]); // no 'closed': the seal checks passed
+      expect(r.stats).toEqual({ rosterRejected: 1, rosters: 1, e2eBypassed: 0 });
       expect(member.packetsReceived).toBeGreaterThan(50);
       expect(member.totalAudioEnergy).toBeGreaterThan(0);
       expect(r.e2e.recv.audio.opened).toBeGreaterThan(50);
@@ -194,6 +194,30 @@ describe.skipIf(SKIP_BROWSER)('RtcCall in Chromium against a signalling stand-in
     expect(up.recv.video.opened).toBeGreaterThan(20);
     expect(up.recv.audio.opened).toBeGreaterThan(50);
     await page.evaluate(() => window.call.leave());
+    await standInPage.evaluate(() => window.standIn.pc.close());
+    await page.close();
+  }, 60_000);
+
+  it('fails closed: frames sent past the sealing transform make the call leave (e2e_bypassed)', async () => {
+    secret = [...randomBytes(32)];
+    const page = await browser.open(`${site.origin}/index.html`);
+    expect(await page.evaluate((o) => window.rtcJoin(o), { relay: edge.url, secret, slots: 1 })).toEqual({ ok: true });
+    const deletes = edge.seen.filter((s) => s.method === 'DELETE').length;
+    // What a careless app (or a browser bug) could do: the sender's frames pass a transform that
+    // does not seal. (Setting transform = null instead makes Chromium stop sending: already closed.)
+    await page.evaluate(() => {
+      const code = 'onrtctransform = (e) => { e.transformer.readable.pipeTo(e.transformer.writable); };';
+      const passThrough = new Worker(URL.createObjectURL(new Blob([code], { type: 'text/javascript' })));
+      window.call.pc.getSenders()[0].transform = new (window as any).RTCRtpScriptTransform(passThrough, {});
+    });
+    const t0 = Date.now();
+    await until(page, 'closed', 10_000);
+    const r = await page.evaluate(() => ({ log: window.callLog, stats: window.call.stats, state: window.call.pc.connectionState }));
+    console.log(`bypass: closed after ${Date.now() - t0} ms: ${JSON.stringify(r)}`);
+    expect(r.log.at(-1)).toEqual(['closed', 'e2e_bypassed']);
+    expect(r.stats.e2eBypassed).toBe(1);
+    expect(r.state).toBe('closed');
+    expect(edge.seen.filter((s) => s.method === 'DELETE').length).toBe(deletes + 1);
     await standInPage.evaluate(() => window.standIn.pc.close());
     await page.close();
   }, 60_000);

@@ -128,6 +128,7 @@ export async function rtcJoin(o: { relay: string; secret: number[]; slots: numbe
     });
     call.on('left', (m: any) => w.callLog.push(['left', m.tag, m.stream.getTracks().length]));
     call.on('roster', (r: any) => w.rosters.push(r));
+    call.on('closed', (why: string) => w.callLog.push(['closed', why]));
     return { ok: true };
   } catch (e: any) {
     return { ok: false, code: e?.code, status: e?.status };

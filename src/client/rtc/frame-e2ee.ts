@@ -108,7 +108,10 @@ export class FrameSealer {
       this.stats.sealed++;
       return sealRecord(key, this.kid, this.ctr++, frame, this.padBytes);
     }
-    if (frame.length === 0) return frame; // nothing to hide; the receiver passes it on as is
+    if (frame.length === 0) {
+      this.stats.sealed++; // nothing to hide; passed on as is (and counted, for SealWatch)
+      return frame;
+    }
     const clear = vp8ClearBytes(frame);
     const head = frame.subarray(0, clear);
     const rec = sealUnpaddedRecord(key, this.kid, this.ctr++, frame.subarray(clear), head);

@@ -27,6 +27,7 @@ import type { RtcE2eReport } from './e2ee-engine.js';
 import { RtcE2ee, type RtcTransformMode } from './rtc-e2ee.js';
 import { RtcMembers, type RtcMember } from './rtc-members.js';
 import { parseRtcRoster, type RtcRoster } from './roster.js';
+import { SealWatch } from './seal-watch.js';
 import { checkRtcOffer, mungeRtcSdp } from './sdp-munge.js';
 import { rtcGlobals, type DataChannelLike, type MediaStreamLike, type PeerConnectionLike, type RtpTransceiverLike } from './webrtc-dom.js';
 
@@ -53,6 +54,12 @@ export interface RtcJoinOptions {
   iceServers?: unknown[];
   /** How long ICE + DTLS may take after the answer; default 10 000 ms. */
   connectTimeoutMs?: number;
+  /**
+   * How often to check that every sent frame went through the sealing transform (seal-watch.ts);
+   * on a bypass the call leaves at once and emits `closed` with 'e2e_bypassed'. Frames sent in
+   * the meantime have left unsealed: at most about this long of media. Default 1000 ms; 0 = off.
+   */
+  sealCheckMs?: number;
 }
 
 export interface RtcCallEvents {
@@ -62,7 +69,7 @@ export interface RtcCallEvents {
   left: [RtcMember];
   /** Every valid roster message, after `member` / `left`. */
   roster: [RtcRoster];
-  /** The connection to the edge failed or closed (not after leave()). */
+  /** The connection to the edge failed or closed ('failed', 'closed'), or the call left because frames went out unsealed ('e2e_bypassed'). */
   closed: [string];
 }
 
@@ -70,18 +77,22 @@ export interface RtcCallStats {
   /** Roster messages that did not parse (ignored). */
   rosterRejected: number;
   rosters: number;
+  /** Checks that found frames sent without passing the sealing transform (the call then left). */
+  e2eBypassed: number;
 }
 
 const MAX_SLOTS = 16;
 
 export class RtcCall extends TypedEmitter<RtcCallEvents> {
-  readonly stats: RtcCallStats = { rosterRejected: 0, rosters: 0 };
+  readonly stats: RtcCallStats = { rosterRejected: 0, rosters: 0, e2eBypassed: 0 };
   readonly members: RtcMembers;
   /** The roster epoch last applied (-1 before the first). */
   epoch = -1;
   private left = false;
   /** Events raised while join() ran (the roster often arrives first), delivered just after it resolves. */
   private held: Array<() => void> | undefined = [];
+  private sealTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly sealWatch = new SealWatch();
 
   private constructor(
     readonly pc: PeerConnectionLike,
@@ -124,6 +135,8 @@ export class RtcCall extends TypedEmitter<RtcCallEvents> {
         throw new XrelayClientError('internal', `the relay's answer does not apply: ${(err as Error).message}`, { cause: err });
       }
       await call.connected(opts.connectTimeoutMs ?? 10_000);
+      const every = opts.sealCheckMs ?? 1000;
+      if (every > 0) call.sealTimer = setInterval(() => void call.checkSealing(), every);
       call.releaseHeldEvents();
       return call;
     } catch (err) {
@@ -186,6 +199,23 @@ export class RtcCall extends TypedEmitter<RtcCallEvents> {
     };
   }
 
+  /** Fails closed when the browser sent frames the transform never sealed (seal-watch.ts). */
+  private async checkSealing(): Promise<void> {
+    const report = await this.e2ee.report();
+    if (report === undefined || this.left) return;
+    const sent = { audio: 0, video: 0 };
+    (await this.pc.getStats()).forEach((s) => {
+      if (s.type !== 'outbound-rtp') return;
+      if (s.kind === 'audio') sent.audio += Number(s.packetsSent ?? 0);
+      if (s.kind === 'video') sent.video += Number(s.framesSent ?? 0);
+    });
+    const bad = this.sealWatch.check({ audio: { sealed: report.send.audio.sealed, sent: sent.audio }, video: { sealed: report.send.video.sealed, sent: sent.video } });
+    if (bad.length === 0 || this.left) return;
+    this.stats.e2eBypassed++;
+    this.announce('closed', 'e2e_bypassed');
+    await this.leave();
+  }
+
   /** Counters of the end-to-end layer (sealed, opened, refused, oversize) per direction and kind. */
   e2eStats(): Promise<RtcE2eReport | undefined> {
     return this.e2ee.report();
@@ -200,6 +230,7 @@ export class RtcCall extends TypedEmitter<RtcCallEvents> {
   async leave(): Promise<void> {
     if (this.left) return;
     this.left = true;
+    if (this.sealTimer !== undefined) clearInterval(this.sealTimer);
     try {
       await fetchRelay(relayHttpUrl(this.relay, this.location), { method: 'DELETE' }, 'leave');
     } catch {
