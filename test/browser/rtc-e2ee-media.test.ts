@@ -30,6 +30,30 @@ describe.skipIf(SKIP_BROWSER)('RTC end-to-end encryption in Chromium: media deco
   });
 
   for (const mode of ['script', 'encoded-streams'] as const) {
+    it(`rekey mid-call (${mode}): receivers first, then the sender; frames keep opening, none refused`, async () => {
+      const page = await browser.open(`${site.origin}/index.html`);
+      const secret = [...randomBytes(32)];
+      const r = await page.evaluate((o) => window.rtcPair(o), { secretA: secret, secretB: secret, mode, video: true, silentToo: false });
+      expect(r.state).toBe('connected');
+      await sleep(1500);
+      const before: PairStats = await page.evaluate(() => window.rtcPairStats());
+      const next = [...randomBytes(32)];
+      await page.evaluate((n) => {
+        window.pair.e2eB.rekey(new Uint8Array(n));
+        window.pair.e2eA.rekey(new Uint8Array(n));
+      }, next);
+      await sleep(2000);
+      const after: PairStats = await page.evaluate(() => window.rtcPairStats());
+      await page.close();
+      const opened = (s: PairStats, k: 'audio' | 'video'): number => s.e2eB!.recv[k].opened;
+      console.log(`rekey (${mode}): opened audio ${opened(before, 'audio')} -> ${opened(after, 'audio')}, video ${opened(before, 'video')} -> ${opened(after, 'video')}, refused ${after.e2eB!.recv.audio.rejected + after.e2eB!.recv.video.rejected}`);
+      expect(opened(after, 'audio') - opened(before, 'audio')).toBeGreaterThan(60);
+      expect(opened(after, 'video') - opened(before, 'video')).toBeGreaterThan(10);
+      expect(after.e2eB!.recv.audio.rejected + after.e2eB!.recv.video.rejected).toBe(0);
+      const video = after.in.find((x) => x.kind === 'video')!;
+      expect(video.framesDecoded).toBeGreaterThan(opened(before, 'video'));
+    }, 60_000);
+
     it(`audio and VP8 video decode at the far end through the ${mode} transform`, async () => {
       const page = await browser.open(`${site.origin}/index.html`);
       const secret = [...randomBytes(32)];
