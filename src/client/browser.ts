@@ -12,3 +12,4 @@ export * from './api.js';
 export { RtcE2ee, availableTransformModes, type RtcE2eeOptions, type RtcTransformMode } from './rtc/rtc-e2ee.js';
 export { RtcCall, type RtcJoinOptions, type RtcCallEvents, type RtcCallStats, type RtcProfile } from './rtc/rtc-call.js';
 export type { RtcMember } from './rtc/rtc-members.js';
+export { restrictToEdgeRules } from './rtc/edge-prefs.js';

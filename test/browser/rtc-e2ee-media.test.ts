@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { forbiddenExtensionsIn, opusParamsIn } from '../../src/client/rtc/sdp-munge.js';
+import { forbiddenExtensionsIn, opusParamsIn, rtcSections } from '../../src/client/rtc/sdp-munge.js';
 import { SKIP_BROWSER, launchChromium, type StaticSite, type TestBrowser } from './harness.js';
 import { RTC_FLAGS, rtcSite, type PairStats } from './rtc-site.js';
 
@@ -28,6 +28,28 @@ describe.skipIf(SKIP_BROWSER)('RTC end-to-end encryption in Chromium: media deco
     await browser?.close();
     await site?.close();
   });
+
+  it("the transceiver APIs alone (no munging) already give an offer with only Opus/VP8 and allowed extensions", async () => {
+    const page = await browser.open(`${site.origin}/index.html`);
+    const r = await page.evaluate(async () => {
+      const pc = new RTCPeerConnection();
+      const took = [];
+      for (const [kind, direction] of [['audio', 'sendonly'], ['video', 'sendonly'], ['audio', 'recvonly'], ['video', 'recvonly']]) {
+        took.push(window.rtcSdk.restrictToEdgeRules(pc.addTransceiver(kind!, { direction: direction as RTCRtpTransceiverDirection }), kind));
+      }
+      pc.createDataChannel('xrelay');
+      const sdp = (await pc.createOffer()).sdp!;
+      pc.close();
+      return { took, sdp };
+    });
+    await page.close();
+    console.log(`Chromium's own offer after restrictToEdgeRules: ${JSON.stringify(r.took[0])}; extensions ${[...new Set([...r.sdp.matchAll(/a=extmap:\d+ (\S+)/g)].map((m) => m[1]))].join(' ')}`);
+    expect(r.took.every((t: { codecs: boolean; extensions: boolean }) => t.codecs && t.extensions)).toBe(true);
+    expect(forbiddenExtensionsIn(r.sdp)).toEqual([]);
+    expect(rtcSections(r.sdp).map((x) => x.codecs.join('+'))).toEqual(['opus', 'vp8+rtx', 'opus', 'vp8+rtx', '']);
+    // The fmtp parameters have no API: those come from the munging (and the applied answer).
+    expect(opusParamsIn(r.sdp)[0]!.usedtx).toBeUndefined();
+  }, 60_000);
 
   for (const mode of ['script', 'encoded-streams'] as const) {
     it(`rekey mid-call (${mode}): receivers first, then the sender; frames keep opening, none refused`, async () => {

@@ -183,7 +183,7 @@ export async function standIn(o: { offer: string; secret: number[] }): Promise<s
   return loopbackOnly(await gathered(pc));
 }
 
-w.sdk = sdk;
+w.rtcSdk = sdk; // (window.sdk is this module itself: the harness page imports sdk.js as a namespace)
 w.rtcJoin = rtcJoin;
 w.standInAnswer = standIn;
 w.rtcPair = rtcPair;

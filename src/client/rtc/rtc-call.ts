@@ -27,9 +27,10 @@ import type { RtcE2eReport } from './e2ee-engine.js';
 import { RtcE2ee, type RtcTransformMode } from './rtc-e2ee.js';
 import { RtcMembers, type RtcMember } from './rtc-members.js';
 import { parseRtcRoster, type RtcRoster } from './roster.js';
+import { restrictToEdgeRules } from './edge-prefs.js';
 import { SealWatch } from './seal-watch.js';
 import { checkRtcOffer, mungeRtcSdp } from './sdp-munge.js';
-import { rtcGlobals, type DataChannelLike, type MediaStreamLike, type PeerConnectionLike, type RtpTransceiverLike } from './webrtc-dom.js';
+import { rtcGlobals, type DataChannelLike, type MediaStreamLike, type MediaStreamTrackLike, type PeerConnectionLike, type RtpTransceiverLike } from './webrtc-dom.js';
 
 export type RtcProfile = 'audio' | 'audio-room' | 'video';
 
@@ -253,12 +254,17 @@ interface RecvSlot {
  * and sends nothing (such a member stands out by its silence on the wire: give it a silent track).
  */
 function buildTransceivers(pc: PeerConnectionLike, e2ee: RtcE2ee, stream: MediaStreamLike | undefined, video: boolean, k: number): RecvSlot[] {
+  const add = (trackOrKind: MediaStreamTrackLike | 'audio' | 'video', kind: 'audio' | 'video', direction: string): RtpTransceiverLike => {
+    const t = pc.addTransceiver(trackOrKind, { direction });
+    restrictToEdgeRules(t, kind);
+    return t;
+  };
   const mic = stream?.getAudioTracks()[0];
-  e2ee.attachSender(pc.addTransceiver(mic ?? 'audio', { direction: 'sendonly' }).sender, 'audio', 'audio');
-  if (video) e2ee.attachSender(pc.addTransceiver(stream?.getVideoTracks()[0] ?? 'video', { direction: 'sendonly' }).sender, 'video', 'video');
+  e2ee.attachSender(add(mic ?? 'audio', 'audio', 'sendonly').sender, 'audio', 'audio');
+  if (video) e2ee.attachSender(add(stream?.getVideoTracks()[0] ?? 'video', 'video', 'sendonly').sender, 'video', 'video');
   const recv: RecvSlot[] = [];
   for (const kind of video ? (['audio', 'video'] as const) : (['audio'] as const)) {
-    for (let i = 0; i < k; i++) recv.push({ kind, transceiver: pc.addTransceiver(kind, { direction: 'recvonly' }) });
+    for (let i = 0; i < k; i++) recv.push({ kind, transceiver: add(kind, kind, 'recvonly') });
   }
   recv.forEach((s, i) => e2ee.attachReceiver(s.transceiver.receiver, s.kind, `${s.kind}-${i % k}`));
   return recv;
@@ -266,7 +272,13 @@ function buildTransceivers(pc: PeerConnectionLike, e2ee: RtcE2ee, stream: MediaS
 
 async function localOffer(pc: PeerConnectionLike, video: boolean, k: number): Promise<string> {
   const offer = await pc.createOffer();
-  await pc.setLocalDescription({ type: 'offer', sdp: mungeRtcSdp(offer.sdp) });
+  try {
+    await pc.setLocalDescription({ type: 'offer', sdp: mungeRtcSdp(offer.sdp) });
+  } catch {
+    // A browser that refuses munged local descriptions: its own offer (already restricted by
+    // edge-prefs.ts) goes in, and the munged text is what the relay gets (checked below).
+    await pc.setLocalDescription(offer);
+  }
   // The edge is ICE-lite and learns our address from our checks; candidates in the offer are a
   // courtesy, so gathering gets a short bound.
   if (pc.iceGatheringState !== 'complete') {
