@@ -94,6 +94,7 @@ export class RtcCall extends TypedEmitter<RtcCallEvents> {
   private held: Array<() => void> | undefined = [];
   private sealTimer: ReturnType<typeof setInterval> | undefined;
   private readonly sealWatch = new SealWatch();
+  private checking = false;
 
   private constructor(
     readonly pc: PeerConnectionLike,
@@ -202,6 +203,16 @@ export class RtcCall extends TypedEmitter<RtcCallEvents> {
 
   /** Fails closed when the browser sent frames the transform never sealed (seal-watch.ts). */
   private async checkSealing(): Promise<void> {
+    if (this.checking) return; // a slow worker answer: never two checks at once
+    this.checking = true;
+    try {
+      await this.checkSealingOnce();
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  private async checkSealingOnce(): Promise<void> {
     const report = await this.e2ee.report();
     if (report === undefined || this.left) return;
     const sent = { audio: 0, video: 0 };
