@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import * as nodeSdk from '../../src/client/node.js';
 import { parseRtcRoster } from '../../src/client/rtc/roster.js';
 import { checkRtcOffer, forbiddenExtensionsIn, mungeRtcSdp, opusParamsIn, rtcSections } from '../../src/client/rtc/sdp-munge.js';
 import { RTC_ALLOWED_HEADER_EXTENSIONS, RTC_FORBIDDEN_HEADER_EXTENSIONS } from '../../src/wire/rtc-header-extensions.js';
@@ -52,6 +53,17 @@ describe('SDP munging for the edge', () => {
     expect(raw.some((p) => p.includes('usedtx'))).toBe(true);
     expect(raw.some((p) => p.includes('forbidden header extensions'))).toBe(true);
     expect(checkRtcOffer(m.replace(/a=rtcp-mux\r\n/, ''), { video: true, slots: 1 }).some((p) => p.includes('rtcp-mux'))).toBe(true);
+  });
+});
+
+describe('the portable RTC pieces from the Node entry', () => {
+  it('node.js exports the munging, checks, sealing and roster parser (not RtcCall, which needs a browser)', () => {
+    expect(nodeSdk.mungeRtcSdp).toBe(mungeRtcSdp);
+    expect(nodeSdk.parseRtcRoster).toBe(parseRtcRoster);
+    expect(typeof nodeSdk.FrameSealer).toBe('function');
+    expect(typeof nodeSdk.FrameOpener).toBe('function');
+    expect(nodeSdk.RTC_ALLOWED_HEADER_EXTENSIONS).toBe(RTC_ALLOWED_HEADER_EXTENSIONS);
+    expect('RtcCall' in nodeSdk).toBe(false);
   });
 });
 
