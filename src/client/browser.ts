@@ -9,3 +9,7 @@ import { webRuntime } from './runtime-web.js';
 
 installRuntime(webRuntime);
 export * from './api.js';
+export { RtcE2ee, availableTransformModes, type RtcE2eeOptions, type RtcTransformMode } from './rtc/rtc-e2ee.js';
+export { RtcCall, type RtcJoinOptions, type RtcCallEvents, type RtcCallStats, type RtcProfile } from './rtc/rtc-call.js';
+export type { RtcMember } from './rtc/rtc-members.js';
+export { restrictToEdgeRules } from './rtc/edge-prefs.js';

@@ -63,6 +63,24 @@ describe('the SDK in browsers', () => {
     expect(code.length).toBeGreaterThan(10_000);
   });
 
+  it('bundles the e2ee worker (RTCRtpScriptTransform) for the browser with no Node built-in, and reports its size', async () => {
+    const out = await build({ entryPoints: [join(CLIENT, 'rtc/e2ee-worker.ts')], bundle: true, platform: 'browser', format: 'esm', target: 'es2022', minify: true, write: false, metafile: true, logLevel: 'silent' });
+    const inputs = Object.keys(out.metafile.inputs);
+    expect(inputs.filter((i) => BUILTINS.has(i) || i.startsWith('node:'))).toEqual([]);
+    const ours = inputs.filter((i) => !i.includes('node_modules') && !i.startsWith('('));
+    expect(ours.filter((i) => !i.startsWith('src/client/') && !i.startsWith('src/wire/'))).toEqual([]);
+    // The worker carries the sealing, not the call, mailbox or WebSocket code.
+    expect(ours.filter((i) => /rtc-call|mailbox|cell-transport|runtime-web/.test(i))).toEqual([]);
+    const code = out.outputFiles[0]!.text;
+    console.log(`e2ee worker bundle (esbuild, minified, esm): ${(code.length / 1024).toFixed(1)} KiB, gzip ${(gzipSync(code).length / 1024).toFixed(1)} KiB; ${ours.length} SDK modules`);
+    expect(code).toContain('onrtctransform');
+  });
+
+  it('the browser bundle names its worker beside itself (bundlers follow new URL(..., import.meta.url))', async () => {
+    const { code } = await bundleBrowserEntry(false);
+    expect(code).toMatch(/new URL\(["']\.\/e2ee-worker\.js["'], import\.meta\.url\)/);
+  });
+
   it('the bundle fails when a Node built-in sneaks in (the check can fail)', async () => {
     await expect(
       build({ stdin: { contents: "import { createSocket } from 'node:dgram'; console.log(createSocket);", resolveDir: CLIENT }, bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent' }),
@@ -97,7 +115,7 @@ describe('the SDK in browsers', () => {
       mkdirSync(join(dir, 'app'));
       writeFileSync(
         join(dir, 'app/app.ts'),
-        `import { CallClient, MailboxReader, XrelayClientError, ready, sealEnvelope, type CallFrame, type ReceivedEnvelope } from '../out/src/client/browser.js';
+        `import { CallClient, MailboxReader, RtcCall, XrelayClientError, ready, sealEnvelope, type CallFrame, type ReceivedEnvelope, type RtcMember } from '../out/src/client/browser.js';
 export async function main(relay: string, secret: Uint8Array, keys: { publicKey: Uint8Array; secretKey: Uint8Array; mailboxId: Uint8Array }): Promise<string> {
   await ready();
   const sealed: Uint8Array = sealEnvelope(keys.publicKey, { kind: 'chat', body: new Uint8Array(1) });
@@ -106,6 +124,10 @@ export async function main(relay: string, secret: Uint8Array, keys: { publicKey:
   try {
     const call = await CallClient.join({ relay, callSecret: secret });
     call.on('frame', (f: CallFrame) => call.send(f.data));
+    const stream: MediaStream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    const rtc = await RtcCall.join({ relay, callSecret: secret, stream, slots: 3 });
+    rtc.on('member', (m: RtcMember) => { const el = new Audio(); el.srcObject = m.stream as MediaStream; });
+    await rtc.leave();
     return String(sealed.length);
   } catch (e) {
     return e instanceof XrelayClientError ? e.code : 'other';
