@@ -334,7 +334,7 @@ function sendFrame(m: Member, k: number, frameMs: number): number {
 export type ClientTotals = CallStats;
 
 function clientTotals(members: Member[]): ClientTotals {
-  const t: ClientTotals = { packetsSent: 0, dummiesSent: 0, packetsReceived: 0, dummiesReceived: 0, e2eRejected: 0, sendQueueDrops: 0, missedTicks: 0, dummiesWithheld: 0, e2ePaddingSuspensions: 0, transportFailovers: 0 };
+  const t: ClientTotals = { packetsSent: 0, dummiesSent: 0, packetsReceived: 0, dummiesReceived: 0, e2eRejected: 0, sendQueueDrops: 0, missedTicks: 0, dummiesWithheld: 0, e2ePaddingSuspensions: 0, transportFailovers: 0, rejoins: 0 };
   for (const m of members) {
     const s = m.call?.stats;
     if (s === undefined) continue;
