@@ -19,10 +19,11 @@ let a: TestRelay;
 let b: TestRelay;
 
 const cluster = { leaseTtlMs: 3000, leaseRenewMs: 1000 };
+const APP = 'http://app.test:8080';
 
 beforeAll(async () => {
   redis = await startRedis();
-  const file = { store: 'redis', redis: { url: redis.url }, media: { enabled: true }, cluster };
+  const file = { store: 'redis', redis: { url: redis.url }, media: { enabled: true }, cluster, corsOrigins: [APP] };
   a = await startTestRelay(file, { logLevel: 'warn' });
   b = await startTestRelay(file, { logLevel: 'warn' });
   // both registrations seen by both nodes (each reads the others' at its renewal)
@@ -49,9 +50,9 @@ async function rosterOf(parties: Party[], n: number): Promise<void> {
   await expect.poll(() => parties.every((p) => p.call.roster.length === n), { timeout: 5000 }).toBe(true);
 }
 
-async function joinRaw(relay: string, room: Uint8Array): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${relay}/v1/media/join`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ room: Buffer.from(room).toString('base64url'), publicKey: randomBytes(32).toString('base64url'), profile: 'audio' }) });
-  return { status: res.status, body: await res.json() };
+async function joinRaw(relay: string, room: Uint8Array, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(`${relay}/v1/media/join`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ room: Buffer.from(room).toString('base64url'), publicKey: randomBytes(32).toString('base64url'), profile: 'audio' }) });
+  return { status: res.status, body: await res.json(), headers: res.headers };
 }
 
 describe('rooms across two nodes', () => {
@@ -107,9 +108,11 @@ describe('rooms across two nodes', () => {
     expect((await (await fetch(`${a.url}/healthz`)).json())).toMatchObject({ status: 'ok', draining: true });
 
     // a new room through A: 409 room_elsewhere naming B; the SDK lands on B
-    const raw = await joinRaw(a.url, randomBytes(32));
+    // (from a page of a listed origin: the 409 carries the CORS header, so the browser SDK reads `relay`)
+    const raw = await joinRaw(a.url, randomBytes(32), { origin: APP });
     expect(raw.status).toBe(409);
     expect(raw.body).toMatchObject({ error: { code: 'room_elsewhere' }, relay: b.url });
+    expect(raw.headers.get('access-control-allow-origin')).toBe(APP);
     const fresh = await party(a.url, randomBytes(32));
     expect(fresh.call.relay).toBe(b.url);
     // B learns of A's draining at their next renewals: a new room through B stays on B too
