@@ -1,7 +1,7 @@
 /**
  * /healthz (the process answers), /readyz (every plane ready, not draining), /metrics and the drain
- * switch `POST|DELETE /v1/admin/drain` (addresses in metricsAllow only, like /metrics; a browser's
- * POST is refused by the CORS policy unless its origin is listed).
+ * switch `POST|DELETE /v1/admin/drain` (addresses in metricsAllow only, like /metrics, and never a
+ * request with an Origin header: a browser's, even from an origin listed in corsOrigins).
  */
 import type { ClientAddressOf } from '../limits/client-address.js';
 import { RelayError } from '../errors.js';
@@ -32,6 +32,8 @@ export function mountHealthRoutes(router: HttpRouter, deps: HealthRouteDeps): vo
   });
   const drainSwitch = (on: boolean): HttpHandler => (req, res) => {
     req.resume();
+    // Never a browser's: a page of a listed origin opened on an allowed address must not drain the node.
+    if (req.headers.origin !== undefined) throw new RelayError('forbidden', 'the drain switch takes no browser requests');
     if (!deps.metricsAllowed(deps.clientAddress(req))) throw new RelayError('forbidden', 'this address may not drain the node (see metricsAllow)');
     if (deps.drain.draining !== on) {
       deps.drain.draining = on;

@@ -46,7 +46,7 @@ describe('xrelay drain', () => {
     expect((await fetch(`${open.url}/readyz`)).status).toBe(200);
   });
 
-  it('is refused 403 forbidden from an address outside metricsAllow, and the node does not drain', async () => {
+  it('is refused 403 forbidden from an address outside metricsAllow or with an Origin header, and the node does not drain', async () => {
     const r = await drain(['--relay', closed.url]);
     expect(r.code).toBe(1);
     expect(r.out).toContain('"code":"forbidden"');
@@ -54,6 +54,10 @@ describe('xrelay drain', () => {
     const raw = await fetch(`${closed.url}/v1/admin/drain`, { method: 'POST' });
     expect(raw.status).toBe(403);
     expect((await raw.json()).error.code).toBe('forbidden');
+    // a browser's request (Origin header) is refused even from an allowed address
+    const fromPage = await fetch(`${open.url}/v1/admin/drain`, { method: 'POST', headers: { origin: 'http://app.test' } });
+    expect(fromPage.status).toBe(403);
+    expect(await draining(open)).toBe(false);
   });
 
   it('without --relay, finds the node from the config (XRELAY_* variables); a node that does not answer exits 1', async () => {
