@@ -59,8 +59,14 @@ export class CallClient extends TypedEmitter<CallEvents> {
   private oldKeys: CallKeys | undefined;
   private transport: CellTransport | undefined;
   private readonly queue: Uint8Array[] = [];
-  private readonly inbox: E2eInbox;
-  private ctr = 0;
+  private inbox: E2eInbox;
+  /**
+   * The e2e record counter. It starts at a random multiple of 2^20: a room made again with the same
+   * call secret (everyone left and came back, or a cluster failover moved it to another node) counts
+   * its epochs from 1 again, so a key (epoch, slot) can serve another sender than before; disjoint
+   * counter ranges keep every (key, nonce) pair unique (docs/PROTOCOL.md §9).
+   */
+  private ctr = randomCounterStart();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private nextTick = 0;
   private leaving = 0;
@@ -323,6 +329,10 @@ export class CallClient extends TypedEmitter<CallEvents> {
         this.hop = hop;
         this.relay = relay;
         this.epoch = answer.epoch;
+        // A new room incarnation: its epochs start again, so its keys (epoch, slot) may have served
+        // other senders before: fresh replay windows, and no roster until the relay sends one.
+        this.inbox = new E2eInbox(this.stats);
+        this.roster = [];
         await this.start();
         if (this.closed) return;
         this.rejoining = false;
@@ -420,3 +430,8 @@ export class CallClient extends TypedEmitter<CallEvents> {
   };
 }
 const LEAVE = new Uint8Array([CONTROL_LEAVE]);
+
+/** A random multiple of 2^20 below 2^52 (the counter stays a safe integer for 2^52 more records). */
+function randomCounterStart(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0]! * 0x10_0000;
+}
