@@ -68,6 +68,8 @@ export class RoomCluster {
 
   /** Where a join for `room` is served (throws RelayError node_draining / store_unavailable). */
   async route(room: Uint8Array): Promise<JoinRoute> {
+    // Stopping: its rooms are being released; a join served now would die with the node.
+    if (this.closed) throw new RelayError('shutting_down', 'this node is stopping', { retryAfterSec: 1 });
     const p = this.placement;
     if (p === undefined) throw new RelayError('store_unavailable', 'room placement is not ready yet', { retryAfterSec: 1 });
     p.draining = this.deps.draining();
