@@ -4,6 +4,7 @@
  * directed pair delivers; Redis holds only room hashes -> node ids and node records; a drained node
  * takes no new room (a join there is redirected to the other node) while its call goes on.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -127,6 +128,14 @@ describe('rooms across two nodes', () => {
     await rosterOf(call, 3);
     await talk(call, 15, 40);
     expect(expectAllDelivered(call, 15)).toEqual([]);
+
+    // the cluster metrics, as Prometheus reads them (promtool lint), while A drains
+    const text = a.metrics.render();
+    expect(text).toContain('xrelay_cluster_draining 1');
+    expect(text).toContain('xrelay_cluster_nodes 2');
+    expect(text).toMatch(/xrelay_cluster_rooms_held [1-9]/);
+    const lint = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 20_000 });
+    expect({ status: lint.status, out: `${lint.stdout}${lint.stderr}`.trim() }).toEqual({ status: 0, out: '' });
 
     await leaveAll([...call, fresh, viaB]);
     expect((await fetch(`${a.url}/v1/admin/drain`, { method: 'DELETE' })).status).toBe(200);
