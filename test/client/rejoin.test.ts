@@ -28,7 +28,7 @@ describe('rejoin on a silent relay', () => {
     console.log(`relay gone: reconnecting after ${reconnectAfter.toFixed(0)} ms (silent ${r.silentMs} ms), closed after ${closedAfter.toFixed(0)} ms`);
     expect(c).toEqual({ reason: 'rejoin_failed', code: 'network' });
     expect(events).toEqual(['reconnecting', 'closed']);
-    expect(closedAfter).toBeGreaterThanOrEqual(600 + 1500);
+    expect(closedAfter).toBeGreaterThanOrEqual(600 + 1500 - 50); // the last cell may have come a moment before the relay stopped
     expect(closedAfter).toBeLessThan(600 + 1500 + 3000);
     expect(call.stats.rejoins).toBe(0);
   }, 20_000);

@@ -114,10 +114,12 @@ describe('rooms across two nodes', () => {
     expect(raw.status).toBe(409);
     expect(raw.body).toMatchObject({ error: { code: 'room_elsewhere' }, relay: b.url });
     expect(raw.headers.get('access-control-allow-origin')).toBe(APP);
-    const fresh = await party(a.url, randomBytes(32));
-    expect(fresh.call.relay).toBe(b.url);
-    // B learns of A's draining at their next renewals: a new room through B stays on B too
-    await sleep(cluster.leaseRenewMs * 2.2);
+    const freshSecret = randomBytes(32);
+    const fresh = [await party(a.url, freshSecret), await party(a.url, freshSecret), await party(b.url, freshSecret)];
+    expect(fresh.every((p) => p.call.relay === b.url)).toBe(true);
+    // B now carries 3 sessions, draining A 2: once B has read A's draining record (A's next renewal,
+    // then B's), B places a new room on itself although A is less loaded
+    await sleep(cluster.leaseRenewMs * 3);
     const viaB = await party(b.url, randomBytes(32));
     expect(viaB.call.relay).toBe(b.url);
 
@@ -137,7 +139,7 @@ describe('rooms across two nodes', () => {
     const lint = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 20_000 });
     expect({ status: lint.status, out: `${lint.stdout}${lint.stderr}`.trim() }).toEqual({ status: 0, out: '' });
 
-    await leaveAll([...call, fresh, viaB]);
+    await leaveAll([...call, ...fresh, viaB]);
     expect((await fetch(`${a.url}/v1/admin/drain`, { method: 'DELETE' })).status).toBe(200);
     expect((await (await fetch(`${a.url}/readyz`)).json()).status).toBe('ready');
   }, 40_000);

@@ -67,6 +67,19 @@ describe('RoomPlacement', () => {
     expect(p.plan('new', 0, 300)).toEqual({ kind: 'refuse', code: 'node_draining' });
   });
 
+  it('draining: a room mapped to this node with no member here is not kept (another node placed it on a stale view)', () => {
+    const p = new RoomPlacement(self, OPTS);
+    p.viewed([node('a', 50)], 0);
+    p.draining = true;
+    // b's own id is left out of the live ids: Redis replaces a mapping to b by the candidate
+    expect(p.plan('stale', 0, 10)).toEqual({ kind: 'place', candidate: 'a', live: ['a'] });
+    // with a member here, the room stays b's even while its lease is renewed through Redis
+    p.placed('mine', 'b', 0);
+    p.joined('mine');
+    p.viewed([node('a', 50)], 5000);
+    expect(p.plan('mine', 1, 7000)).toEqual({ kind: 'place', candidate: 'a', live: ['b', 'a'] });
+  });
+
   it('renews every leaseRenewMs the rooms with members, releases emptied ones once, and forgets unused claims after their lease', () => {
     const p = new RoomPlacement(self, OPTS);
     expect(p.renewDue(0)).toBe(true);

@@ -125,7 +125,11 @@ export class RoomPlacement {
     const me = this.record(sessions);
     const chosen = chooseNode([me, ...others], this.self.id);
     if (chosen === undefined) return { kind: 'refuse', code: 'node_draining' };
-    return { kind: 'place', candidate: chosen.id, live: [this.self.id, ...others.map((n) => n.id)] };
+    // Draining, and no member of the room here: a mapping to this node (placed by a node whose view
+    // had not yet seen the drain) is not kept, so the room goes to the candidate instead.
+    const keepSelf = !this.draining || (r !== undefined && r.members > 0);
+    const live = [...(keepSelf ? [this.self.id] : []), ...others.map((n) => n.id)];
+    return { kind: 'place', candidate: chosen.id, live };
   }
 
   /**
