@@ -1,6 +1,6 @@
 /**
- * Room placement over two in-process relay nodes sharing one real redis-server (cluster mode, issue
- * 13): clients joining one room through different nodes end up in one call on one node, every
+ * Room placement over two in-process relay nodes sharing one real redis-server, and a 3-master Redis
+ * Cluster (cluster mode, issue 13): clients joining one room through different nodes end up in one call on one node, every
  * directed pair delivers; Redis holds only room hashes -> node ids and node records; a drained node
  * takes no new room (a join there is redirected to the other node) while its call goes on.
  */
@@ -12,7 +12,7 @@ import { CallClient } from '../../src/client/call/call-client.js';
 import { roomIdOf } from '../../src/client/call/e2e-keys.js';
 import { expectAllDelivered, leaveAll, seqOf, talk, type Party } from '../media/call-helpers.js';
 import { sleep } from '../media/harness.js';
-import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
+import { startRedis, startRedisCluster, type RedisProcess } from '../helpers/redis-server.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 
 let redis: RedisProcess;
@@ -143,4 +143,28 @@ describe('rooms across two nodes', () => {
     expect((await fetch(`${a.url}/v1/admin/drain`, { method: 'DELETE' })).status).toBe(200);
     expect((await (await fetch(`${a.url}/readyz`)).json()).status).toBe('ready');
   }, 40_000);
+});
+
+describe('rooms across two nodes on a 3-master Redis Cluster', () => {
+  it('joins through both nodes land in one call on one node and every pair delivers (node records in the {nodes} slot, room keys spread)', async () => {
+    const rc = await startRedisCluster();
+    const file = { store: 'redis', redis: { url: rc.url, cluster: true }, media: { enabled: true }, cluster };
+    const x = await startTestRelay(file, { logLevel: 'warn' });
+    const y = await startTestRelay(file, { logLevel: 'warn' });
+    try {
+      await sleep(cluster.leaseRenewMs * 1.5);
+      const secret = randomBytes(32);
+      const parties = [await party(x.url, secret), await party(y.url, secret), await party(y.url, secret)];
+      await rosterOf(parties, 3);
+      expect(new Set(parties.map((p) => p.call.relay)).size).toBe(1);
+      await talk(parties, 10, 40);
+      expect(expectAllDelivered(parties, 10)).toEqual([]);
+      expect(x.metric('xrelay_cluster_nodes')).toBe(2);
+      await leaveAll(parties);
+    } finally {
+      await x.dispose();
+      await y.dispose();
+      await rc.stop();
+    }
+  }, 90_000);
 });
