@@ -7,7 +7,7 @@ import { field } from './fields.js';
 
 export const clusterOptions = {
   publicUrl: field.string(
-    'Cluster mode: base URL clients reach this very node at (`https://node-a.example.com`, a path prefix is kept), registered in Redis and sent to a client whose join another node receives for a room this node holds (409 room_elsewhere). Not the load balancer\'s address: it must name this node. Empty: the URL the relay listens on (`http(s)://host:httpPort`), right only when clients reach the node there.',
+    'Cluster mode: base URL clients reach this very node at (`https://node-a.example.com`, a path prefix is kept), registered in Redis and sent to a client whose join another node receives for a room this node holds (409 room_elsewhere). Not the load balancer\'s address: it must name this node. Empty: the URL the relay listens on (`http(s)://host:httpPort`), right only when clients reach the node there (refused at start on a wildcard `host` in cluster mode).',
     '',
   ),
   leaseTtlMs: field.int(
