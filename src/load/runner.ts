@@ -14,6 +14,7 @@ import { startTarget, type RelaySample, type RelayTarget, type TargetSpec } from
 import { seededRng, subSeed } from './rng.js';
 import type { Scenario } from './scenario.js';
 import type { CallStats } from '../client/call/call-client.js';
+import { emptyCallStats } from '../client/call/call-types.js';
 import { progressLine, sampleIntervals } from './sampler.js';
 import { Sink } from './leak/unpadded.js';
 import { RTP_HEADER_BYTES } from './leak/unpadded.js';
@@ -335,7 +336,7 @@ function sendFrame(m: Member, k: number, frameMs: number): number {
 export type ClientTotals = CallStats;
 
 function clientTotals(members: Member[]): ClientTotals {
-  const t: ClientTotals = { packetsSent: 0, dummiesSent: 0, packetsReceived: 0, dummiesReceived: 0, e2eRejected: 0, sendQueueDrops: 0, missedTicks: 0, dummiesWithheld: 0, e2ePaddingSuspensions: 0, transportFailovers: 0, rejoins: 0 };
+  const t: ClientTotals = emptyCallStats();
   for (const m of members) {
     const s = m.call?.stats;
     if (s === undefined) continue;

@@ -31,27 +31,16 @@ import { E2ePaddingGate, paddedRoomLimit, type E2ePaddingStatus } from './e2e-pa
 import { CallKeys, checkCallSecret, kidOf } from './e2e-keys.js';
 import type { HopLink } from './hop-link.js';
 import type { JoinAnswer } from './join-request.js';
-import { defaultRejoinSilenceMs, joinSession } from './session-join.js';
+import { defaultRejoinSilenceMs, joinSession, randomCounterStart } from './session-join.js';
 import { capacityOf, recordBytes, sealRecord } from './sframe.js';
-import type { CallEvents, CallFrame, CallOptions, CallStats } from './call-types.js';
+import { emptyCallStats, type CallEvents, type CallFrame, type CallOptions, type CallStats } from './call-types.js';
 import { E2eInbox } from './e2e-inbox.js';
 
 export type { CallClosed, CallEvents, CallFrame, CallOptions, CallStats, Reconnecting, Rejoined, TransportChange } from './call-types.js';
 
 export class CallClient extends TypedEmitter<CallEvents> {
-  readonly stats: CallStats = {
-    packetsSent: 0,
-    dummiesSent: 0,
-    packetsReceived: 0,
-    dummiesReceived: 0,
-    e2eRejected: 0,
-    sendQueueDrops: 0,
-    missedTicks: 0,
-    dummiesWithheld: 0,
-    e2ePaddingSuspensions: 0,
-    transportFailovers: 0,
-    rejoins: 0,
-  };
+  readonly stats: CallStats = emptyCallStats();
+
   readonly capacity: number;
   epoch: number;
   roster: number[] = [];
@@ -430,8 +419,3 @@ export class CallClient extends TypedEmitter<CallEvents> {
   };
 }
 const LEAVE = new Uint8Array([CONTROL_LEAVE]);
-
-/** A random multiple of 2^20 below 2^52 (the counter stays a safe integer for 2^52 more records). */
-function randomCounterStart(): number {
-  return crypto.getRandomValues(new Uint32Array(1))[0]! * 0x10_0000;
-}

@@ -70,6 +70,11 @@ export interface CallStats {
   rejoins: number;
 }
 
+/** Every counter at 0 (a new call; the load kit sums calls from it). */
+export function emptyCallStats(): CallStats {
+  return { packetsSent: 0, dummiesSent: 0, packetsReceived: 0, dummiesReceived: 0, e2eRejected: 0, sendQueueDrops: 0, missedTicks: 0, dummiesWithheld: 0, e2ePaddingSuspensions: 0, transportFailovers: 0, rejoins: 0 };
+}
+
 /** The relay went silent: the client rejoins (the `rejoined` event follows, or `closed`). */
 export interface Reconnecting {
   /** How long the downlink had been silent when the rejoin began. */

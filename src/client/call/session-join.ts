@@ -25,3 +25,8 @@ export async function joinSession(opts: CallOptions): Promise<{ answer: JoinAnsw
     kp.privateKey.fill(0);
   }
 }
+
+/** A random multiple of 2^20 below 2^52 (the counter stays a safe integer for 2^52 more records). */
+export function randomCounterStart(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0]! * 0x10_0000;
+}
