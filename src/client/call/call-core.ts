@@ -75,9 +75,8 @@ export class CallClient extends TypedEmitter<CallEvents> {
   private constructor(
     private readonly opts: CallOptions,
     private answer: JoinAnswer,
-    public hop: HopLink,
-    /** Base URL of the node serving this session (a cluster may have redirected the join). */
-    public relay: string,
+    private hopLink: HopLink,
+    private relayUrl: string,
   ) {
     super();
     this.keys = new CallKeys(opts.callSecret);
@@ -91,6 +90,14 @@ export class CallClient extends TypedEmitter<CallEvents> {
     this.rejoinWatch = new DownlinkWatch(opts.rejoinSilenceMs ?? defaultRejoinSilenceMs(answer.profile.tickMs));
   }
 
+  /** The hop layer of the current session (a rejoin makes a new one). */
+  get hop(): HopLink {
+    return this.hopLink;
+  }
+  /** Base URL of the node serving this session (a cluster may have redirected the join, a rejoin moved it). */
+  get relay(): string {
+    return this.relayUrl;
+  }
   get slot(): number {
     return this.answer.slot;
   }
@@ -315,8 +322,8 @@ export class CallClient extends TypedEmitter<CallEvents> {
         const { answer, hop, relay } = await joinSession(this.opts);
         if (this.closed || this.departing) return;
         this.answer = answer;
-        this.hop = hop;
-        this.relay = relay;
+        this.hopLink = hop;
+        this.relayUrl = relay;
         this.epoch = answer.epoch;
         // A new room incarnation: its epochs start again, so its keys (epoch, slot) may have served
         // other senders before: fresh replay windows, and no roster until the relay sends one.
