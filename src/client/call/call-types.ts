@@ -49,6 +49,10 @@ export interface CallFrame {
   slot: number;
   data: Uint8Array;
   epoch: number;
+  /**
+   * The sender's record counter: one more per record it sends (media or dummy). It starts at a random
+   * multiple of 2^20 (up to 2^52; docs/PROTOCOL.md §9), so use differences, not the value, as time.
+   */
   ctr: number;
 }
 
