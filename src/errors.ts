@@ -36,6 +36,9 @@ export const ERROR_CODES = {
   room_full: 409,
   profile_mismatch: 409,
   too_many_sessions: 503,
+  // cluster mode: the room lives on another node (the body names its base URL: `relay`); this node is draining
+  room_elsewhere: 409,
+  node_draining: 503,
   // start-up: another relay holds the data dir (the CLI exits 2)
   data_dir_locked: 503,
   // HTTP requests, whatever the route

@@ -46,6 +46,10 @@ export interface Relay {
   /** The HTTP routes and WebSocket paths the planes registered (the contract test reads them). */
   readonly router: HttpRouter;
   readonly logger: Logger;
+  /** True while the node is draining (`xrelay drain`, POST /v1/admin/drain): no new rooms, /readyz 503. */
+  readonly draining: boolean;
+  /** Starts or ends draining (what the admin route does). */
+  setDraining(on: boolean): void;
   /** Apply what can change while running (certificates, log level): see relay-reload.ts. SIGHUP calls it. */
   reload(next: RelayConfig): ReloadReport;
   close(): Promise<void>;
@@ -65,7 +69,8 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   const router = new HttpRouter(logger, metrics, maxFrameBytes(config));
   router.usePolicy(new BrowserPolicy(config.corsOrigins, new Set([JOIN_PATH])));
   const clientAddress = clientAddressResolver(config.trustProxy);
-  const ctx: PlaneContext = { config, logger, redactor, metrics, http: router, clientAddress };
+  const drain = { draining: false, onChange: (on: boolean) => logger.info({ draining: on }, on ? 'node draining: no new rooms, calls go on' : 'node no longer draining') };
+  const ctx: PlaneContext = { config, logger, redactor, metrics, http: router, clientAddress, draining: () => drain.draining };
 
   const tls = config.tlsCert !== '';
   const server = createServer(config, tls);
@@ -90,7 +95,7 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
     const turn = config.turn.enabled ? await startTurnPlane(ctx) : undefined;
     if (turn) planes.push(turn);
 
-    mountHealthRoutes(router, { planes, metrics, clientAddress, metricsAllowed: addressMatcher(config.metricsAllow) });
+    mountHealthRoutes(router, { planes, metrics, clientAddress, metricsAllowed: addressMatcher(config.metricsAllow), drain });
 
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -101,11 +106,20 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
       logger.warn('serving plain HTTP on a non-loopback address: configure tlsCert and tlsKey, or put a TLS terminator in front');
     }
     const url = `${tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${httpPort}`;
+    for (const p of planes) await p.listening?.(url);
     logger.info({ httpPort, tls, media: media?.udpPort ?? 'off', turn: turn?.udpPort ?? 'off', posture: config.logPosture }, 'relay listening');
 
     let closing: Promise<void> | undefined;
     return {
       config, httpPort, url, envelope, media, turn, metrics, router, logger,
+      get draining() {
+        return drain.draining;
+      },
+      setDraining(on: boolean) {
+        if (drain.draining === on) return;
+        drain.draining = on;
+        drain.onChange(on);
+      },
       reload: (next) => reloadRelay({ running: config, logger, https, turn }, next),
       close() {
         closing ??= (async () => {

@@ -34,6 +34,8 @@ const RANKS: ReadonlyArray<readonly [string, number]> = [
   // Config validates media profiles with the media codec's one table (config/validate.ts).
   ['config', 4.5],
   ['*/crypto', 5],
+  // The one ioredis client factory, shared by the envelope store/bus and the media room registry.
+  ['redis', 5.5],
   ['*/store', 6],
   ['*/core', 7],
   ['*/push', 8],

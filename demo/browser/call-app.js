@@ -49,7 +49,9 @@ async function join() {
     demo.received++;
     let d = decoders.get(f.slot);
     if (d === undefined) decoders.set(f.slot, (d = startDecoder(ctx)));
-    d.decoder.decode(new EncodedAudioChunk({ type: 'key', timestamp: f.ctr * 20_000, data: f.data }));
+    // The sender's counter grows by one per 20 ms record (media or dummy) from a random start: time is the difference.
+    d.firstCtr ??= f.ctr;
+    d.decoder.decode(new EncodedAudioChunk({ type: 'key', timestamp: (f.ctr - d.firstCtr) * 20_000, data: f.data }));
   });
   call.on('roster', (r) => ($('roster').textContent = `${r.slots.length} (${r.slots.join(', ')})`));
   session = { call, ctx, stream, encoder, capture, decoders, secret, last: { t: performance.now(), records: 0, media: 0 } };

@@ -5,13 +5,14 @@
  * missing its value (with its placeholder), an unknown command, a stray argument. The options of
  * `serve` and `print-config` come from the config schema, as do their placeholders.
  *
- * `xrelay load ...` hands every argument after `load` to the load kit unchanged.
+ * `xrelay load ...` hands every argument after `load` to the load kit unchanged; `xrelay drain ...`
+ * its arguments to src/cli/drain.ts.
  */
 import { parseArgs as parseTokens } from 'node:util';
 import { closestName, flagName, valueName } from '../config/fields.js';
 import { listFields } from '../config/load.js';
 
-const COMMANDS = ['serve', 'print-config', 'load', 'config-docs', 'version', 'help'] as const;
+const COMMANDS = ['serve', 'print-config', 'load', 'drain', 'config-docs', 'version', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface ParsedArgs {
@@ -23,7 +24,7 @@ export interface ParsedArgs {
   configFile: string | undefined;
   /** `config-docs --readme FILE`. */
   readme: string | undefined;
-  /** `load`: the arguments after it, untouched. */
+  /** `load`, `drain`: the arguments after it, untouched. */
   rest: string[];
 }
 
@@ -85,7 +86,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       throw new UsageError('unknown_command', `unknown command "${first}"${near ? ` (did you mean "${near}"?)` : ''}; commands: ${COMMANDS.join(', ')}`);
     }
     out.command = first as Command;
-    if (out.command === 'load') return { ...out, rest: argv.slice(1) };
+    if (out.command === 'load' || out.command === 'drain') return { ...out, rest: argv.slice(1) };
     args = argv.slice(1);
   }
   const specs = optionsOf(out.command ?? 'help');

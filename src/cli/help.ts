@@ -6,6 +6,7 @@ const COMMAND_LINES = [
   '  serve          run the relay',
   '  print-config   print the effective config (secrets hidden) and exit',
   '  load           run a load scenario (xrelay load --help; docs/LOADTEST.md)',
+  '  drain          make a running node take no new rooms while its calls finish [--relay <url>] [--off]',
   '  config-docs    print the config reference as the README\'s Markdown tables [--readme <file>]',
   '  version        print the version (also --version, -v, -V)',
   '  help           print this help (also --help, -h)',

@@ -28,6 +28,10 @@ async function main(argv: string[]): Promise<number> {
     const { runLoadCommand } = await import('../load/cli.js');
     return runLoadCommand(args.rest);
   }
+  if (args.command === 'drain') {
+    const { runDrainCommand } = await import('./drain.js');
+    return runDrainCommand(args.rest);
+  }
   if (args.command === 'config-docs') {
     // `xrelay config-docs --readme README.md` rewrites the README's reference in place.
     if (args.readme === undefined) process.stdout.write(configReferenceMarkdown());

@@ -2,6 +2,7 @@
  * The relay's one config schema. Sources, lowest precedence first: built-in defaults, the JSON
  * config file (`--config FILE`), `XRELAY_*` environment variables, command-line flags.
  */
+import { clusterOptions } from './cluster-options.js';
 import { field, type SchemaValues } from './fields.js';
 import { httpOptions } from './http-options.js';
 import { mediaOptions } from './media-options.js';
@@ -57,6 +58,7 @@ export const relaySchema = {
   envelope: envelopeOptions,
   turn: turnOptions,
   media: mediaOptions,
+  cluster: clusterOptions,
 } as const;
 
 export type RelayConfig = SchemaValues<typeof relaySchema>;

@@ -33,10 +33,32 @@ export function checkValues(c: RelayConfig): void {
   if (c.media.enabled) checkMedia(c);
   if (c.turn.enabled) checkTurn(c.turn, c.host);
   checkPorts(c);
+  checkCluster(c);
   for (const name of ['trustProxy', 'metricsAllow'] as const) {
     for (const entry of c[name]) {
       if (parseSubnet(entry) === undefined) throw new ConfigError(name, `${name}: ${JSON.stringify(entry)} is not an IP address or CIDR (e.g. 10.0.0.5, 10.0.0.0/8, fd00::/8)`);
     }
+  }
+}
+
+function checkCluster(c: RelayConfig): void {
+  const k = c.cluster;
+  if (k.leaseRenewMs * 2 > k.leaseTtlMs) throw new ConfigError('cluster.leaseRenewMs', `cluster.leaseRenewMs (${k.leaseRenewMs}) must be at most half of cluster.leaseTtlMs (${k.leaseTtlMs}), so one lost renewal does not lose a lease`);
+  if (k.publicUrl === '') {
+    // Cluster mode sends clients to this node's URL: the listening address will not do when it is a wildcard.
+    if (c.store === 'redis' && c.media.enabled && isWildcard(c.host)) {
+      throw new ConfigError('cluster.publicUrl', `cluster.publicUrl: host ${c.host} is a wildcard address; set cluster.publicUrl to the URL clients reach this node at (cluster mode redirects joins there)`);
+    }
+    return;
+  }
+  let u: URL | undefined;
+  try {
+    u = new URL(k.publicUrl);
+  } catch {
+    u = undefined;
+  }
+  if (u === undefined || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.search !== '' || u.hash !== '' || u.username !== '' || u.password !== '') {
+    throw new ConfigError('cluster.publicUrl', `cluster.publicUrl: ${JSON.stringify(k.publicUrl)} is not an http(s) base URL without query, fragment or credentials`);
   }
 }
 

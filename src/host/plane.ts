@@ -36,12 +36,16 @@ export interface PlaneContext {
   readonly http: HttpMount;
   /** The address rate limits key a request by (config `trustProxy`); default: the socket's peer. */
   readonly clientAddress?: ClientAddressOf;
+  /** True while the node is draining (`xrelay drain`): it takes no new rooms; its calls go on. Default: never. */
+  readonly draining?: () => boolean;
 }
 
 export interface Plane {
   readonly name: string;
   /** True once the plane can serve (e.g. its store is open); drives GET /readyz. */
   ready(): boolean;
+  /** Called once the HTTP server listens, with its URL (a cluster node registers itself then). */
+  listening?(url: string): Promise<void>;
   /** Stop accepting, finish in-flight work, release sockets and files. Idempotent. */
   close(): Promise<void>;
 }

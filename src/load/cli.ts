@@ -55,7 +55,7 @@ export async function runLoadCommand(argv: string[]): Promise<number> {
   if (a.seed !== undefined) sc.seed = a.seed;
   const target: TargetSpec =
     a.relay !== undefined
-      ? { kind: 'remote', url: a.relay, ...(a.relayUdp !== undefined ? { udp: a.relayUdp } : {}) }
+      ? { kind: 'remote', url: a.relay[0]!, urls: a.relay, ...(a.relayUdp !== undefined ? { udp: a.relayUdp } : {}) }
       : { kind: a.inProcess ? 'in-process' : 'spawned', host: { media: { ...LOAD_JOIN_LIMITS, ...(sc.relayMedia ?? {}) }, ...(sc.envelopes !== undefined ? { envelope: { postRatePerSec: 1_000_000, postBurst: 1_000_000, maxSocketsPerAddress: 1_000_000, authRatePerSec: 1_000_000, authBurst: 1_000_000 } } : {}) } };
   const { report, dir } = await runAndWrite(sc, a.duration ?? sc.durationMs, target, a.out, a.quiet ? undefined : progressPrinter(), a.workers);
   printSummary(report, dir);
@@ -96,7 +96,7 @@ export async function runAndWrite(sc: Scenario, durationMs: number, target: Targ
       durationMs,
       target,
       ...(progress !== undefined ? { progress } : {}),
-      ...(sc.envelopes !== undefined ? { envelopes: (url: string, ms: number) => runEnvelopeStorm(url, sc.envelopes!, ms) } : {}),
+      ...(sc.envelopes !== undefined ? { envelopes: (urls: readonly string[], ms: number) => runEnvelopeStorm(urls, sc.envelopes!, ms) } : {}),
     });
     report = buildReport(run, startedAt);
     charts = renderCharts(report, run);

@@ -31,14 +31,16 @@ export interface StormReport {
 
 const DRAIN_MS = 10_000;
 
-export async function runEnvelopeStorm(url: string, storm: EnvelopeStorm, durationMs: number): Promise<StormReport> {
+export async function runEnvelopeStorm(urls: string | readonly string[], storm: EnvelopeStorm, durationMs: number): Promise<StormReport> {
+  const list = typeof urls === 'string' ? [urls] : [...urls];
   const boxes = await Promise.all(Array.from({ length: storm.mailboxes }, () => generateMailboxKeys()));
   const paths = boxes.map((k) => `/v1/mailboxes/${encodeB64url(k.mailboxId)}/envelopes`);
   const readLatencies = new F64List(4096);
   const problems: Record<string, number> = {};
   let received = 0;
-  const readers = boxes.map((keys) => {
-    const r = new MailboxReader({ relayUrl: url, keys, autoAck: true });
+  // Readers round robin over the nodes; posts too (autocannon spreads its connections over the URLs).
+  const readers = boxes.map((keys, i) => {
+    const r = new MailboxReader({ relayUrl: list[i % list.length]!, keys, autoAck: true });
     r.on('envelope', (e) => {
       received++;
       if (e.body.length >= 8) readLatencies.push(nowEpochMs() - Buffer.from(e.body.buffer, e.body.byteOffset, 8).readDoubleBE(0));
@@ -54,7 +56,8 @@ export async function runEnvelopeStorm(url: string, storm: EnvelopeStorm, durati
     const durationSec = Math.max(1, Math.floor(durationMs / 1000) - 1);
     const started = nowEpochMs();
     const result = await autocannon({
-      url,
+      // autocannon spreads its connections over a URL array (lib/run.js: connection i -> urls[i % n]); its types say string.
+      url: (list.length === 1 ? list[0]! : list) as string,
       connections: storm.connections,
       pipelining: storm.pipelining ?? 1,
       ...(storm.ratePerSec !== undefined ? { overallRate: storm.ratePerSec } : {}),

@@ -66,7 +66,7 @@ export class Member {
     return this.call !== undefined && this.leftAt === Infinity;
   }
 
-  async join(url: string, relayUdp: { host: string; port: number } | undefined, collector: Collector, mirrorSink: number | undefined): Promise<void> {
+  async join(url: string | readonly string[], relayUdp: { host: string; port: number } | undefined, collector: Collector, mirrorSink: number | undefined): Promise<void> {
     const transport = this.group.transport ?? 'udp';
     let udpTarget: { host: string; port: number } | undefined;
     if (this.observed && relayUdp !== undefined && transport !== 'ws') {

@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { parseDuration } from './scenario.js';
+import { parseRelayList } from './relay-list.js';
 
 /** Stable codes of argument errors (tests assert on these; messages may change). */
 export type LoadArgCode = 'unknown_option' | 'missing_value' | 'bad_value' | 'unexpected_argument' | 'conflicting_options' | 'unknown_scenario' | 'bad_scenario';
@@ -24,7 +25,8 @@ export interface LoadArgs {
   scenario: string;
   duration?: number;
   out: string;
-  relay?: string;
+  /** One or more relay nodes (a cluster); the first is the one whose /metrics is sampled. */
+  relay?: string[];
   relayUdp?: { host: string; port: number };
   inProcess: boolean;
   leak: boolean;
@@ -78,16 +80,14 @@ export const LOAD_OPTIONS: readonly OptionSpec[] = [
   {
     key: 'relay',
     flag: 'relay',
-    value: 'URL',
-    help: 'load a running relay (http:// or https://) instead of spawning one; it must lift its join/post rate limits and let this address read /metrics',
+    value: 'URL[,URL...]',
+    help: 'load a running relay (http:// or https://) instead of spawning one; it must lift its join/post rate limits and let this address read /metrics. Several URLs (cluster nodes sharing a Redis): joins, readers and posts are spread over them, /metrics is read from the first',
     parse: (t) => {
-      let u: URL | undefined;
       try {
-        u = new URL(t);
-      } catch {
-        u = undefined;
+        return parseRelayList(t);
+      } catch (err) {
+        return bad((err as Error).message);
       }
-      return u !== undefined && (u.protocol === 'http:' || u.protocol === 'https:') ? t : bad(`must be an http:// or https:// URL, got "${t}"`);
     },
   },
   {

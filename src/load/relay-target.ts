@@ -24,6 +24,8 @@ export interface RelaySample {
 export interface RelayTarget {
   readonly kind: 'spawned' | 'in-process' | 'remote';
   readonly url: string;
+  /** Every node of a cluster target (`--relay URL,URL`), `url` first; absent: just `url`. */
+  readonly urls?: readonly string[];
   /** The relay's UDP cell address when known (observer taps need it). */
   readonly udp?: { host: string; port: number };
   readonly pid?: number;
@@ -39,10 +41,10 @@ export interface RelayTarget {
 export type TargetSpec =
   | { kind: 'spawned' | 'in-process'; host: HostOptions }
   /** `noMetrics`: do not poll /metrics (load shards, whose parent samples the relay). */
-  | { kind: 'remote'; url: string; udp?: { host: string; port: number }; noMetrics?: boolean };
+  | { kind: 'remote'; url: string; urls?: readonly string[]; udp?: { host: string; port: number }; noMetrics?: boolean };
 
 export async function startTarget(spec: TargetSpec): Promise<RelayTarget> {
-  if (spec.kind === 'remote') return remoteTarget(spec.url, spec.udp, spec.noMetrics === true);
+  if (spec.kind === 'remote') return { ...remoteTarget(spec.url, spec.udp, spec.noMetrics === true), ...(spec.urls !== undefined ? { urls: spec.urls } : {}) };
   if (spec.kind === 'in-process') return inProcessTarget(await hostRelay(spec.host));
   return spawnTarget(spec.host);
 }

@@ -14,9 +14,11 @@ import { startTarget, type RelaySample, type RelayTarget, type TargetSpec } from
 import { seededRng, subSeed } from './rng.js';
 import type { Scenario } from './scenario.js';
 import type { CallStats } from '../client/call/call-client.js';
+import { emptyCallStats } from '../client/call/call-types.js';
 import { progressLine, sampleIntervals } from './sampler.js';
 import { Sink } from './leak/unpadded.js';
 import { RTP_HEADER_BYTES } from './leak/unpadded.js';
+import { relaysFor } from './relay-list.js';
 
 export interface RunOptions {
   scenario: Scenario;
@@ -27,7 +29,7 @@ export interface RunOptions {
   /** Drive only rooms with index % count === index (client load split over processes: shards.ts). */
   shard?: { index: number; count: number };
   /** Envelope storm, run alongside the calls when the scenario has one (envelope-storm.ts). */
-  envelopes?: (url: string, durationMs: number) => Promise<unknown>;
+  envelopes?: (urls: readonly string[], durationMs: number) => Promise<unknown>;
 }
 
 /**
@@ -161,7 +163,7 @@ class ScenarioRun {
   private async joinOne(m: Member): Promise<void> {
     const joins = this.joins;
     try {
-      await m.join(this.target.url, this.target.udp, this.collector, this.sink?.port);
+      await m.join(relaysFor(this.target.urls ?? [this.target.url], m.id), this.target.udp, this.collector, this.sink?.port);
       joins.count++;
       joins.latencies.push(m.joinMs);
     } catch (err) {
@@ -205,7 +207,7 @@ class ScenarioRun {
         );
       }
     });
-    return { storm: this.opts.envelopes !== undefined && sc.envelopes !== undefined ? this.opts.envelopes(target.url, this.opts.durationMs) : undefined };
+    return { storm: this.opts.envelopes !== undefined && sc.envelopes !== undefined ? this.opts.envelopes(target.urls ?? [target.url], this.opts.durationMs) : undefined };
   }
 
   private frameTick(gi: number, frameMs: number): void {
@@ -334,7 +336,7 @@ function sendFrame(m: Member, k: number, frameMs: number): number {
 export type ClientTotals = CallStats;
 
 function clientTotals(members: Member[]): ClientTotals {
-  const t: ClientTotals = { packetsSent: 0, dummiesSent: 0, packetsReceived: 0, dummiesReceived: 0, e2eRejected: 0, sendQueueDrops: 0, missedTicks: 0, dummiesWithheld: 0, e2ePaddingSuspensions: 0, transportFailovers: 0 };
+  const t: ClientTotals = emptyCallStats();
   for (const m of members) {
     const s = m.call?.stats;
     if (s === undefined) continue;

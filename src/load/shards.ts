@@ -26,6 +26,7 @@ interface ShardJob {
   scenario: Scenario;
   durationMs: number;
   url: string;
+  urls?: readonly string[];
   udp?: { host: string; port: number };
   index: number;
   count: number;
@@ -86,13 +87,13 @@ export async function runSharded(sc: Scenario, durationMs: number, target: Relay
       progress?.(`[${Math.round((s.t - relayStart.t) / 1000)} s] ${workers} workers | relay cpu ${q.relayCpuPct?.toFixed(0) ?? '–'}% | rss ${q.relayRssMB?.toFixed(0) ?? '–'} MB | cells in ${q.relayCellsInPerSec?.toFixed(0) ?? '–'}/s out ${q.relayCellsOutPerSec?.toFixed(0) ?? '–'}/s`);
     }
   })();
-  const storm = sc.envelopes !== undefined ? runEnvelopeStorm(target.url, sc.envelopes, durationMs) : undefined;
+  const storm = sc.envelopes !== undefined ? runEnvelopeStorm(target.urls ?? [target.url], sc.envelopes, durationMs) : undefined;
   const shardScenario: Scenario = { ...sc, leak: false };
   delete shardScenario.envelopes;
   const results = await Promise.all(
     Array.from({ length: workers }, (_, index) =>
       new Promise<ShardResult>((resolve, reject) => {
-        const job: ShardJob = { scenario: shardScenario, durationMs, url: target.url, ...(target.udp !== undefined ? { udp: target.udp } : {}), index, count: workers };
+        const job: ShardJob = { scenario: shardScenario, durationMs, url: target.url, ...(target.urls !== undefined ? { urls: target.urls } : {}), ...(target.udp !== undefined ? { udp: target.udp } : {}), index, count: workers };
         const child = fork(script, [], { env: { ...process.env, XRELAY_LOAD_SHARD: JSON.stringify(job) }, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
         let done: ShardResult | undefined;
         child.on('message', (m: ShardResult) => {
@@ -231,7 +232,7 @@ function mergeWire(base: Report, parts: Report[]): Report['wire'] {
 async function shardMain(): Promise<void> {
   const job = JSON.parse(process.env.XRELAY_LOAD_SHARD ?? '{}') as ShardJob;
   const started = new Date();
-  const run = await runScenario({ scenario: job.scenario, durationMs: job.durationMs, target: { kind: 'remote', url: job.url, ...(job.udp !== undefined ? { udp: job.udp } : {}), noMetrics: true }, shard: { index: job.index, count: job.count } });
+  const run = await runScenario({ scenario: job.scenario, durationMs: job.durationMs, target: { kind: 'remote', url: job.url, ...(job.urls !== undefined ? { urls: job.urls } : {}), ...(job.udp !== undefined ? { udp: job.udp } : {}), noMetrics: true }, shard: { index: job.index, count: job.count } });
   const report = buildReport(run, started);
   const result: ShardResult = { report };
   await new Promise<void>((resolve) => process.send!(result, () => resolve()));

@@ -39,7 +39,7 @@ describe('xrelay load options', () => {
   it('parses every option into typed values, with defaults', () => {
     expect(parseLoadArgs([])).toMatchObject({ scenario: 'group-audio-8', out: 'reports', workers: 1, inProcess: false, leak: false, quiet: false });
     const a = parseLoadArgs(['--scenario', 'churn', '--duration', '1500ms', '--seed', '4294967295', '--workers=3', '--relay', 'http://127.0.0.1:7800', '--relay-udp', '[::1]:7801', '--quiet', '--out', '/tmp/x']);
-    expect(a).toMatchObject({ scenario: 'churn', duration: 1500, seed: 4294967295, workers: 3, relay: 'http://127.0.0.1:7800', relayUdp: { host: '::1', port: 7801 }, quiet: true, out: '/tmp/x' });
+    expect(a).toMatchObject({ scenario: 'churn', duration: 1500, seed: 4294967295, workers: 3, relay: ['http://127.0.0.1:7800'], relayUdp: { host: '::1', port: 7801 }, quiet: true, out: '/tmp/x' });
     expect(parseLoadArgs(['-h']).help).toBe(true);
   });
 

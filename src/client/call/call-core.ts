@@ -23,34 +23,24 @@ import { CONTROL_SLOT, maxRecordPayload } from '../../wire/cell-layout.js';
 import { CONTROL_LEAVE, parseRoster } from '../../wire/control-records.js';
 import { XrelayClientError } from '../client-error.js';
 import { TypedEmitter } from '../emitter.js';
-import { sodiumOrThrow } from '../crypto-lib.js';
 import { ready } from '../ready.js';
 import { relayWsUrl } from '../relay-url.js';
 import { hasUdp, openUdp, openWs, type CellTransport } from './cell-transport.js';
 import { defaultSilenceMs, DownlinkWatch } from './downlink-watch.js';
 import { E2ePaddingGate, paddedRoomLimit, type E2ePaddingStatus } from './e2e-padding-gate.js';
-import { CallKeys, checkCallSecret, kidOf, roomIdOf } from './e2e-keys.js';
-import { HopLink } from './hop-link.js';
-import { requestJoin, type JoinAnswer } from './join-request.js';
+import { CallKeys, checkCallSecret, kidOf } from './e2e-keys.js';
+import type { HopLink } from './hop-link.js';
+import type { JoinAnswer } from './join-request.js';
+import { defaultRejoinSilenceMs, joinSession, randomCounterStart } from './session-join.js';
 import { capacityOf, recordBytes, sealRecord } from './sframe.js';
-import type { CallEvents, CallFrame, CallOptions, CallStats } from './call-types.js';
+import { emptyCallStats, type CallEvents, type CallFrame, type CallOptions, type CallStats } from './call-types.js';
 import { E2eInbox } from './e2e-inbox.js';
 
-export type { CallEvents, CallFrame, CallOptions, CallStats, TransportChange } from './call-types.js';
+export type { CallClosed, CallEvents, CallFrame, CallOptions, CallStats, Reconnecting, Rejoined, TransportChange } from './call-types.js';
 
 export class CallClient extends TypedEmitter<CallEvents> {
-  readonly stats: CallStats = {
-    packetsSent: 0,
-    dummiesSent: 0,
-    packetsReceived: 0,
-    dummiesReceived: 0,
-    e2eRejected: 0,
-    sendQueueDrops: 0,
-    missedTicks: 0,
-    dummiesWithheld: 0,
-    e2ePaddingSuspensions: 0,
-    transportFailovers: 0,
-  };
+  readonly stats: CallStats = emptyCallStats();
+
   readonly capacity: number;
   epoch: number;
   roster: number[] = [];
@@ -58,8 +48,14 @@ export class CallClient extends TypedEmitter<CallEvents> {
   private oldKeys: CallKeys | undefined;
   private transport: CellTransport | undefined;
   private readonly queue: Uint8Array[] = [];
-  private readonly inbox: E2eInbox;
-  private ctr = 0;
+  private inbox: E2eInbox;
+  /**
+   * The e2e record counter. It starts at a random multiple of 2^20: a room made again with the same
+   * call secret (everyone left and came back, or a cluster failover moved it to another node) counts
+   * its epochs from 1 again, so a key (epoch, slot) can serve another sender than before; disjoint
+   * counter ranges keep every (key, nonce) pair unique (docs/PROTOCOL.md §9).
+   */
+  private ctr = randomCounterStart();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private nextTick = 0;
   private leaving = 0;
@@ -70,13 +66,17 @@ export class CallClient extends TypedEmitter<CallEvents> {
   /** Downlink silence on UDP ('auto' only): triggers failover to the WebSocket. */
   private readonly watch: DownlinkWatch | undefined;
   private switching = false;
+  /** Downlink silence on any transport: triggers a rejoin (cluster failover). */
+  private readonly rejoinWatch: DownlinkWatch;
+  private rejoining = false;
   /** Events raised before join() resolved, delivered just after (undefined once delivered). */
   private held: Array<() => void> | undefined = [];
 
   private constructor(
     private readonly opts: CallOptions,
-    private readonly answer: JoinAnswer,
-    readonly hop: HopLink,
+    private answer: JoinAnswer,
+    private hopLink: HopLink,
+    private relayUrl: string,
   ) {
     super();
     this.keys = new CallKeys(opts.callSecret);
@@ -87,8 +87,17 @@ export class CallClient extends TypedEmitter<CallEvents> {
     if (!Number.isInteger(this.capacity) || this.capacity < 1 || this.capacity > max) throw new RangeError(`packetBytes must be 1..${max} for profile ${answer.profile.name}`);
     this.padding = new E2ePaddingGate(opts.e2ePadding === true, paddedRoomLimit(answer.profile.downBytes, recordBytes(this.capacity)));
     if ((opts.transport ?? 'auto') === 'auto') this.watch = new DownlinkWatch(opts.failoverSilenceMs ?? defaultSilenceMs(answer.profile.tickMs));
+    this.rejoinWatch = new DownlinkWatch(opts.rejoinSilenceMs ?? defaultRejoinSilenceMs(answer.profile.tickMs));
   }
 
+  /** The hop layer of the current session (a rejoin makes a new one). */
+  get hop(): HopLink {
+    return this.hopLink;
+  }
+  /** Base URL of the node serving this session (a cluster may have redirected the join, a rejoin moved it). */
+  get relay(): string {
+    return this.relayUrl;
+  }
   get slot(): number {
     return this.answer.slot;
   }
@@ -121,14 +130,11 @@ export class CallClient extends TypedEmitter<CallEvents> {
     const want = opts.transport ?? 'auto';
     if (want === 'udp' && !hasUdp()) throw new XrelayClientError('unsupported', 'this platform has no UDP: use transport "ws" or "auto"');
     await ready();
-    const kp = sodiumOrThrow().crypto_kx_keypair();
-    const { answer: body, serverPublicKey: serverPk } = await requestJoin(opts.relay, roomIdOf(opts.callSecret), kp.publicKey, opts.profile ?? 'audio');
-    const keys = HopLink.keys(kp, serverPk);
-    kp.privateKey.fill(0);
-    const hop = new HopLink(body.session, keys.tx, keys.rx, body.profile.upBytes, body.profile.downBytes);
-    const call = new CallClient(opts, body, hop);
+    const { answer: body, hop, relay } = await joinSession(opts);
+    const call = new CallClient(opts, body, hop, relay);
     try {
       await call.start();
+      call.startTicks();
     } catch (err) {
       await call.abandon(); // no transport came up: leave no slot and no ticking half-joined client behind
       throw err instanceof XrelayClientError ? err : new XrelayClientError('network', `no cell transport came up: ${(err as Error).message}`, { cause: err });
@@ -186,7 +192,7 @@ export class CallClient extends TypedEmitter<CallEvents> {
   }
 
   private get wsUrl(): string {
-    return relayWsUrl(this.opts.relay, this.answer.ws);
+    return relayWsUrl(this.relay, this.answer.ws);
   }
 
   /**
@@ -200,7 +206,7 @@ export class CallClient extends TypedEmitter<CallEvents> {
     const wsUrl = this.wsUrl;
     if (want === 'ws' || (want === 'auto' && !hasUdp())) {
       this.transport = await openWs(wsUrl, onCell);
-      return this.startTicks();
+      return;
     }
     const target = this.opts.udpTarget ?? this.answer.udp;
     try {
@@ -208,7 +214,7 @@ export class CallClient extends TypedEmitter<CallEvents> {
     } catch (err) {
       if (want === 'udp') throw err;
       this.transport = await openWs(wsUrl, onCell);
-      return this.startTicks();
+      return;
     }
     this.startTicks();
     if (want !== 'auto') return;
@@ -227,7 +233,9 @@ export class CallClient extends TypedEmitter<CallEvents> {
     }
   }
 
+  /** Starts the tick loop (once: it keeps running across a rejoin). */
   private startTicks(): void {
+    if (this.timer !== undefined || this.closed) return;
     this.nextTick = performance.now();
     this.schedule();
   }
@@ -293,6 +301,58 @@ export class CallClient extends TypedEmitter<CallEvents> {
     await udp?.close();
   }
 
+  /**
+   * The relay went silent on every transport (its node died, or this client was cut off): join the
+   * room again through the relay URL list, as a new session, until it works or rejoinTimeoutMs. In a
+   * cluster the dead node's room lease lapses within cluster.leaseTtlMs and the join is then placed
+   * on a live node; until then the join may be sent to the dead node and fail (`network`), retried
+   * with a backoff of up to 1 s. Bound: rejoinSilenceMs + leaseTtlMs + about one retry and one join.
+   */
+  private async rejoin(silentMs: number): Promise<void> {
+    this.rejoining = true;
+    const started = performance.now();
+    this.announce('reconnecting', { silentMs });
+    const old = this.transport;
+    this.transport = undefined;
+    await old?.close();
+    let backoff = 100;
+    for (let attempts = 1; !this.closed && !this.departing; attempts++) {
+      let code = 'network';
+      try {
+        const { answer, hop, relay } = await joinSession(this.opts);
+        if (this.closed || this.departing) return;
+        this.answer = answer;
+        this.hopLink = hop;
+        this.relayUrl = relay;
+        this.epoch = answer.epoch;
+        // A new room incarnation: its epochs start again, so its keys (epoch, slot) may have served
+        // other senders before: fresh replay windows, and no roster until the relay sends one.
+        this.inbox = new E2eInbox(this.stats);
+        this.roster = [];
+        await this.start();
+        if (this.closed) return;
+        this.rejoining = false;
+        this.watch?.restart(performance.now());
+        this.rejoinWatch.restart(performance.now());
+        this.stats.rejoins++;
+        this.announce('rejoined', { relay, session: answer.session, slot: answer.slot, silentMs, tookMs: Math.round(performance.now() - started), attempts });
+        return;
+      } catch (err) {
+        code = err instanceof XrelayClientError ? err.code : 'network';
+        const t = this.transport as CellTransport | undefined; // start() may have set it before failing
+        this.transport = undefined;
+        await t?.close();
+      }
+      if (performance.now() - started > (this.opts.rejoinTimeoutMs ?? 60_000)) {
+        this.announce('closed', { reason: 'rejoin_failed', code });
+        await this.close();
+        return;
+      }
+      await new Promise((r) => setTimeout(r, backoff));
+      backoff = Math.min(backoff * 2, 1_000);
+    }
+  }
+
   private schedule(): void {
     if (this.closed) return;
     this.timer = setTimeout(() => this.tick(), Math.max(0, Math.ceil(this.nextTick - performance.now())));
@@ -307,13 +367,15 @@ export class CallClient extends TypedEmitter<CallEvents> {
       this.nextTick += (behind + 1) * tickMs;
       this.emitCell();
     }
-    if (this.transport?.kind === 'udp' && !this.switching && !this.departing && this.watch?.silent(now) === true) {
+    if (this.transport?.kind === 'udp' && !this.switching && !this.rejoining && !this.departing && this.watch?.silent(now) === true) {
       void this.failover(Math.round(this.watch.silentFor(now)));
     }
+    if (!this.rejoining && !this.departing && this.rejoinWatch.silent(now)) void this.rejoin(Math.round(this.rejoinWatch.silentFor(now)));
     this.schedule();
   }
 
   private emitCell(): void {
+    if (this.transport === undefined) return; // rejoining: no session to send to
     const w = this.hop.begin();
     if (this.leaving > 0) {
       this.leaving--;
@@ -338,7 +400,9 @@ export class CallClient extends TypedEmitter<CallEvents> {
 
   private readonly onCell = (cell: Uint8Array): void => {
     if (!this.hop.open(cell, this.onRecord)) return;
-    this.watch?.heard(performance.now());
+    const now = performance.now();
+    this.watch?.heard(now);
+    this.rejoinWatch.heard(now);
     if (this.gotCell !== undefined) this.gotCell();
   };
 

@@ -6,15 +6,19 @@
  *     "profile": {"name","tickMs","upBytes","downBytes"} }
  * Errors (JSON, stable codes): bad_join, unknown_profile, room_full, profile_mismatch, too_many_sessions,
  * rate_limited (429 with Retry-After: joins per client address, checked before any key work).
+ * Cluster mode: 409 room_elsewhere when another node holds the room, with that node's base URL
+ *   { "error": {"code": "room_elsewhere", "message"}, "relay": "https://node-b.example" }
+ * (the SDK joins there; why not a 307: README "Running a cluster"); 503 node_draining, store_unavailable.
  *
  * The relay draws a fresh X25519 key pair per join, derives the hop keys (crypto_kx, server side)
  * and forgets its private key at once: it never stores anything to re-derive them.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RelayError } from '../../errors.js';
+import { ERROR_CODES, RelayError } from '../../errors.js';
 import { sendJson } from '../../host/http-router.js';
 import { readBody as readBounded } from '../../host/request-body.js';
 import type { JoinError, JoinResult } from '../core/media-core.js';
+import type { JoinRoute } from '../core/room-placement.js';
 import { generateHopKeyPair, serverSessionKeys } from '../crypto/hop-keys.js';
 
 export const JOIN_PATH = '/v1/media/join';
@@ -35,6 +39,8 @@ export interface JoinDeps {
    * (the join failed); undefined when the address holds all of its slots.
    */
   readonly sessionSlot: (req: IncomingMessage) => { bind(index: number): void; release(): void } | undefined;
+  /** Cluster mode: which node serves the room (absent: this one, always). */
+  readonly route?: (room: Uint8Array) => Promise<JoinRoute>;
 }
 
 /** At most `max` bytes (declared or chunked); the router drops the rest of a refused body, bounded. */
@@ -69,6 +75,11 @@ export function joinHandler(deps: JoinDeps) {
       const room = key32(body.room, 'room');
       const clientPk = key32(body.publicKey, 'publicKey');
       if (typeof body.profile !== 'string') throw new RelayError('bad_join', 'profile must be a string');
+      const where = deps.route === undefined ? undefined : await deps.route(room);
+      if (where?.kind === 'redirect') {
+        sendJson(res, ERROR_CODES.room_elsewhere, { error: { code: 'room_elsewhere', message: 'the room lives on another node: join there' }, relay: where.url });
+        return;
+      }
       const slot = deps.sessionSlot(req);
       if (slot === undefined) throw new RelayError('rate_limited', 'this address holds as many media sessions as it may (media.maxSessionsPerAddress)', { retryAfterSec: 1 });
       const admitted = admit(deps, room, body.profile, clientPk);

@@ -21,6 +21,7 @@ import { rateLimitKeyOf } from '../../limits/client-address.js';
 import { RateLimiter } from '../../limits/rate-limiter.js';
 import { ERROR_CODES } from '../../errors.js';
 import { CellSockets, closeCodeFor } from './cell-sockets.js';
+import { RoomCluster } from './room-cluster.js';
 
 export interface MediaPlane extends Plane {
   /** The UDP port cells are received on (the bound one when configured as 0). */
@@ -39,8 +40,10 @@ export async function startMediaPlane(ctx: PlaneContext): Promise<MediaPlane> {
   let wsBackpressureDrops = 0;
   let closed = false;
   const sessionSlots = new SessionSlots(cfg.maxSessionsPerAddress);
+  let cluster: RoomCluster | undefined;
   const onClosed = (index: number, reason: number): void => {
     sessionSlots.closed(index);
+    cluster?.closedSession(index);
     log.info({ reason: CLOSE_REASONS[reason], sessions: dp.core.sessionCount }, 'media session closed');
   };
   const { plane: dp, why } = await startDataPlane(cfg.dataPlane, dataPlaneOptions(ctx.config, profiles, onClosed));
@@ -53,6 +56,11 @@ export async function startMediaPlane(ctx: PlaneContext): Promise<MediaPlane> {
   const udpPort = dp.udpPort;
   const advertised = cfg.advertisedHost !== '' ? cfg.advertisedHost : ctx.config.host;
 
+  // Cluster mode: rooms are placed over the nodes sharing the Redis (README "Running a cluster").
+  if (ctx.config.store === 'redis') {
+    const draining = ctx.draining ?? (() => false);
+    cluster = new RoomCluster({ config: ctx.config, logger: log, metrics: ctx.metrics, sessions: () => core.sessionCount, draining, udp: { host: advertised, port: udpPort } });
+  }
   const joinLimiter = new RateLimiter(cfg.joinRatePerSec, cfg.joinBurst);
   const joinKey = rateLimitKeyOf(ctx.clientAddress);
   ctx.http.route(
@@ -65,10 +73,12 @@ export async function startMediaPlane(ctx: PlaneContext): Promise<MediaPlane> {
       udp: () => ({ host: advertised, port: udpPort }),
       onJoined: (j, room) => {
         metrics.joined();
+        cluster?.joined(j.index, room);
         log.info({ room: ctx.redactor.id(room), session: ctx.redactor.id(String(j.session)), profile: j.profile.name, sessions: core.sessionCount }, 'media session joined');
       },
       onRefused: (code) => metrics.refused(code),
       sessionSlot: (req) => sessionSlots.take(joinKey(req)),
+      ...(cluster !== undefined ? { route: (room: Uint8Array) => cluster!.route(room) } : {}),
     }),
   );
   ctx.http.websocket(CELLS_WS_PATH, (ws, req) => {
@@ -86,10 +96,12 @@ export async function startMediaPlane(ctx: PlaneContext): Promise<MediaPlane> {
     core,
     dataPlane: dp.kind,
     ready: () => !closed,
+    listening: async (url) => cluster?.start(url),
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
       clearInterval(sweep);
+      await cluster?.close();
       sockets.terminateAll();
       await dp.close();
       log.info({ dataPlane: dp.kind }, 'media plane closed');

@@ -1,0 +1,164 @@
+/**
+ * Room placement in cluster mode (`store: redis`): drives core/room-placement.ts with the clock and
+ * a timer, and the Redis room registry (src/media/store/redis-room-registry.ts). README "Running a
+ * cluster". Every `cluster.leaseRenewMs`: register this node (load, draining) and read the others',
+ * renew the leases of its rooms that have members, release the mapping of rooms that emptied.
+ *
+ * A join asks `route(room)`: served here (the room's lease is this node's), or redirected to the
+ * owner's base URL (409 room_elsewhere). Redis away: a room with members here is still served (this
+ * node was its owner); a new room is refused 503 store_unavailable (placing it here blind could
+ * split a call over two nodes).
+ */
+import { randomBytes } from 'node:crypto';
+import { RelayError } from '../../errors.js';
+import type { Logger } from '../../observability/log.js';
+import type { MetricsRegistry } from '../../observability/metrics.js';
+import type { RelayConfig } from '../../config/schema.js';
+import { RoomPlacement, type JoinRoute } from '../core/room-placement.js';
+import { RedisRoomRegistry, roomHashOf } from '../store/redis-room-registry.js';
+
+export interface RoomClusterDeps {
+  readonly config: RelayConfig;
+  readonly logger: Logger;
+  readonly metrics: MetricsRegistry;
+  /** Live sessions on this node (its load). */
+  readonly sessions: () => number;
+  /** True while the node is draining (xrelay drain). */
+  readonly draining: () => boolean;
+  /** Where this node's cells go. */
+  readonly udp: { host: string; port: number };
+}
+
+export class RoomCluster {
+  readonly nodeId = randomBytes(8).toString('hex');
+  private readonly registry: RedisRoomRegistry;
+  private placement: RoomPlacement | undefined;
+  /** Session index -> room hash, for the sessions admitted here. */
+  private readonly sessionRooms = new Map<number, string>();
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+  private closed = false;
+  private readonly placements;
+  private readonly renewals;
+  private liveNodes = 0;
+
+  constructor(private readonly deps: RoomClusterDeps) {
+    this.registry = new RedisRoomRegistry(deps.config.redis);
+    const m = deps.metrics;
+    this.placements = m.counter('xrelay_cluster_joins_total', 'Media joins in cluster mode, by placement result: `local` (this node holds the room), `redirected` (409 room_elsewhere to the owner), `draining`, `unavailable` (Redis did not answer for a new room).', 'result');
+    this.renewals = m.counter('xrelay_cluster_leases_total', 'Room lease renewals, by result: `held`, `lost` (another node holds the room now: this node\'s members keep their call, new joins go to the owner), `failed` (Redis did not answer).', 'result');
+    const nodes = m.gauge('xrelay_cluster_nodes', 'Live nodes in this node\'s last view of the cluster (itself included).');
+    const held = m.gauge('xrelay_cluster_rooms_held', 'Rooms this node holds the lease of and has members in.');
+    const draining = m.gauge('xrelay_cluster_draining', '1 while this node is draining (takes no new rooms).');
+    m.onCollect(() => {
+      nodes.set(this.liveNodes);
+      held.set(this.placement?.heldRooms(Date.now()).length ?? 0);
+      draining.set(deps.draining() ? 1 : 0);
+    });
+  }
+
+  /** Starts registering once the node's URL is known (after the HTTP server listens). */
+  async start(listenUrl: string): Promise<void> {
+    const k = this.deps.config.cluster;
+    const url = k.publicUrl !== '' ? k.publicUrl : listenUrl;
+    this.placement = new RoomPlacement({ id: this.nodeId, url, udp: this.deps.udp }, k);
+    await this.tick();
+    this.deps.logger.info({ node: this.nodeId, leaseTtlMs: k.leaseTtlMs, leaseRenewMs: k.leaseRenewMs, nodes: this.liveNodes }, 'cluster room placement on');
+  }
+
+  /** Where a join for `room` is served (throws RelayError node_draining / store_unavailable). */
+  async route(room: Uint8Array): Promise<JoinRoute> {
+    // Stopping: its rooms are being released; a join served now would die with the node.
+    if (this.closed) throw new RelayError('shutting_down', 'this node is stopping', { retryAfterSec: 1 });
+    const p = this.placement;
+    if (p === undefined) throw new RelayError('store_unavailable', 'room placement is not ready yet', { retryAfterSec: 1 });
+    p.draining = this.deps.draining();
+    const hash = roomHashOf(room);
+    const sentAt = Date.now();
+    const plan = p.plan(hash, this.deps.sessions(), sentAt);
+    if (plan.kind === 'serve') return this.count(plan, 'local');
+    if (plan.kind === 'refuse') {
+      this.placements.inc(1, 'draining');
+      throw new RelayError('node_draining', 'this node is draining and no other node can take the room', { retryAfterSec: 1 });
+    }
+    let owner: string;
+    try {
+      owner = await this.registry.place(hash, plan.candidate, plan.live, this.deps.config.cluster.leaseTtlMs);
+    } catch {
+      if (p.holdsMembers(hash)) return this.count({ kind: 'serve' }, 'local');
+      this.placements.inc(1, 'unavailable');
+      throw new RelayError('store_unavailable', 'room placement is unavailable (Redis did not answer)', { retryAfterSec: 1 });
+    }
+    const route = p.placed(hash, owner, sentAt);
+    if (route.kind === 'refuse') {
+      this.placements.inc(1, 'unavailable');
+      throw new RelayError('store_unavailable', 'the room\'s node is not in this node\'s view yet', { retryAfterSec: 1 });
+    }
+    return this.count(route, route.kind === 'serve' ? 'local' : 'redirected');
+  }
+
+  /** A session of `room` was admitted here at `index`. */
+  joined(index: number, room: Uint8Array): void {
+    const hash = roomHashOf(room);
+    this.sessionRooms.set(index, hash);
+    this.placement?.joined(hash);
+  }
+
+  /** The session at `index` closed. */
+  closedSession(index: number): void {
+    const hash = this.sessionRooms.get(index);
+    if (hash === undefined) return;
+    this.sessionRooms.delete(index);
+    this.placement?.left(hash);
+  }
+
+  /** Releases this node's rooms and registration (clients rejoining elsewhere need not wait for the TTL), then disconnects. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.timer);
+    await this.ticking;
+    const p = this.placement;
+    if (p !== undefined) {
+      await Promise.all(p.heldRooms(Date.now()).map((room) => this.registry.release(room, this.nodeId).catch(() => undefined)));
+      await this.registry.leave(this.nodeId).catch(() => undefined);
+    }
+    await this.registry.close();
+  }
+
+  private count(route: JoinRoute, result: string): JoinRoute {
+    this.placements.inc(1, result);
+    return route;
+  }
+
+  /** One registration, renewal and release round; schedules the next. */
+  private async tick(): Promise<void> {
+    const p = this.placement!;
+    const ttl = this.deps.config.cluster.leaseTtlMs;
+    this.ticking = (async () => {
+      p.draining = this.deps.draining();
+      const sentAt = Date.now();
+      const work = p.takeRenewWork(sentAt);
+      const beat = this.registry.heartbeat(p.record(this.deps.sessions()), ttl).then(
+        (nodes) => {
+          p.viewed(nodes, sentAt);
+          this.liveNodes = nodes.length;
+        },
+        (err: Error) => this.deps.logger.warn({ err: err.message }, 'cluster registration failed (Redis); retrying at the next renewal'),
+      );
+      const renewals = work.renew.map((room) =>
+        this.registry.renew(room, this.nodeId, ttl).then(
+          (held) => {
+            p.renewed(room, held, sentAt);
+            this.renewals.inc(1, held ? 'held' : 'lost');
+          },
+          () => this.renewals.inc(1, 'failed'),
+        ),
+      );
+      const releases = work.release.map((room) => this.registry.release(room, this.nodeId).catch(() => undefined));
+      await Promise.all([beat, ...renewals, ...releases]);
+    })();
+    await this.ticking;
+    if (!this.closed) this.timer = setTimeout(() => void this.tick(), Math.max(0, p.nextWakeMs() - Date.now())).unref();
+  }
+}
