@@ -1,0 +1,88 @@
+/**
+ * Cluster mode across a Redis outage, at relay level on a real redis-server: what a node's mailbox
+ * bus holds once Redis is back. A reader that leaves while Redis is away must not leave its
+ * mailbox subscribed on the node (the SUNSUBSCRIBE could not be sent, and the Redis client
+ * re-subscribes what it last knew on reconnect): a stale subscription counts as a live reader for
+ * every post, anywhere in the cluster, so the mailbox would never be woken again.
+ */
+import { createServer, type Server } from 'node:http';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateMailboxKeys, type MailboxKeys } from '../../src/client/index.js';
+import { encodeB64url } from '../../src/wire/envelope-protocol.js';
+import { connectLiveReader } from '../helpers/live-reader.js';
+import { startRedis } from '../helpers/redis-server.js';
+import { httpPost, randomBytes, startTestRelay } from '../helpers/relay.js';
+
+/** A webhook receiver on loopback that counts wakes. */
+const hook = { count: 0, url: '', server: undefined as Server | undefined };
+beforeAll(async () => {
+  hook.server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      hook.count++;
+      res.end('{}');
+    });
+  });
+  await new Promise<void>((r) => hook.server!.listen(0, '127.0.0.1', r));
+  hook.url = `http://127.0.0.1:${(hook.server.address() as { port: number }).port}/wake`;
+});
+afterAll(async () => {
+  await new Promise((r) => hook.server?.close(r));
+});
+
+/** Subscriptions Redis holds for the mailbox's hint channel (PUBSUB SHARDNUMSUB). */
+async function subscribers(port: number, keys: MailboxKeys): Promise<number> {
+  const c = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+  try {
+    await c.connect();
+    const reply = (await c.call('PUBSUB', 'SHARDNUMSUB', `xr:{${encodeB64url(keys.mailboxId)}}:n`)) as [string, number];
+    return Number(reply[1]);
+  } catch {
+    return -1; // Redis not up
+  } finally {
+    c.disconnect();
+  }
+}
+
+describe('a reader that leaves while Redis is away', () => {
+  it('leaves no subscription behind once Redis is back, and the mailbox is woken again', async () => {
+    const redis = await startRedis();
+    const relay = await startTestRelay(
+      { store: 'redis', redis: { url: redis.url, resyncIntervalSec: 1 }, envelope: { webhookUrl: hook.url, wakeWindowSec: 1 } },
+      { logLevel: 'warn' },
+    );
+    try {
+      const gone = await generateMailboxKeys();
+      const staying = await generateMailboxKeys();
+      await relay.envelope.service.registerPush(gone.mailboxId, 'webhook', 'token-1');
+      const leaving = await connectLiveReader(relay.url, gone);
+      const witness = await connectLiveReader(relay.url, staying); // shows when the node's subscriptions are back
+      await expect.poll(() => subscribers(redis.port, gone), { timeout: 10_000 }).toBe(1);
+
+      await redis.kill9();
+      await leaving.close();
+      await expect.poll(() => relay.metric('xrelay_mailbox_subscriptions'), { timeout: 10_000 }).toBe(1);
+      await redis.restart();
+      // The node's subscriber connection is back once the staying reader's mailbox is subscribed again.
+      await expect.poll(() => subscribers(redis.port, staying), { timeout: 20_000 }).toBe(1);
+      // The leaving reader's mailbox: nobody reads it on this node, so nothing subscribes it.
+      await expect.poll(() => subscribers(redis.port, gone), { timeout: 5_000 }).toBe(0);
+
+      const before = hook.count;
+      const started = performance.now();
+      let status = 0;
+      while (status !== 202 && performance.now() - started < 20_000) {
+        status = (await httpPost(`${relay.url}/v1/mailboxes/${encodeB64url(gone.mailboxId)}/envelopes`, randomBytes(256))).status;
+        if (status !== 202) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(status).toBe(202);
+      await expect.poll(() => hook.count - before, { timeout: 5_000 }).toBe(1);
+      console.log(`reader gone during the outage: wake at the webhook ${(performance.now() - started).toFixed(0)} ms after posting began (503s until the store connection was back)`);
+      await witness.close();
+    } finally {
+      await relay.dispose();
+      await redis.stop();
+    }
+  }, 60_000);
+});
