@@ -115,7 +115,16 @@ export class RedisEnvelopeStore implements EnvelopeStore {
     this.noteTotals(reserved[1], reserved[2]);
     if (reserved[0] === 0) throw capFull();
     // A failure here keeps the reservation: the write may have happened (see above).
-    const r = await this.durably((p) => p.xrPutBuffer(i, b, u, id, body, this.limits.mailboxMaxCount, this.limits.mailboxMaxBytes));
+    let r: Reply;
+    try {
+      r = await this.durably((p) => p.xrPutBuffer(i, b, u, id, body, this.limits.mailboxMaxCount, this.limits.mailboxMaxBytes));
+    } catch (err) {
+      // Refused after the write (WAIT short of replicas) or outcome unknown: the envelope may be
+      // stored, so index it anyway or no sweep would ever reach it. Our id's arrival is at most the
+      // stored one's (the script only bumps ids up): the entry is due no later than the envelope.
+      await this.client.zadd(this.shardKey(mailbox), 'LT', envelopeArrivalMs(id), Buffer.from(mailbox)).catch(() => {});
+      throw err;
+    }
     if (r[0] === 0) {
       await this.adjust(-1, -body.length).catch(() => {});
       throw quotaFull();
