@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { RelayConfig } from '../../config/schema.js';
 import { RelayError } from '../../errors.js';
-import { ACK_LUA, ADJUST_LUA, CLAIM_LUA, EXPIRE_LUA, LIST_LUA, PUT_LUA, PUT_ONE_LUA, RELEASE_LUA, RESERVE_LUA } from './redis-scripts.js';
+import { ACK_LUA, ADJUST_LUA, CLAIM_LUA, EXPIRE_LUA, LIST_LUA, PUT_LUA, PUT_ONE_LUA, REINDEX_LUA, RELEASE_LUA, RESERVE_LUA } from './redis-scripts.js';
 
 export type RedisStoreOptions = RelayConfig['redis'];
 
@@ -33,6 +33,7 @@ const SCRIPTS = {
   xrAdjust: { lua: ADJUST_LUA, numberOfKeys: 1 },
   xrClaim: { lua: CLAIM_LUA, numberOfKeys: 1 },
   xrRelease: { lua: RELEASE_LUA, numberOfKeys: 1 },
+  xrReindex: { lua: REINDEX_LUA, numberOfKeys: 1 },
 } as const;
 
 const OPEN_TIMEOUT_MS = 10_000;

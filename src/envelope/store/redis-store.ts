@@ -44,6 +44,7 @@ interface Scripts {
   xrAdjust(g: string, count: number, bytes: number): Promise<[number, number]>;
   xrClaimBuffer(shard: string, cutoff: number, lease: number, limit: number): Promise<Buffer[]>;
   xrRelease(shard: string, mailbox: Buffer, lease: number): Promise<number>;
+  xrReindex(shard: string, mailbox: Buffer, lease: number, arrivalMs: number): Promise<number>;
 }
 
 export interface RedisStoreHooks {
@@ -181,7 +182,8 @@ export class RedisEnvelopeStore implements EnvelopeStore {
    * The sweep, safe with any number of nodes sweeping and posting at once. Per index shard:
    *   t1 claim: mailboxes whose oldest arrival is before the cutoff get a lease score (past the cutoff);
    *   t2 the mailbox script deletes what expired and returns the oldest id left;
-   *   t3 something left: ZADD LT its arrival (the entry is due again then); nothing left: remove the
+   *   t3 something left: the entry goes back to its arrival (set if it still holds the lease, else
+   *      ZADD LT: a put meanwhile may have lowered it), due again then; nothing left: remove the
    *      entry only if its score is still the lease.
    * A put writes its envelope (p1) before it indexes it (p2). If p1 came before t2, t2 sees the
    * envelope and t3 keeps the entry; if after, p2 came after t1 and lowered the lease, so t3 keeps
@@ -221,7 +223,7 @@ export class RedisEnvelopeStore implements EnvelopeStore {
       if (n < SWEEP_BATCH) break;
     }
     if (count > 0 && this.opts.cluster) await this.adjust(-count, -bytes);
-    if (first.length > 0) await this.call(this.client.zadd(shard, 'LT', envelopeArrivalMs(first), mailbox));
+    if (first.length > 0) await this.call(this.scripts.xrReindex(shard, mailbox, lease, envelopeArrivalMs(first)));
     else await this.call(this.scripts.xrRelease(shard, mailbox, lease));
     return count;
   }
