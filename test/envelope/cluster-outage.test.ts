@@ -86,3 +86,23 @@ describe('a reader that leaves while Redis is away', () => {
     }
   }, 60_000);
 });
+
+describe('a post while Redis is away', () => {
+  it('is refused 503 store_unavailable with Retry-After, as the error table says', async () => {
+    const redis = await startRedis();
+    const relay = await startTestRelay({ store: 'redis', redis: { url: redis.url } }, { logLevel: 'warn' });
+    try {
+      const keys = await generateMailboxKeys();
+      const url = `${relay.url}/v1/mailboxes/${encodeB64url(keys.mailboxId)}/envelopes`;
+      expect((await httpPost(url, randomBytes(256))).status).toBe(202);
+      await redis.kill9();
+      const refused = await httpPost(url, randomBytes(256));
+      expect(refused.status).toBe(503);
+      expect(refused.body.error.code).toBe('store_unavailable');
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    } finally {
+      await relay.dispose();
+      await redis.stop();
+    }
+  }, 30_000);
+});

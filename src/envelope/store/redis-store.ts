@@ -29,6 +29,8 @@ const SWEEP_LEASE_MS = 60_000;
 const SWEEP_BATCH = 500;
 const MAX_MS = 2 ** 48 - 1;
 const STATS_REFRESH_MS = 2_000;
+/** Retry-After of a refusal while Redis is away: the client reconnects within about a second. */
+const RETRY_AFTER_SEC = 1;
 
 type Reply = Array<number | Buffer>;
 /** The scripts registered by connectRedis (ioredis adds a `...Buffer` twin that keeps bytes). */
@@ -149,7 +151,7 @@ export class RedisEnvelopeStore implements EnvelopeStore {
     if (waiting && reply[0] === 1 && acked < this.opts.waitReplicas) {
       // Stored on the primary but not acknowledged by enough replicas: not durable as configured.
       // The sender retries; this copy stays and may be delivered too (delivery is at least once).
-      throw new RelayError('store_unavailable', `only ${acked} of ${this.opts.waitReplicas} Redis replicas acknowledged the write in time`);
+      throw new RelayError('store_unavailable', `only ${acked} of ${this.opts.waitReplicas} Redis replicas acknowledged the write in time`, { retryAfterSec: RETRY_AFTER_SEC });
     }
     return reply;
   }
@@ -330,5 +332,6 @@ function quotaFull(): RelayError {
 
 function unavailable(err: unknown): RelayError {
   if (err instanceof RelayError) return err;
-  return new RelayError('store_unavailable', 'the envelope store is unavailable; retry later'); // no Redis host or port to an anonymous client
+  // No Redis host or port to an anonymous client; Retry-After as for any store_unavailable (README error table).
+  return new RelayError('store_unavailable', 'the envelope store is unavailable; retry later', { retryAfterSec: RETRY_AFTER_SEC });
 }
