@@ -62,8 +62,15 @@ export class RedisEnvelopeStore implements EnvelopeStore {
   private closed = false;
   private readonly refresh: NodeJS.Timeout;
 
+  /**
+   * @param writer the connection that carries puts and their WAIT: with `durability: wait` a
+   *   connection of its own, because WAIT blocks the connection that sends it (for up to
+   *   `waitTimeoutMs` when replicas lag or are gone) and every command queued behind it. Reads,
+   *   acks and sweeps then never wait behind a put's WAIT. With `aof` it is `client`.
+   */
   private constructor(
     private readonly client: RedisClient,
+    private readonly writer: RedisClient,
     private readonly opts: RedisStoreOptions,
     private readonly limits: StoreLimits,
   ) {
@@ -75,13 +82,16 @@ export class RedisEnvelopeStore implements EnvelopeStore {
 
   static async open(opts: RedisStoreOptions, limits: StoreLimits, hooks: RedisStoreHooks = {}): Promise<RedisEnvelopeStore> {
     const client = await connectRedis(opts);
+    let writer: RedisClient = client;
     try {
       await checkDurability(client, opts, hooks.warn ?? (() => {}));
-      const store = new RedisEnvelopeStore(client, opts, limits);
+      if (opts.durability === 'wait') writer = await connectRedis(opts);
+      const store = new RedisEnvelopeStore(client, writer, opts, limits);
       await store.refreshStats();
       return store;
     } catch (err) {
       client.disconnect();
+      writer.disconnect();
       throw err;
     }
   }
@@ -100,7 +110,7 @@ export class RedisEnvelopeStore implements EnvelopeStore {
    *    before: see expire() for why that order loses no entry.
    * The put resolves after the last step: with appendfsync always each reply came after Redis's
    * fsync; with `durability: wait`, WAIT follows the write on the same connection (a pipeline routed
-   * to the mailbox's node), and fewer replicas than asked is store_unavailable.
+   * to the mailbox's node, on the writer connection), and fewer replicas than asked is store_unavailable.
    */
   async put(mailbox: Uint8Array, body: Uint8Array, nowMs: number): Promise<Buffer> {
     this.assertOpen();
@@ -139,7 +149,7 @@ export class RedisEnvelopeStore implements EnvelopeStore {
 
   /** Runs one write script, then WAIT on the same connection when `durability` is `wait`. */
   private async durably(write: (p: Scripts) => unknown): Promise<Reply> {
-    const pipe = this.client.pipeline();
+    const pipe = this.writer.pipeline();
     write(pipe as unknown as Scripts);
     const waiting = this.opts.durability === 'wait';
     if (waiting) pipe.wait(this.opts.waitReplicas, this.opts.waitTimeoutMs);
@@ -282,6 +292,7 @@ export class RedisEnvelopeStore implements EnvelopeStore {
     this.closed = true;
     clearInterval(this.refresh);
     await this.client.quit().catch(() => this.client.disconnect());
+    if (this.writer !== this.client) await this.writer.quit().catch(() => this.writer.disconnect());
   }
 
   private async refreshStats(): Promise<void> {
