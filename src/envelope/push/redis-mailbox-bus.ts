@@ -27,10 +27,21 @@ import { createRedisClient, type RedisClient, type RedisStoreOptions } from '../
 const PUBLISH_QUEUE_MS = 2_000;
 /** A SUNSUBSCRIBE that failed (Redis away) is tried again this often until one succeeds. */
 const UNSUBSCRIBE_RETRY_MS = 1_000;
+/**
+ * Subscribes failing this long while the publisher's connection is up: the subscriber client is
+ * replaced by a new one. ioredis 6.0.0's Cluster client can be left, after every master restarted,
+ * with no sharded subscriber for a slot ("No sharded subscriber for slot") or stuck in `close`, and
+ * does not recover by itself (seen in test/envelope/cluster-outage.test.ts); its mailboxes would
+ * then never be live again, only read by the resync timer, and their posts would wake them.
+ */
+const SUBSCRIBER_STUCK_MS = 5_000;
 
 export class RedisMailboxBus implements MailboxBus, WakeGate {
-  private readonly sub: RedisClient;
+  private sub: RedisClient;
   private readonly pub: RedisClient;
+  /** Since when subscribes fail (undefined: the last one went through), and the last replacement. */
+  private failingSinceMs: number | undefined;
+  private replacedAtMs = 0;
   private readonly tag = randomBytes(8);
   private readonly prefixLength: number;
   private handlers: Parameters<MailboxBus['listen']>[0] | undefined;
@@ -49,21 +60,41 @@ export class RedisMailboxBus implements MailboxBus, WakeGate {
 
   constructor(private readonly opts: RedisStoreOptions) {
     this.prefixLength = opts.keyPrefix.length + 1; // "<prefix>{"
-    this.sub = createRedisClient(opts, { eager: true, shardedSubscribers: true });
+    this.sub = this.createSubscriber();
     // The publisher waits up to PUBLISH_QUEUE_MS for its connection: after a Redis restart the
     // store's connection may be back before this one, and a post it stores then must not lose its hint.
     this.pub = createRedisClient(opts, { eager: true, queueMs: PUBLISH_QUEUE_MS });
-    this.sub.on('smessageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel, message));
+    // Hints that failed while the publisher was away go out when it is back.
+    this.pub.on('ready', () => this.handlers?.publisherBack());
+  }
+
+  private createSubscriber(): RedisClient {
+    const sub = createRedisClient(this.opts, { eager: true, shardedSubscribers: true });
+    sub.on('smessageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel, message));
     // Every (re)connect: subscriptions tried while Redis was away are made again, and read. On a
     // Cluster each shard has its own subscriber connection ('+subscriber' when one comes up).
     const reconnected = (): void => {
+      if (this.sub !== sub) return; // a replaced client
       this.unsubscribeStale(); // after ioredis's own re-subscriptions, on the same connection
       this.handlers?.reconnected();
     };
-    this.sub.on('ready', reconnected);
-    this.sub.on('+subscriber', reconnected);
-    // Hints that failed while the publisher was away go out when it is back.
-    this.pub.on('ready', () => this.handlers?.publisherBack());
+    sub.on('ready', reconnected);
+    sub.on('+subscriber', reconnected);
+    return sub;
+  }
+
+  /** Subscribes failing for SUBSCRIBER_STUCK_MS while Redis serves the publisher: a new subscriber client. */
+  private noteSubscribeFailed(): void {
+    const now = Date.now();
+    this.failingSinceMs ??= now;
+    if (this.closed || now - this.failingSinceMs < SUBSCRIBER_STUCK_MS || now - this.replacedAtMs < SUBSCRIBER_STUCK_MS) return;
+    if (this.pub.status !== 'ready') return; // Redis itself is away: the client reconnects by itself
+    this.replacedAtMs = now;
+    this.failingSinceMs = undefined;
+    const old = this.sub;
+    this.sub = this.createSubscriber(); // its 'ready' makes the notifier subscribe every mailbox again
+    this.stale.clear(); // the old connection's subscriptions go with it
+    old.disconnect();
   }
 
   listen(handlers: Parameters<MailboxBus['listen']>[0]): void {
@@ -74,7 +105,13 @@ export class RedisMailboxBus implements MailboxBus, WakeGate {
     const channel = this.channel(mailbox);
     this.wanted.add(channel);
     this.stale.delete(channel);
-    await this.sub.ssubscribe(channel);
+    try {
+      await this.sub.ssubscribe(channel);
+      this.failingSinceMs = undefined;
+    } catch (err) {
+      this.noteSubscribeFailed();
+      throw err;
+    }
   }
 
   unsubscribe(mailbox: Uint8Array): void {
