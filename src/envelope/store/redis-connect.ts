@@ -13,7 +13,7 @@
 import { Cluster, type Redis } from 'ioredis';
 import { createRedisClient, type RedisClient, type RedisStoreOptions } from '../../redis/redis-client.js';
 import { RelayError } from '../../errors.js';
-import { ACK_LUA, ADJUST_LUA, CLAIM_LUA, EXPIRE_LUA, LIST_LUA, PUT_LUA, PUT_ONE_LUA, RELEASE_LUA, RESERVE_LUA } from './redis-scripts.js';
+import { ACK_LUA, ADJUST_LUA, CLAIM_LUA, EXPIRE_LUA, LIST_LUA, PUT_LUA, PUT_ONE_LUA, REINDEX_LUA, RELEASE_LUA, RESERVE_LUA } from './redis-scripts.js';
 
 export { createRedisClient, type RedisClient, type RedisClientExtras, type RedisStoreOptions } from '../../redis/redis-client.js';
 
@@ -29,6 +29,7 @@ const SCRIPTS = {
   xrAdjust: { lua: ADJUST_LUA, numberOfKeys: 1 },
   xrClaim: { lua: CLAIM_LUA, numberOfKeys: 1 },
   xrRelease: { lua: RELEASE_LUA, numberOfKeys: 1 },
+  xrReindex: { lua: REINDEX_LUA, numberOfKeys: 1 },
 } as const;
 
 const OPEN_TIMEOUT_MS = 10_000;

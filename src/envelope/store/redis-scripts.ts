@@ -178,6 +178,18 @@ for k = 1, #m do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], m[k]) end
 return m`;
 
 /**
+ * KEYS: an expiry-index shard. ARGV: mailbox, lease score, the oldest arrival left in the swept
+ * mailbox. Puts the entry back at that arrival: set when it still holds the lease (nothing touched
+ * it since the claim), else lowered only (a put meanwhile may have set an earlier arrival: ZADD LT).
+ * A plain ZADD LT would leave the lease in place whenever the oldest left is younger than it, and
+ * the mailbox would be claimed and swept again every lease period until it empties.
+ */
+export const REINDEX_LUA = `
+local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if s and tonumber(s) == tonumber(ARGV[2]) then return redis.call('ZADD', KEYS[1], 'XX', ARGV[3], ARGV[1]) end
+return redis.call('ZADD', KEYS[1], 'LT', ARGV[3], ARGV[1])`;
+
+/**
  * KEYS: an expiry-index shard. ARGV: mailbox, lease score. Removes a swept, now empty mailbox from
  * the index only if its score is still the lease: a put that landed meanwhile lowered it (ZADD LT),
  * and then the entry must stay.

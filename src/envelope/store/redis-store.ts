@@ -29,6 +29,8 @@ const SWEEP_LEASE_MS = 60_000;
 const SWEEP_BATCH = 500;
 const MAX_MS = 2 ** 48 - 1;
 const STATS_REFRESH_MS = 2_000;
+/** Retry-After of a refusal while Redis is away: the client reconnects within about a second. */
+const RETRY_AFTER_SEC = 1;
 
 type Reply = Array<number | Buffer>;
 /** The scripts registered by connectRedis (ioredis adds a `...Buffer` twin that keeps bytes). */
@@ -44,6 +46,7 @@ interface Scripts {
   xrAdjust(g: string, count: number, bytes: number): Promise<[number, number]>;
   xrClaimBuffer(shard: string, cutoff: number, lease: number, limit: number): Promise<Buffer[]>;
   xrRelease(shard: string, mailbox: Buffer, lease: number): Promise<number>;
+  xrReindex(shard: string, mailbox: Buffer, lease: number, arrivalMs: number): Promise<number>;
 }
 
 export interface RedisStoreHooks {
@@ -59,8 +62,15 @@ export class RedisEnvelopeStore implements EnvelopeStore {
   private closed = false;
   private readonly refresh: NodeJS.Timeout;
 
+  /**
+   * @param writer the connection that carries puts and their WAIT: with `durability: wait` a
+   *   connection of its own, because WAIT blocks the connection that sends it (for up to
+   *   `waitTimeoutMs` when replicas lag or are gone) and every command queued behind it. Reads,
+   *   acks and sweeps then never wait behind a put's WAIT. With `aof` it is `client`.
+   */
   private constructor(
     private readonly client: RedisClient,
+    private readonly writer: RedisClient,
     private readonly opts: RedisStoreOptions,
     private readonly limits: StoreLimits,
   ) {
@@ -72,13 +82,16 @@ export class RedisEnvelopeStore implements EnvelopeStore {
 
   static async open(opts: RedisStoreOptions, limits: StoreLimits, hooks: RedisStoreHooks = {}): Promise<RedisEnvelopeStore> {
     const client = await connectRedis(opts);
+    let writer: RedisClient = client;
     try {
       await checkDurability(client, opts, hooks.warn ?? (() => {}));
-      const store = new RedisEnvelopeStore(client, opts, limits);
+      if (opts.durability === 'wait') writer = await connectRedis(opts);
+      const store = new RedisEnvelopeStore(client, writer, opts, limits);
       await store.refreshStats();
       return store;
     } catch (err) {
       client.disconnect();
+      writer.disconnect();
       throw err;
     }
   }
@@ -97,7 +110,7 @@ export class RedisEnvelopeStore implements EnvelopeStore {
    *    before: see expire() for why that order loses no entry.
    * The put resolves after the last step: with appendfsync always each reply came after Redis's
    * fsync; with `durability: wait`, WAIT follows the write on the same connection (a pipeline routed
-   * to the mailbox's node), and fewer replicas than asked is store_unavailable.
+   * to the mailbox's node, on the writer connection), and fewer replicas than asked is store_unavailable.
    */
   async put(mailbox: Uint8Array, body: Uint8Array, nowMs: number): Promise<Buffer> {
     this.assertOpen();
@@ -115,7 +128,16 @@ export class RedisEnvelopeStore implements EnvelopeStore {
     this.noteTotals(reserved[1], reserved[2]);
     if (reserved[0] === 0) throw capFull();
     // A failure here keeps the reservation: the write may have happened (see above).
-    const r = await this.durably((p) => p.xrPutBuffer(i, b, u, id, body, this.limits.mailboxMaxCount, this.limits.mailboxMaxBytes));
+    let r: Reply;
+    try {
+      r = await this.durably((p) => p.xrPutBuffer(i, b, u, id, body, this.limits.mailboxMaxCount, this.limits.mailboxMaxBytes));
+    } catch (err) {
+      // Refused after the write (WAIT short of replicas) or outcome unknown: the envelope may be
+      // stored, so index it anyway or no sweep would ever reach it. Our id's arrival is at most the
+      // stored one's (the script only bumps ids up): the entry is due no later than the envelope.
+      await this.client.zadd(this.shardKey(mailbox), 'LT', envelopeArrivalMs(id), Buffer.from(mailbox)).catch(() => {});
+      throw err;
+    }
     if (r[0] === 0) {
       await this.adjust(-1, -body.length).catch(() => {});
       throw quotaFull();
@@ -127,7 +149,7 @@ export class RedisEnvelopeStore implements EnvelopeStore {
 
   /** Runs one write script, then WAIT on the same connection when `durability` is `wait`. */
   private async durably(write: (p: Scripts) => unknown): Promise<Reply> {
-    const pipe = this.client.pipeline();
+    const pipe = this.writer.pipeline();
     write(pipe as unknown as Scripts);
     const waiting = this.opts.durability === 'wait';
     if (waiting) pipe.wait(this.opts.waitReplicas, this.opts.waitTimeoutMs);
@@ -139,7 +161,7 @@ export class RedisEnvelopeStore implements EnvelopeStore {
     if (waiting && reply[0] === 1 && acked < this.opts.waitReplicas) {
       // Stored on the primary but not acknowledged by enough replicas: not durable as configured.
       // The sender retries; this copy stays and may be delivered too (delivery is at least once).
-      throw new RelayError('store_unavailable', `only ${acked} of ${this.opts.waitReplicas} Redis replicas acknowledged the write in time`);
+      throw new RelayError('store_unavailable', `only ${acked} of ${this.opts.waitReplicas} Redis replicas acknowledged the write in time`, { retryAfterSec: RETRY_AFTER_SEC });
     }
     return reply;
   }
@@ -172,7 +194,8 @@ export class RedisEnvelopeStore implements EnvelopeStore {
    * The sweep, safe with any number of nodes sweeping and posting at once. Per index shard:
    *   t1 claim: mailboxes whose oldest arrival is before the cutoff get a lease score (past the cutoff);
    *   t2 the mailbox script deletes what expired and returns the oldest id left;
-   *   t3 something left: ZADD LT its arrival (the entry is due again then); nothing left: remove the
+   *   t3 something left: the entry goes back to its arrival (set if it still holds the lease, else
+   *      ZADD LT: a put meanwhile may have lowered it), due again then; nothing left: remove the
    *      entry only if its score is still the lease.
    * A put writes its envelope (p1) before it indexes it (p2). If p1 came before t2, t2 sees the
    * envelope and t3 keeps the entry; if after, p2 came after t1 and lowered the lease, so t3 keeps
@@ -212,7 +235,7 @@ export class RedisEnvelopeStore implements EnvelopeStore {
       if (n < SWEEP_BATCH) break;
     }
     if (count > 0 && this.opts.cluster) await this.adjust(-count, -bytes);
-    if (first.length > 0) await this.call(this.client.zadd(shard, 'LT', envelopeArrivalMs(first), mailbox));
+    if (first.length > 0) await this.call(this.scripts.xrReindex(shard, mailbox, lease, envelopeArrivalMs(first)));
     else await this.call(this.scripts.xrRelease(shard, mailbox, lease));
     return count;
   }
@@ -269,6 +292,7 @@ export class RedisEnvelopeStore implements EnvelopeStore {
     this.closed = true;
     clearInterval(this.refresh);
     await this.client.quit().catch(() => this.client.disconnect());
+    if (this.writer !== this.client) await this.writer.quit().catch(() => this.writer.disconnect());
   }
 
   private async refreshStats(): Promise<void> {
@@ -319,5 +343,6 @@ function quotaFull(): RelayError {
 
 function unavailable(err: unknown): RelayError {
   if (err instanceof RelayError) return err;
-  return new RelayError('store_unavailable', 'the envelope store is unavailable; retry later'); // no Redis host or port to an anonymous client
+  // No Redis host or port to an anonymous client; Retry-After as for any store_unavailable (README error table).
+  return new RelayError('store_unavailable', 'the envelope store is unavailable; retry later', { retryAfterSec: RETRY_AFTER_SEC });
 }
