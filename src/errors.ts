@@ -36,6 +36,8 @@ export const ERROR_CODES = {
   room_full: 409,
   profile_mismatch: 409,
   too_many_sessions: 503,
+  // WebRTC edge offers (docs/RTC.md)
+  bad_sdp: 400,
   // start-up: another relay holds the data dir (the CLI exits 2)
   data_dir_locked: 503,
   // HTTP requests, whatever the route

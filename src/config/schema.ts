@@ -5,6 +5,7 @@
 import { field, type SchemaValues } from './fields.js';
 import { httpOptions } from './http-options.js';
 import { mediaOptions } from './media-options.js';
+import { rtcOptions } from './rtc-options.js';
 import { storeOptions } from './store-options.js';
 import { turnOptions } from './turn-options.js';
 
@@ -57,6 +58,7 @@ export const relaySchema = {
   envelope: envelopeOptions,
   turn: turnOptions,
   media: mediaOptions,
+  rtc: rtcOptions,
 } as const;
 
 export type RelayConfig = SchemaValues<typeof relaySchema>;

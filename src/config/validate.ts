@@ -32,6 +32,7 @@ export function checkValues(c: RelayConfig): void {
   if (new Set(b).size !== b.length) throw new ConfigError('envelope.sizeBuckets', 'envelope.sizeBuckets: buckets must be distinct');
   if (c.media.enabled) checkMedia(c);
   if (c.turn.enabled) checkTurn(c.turn, c.host);
+  if (c.rtc.enabled) checkRtc(c);
   checkPorts(c);
   for (const name of ['trustProxy', 'metricsAllow'] as const) {
     for (const entry of c[name]) {
@@ -44,6 +45,16 @@ const unspecified = new BlockList();
 unspecified.addAddress('0.0.0.0', 'ipv4');
 unspecified.addAddress('::', 'ipv6'); // matches ::0, 0:0::0 and every other spelling
 const isWildcard = (ip: string): boolean => isIP(ip) !== 0 && unspecified.check(ip, isIP(ip) === 4 ? 'ipv4' : 'ipv6');
+
+function checkRtc(c: RelayConfig): void {
+  const r = c.rtc;
+  const advertised = r.advertisedHost !== '' ? r.advertisedHost : c.host;
+  if (isIP(advertised) !== 4 || isWildcard(advertised)) {
+    throw new ConfigError('rtc.advertisedHost', `rtc.advertisedHost: the edge advertises one IPv4 host candidate; ${JSON.stringify(advertised)} is not a usable IPv4 address (set rtc.advertisedHost, or rtc.enabled false)`);
+  }
+  if (r.portMin > r.portMax) throw new ConfigError('rtc.portMin', 'rtc.portMin must not exceed rtc.portMax');
+  if ((r.portMin === 0) !== (r.portMax === 0)) throw new ConfigError('rtc.portMin', 'rtc.portMin and rtc.portMax must both be 0 (ephemeral) or both set');
+}
 
 function checkMedia(c: RelayConfig): void {
   const m = c.media;

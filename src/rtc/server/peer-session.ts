@@ -1,0 +1,225 @@
+/**
+ * One WebRTC session of the edge: a werift RTCPeerConnection in ICE-lite, answering the client's
+ * offer (DTLS-SRTP, BUNDLE, rtcp-mux, one SCTP data channel), with hooks for the plane:
+ * uplink RTP out, key-frame requests out, roster in. The packet path is here and in rtc-plane.ts
+ * only, behind `forward` and the hooks, so a native SRTP path can take it over later.
+ *
+ * What werift does for us (docs/RTC.md): ICE (lite), DTLS, SRTP; per-hop RTCP (receiver reports,
+ * sender reports); TWCC feedback to the uplink (the codecs below list `transport-cc`); NACKs to the
+ * uplink for packets it lost, and answers to the receiver's NACKs from each sender's 128-packet
+ * history; sequence/timestamp/SSRC/payload-type rewriting per slot (`RTCRtpSender.sendRtp`).
+ */
+import {
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  RtpHeader,
+  RtpPacket,
+  useAbsSendTime,
+  useFIR,
+  useNACK,
+  usePLI,
+  useSdesMid,
+  useTransportWideCC,
+  useTWCC,
+  type RTCDataChannel,
+  type RTCRtpTransceiver,
+  type RtcpPacket,
+} from 'werift';
+import { stripForbiddenExtensions } from '../codec/header-extensions.js';
+import { isKeyframeRequest } from '../codec/rtp-header.js';
+import type { TrackKind } from '../core/rtc-router.js';
+
+export const ROSTER_LABEL = 'xrelay';
+
+export interface PeerOptions {
+  /** Address the session's UDP socket binds to. */
+  readonly bindHost: string;
+  /** The IPv4 address of the one host candidate in the answer. */
+  readonly advertisedHost: string;
+  /** Port range for the socket; undefined: an ephemeral port. */
+  readonly portRange: [number, number] | undefined;
+  readonly video: boolean;
+}
+
+export interface PeerHooks {
+  /** An RTP packet of this member's uplink (already SRTP-decrypted by werift). */
+  onUplink(kind: TrackKind, rtp: RtpPacket): void;
+  /** The client asked for a key frame on receive slot `mid`. */
+  onKeyframeRequest(mid: string): void;
+  /** ICE and DTLS completed. */
+  onConnected(): void;
+  /** The transport failed or closed (not called after `close()`). */
+  onFailed(): void;
+  /** The roster channel opened: the plane sends the current roster. */
+  onRosterOpen(): void;
+  /** A message from the client on the roster channel (ignored, counted). */
+  onClientMessage(): void;
+}
+
+/** Why werift refused to answer (negotiation failed): the route answers `bad_sdp`. */
+export class NegotiationError extends Error {
+  override readonly name = 'NegotiationError';
+}
+
+interface SlotSender {
+  readonly transceiver: RTCRtpTransceiver;
+  /** SSRC of the uplink currently forwarded into this slot; a change is a source switch. */
+  source: number;
+}
+
+const AUDIO_FEEDBACK = () => [useTWCC(), useNACK()];
+const VIDEO_FEEDBACK = () => [useTWCC(), useNACK(), usePLI(), useFIR()];
+
+export class PeerSession {
+  private readonly slots = new Map<string, SlotSender>();
+  private uplinkVideoSsrc = 0;
+  private channel: RTCDataChannel | undefined;
+  private closed = false;
+  lastUplinkMs = 0;
+  connected = false;
+
+  private constructor(
+    private readonly pc: RTCPeerConnection,
+    readonly answer: string,
+  ) {}
+
+  /** Answers `offer` (already checked by the codec policy); NegotiationError if werift cannot. */
+  static async open(offer: string, opts: PeerOptions, hooks: PeerHooks): Promise<PeerSession> {
+    const pc = new RTCPeerConnection({
+      iceLite: true,
+      // One host candidate, on the advertised address: werift would otherwise add one per interface.
+      iceUseIpv4: false,
+      iceUseIpv6: false,
+      iceAdditionalHostAddresses: [opts.advertisedHost],
+      iceInterfaceAddresses: { udp4: opts.bindHost },
+      ...(opts.portRange ? { icePortRange: opts.portRange } : {}),
+      bundlePolicy: 'max-bundle',
+      codecs: {
+        audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48_000, channels: 2, rtcpFeedback: AUDIO_FEEDBACK() })],
+        video: opts.video ? [new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90_000, rtcpFeedback: VIDEO_FEEDBACK() })] : [],
+      },
+      // Only what forwarding needs (codec/header-extensions.ts); werift negotiates nothing else.
+      headerExtensions: { audio: [useSdesMid(), useAbsSendTime(), useTransportWideCC()], video: [useSdesMid(), useAbsSendTime(), useTransportWideCC()] },
+    });
+    try {
+      await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+    } catch (err) {
+      await pc.close().catch(() => undefined);
+      throw new NegotiationError(err instanceof Error ? err.message : String(err));
+    }
+    const transceivers = pc.getTransceivers();
+    const uplinks = opts.video ? 2 : 1;
+    const slotTransceivers = transceivers.slice(uplinks);
+    for (const t of slotTransceivers) t.setDirection('sendonly');
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    await gathered(pc);
+    const session = new PeerSession(pc, shapeAnswer(pc.localDescription!.sdp));
+    session.wire(transceivers.slice(0, uplinks), slotTransceivers, hooks);
+    return session;
+  }
+
+  private wire(uplinks: RTCRtpTransceiver[], slots: RTCRtpTransceiver[], hooks: PeerHooks): void {
+    for (const t of uplinks) {
+      const kind = t.kind as TrackKind;
+      t.receiver.track.onReceiveRtp.subscribe((rtp) => {
+        this.lastUplinkMs = Date.now();
+        if (kind === 'video') this.uplinkVideoSsrc = rtp.header.ssrc;
+        hooks.onUplink(kind, rtp);
+      });
+    }
+    for (const t of slots) {
+      const mid = t.mid ?? '';
+      this.slots.set(mid, { transceiver: t, source: -1 });
+      t.sender.onRtcp.subscribe((packet: RtcpPacket) => {
+        const fmt = (packet as { feedback?: { count?: number } }).feedback?.count ?? -1;
+        if (isKeyframeRequest(packet.type, fmt) !== undefined) hooks.onKeyframeRequest(mid);
+      });
+    }
+    this.pc.connectionStateChange.subscribe((state) => {
+      if (this.closed) return;
+      if (state === 'connected' && !this.connected) {
+        this.connected = true;
+        this.lastUplinkMs = Date.now();
+        hooks.onConnected();
+        this.openChannel(hooks);
+      } else if (state === 'failed' || state === 'closed') {
+        hooks.onFailed();
+      }
+    });
+  }
+
+  private openChannel(hooks: PeerHooks): void {
+    const dc = this.pc.createDataChannel(ROSTER_LABEL);
+    this.channel = dc;
+    dc.stateChanged.subscribe((s) => {
+      if (s === 'open') hooks.onRosterOpen();
+    });
+    dc.onMessage.subscribe(() => hooks.onClientMessage());
+  }
+
+  /**
+   * Sends `rtp` (from another member's uplink, SSRC `source`) on receive slot `mid`. The payload is
+   * passed on untouched; the header gets this slot's SSRC, payload type, sequence and timestamp
+   * (werift), and only the extensions this hop negotiated (the uplink's are not copied).
+   * False when the slot or the transport is not there (counted by the caller).
+   */
+  forward(mid: string, rtp: RtpPacket, source: number): boolean {
+    const slot = this.slots.get(mid);
+    if (slot === undefined || !this.connected || this.closed) return false;
+    const h = rtp.header;
+    const header = new RtpHeader({ payloadType: h.payloadType, marker: h.marker, sequenceNumber: h.sequenceNumber, timestamp: h.timestamp, ssrc: h.ssrc, padding: h.padding, paddingSize: h.paddingSize });
+    if (slot.source !== source) {
+      // A new source in this slot: keep the slot's sequence and timestamp continuous (RFC 3550 §5.1 allows a jump; receivers resync faster without).
+      slot.transceiver.sender.replaceRTP(header, true);
+      slot.source = source;
+    }
+    void slot.transceiver.sender.sendRtp(new RtpPacket(header, rtp.payload));
+    return true;
+  }
+
+  /** Asks this member's uplink for a key frame (PLI, RFC 4585 §6.3.1). */
+  requestKeyframe(): void {
+    if (this.closed || this.uplinkVideoSsrc === 0) return;
+    const video = this.pc.getTransceivers()[1];
+    void video?.receiver.sendRtcpPLI(this.uplinkVideoSsrc).catch(() => undefined);
+  }
+
+  /** Sends a roster message when the channel is open; false when it is not (yet). */
+  sendRoster(json: string): boolean {
+    if (this.closed || this.channel?.readyState !== 'open') return false;
+    this.channel.send(json);
+    return true;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pc.close().catch(() => undefined);
+  }
+}
+
+function gathered(pc: RTCPeerConnection): Promise<void> {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const sub = pc.iceGatheringStateChange.subscribe((s) => {
+      if (s === 'complete') {
+        sub.unSubscribe();
+        resolve();
+      }
+    });
+  });
+}
+
+/**
+ * werift's answer, shaped for browsers: `a=ice-lite` moved to the session level where RFC 8839 §5.3
+ * puts it, `a=ice-options:trickle` dropped (the relay sends all its candidates in the answer), and
+ * every header extension outside the allow-list removed (belt and braces: werift was only offered
+ * the allowed ones).
+ */
+function shapeAnswer(sdp: string): string {
+  const lines = stripForbiddenExtensions(sdp).split('\r\n').filter((l) => l !== 'a=ice-lite' && l !== 'a=ice-options:trickle');
+  const t = lines.findIndex((l) => l.startsWith('t='));
+  lines.splice(t + 1, 0, 'a=ice-lite');
+  return lines.join('\r\n');
+}
