@@ -11,8 +11,8 @@
  *
  * Key frames: a receiver's PLI/FIR for a slot becomes a `keyframe` request to the member in that
  * slot, at most one per sender per `keyframeMinIntervalMs` (a lossy receiver cannot make a sender
- * send key frames back to back); a receiver newly given a video slot always asks the sender for one,
- * so it can decode from its first frames.
+ * send key frames back to back); a connected receiver given a video slot (on its connect, or a
+ * freed slot refilled) always asks the sender for one, so it can decode from its first frames.
  */
 
 export type TrackKind = 'audio' | 'video';
@@ -101,13 +101,15 @@ export class RtcRouter {
     };
     room.members.push(m);
     this.members.set(m.id, m);
-    const keyframes = new Set<number>();
+    // No key-frame request here: the newcomer's uplink starts with a key frame anyway, and its own
+    // receive slots can take one only once it is connected (`connected`).
+    const none = new Set<number>();
     for (const other of room.members) {
       if (other === m) continue;
-      this.fill(other, m, keyframes);
-      this.fill(m, other, keyframes);
+      this.fill(other, m, none);
+      this.fill(m, other, none);
     }
-    return { member: m.id, actions: this.changed(room, keyframes) };
+    return { member: m.id, actions: this.changed(room, new Set()) };
   }
 
   /** Removes a member (leave, timeout, failure); the actions for those who stay. Unknown ids: none. */
@@ -141,6 +143,22 @@ export class RtcRouter {
     return this.changed(room, keyframes);
   }
 
+  /**
+   * `member`'s transport is up: each sender in its video slots is asked for a key frame, so the
+   * newcomer decodes from its first frames (the interval of keyframeRequest starts again).
+   */
+  connected(id: number, nowMs: number): RouterAction[] {
+    const m = this.members.get(id);
+    if (m === undefined) return [];
+    const actions: RouterAction[] = [];
+    for (const s of m.slots) {
+      if (s.kind !== 'video' || s.sender < 0) continue;
+      this.members.get(s.sender)!.lastKeyframeMs = nowMs;
+      actions.push({ type: 'keyframe', sender: s.sender });
+    }
+    return actions;
+  }
+
   /** Where `sender`'s `kind` track goes: receivers and their slot mids (the hot path reads this, no copy). */
   targets(sender: number, kind: TrackKind): readonly SlotTarget[] {
     return this.members.get(sender)?.targets[kind] ?? NONE;
@@ -170,12 +188,6 @@ export class RtcRouter {
     const m = this.members.get(id);
     if (m === undefined) return undefined;
     return { epoch: m.room.epoch, slots: this.slotViews(m) };
-  }
-
-  /** A key frame sent to `sender` outside keyframeRequest (join): the interval starts now. */
-  keyframeSent(sender: number, nowMs: number): void {
-    const m = this.members.get(sender);
-    if (m !== undefined) m.lastKeyframeMs = nowMs;
   }
 
   /** Puts `sender`'s tracks into free slots of `receiver` where it has none yet. */

@@ -56,7 +56,6 @@ export function startRtcPlane(ctx: PlaneContext): RtcPlane {
   let closed = false;
 
   const dispatch = (actions: readonly RouterAction[]): void => {
-    const now = Date.now();
     for (const a of actions) {
       if (a.type === 'roster') {
         byMember.get(a.member)?.peer?.sendRoster(JSON.stringify({ type: 'slots', epoch: a.epoch, slots: a.slots }));
@@ -64,7 +63,6 @@ export function startRtcPlane(ctx: PlaneContext): RtcPlane {
         const sender = byMember.get(a.sender);
         if (sender?.peer === undefined) continue;
         sender.peer.requestKeyframe();
-        router.keyframeSent(a.sender, now);
         metrics.keyframe('join');
       }
     }
@@ -117,7 +115,10 @@ export function startRtcPlane(ctx: PlaneContext): RtcPlane {
           byMember.get(sender)?.peer?.requestKeyframe();
           metrics.keyframe('forwarded');
         },
-        onConnected: () => log.debug({ session: ctx.redactor.id(e.id) }, 'rtc session connected'),
+        onConnected: () => {
+          log.debug({ session: ctx.redactor.id(e.id) }, 'rtc session connected');
+          dispatch(router.connected(e.member, Date.now()));
+        },
         onFailed: () => void closeSession(e, 'failed'),
         onRosterOpen: () => {
           const r = router.roster(e.member);
