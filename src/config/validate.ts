@@ -46,9 +46,16 @@ unspecified.addAddress('0.0.0.0', 'ipv4');
 unspecified.addAddress('::', 'ipv6'); // matches ::0, 0:0::0 and every other spelling
 const isWildcard = (ip: string): boolean => isIP(ip) !== 0 && unspecified.check(ip, isIP(ip) === 4 ? 'ipv4' : 'ipv6');
 
+/** The address in the WebRTC edge's ICE candidates: rtc.advertisedHost, else media.advertisedHost when it is an IPv4 address, else host. */
+export function rtcAdvertisedHost(c: RelayConfig): string {
+  if (c.rtc.advertisedHost !== '') return c.rtc.advertisedHost;
+  if (isIP(c.media.advertisedHost) === 4) return c.media.advertisedHost;
+  return c.host;
+}
+
 function checkRtc(c: RelayConfig): void {
   const r = c.rtc;
-  const advertised = r.advertisedHost !== '' ? r.advertisedHost : c.host;
+  const advertised = rtcAdvertisedHost(c);
   if (isIP(advertised) !== 4 || isWildcard(advertised)) {
     throw new ConfigError('rtc.advertisedHost', `rtc.advertisedHost: the edge advertises one IPv4 host candidate; ${JSON.stringify(advertised)} is not a usable IPv4 address (set rtc.advertisedHost, or rtc.enabled false)`);
   }

@@ -61,16 +61,24 @@ export interface SlotStats {
 }
 
 /** Per receive slot (mid): what the browser received and decoded; plus its uplink's PLI count. */
-export async function edgeStats(): Promise<{ state: string; slots: SlotStats[]; pliReceived: number; rosters: any[] }> {
+export async function edgeStats(): Promise<{ state: string; slots: SlotStats[]; pliReceived: number; rosters: any[]; availableOutgoingBitrate: number; videoTargetBitrate: number; videoBytesSent: number }> {
   const pc = window.pc;
   const report = await pc.getStats();
   const slots: SlotStats[] = [];
   let pliReceived = 0;
+  let availableOutgoingBitrate = 0;
+  let videoTargetBitrate = 0;
+  let videoBytesSent = 0;
   report.forEach((s: any) => {
     if (s.type === 'inbound-rtp') {
       slots.push({ mid: s.mid, kind: s.kind, packetsReceived: s.packetsReceived ?? 0, framesDecoded: s.framesDecoded ?? 0, keyFramesDecoded: s.keyFramesDecoded ?? 0, concealedSamples: s.concealedSamples ?? 0, samplesDecoded: s.totalSamplesReceived ?? 0 });
     }
-    if (s.type === 'outbound-rtp' && s.kind === 'video') pliReceived += s.pliCount ?? 0;
+    if (s.type === 'outbound-rtp' && s.kind === 'video') {
+      pliReceived += s.pliCount ?? 0;
+      videoTargetBitrate = s.targetBitrate ?? 0;
+      videoBytesSent = s.bytesSent ?? 0;
+    }
+    if (s.type === 'candidate-pair' && s.nominated) availableOutgoingBitrate = s.availableOutgoingBitrate ?? 0;
   });
-  return { state: pc.connectionState, slots, pliReceived, rosters: window.rosters };
+  return { state: pc.connectionState, slots, pliReceived, rosters: window.rosters, availableOutgoingBitrate, videoTargetBitrate, videoBytesSent };
 }

@@ -5,27 +5,30 @@
  * only, behind `forward` and the hooks, so a native SRTP path can take it over later.
  *
  * What werift does for us (docs/RTC.md): ICE (lite), DTLS, SRTP; per-hop RTCP (receiver reports,
- * sender reports); TWCC feedback to the uplink (the codecs below list `transport-cc`); NACKs to the
- * uplink for packets it lost, and answers to the receiver's NACKs from each sender's 128-packet
- * history; sequence/timestamp/SSRC/payload-type rewriting per slot (`RTCRtpSender.sendRtp`).
+ * sender reports); NACKs to the uplink for packets it lost, and answers to the receiver's NACKs from
+ * each sender's 128-packet history; sequence/timestamp/SSRC/payload-type rewriting per slot
+ * (`RTCRtpSender.sendRtp`). What the edge adds: REMB to video uplinks (`sendRemb`), key-frame
+ * requests (`requestKeyframe`), the roster channel.
  */
 import {
   RTCPeerConnection,
   RTCRtpCodecParameters,
+  ReceiverEstimatedMaxBitrate,
+  RtcpPayloadSpecificFeedback,
   RtpHeader,
   RtpPacket,
   useAbsSendTime,
   useFIR,
   useNACK,
   usePLI,
+  useREMB,
   useSdesMid,
-  useTransportWideCC,
-  useTWCC,
   type RTCDataChannel,
   type RTCRtpTransceiver,
   type RtcpPacket,
 } from 'werift';
 import { stripForbiddenExtensions } from '../codec/header-extensions.js';
+import { rembExponent } from '../codec/remb.js';
 import { isKeyframeRequest } from '../codec/rtp-header.js';
 import type { TrackKind } from '../core/rtc-router.js';
 
@@ -67,8 +70,17 @@ interface SlotSender {
   source: number;
 }
 
-const AUDIO_FEEDBACK = () => [useTWCC(), useNACK()];
-const VIDEO_FEEDBACK = () => [useTWCC(), useNACK(), usePLI(), useFIR()];
+/**
+ * Feedback the edge would like. werift answers with the offer's own `a=rtcp-fb` lines for the codec
+ * it picks, so these matter for what werift itself does, not for the answer's text. Bandwidth
+ * estimation: the edge does not negotiate the transport-wide sequence extension, because werift
+ * 0.24.4's receive-side TWCC sends feedback only now and then (measured in Chromium: the uplink's
+ * estimate sat at its 300 kbit/s start, one fell to a 39 kbit/s target). The edge sends REMB itself
+ * (`sendRemb`, rtc.videoMaxKbps) and browsers run their REMB + loss-based estimator (measured: the
+ * available bitrate reaches the REMB value, the encoder its own cap). docs/RTC.md, "Bandwidth".
+ */
+const AUDIO_FEEDBACK = () => [useNACK()];
+const VIDEO_FEEDBACK = () => [useNACK(), usePLI(), useFIR(), useREMB()];
 
 export class PeerSession {
   private readonly slots = new Map<string, SlotSender>();
@@ -98,8 +110,8 @@ export class PeerSession {
         audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48_000, channels: 2, rtcpFeedback: AUDIO_FEEDBACK() })],
         video: opts.video ? [new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90_000, rtcpFeedback: VIDEO_FEEDBACK() })] : [],
       },
-      // Only what forwarding needs (codec/header-extensions.ts); werift negotiates nothing else.
-      headerExtensions: { audio: [useSdesMid(), useAbsSendTime(), useTransportWideCC()], video: [useSdesMid(), useAbsSendTime(), useTransportWideCC()] },
+      // Only what forwarding needs (codec/header-extensions.ts), minus TWCC (see above); werift negotiates nothing else.
+      headerExtensions: { audio: [useSdesMid(), useAbsSendTime()], video: [useSdesMid(), useAbsSendTime()] },
     });
     try {
       await pc.setRemoteDescription({ type: 'offer', sdp: offer });
@@ -183,6 +195,16 @@ export class PeerSession {
     if (this.closed || this.uplinkVideoSsrc === 0) return;
     const video = this.pc.getTransceivers()[1];
     void video?.receiver.sendRtcpPLI(this.uplinkVideoSsrc).catch(() => undefined);
+  }
+
+  /** Tells the video uplink the most it may send (REMB, codec/remb.ts); nothing before it has sent. */
+  sendRemb(bps: number): void {
+    if (this.closed || !this.connected || this.uplinkVideoSsrc === 0) return;
+    const video = this.pc.getTransceivers()[1];
+    if (video === undefined) return;
+    const { exp, mantissa } = rembExponent(bps);
+    const feedback = new ReceiverEstimatedMaxBitrate({ senderSsrc: video.receiver.rtcpSsrc, mediaSsrc: 0, ssrcNum: 1, brExp: exp, brMantissa: mantissa, bitrate: BigInt(mantissa) << BigInt(exp), ssrcFeedbacks: [this.uplinkVideoSsrc] });
+    void video.receiver.dtlsTransport.sendRtcp([new RtcpPayloadSpecificFeedback({ feedback })]).catch(() => undefined);
   }
 
   /** Sends a roster message when the channel is open; false when it is not (yet). */

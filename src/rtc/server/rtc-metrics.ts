@@ -9,7 +9,7 @@ import { OFFER_REASONS } from '../codec/sdp-offer.js';
 export const RTC_DROP_REASONS = ['not_connected', 'client_message'] as const;
 export const RTC_CLOSE_REASONS = ['leave', 'connect_timeout', 'idle_timeout', 'failed', 'shutdown'] as const;
 export const RTC_JOIN_RESULTS = ['ok', 'bad_sdp', 'unsupported_media_type', 'size_not_allowed', 'unknown_profile', 'room_full', 'profile_mismatch', 'too_many_sessions', 'rate_limited', 'bad_request', 'internal'] as const;
-export const RTC_KEYFRAME_RESULTS = ['forwarded', 'suppressed', 'join'] as const;
+export const RTC_KEYFRAME_RESULTS = ['forwarded', 'suppressed', 'new_slot'] as const;
 
 export type RtcDropReason = (typeof RTC_DROP_REASONS)[number];
 export type RtcCloseReason = (typeof RTC_CLOSE_REASONS)[number];
@@ -37,7 +37,7 @@ export function registerRtcMetrics(metrics: MetricsRegistry, live: () => { sessi
   const joins = metrics.counter('xrelay_rtc_joins_total', 'WebRTC join requests (offers), by result: `ok` or the error code answered.', 'result');
   const refused = metrics.counter('xrelay_rtc_offers_refused_total', 'Offers answered `bad_sdp`, by what was wrong.', 'reason');
   const closes = metrics.counter('xrelay_rtc_sessions_closed_total', 'WebRTC sessions ended, by reason.', 'reason');
-  const keyframes = metrics.counter('xrelay_rtc_keyframe_requests_total', 'Key-frame requests (PLI) to senders, by result: `forwarded` (a receiver\'s PLI/FIR), `suppressed` (within rtc.keyframeMinIntervalMs of the last), `join` (a receiver got a new video slot).', 'result');
+  const keyframes = metrics.counter('xrelay_rtc_keyframe_requests_total', 'Key-frame requests (PLI) to senders, by result: `forwarded` (a receiver\'s PLI/FIR), `suppressed` (within rtc.keyframeMinIntervalMs of the last), `new_slot` (a connected receiver got a video slot: on its connect, or a freed slot refilled).', 'result');
   const sessions = metrics.gauge('xrelay_rtc_sessions', 'Live WebRTC sessions.');
   const rooms = metrics.gauge('xrelay_rtc_rooms', 'Live WebRTC rooms.');
   for (const r of RTC_DROP_REASONS) dropped.inc(0, r);

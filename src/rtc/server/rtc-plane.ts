@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { RtpPacket } from 'werift';
+import { rtcAdvertisedHost } from '../../config/validate.js';
 import { RelayError } from '../../errors.js';
 import type { Plane, PlaneContext } from '../../host/plane.js';
 import { rateLimitKeyOf } from '../../limits/client-address.js';
@@ -50,7 +51,7 @@ export function startRtcPlane(ctx: PlaneContext): RtcPlane {
   const addressKey = rateLimitKeyOf(ctx.clientAddress);
   const peerOptions = {
     bindHost: ctx.config.host,
-    advertisedHost: cfg.advertisedHost !== '' ? cfg.advertisedHost : ctx.config.host,
+    advertisedHost: rtcAdvertisedHost(ctx.config),
     portRange: cfg.portMin === 0 ? undefined : ([cfg.portMin, cfg.portMax] as [number, number]),
   };
   let closed = false;
@@ -63,7 +64,7 @@ export function startRtcPlane(ctx: PlaneContext): RtcPlane {
         const sender = byMember.get(a.sender);
         if (sender?.peer === undefined) continue;
         sender.peer.requestKeyframe();
-        metrics.keyframe('join');
+        metrics.keyframe('new_slot');
       }
     }
   };
@@ -168,6 +169,7 @@ export function startRtcPlane(ctx: PlaneContext): RtcPlane {
       if (p === undefined) continue;
       if (!p.connected && now - e.openedMs > cfg.connectTimeoutMs) void closeSession(e, 'connect_timeout');
       else if (p.connected && now - p.lastUplinkMs > cfg.idleTimeoutMs) void closeSession(e, 'idle_timeout');
+      else p.sendRemb(cfg.videoMaxKbps * 1000); // video uplinks only (peer-session.ts)
     }
   }, SWEEP_MS);
   sweep.unref();
