@@ -59,7 +59,7 @@ function checkRtc(c: RelayConfig): void {
   if (isIP(advertised) !== 4 || isWildcard(advertised)) {
     throw new ConfigError('rtc.advertisedHost', `rtc.advertisedHost: the edge advertises one IPv4 host candidate; ${JSON.stringify(advertised)} is not a usable IPv4 address (set rtc.advertisedHost, or rtc.enabled false)`);
   }
-  if (r.portMin > r.portMax) throw new ConfigError('rtc.portMin', 'rtc.portMin must not exceed rtc.portMax');
+  if (r.portMin !== 0 && r.portMin >= r.portMax) throw new ConfigError('rtc.portMin', 'rtc.portMin must be below rtc.portMax (werift needs a range of at least two ports)');
   if ((r.portMin === 0) !== (r.portMax === 0)) throw new ConfigError('rtc.portMin', 'rtc.portMin and rtc.portMax must both be 0 (ephemeral) or both set');
 }
 

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ALLOWED_EXTENSION_URIS, forbiddenExtensions, stripForbiddenExtensions } from '../../src/rtc/codec/header-extensions.js';
 import { classifyFirstByte, findExtension, isKeyframeRequest, readRtpHeader, RTP_BAD_LENGTH, RTP_BAD_VERSION, RTP_IS_RTCP, RTP_OK, RTP_TOO_SHORT, type RtpFields } from '../../src/rtc/codec/rtp-header.js';
+import { rembExponent } from '../../src/rtc/codec/remb.js';
 import { checkOffer, parseOffer, type Offer } from '../../src/rtc/codec/sdp-offer.js';
 import { offerFixture } from './offer-fixture.js';
 
@@ -126,5 +127,18 @@ describe('RTP header reader', () => {
   it('demultiplexes by first byte (RFC 7983 §7) and names key-frame requests (RFC 4585, RFC 5104)', () => {
     expect([0, 1, 3, 4, 20, 63, 64, 127, 128, 191, 192].map(classifyFirstByte)).toEqual(['stun', 'stun', 'stun', 'other', 'dtls', 'dtls', 'other', 'other', 'rtp', 'rtp', 'other']);
     expect([isKeyframeRequest(206, 1), isKeyframeRequest(206, 4), isKeyframeRequest(206, 15), isKeyframeRequest(205, 1)]).toEqual(['pli', 'fir', undefined, undefined]);
+  });
+});
+
+describe('REMB bitrate encoding (draft-alvestrand-rmcat-remb §2.2)', () => {
+  it('fits the mantissa in 18 bits and loses less than one part in 2^17', () => {
+    expect(rembExponent(1_500_000)).toEqual({ exp: 3, mantissa: 187_500 });
+    expect(rembExponent(200_000)).toEqual({ exp: 0, mantissa: 200_000 });
+    for (const bps of [0, 1, 262_143, 262_144, 1e6, 5e7, 1e12]) {
+      const { exp, mantissa } = rembExponent(bps);
+      expect(mantissa).toBeLessThan(1 << 18);
+      expect(bps - mantissa * 2 ** exp).toBeGreaterThanOrEqual(0);
+      expect(bps - mantissa * 2 ** exp).toBeLessThanOrEqual(bps / 2 ** 17);
+    }
   });
 });

@@ -64,6 +64,11 @@ export class NegotiationError extends Error {
   override readonly name = 'NegotiationError';
 }
 
+/** No UDP port could be bound for the session: the route answers `too_many_sessions`. */
+export class NoPortError extends Error {
+  override readonly name = 'NoPortError';
+}
+
 interface SlotSender {
   readonly transceiver: RTCRtpTransceiver;
   /** SSRC of the uplink currently forwarded into this slot; a change is a source switch. */
@@ -126,7 +131,13 @@ export class PeerSession {
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     await gathered(pc);
-    const session = new PeerSession(pc, shapeAnswer(pc.localDescription!.sdp));
+    const sdp = pc.localDescription!.sdp;
+    if (!sdp.includes('\r\na=candidate:')) {
+      // werift could not bind a port (the range is full): no candidate, nothing could ever connect.
+      await pc.close().catch(() => undefined);
+      throw new NoPortError('no free UDP port in rtc.portMin..rtc.portMax');
+    }
+    const session = new PeerSession(pc, shapeAnswer(sdp));
     session.wire(transceivers.slice(0, uplinks), slotTransceivers, hooks);
     return session;
   }

@@ -17,7 +17,7 @@ import { rateLimitKeyOf } from '../../limits/client-address.js';
 import { RateLimiter } from '../../limits/rate-limiter.js';
 import { SocketSlots } from '../../limits/socket-slots.js';
 import { RtcRouter, type RouterAction, type TrackKind } from '../core/rtc-router.js';
-import { NegotiationError, PeerSession } from './peer-session.js';
+import { NegotiationError, NoPortError, PeerSession } from './peer-session.js';
 import { registerRtcMetrics, type RtcCloseReason, type RtcMetrics } from './rtc-metrics.js';
 import { deleteHandler, offerHandler, ROOM_ROUTE, SESSION_ROUTE, type OfferRequest, type RouteDeps } from './rtc-route.js';
 
@@ -133,6 +133,7 @@ export function startRtcPlane(ctx: PlaneContext): RtcPlane {
         metrics.offerRefused('negotiation');
         throw new RelayError('bad_sdp', 'the offer could not be negotiated');
       }
+      if (err instanceof NoPortError) throw new RelayError('too_many_sessions', 'no free UDP port in rtc.portMin..rtc.portMax', { retryAfterSec: 5 });
       throw err;
     }
     if (sessions.get(e.id) !== e) {
