@@ -51,6 +51,14 @@ describe('WebRTC edge with werift clients', () => {
       expect((await fetch(relay.url + clients[2]!.location, { method: 'DELETE' })).status).toBe(404);
       expect(relay.metric('xrelay_rtc_forwarded_packets_total{kind="audio"}')).toBeGreaterThan(0);
       expect(relay.metric('xrelay_rtc_sessions_closed_total{reason="leave"}')).toBe(1);
+      // privacy: no room id, session id, member tag or address in metrics or logs (hashed ids only)
+      const secrets = [room, ...clients.map((c) => c.location.split('/').pop()!), ...last.slots.map((s) => s.member)];
+      const rtcMetrics = relay.metrics.render().split('\n').filter((l) => l.startsWith('xrelay_rtc_'));
+      expect(rtcMetrics.length).toBeGreaterThan(10);
+      for (const line of rtcMetrics) expect(line).toMatch(/^xrelay_rtc_\w+(\{(kind|reason|result)="[a-z_]+"\})? \d+$/);
+      expect(relay.logs()).toContain('rtc session joined');
+      for (const secret of secrets) expect(relay.logs()).not.toContain(secret);
+      expect(relay.logs()).not.toContain('127.0.0.1');
 
       // a newcomer takes the freed slot
       const d = new EdgeClient(3);

@@ -197,7 +197,7 @@ export class PeerSession {
       slot.transceiver.sender.replaceRTP(header, true);
       slot.source = source;
     }
-    void slot.transceiver.sender.sendRtp(new RtpPacket(header, rtp.payload));
+    slot.transceiver.sender.sendRtp(new RtpPacket(header, rtp.payload)).catch(ignore); // a send on a closing transport
     return true;
   }
 
@@ -205,7 +205,7 @@ export class PeerSession {
   requestKeyframe(): void {
     if (this.closed || this.uplinkVideoSsrc === 0) return;
     const video = this.pc.getTransceivers()[1];
-    void video?.receiver.sendRtcpPLI(this.uplinkVideoSsrc).catch(() => undefined);
+    video?.receiver.sendRtcpPLI(this.uplinkVideoSsrc).catch(ignore);
   }
 
   /** Tells the video uplink the most it may send (REMB, codec/remb.ts); nothing before it has sent. */
@@ -215,14 +215,18 @@ export class PeerSession {
     if (video === undefined) return;
     const { exp, mantissa } = rembExponent(bps);
     const feedback = new ReceiverEstimatedMaxBitrate({ senderSsrc: video.receiver.rtcpSsrc, mediaSsrc: 0, ssrcNum: 1, brExp: exp, brMantissa: mantissa, bitrate: BigInt(mantissa) << BigInt(exp), ssrcFeedbacks: [this.uplinkVideoSsrc] });
-    void video.receiver.dtlsTransport.sendRtcp([new RtcpPayloadSpecificFeedback({ feedback })]).catch(() => undefined);
+    video.receiver.dtlsTransport.sendRtcp([new RtcpPayloadSpecificFeedback({ feedback })]).catch(ignore);
   }
 
   /** Sends a roster message when the channel is open; false when it is not (yet). */
   sendRoster(json: string): boolean {
     if (this.closed || this.channel?.readyState !== 'open') return false;
-    this.channel.send(json);
-    return true;
+    try {
+      this.channel.send(json);
+      return true;
+    } catch {
+      return false; // the association went away between the check and the send
+    }
   }
 
   async close(): Promise<void> {
@@ -231,6 +235,9 @@ export class PeerSession {
     await this.pc.close().catch(() => undefined);
   }
 }
+
+/** One shared no-op for rejected sends (no closure per packet). */
+function ignore(): void {}
 
 function gathered(pc: RTCPeerConnection): Promise<void> {
   if (pc.iceGatheringState === 'complete') return Promise.resolve();
