@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forbiddenExtensions } from '../../src/rtc/codec/header-extensions.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { offerFixture } from './offer-fixture.js';
-import { EdgeClient, roomId, waitFor } from './werift-client.js';
+import { EdgeClient, roomId, waitFor } from '../../loadtest/rtc/edge-client.js';
 
 let relay: TestRelay;
 

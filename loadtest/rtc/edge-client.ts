@@ -1,5 +1,5 @@
 /**
- * A werift client of the WebRTC edge, built the way the contract (notes/rtc-contract.md) says a
+ * A werift client of the WebRTC edge (tests and npm run bench:rtc), built the way the contract (notes/rtc-contract.md) says a
  * client offers: uplink sendonly first, K recvonly receive slots, one data channel, BUNDLE and
  * rtcp-mux. It records what arrives per receive slot and the roster messages.
  */
@@ -18,7 +18,9 @@ export class EdgeClient {
   readonly pc: RTCPeerConnection;
   readonly track = new MediaStreamTrack({ kind: 'audio' });
   readonly videoTrack = new MediaStreamTrack({ kind: 'video' });
-  /** Payloads received per receive-slot mid. */
+  /** RTP packets received on all receive slots. */
+  receivedPackets = 0;
+  /** Payloads received per receive-slot mid (the first 1000 of each). */
   readonly received = new Map<string, Buffer[]>();
   readonly rosters: Roster[] = [];
   location = '';
@@ -71,6 +73,7 @@ export class EdgeClient {
         if (t.direction !== 'recvonly') continue;
         const mid = t.mid!;
         t.receiver.track.onReceiveRtp.subscribe((rtp) => {
+          this.receivedPackets++;
           let list = this.received.get(mid);
           if (list === undefined) this.received.set(mid, (list = []));
           if (list.length < 1000) list.push(rtp.payload);
@@ -92,11 +95,13 @@ export class EdgeClient {
     });
   }
 
-  /** Sends one audio RTP packet every 20 ms whose payload is `marker` + a counter. */
-  startSending(marker: string): void {
+  /** Sends one audio RTP packet every 20 ms whose payload is `marker:counter`, zero-padded to `size` bytes if given. */
+  startSending(marker: string, size = 0): void {
     this.timer = setInterval(() => {
       const n = this.seq++;
-      this.track.writeRtp(new RtpPacket(new RtpHeader({ payloadType: 96, sequenceNumber: n & 0xffff, timestamp: (n * 960) >>> 0, ssrc: 1, marker: false }), Buffer.from(`${marker}:${n}`)));
+      const text = Buffer.from(`${marker}:${n}`);
+      const payload = size > text.length ? Buffer.concat([text, Buffer.alloc(size - text.length)]) : text;
+      this.track.writeRtp(new RtpPacket(new RtpHeader({ payloadType: 96, sequenceNumber: n & 0xffff, timestamp: (n * 960) >>> 0, ssrc: 1, marker: false }), payload));
     }, 20);
   }
 
@@ -107,7 +112,7 @@ export class EdgeClient {
   /** The marker strings (payload before ':') seen per receive slot. */
   sources(): Map<string, Set<string>> {
     const out = new Map<string, Set<string>>();
-    for (const [mid, list] of this.received) out.set(mid, new Set(list.map((p) => p.toString().split(':')[0]!)));
+    for (const [mid, list] of this.received) out.set(mid, new Set(list.map((p) => p.toString().split(':')[0]!.replace(/\0+$/, ''))));
     return out;
   }
 
