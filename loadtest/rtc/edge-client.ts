@@ -105,6 +105,11 @@ export class EdgeClient {
     }, 20);
   }
 
+  /** Audio packets written to the uplink so far. */
+  get sentPackets(): number {
+    return this.seq;
+  }
+
   stopSending(): void {
     clearInterval(this.timer);
   }
