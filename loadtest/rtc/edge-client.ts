@@ -4,7 +4,7 @@
  * rtcp-mux. It records what arrives per receive slot and the roster messages.
  */
 import { randomBytes } from 'node:crypto';
-import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, RtpHeader, RtpPacket, useAbsSendTime, useAudioLevelIndication, useNACK, usePLI, useSdesMid, useTransportWideCC, useTWCC, type RTCDataChannel } from 'werift';
+import { GenericNack, MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, RtcpTransportLayerFeedback, RtpHeader, RtpPacket, useAbsSendTime, useAudioLevelIndication, useNACK, usePLI, useSdesMid, useTransportWideCC, useTWCC, type RTCDataChannel } from 'werift';
 
 export const roomId = (): string => randomBytes(32).toString('base64url');
 
@@ -20,12 +20,17 @@ export class EdgeClient {
   readonly videoTrack = new MediaStreamTrack({ kind: 'video' });
   /** RTP packets received on all receive slots. */
   receivedPackets = 0;
+  /** Per receive-slot mid: the sequence numbers and SSRC seen (the first 2000). */
+  readonly slotSeqs = new Map<string, { ssrc: number; seqs: number[] }>();
+  /** Key-frame requests (PLI) the relay sent to this client's video uplink. */
+  plisReceived = 0;
   /** Payloads received per receive-slot mid (the first 1000 of each). */
   readonly received = new Map<string, Buffer[]>();
   readonly rosters: Roster[] = [];
   location = '';
   answer = '';
   private timer: NodeJS.Timeout | undefined;
+  private videoTimer: NodeJS.Timeout | undefined;
   private seq = 0;
 
   constructor(
@@ -44,7 +49,7 @@ export class EdgeClient {
       headerExtensions: { audio: ext, video: [useSdesMid(), useAbsSendTime(), useTransportWideCC()] },
     });
     this.pc.addTransceiver(this.track, { direction: 'sendonly' });
-    if (video) this.pc.addTransceiver(this.videoTrack, { direction: 'sendonly' });
+    if (video) this.pc.addTransceiver(this.videoTrack, { direction: 'sendonly' }).sender.onPictureLossIndication.subscribe(() => this.plisReceived++);
     for (let i = 0; i < slots; i++) this.pc.addTransceiver('audio', { direction: 'recvonly' });
     if (video) for (let i = 0; i < slots; i++) this.pc.addTransceiver('video', { direction: 'recvonly' });
     this.pc.createDataChannel('client');
@@ -74,6 +79,9 @@ export class EdgeClient {
         const mid = t.mid!;
         t.receiver.track.onReceiveRtp.subscribe((rtp) => {
           this.receivedPackets++;
+          const seen = this.slotSeqs.get(mid) ?? { ssrc: rtp.header.ssrc, seqs: [] };
+          this.slotSeqs.set(mid, seen);
+          if (seen.seqs.length < 2000) seen.seqs.push(rtp.header.sequenceNumber);
           let list = this.received.get(mid);
           if (list === undefined) this.received.set(mid, (list = []));
           if (list.length < 1000) list.push(rtp.payload);
@@ -105,6 +113,27 @@ export class EdgeClient {
     }, 20);
   }
 
+  /** Sends one video RTP packet every 33 ms (arbitrary payload: the relay does not decode), marker set. */
+  startSendingVideo(marker: string): void {
+    let n = 0;
+    this.videoTimer = setInterval(() => {
+      this.videoTrack.writeRtp(new RtpPacket(new RtpHeader({ payloadType: 97, sequenceNumber: n & 0xffff, timestamp: (n * 3000) >>> 0, ssrc: 2, marker: true }), Buffer.from(`${marker}:${n++}`)));
+    }, 33);
+  }
+
+  /** Asks the relay for a key frame on receive slot `mid` (PLI, RFC 4585 §6.3.1). */
+  async sendPli(mid: string): Promise<void> {
+    const t = this.pc.getTransceivers().find((x) => x.mid === mid)!;
+    await t.receiver.sendRtcpPLI(this.slotSeqs.get(mid)!.ssrc);
+  }
+
+  /** Sends a generic NACK (RFC 4585 §6.2.1) for `seqs` on receive slot `mid`. */
+  async sendNack(mid: string, seqs: number[]): Promise<void> {
+    const t = this.pc.getTransceivers().find((x) => x.mid === mid)!;
+    const feedback = new GenericNack({ senderSsrc: t.receiver.rtcpSsrc, mediaSourceSsrc: this.slotSeqs.get(mid)!.ssrc, lost: seqs });
+    await t.receiver.dtlsTransport.sendRtcp([new RtcpTransportLayerFeedback({ feedback })]);
+  }
+
   /** Audio packets written to the uplink so far. */
   get sentPackets(): number {
     return this.seq;
@@ -112,6 +141,7 @@ export class EdgeClient {
 
   stopSending(): void {
     clearInterval(this.timer);
+    clearInterval(this.videoTimer);
   }
 
   /** The marker strings (payload before ':') seen per receive slot. */

@@ -105,6 +105,7 @@ describe('WebRTC edge: bad input', () => {
       expect(forbiddenExtensions(b.answer)).toEqual([]);
       await Promise.all([a.connected(), b.connected()]);
       a.startSending('alice');
+      b.startSending('bob'); // a member that sends nothing is closed after idleTimeoutMs (1 s here)
       await waitFor(() => (b.received.get('1')?.length ?? 0) > 5, 10_000, 'b hears a');
       const ports = [a.answer, b.answer].map((s) => Number(/a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 (\d+) typ host/.exec(s)![1]));
       const stunLike = (): Buffer => Buffer.concat([Buffer.from([0x00, 0x01, 0x00, 0x08, 0x21, 0x12, 0xa4, 0x42]), randomBytes(20)]);

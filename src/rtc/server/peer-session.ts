@@ -151,14 +151,29 @@ export class PeerSession {
         hooks.onUplink(kind, rtp);
       });
     }
+    // Key-frame requests are read off the bundle's transport, not the slot senders' own RTCP events:
+    // werift routes a PSFB by its sender SSRC first, which a client may reuse for an m-line of its
+    // own, so the request could land on a receiver. The media SSRC (PLI) or the FIR entries' SSRCs
+    // (RFC 5104 §4.3.1.1) name our slot sender; its mid is the slot.
+    const midBySsrc = new Map<number, string>();
     for (const t of slots) {
       const mid = t.mid ?? '';
       this.slots.set(mid, { transceiver: t, source: -1 });
-      t.sender.onRtcp.subscribe((packet: RtcpPacket) => {
-        const fmt = (packet as { feedback?: { count?: number } }).feedback?.count ?? -1;
-        if (isKeyframeRequest(packet.type, fmt) !== undefined) hooks.onKeyframeRequest(mid);
-      });
+      midBySsrc.set(t.sender.ssrc, mid);
     }
+    uplinks[0]?.receiver.dtlsTransport.onRtcp.subscribe((packet: RtcpPacket) => {
+      const fb = (packet as { feedback?: { count?: number; mediaSsrc?: number; fir?: { ssrc: number }[] } }).feedback;
+      const kind = fb === undefined ? undefined : isKeyframeRequest(packet.type, fb.count ?? -1);
+      if (kind === 'pli') {
+        const mid = midBySsrc.get(fb!.mediaSsrc ?? -1);
+        if (mid !== undefined) hooks.onKeyframeRequest(mid);
+      } else if (kind === 'fir') {
+        for (const entry of fb!.fir ?? []) {
+          const mid = midBySsrc.get(entry.ssrc);
+          if (mid !== undefined) hooks.onKeyframeRequest(mid);
+        }
+      }
+    });
     this.pc.connectionStateChange.subscribe((state) => {
       if (this.closed) return;
       if (state === 'connected' && !this.connected) {
