@@ -66,14 +66,14 @@ export class EdgeClient {
   }
 
   /** Posts the offer to the edge; the HTTP answer (status, body, location). */
-  async join(base: string, room: string, profile = 'audio', offer?: string): Promise<{ status: number; body: string }> {
+  async join(base: string, room: string, profile = 'audio', offer?: string, shapeAnswer: (sdp: string) => string = (x) => x): Promise<{ status: number; body: string }> {
     const sdp = offer ?? (await this.offer());
     const res = await fetch(`${base}/v1/rtc/rooms/${room}?profile=${profile}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: sdp });
     const body = await res.text();
     if (res.status === 201) {
       this.location = res.headers.get('location') ?? '';
       this.answer = body;
-      await this.pc.setRemoteDescription({ type: 'answer', sdp: body });
+      await this.pc.setRemoteDescription({ type: 'answer', sdp: shapeAnswer(body) });
       for (const t of this.pc.getTransceivers()) {
         if (t.direction !== 'recvonly') continue;
         const mid = t.mid!;

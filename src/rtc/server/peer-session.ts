@@ -30,6 +30,7 @@ import {
 import { stripForbiddenExtensions } from '../codec/header-extensions.js';
 import { rembExponent } from '../codec/remb.js';
 import { isKeyframeRequest } from '../codec/rtp-header.js';
+import { ReplayGuard } from '../core/replay-guard.js';
 import type { TrackKind } from '../core/rtc-router.js';
 
 export const ROSTER_LABEL = 'xrelay';
@@ -57,6 +58,8 @@ export interface PeerHooks {
   onRosterOpen(): void;
   /** A message from the client on the roster channel (ignored, counted). */
   onClientMessage(): void;
+  /** An authenticated uplink packet whose index was seen before (a replay) or is too old: dropped. */
+  onReplay(): void;
 }
 
 /** Why werift refused to answer (negotiation failed): the route answers `bad_sdp`. */
@@ -145,7 +148,9 @@ export class PeerSession {
   private wire(uplinks: RTCRtpTransceiver[], slots: RTCRtpTransceiver[], hooks: PeerHooks): void {
     for (const t of uplinks) {
       const kind = t.kind as TrackKind;
+      const guard = new ReplayGuard();
       t.receiver.track.onReceiveRtp.subscribe((rtp) => {
+        if (!guard.accept(rtp.header.ssrc, rtp.header.sequenceNumber)) return hooks.onReplay();
         this.lastUplinkMs = Date.now();
         if (kind === 'video') this.uplinkVideoSsrc = rtp.header.ssrc;
         hooks.onUplink(kind, rtp);

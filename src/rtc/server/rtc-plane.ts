@@ -126,6 +126,7 @@ export function startRtcPlane(ctx: PlaneContext): RtcPlane {
           if (r !== undefined) e.peer?.sendRoster(JSON.stringify({ type: 'slots', epoch: r.epoch, slots: r.slots }));
         },
         onClientMessage: () => c.drops.client_message++,
+        onReplay: () => c.drops.replay++,
       });
     } catch (err) {
       await closeSession(e, 'failed');
