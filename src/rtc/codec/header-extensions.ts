@@ -7,7 +7,8 @@
  * is what forwarding needs and nothing about content:
  * - `urn:ietf:params:rtp-hdrext:sdes:mid` (RFC 8843 §15.2): which m-line (slot) a packet belongs to;
  * - transport-wide sequence number (draft-holmer-rmcat-transport-wide-cc-extensions-01 §2): per-hop
- *   bandwidth estimation feedback (TWCC);
+ *   bandwidth estimation feedback (TWCC); allowed, but the edge's werift sessions do not negotiate
+ *   it today (server/peer-session.ts says why);
  * - abs-send-time (webrtc.org experiment): send-side timing for REMB-style estimators.
  * Refused, among others: audio level (RFC 6464, tells who speaks and how loudly), CSRC audio level
  * (RFC 6465), video orientation (3GPP TS 26.114 §7.4.5), playout delay, color space, video content
