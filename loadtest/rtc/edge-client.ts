@@ -1,6 +1,6 @@
 /**
- * A werift client of the WebRTC edge (tests and npm run bench:rtc), built the way the contract (notes/rtc-contract.md) says a
- * client offers: uplink sendonly first, K recvonly receive slots, one data channel, BUNDLE and
+ * A werift client of the WebRTC edge (tests and npm run bench:rtc), built the way docs/RTC.md says
+ * a client offers: uplink sendonly first, K recvonly receive slots, one data channel, BUNDLE and
  * rtcp-mux. It records what arrives per receive slot and the roster messages.
  */
 import { randomBytes } from 'node:crypto';

@@ -9,7 +9,7 @@
  * - `a=rtpmap:<pt> <name>/<clock>[/<channels>]` (RFC 8866 §6.6) for the codecs offered;
  * - `m=application ... webrtc-datachannel` (RFC 8841 §4.1) for the roster channel.
  * The layout (uplink m-lines first, then receive slots, then the data channel) is the contract's
- * (notes/rtc-contract.md); a parse returns a reason code, never throws.
+ * (docs/RTC.md, "What an offer must look like"); a parse returns a reason code, never throws.
  */
 
 export type MediaKind = 'audio' | 'video' | 'application';
