@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
 import type { RtpPacket } from 'werift';
 import { rtcAdvertisedHost } from '../../config/validate.js';
 import { RelayError } from '../../errors.js';
@@ -50,7 +51,8 @@ export function startRtcPlane(ctx: PlaneContext): RtcPlane {
   const joinLimiter = new RateLimiter(cfg.joinRatePerSec, cfg.joinBurst);
   const addressKey = rateLimitKeyOf(ctx.clientAddress);
   const peerOptions = {
-    bindHost: ctx.config.host,
+    // Sessions are IPv4 (one IPv4 host candidate): an IPv6 `host` binds them on the IPv4 wildcard.
+    bindHost: isIP(ctx.config.host) === 4 ? ctx.config.host : '0.0.0.0',
     advertisedHost: rtcAdvertisedHost(ctx.config),
     portRange: cfg.portMin === 0 ? undefined : ([cfg.portMin, cfg.portMax] as [number, number]),
   };
