@@ -39,6 +39,8 @@ export const ERROR_CODES = {
   // cluster mode: the room lives on another node (the body names its base URL: `relay`); this node is draining
   room_elsewhere: 409,
   node_draining: 503,
+  // WebRTC edge offers (docs/RTC.md)
+  bad_sdp: 400,
   // start-up: another relay holds the data dir (the CLI exits 2)
   data_dir_locked: 503,
   // HTTP requests, whatever the route

@@ -16,6 +16,7 @@ import { createLogger, Redactor, type Logger } from './observability/log.js';
 import { MetricsRegistry } from './observability/metrics.js';
 import { registerProcessMetrics } from './observability/process-metrics.js';
 import { startTurnPlane, type TurnPlane } from './turn/server/turn-plane.js';
+import { startRtcPlane, type RtcPlane } from './rtc/server/rtc-plane.js';
 import { HttpRouter } from './host/http-router.js';
 import { mountHealthRoutes } from './host/health-routes.js';
 import { clientErrorHandler } from './host/client-errors.js';
@@ -42,6 +43,7 @@ export interface Relay {
   readonly envelope: EnvelopePlane;
   readonly media: MediaPlane | undefined;
   readonly turn: TurnPlane | undefined;
+  readonly rtc: RtcPlane | undefined;
   readonly metrics: MetricsRegistry;
   /** The HTTP routes and WebSocket paths the planes registered (the contract test reads them). */
   readonly router: HttpRouter;
@@ -94,6 +96,8 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
     if (media) planes.push(media);
     const turn = config.turn.enabled ? await startTurnPlane(ctx) : undefined;
     if (turn) planes.push(turn);
+    const rtc = config.rtc.enabled ? startRtcPlane(ctx) : undefined;
+    if (rtc) planes.push(rtc);
 
     mountHealthRoutes(router, { planes, metrics, clientAddress, metricsAllowed: addressMatcher(config.metricsAllow), drain });
 
@@ -107,11 +111,11 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
     }
     const url = `${tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${httpPort}`;
     for (const p of planes) await p.listening?.(url);
-    logger.info({ httpPort, tls, media: media?.udpPort ?? 'off', turn: turn?.udpPort ?? 'off', posture: config.logPosture }, 'relay listening');
+    logger.info({ httpPort, tls, media: media?.udpPort ?? 'off', turn: turn?.udpPort ?? 'off', rtc: rtc ? 'on' : 'off', posture: config.logPosture }, 'relay listening');
 
     let closing: Promise<void> | undefined;
     return {
-      config, httpPort, url, envelope, media, turn, metrics, router, logger,
+      config, httpPort, url, envelope, media, turn, rtc, metrics, router, logger,
       get draining() {
         return drain.draining;
       },

@@ -18,7 +18,7 @@ import { join, posix, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const SRC = resolve(__dirname, '../src');
-const PLANES = new Set(['envelope', 'media', 'turn']);
+const PLANES = new Set(['envelope', 'media', 'turn', 'rtc']);
 
 /**
  * Ranks, low to high: a module may import a module of equal or lower rank. Keys are folders under

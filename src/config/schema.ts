@@ -6,6 +6,7 @@ import { clusterOptions } from './cluster-options.js';
 import { field, type SchemaValues } from './fields.js';
 import { httpOptions } from './http-options.js';
 import { mediaOptions } from './media-options.js';
+import { rtcOptions } from './rtc-options.js';
 import { storeOptions } from './store-options.js';
 import { turnOptions } from './turn-options.js';
 
@@ -59,6 +60,7 @@ export const relaySchema = {
   turn: turnOptions,
   media: mediaOptions,
   cluster: clusterOptions,
+  rtc: rtcOptions,
 } as const;
 
 export type RelayConfig = SchemaValues<typeof relaySchema>;

@@ -32,6 +32,7 @@ export function checkValues(c: RelayConfig): void {
   if (new Set(b).size !== b.length) throw new ConfigError('envelope.sizeBuckets', 'envelope.sizeBuckets: buckets must be distinct');
   if (c.media.enabled) checkMedia(c);
   if (c.turn.enabled) checkTurn(c.turn, c.host);
+  if (c.rtc.enabled) checkRtc(c);
   checkPorts(c);
   checkCluster(c);
   for (const name of ['trustProxy', 'metricsAllow'] as const) {
@@ -66,6 +67,23 @@ const unspecified = new BlockList();
 unspecified.addAddress('0.0.0.0', 'ipv4');
 unspecified.addAddress('::', 'ipv6'); // matches ::0, 0:0::0 and every other spelling
 const isWildcard = (ip: string): boolean => isIP(ip) !== 0 && unspecified.check(ip, isIP(ip) === 4 ? 'ipv4' : 'ipv6');
+
+/** The address in the WebRTC edge's ICE candidates: rtc.advertisedHost, else media.advertisedHost when it is an IPv4 address, else host. */
+export function rtcAdvertisedHost(c: RelayConfig): string {
+  if (c.rtc.advertisedHost !== '') return c.rtc.advertisedHost;
+  if (isIP(c.media.advertisedHost) === 4) return c.media.advertisedHost;
+  return c.host;
+}
+
+function checkRtc(c: RelayConfig): void {
+  const r = c.rtc;
+  const advertised = rtcAdvertisedHost(c);
+  if (isIP(advertised) !== 4 || isWildcard(advertised)) {
+    throw new ConfigError('rtc.advertisedHost', `rtc.advertisedHost: the edge advertises one IPv4 host candidate; ${JSON.stringify(advertised)} is not a usable IPv4 address (set rtc.advertisedHost, or rtc.enabled false)`);
+  }
+  if (r.portMin !== 0 && r.portMin >= r.portMax) throw new ConfigError('rtc.portMin', 'rtc.portMin must be below rtc.portMax (werift needs a range of at least two ports)');
+  if ((r.portMin === 0) !== (r.portMax === 0)) throw new ConfigError('rtc.portMin', 'rtc.portMin and rtc.portMax must both be 0 (ephemeral) or both set');
+}
 
 function checkMedia(c: RelayConfig): void {
   const m = c.media;

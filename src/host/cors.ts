@@ -61,7 +61,7 @@ export class BrowserPolicy {
       res.setHeader('vary', 'Origin');
       if (this.origins.has(origin)) {
         res.setHeader('access-control-allow-origin', origin);
-        res.setHeader('access-control-expose-headers', 'Retry-After');
+        res.setHeader('access-control-expose-headers', 'Retry-After, Location'); // Location: the WebRTC edge's session URL
       }
     }
     if (req.method === 'OPTIONS' && methods.length > 0) {

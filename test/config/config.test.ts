@@ -102,7 +102,12 @@ describe('xrelay CLI', () => {
     expect(named({ host: '::', media: { advertisedHost: 'relay.example' } })).toBe('turn.externalIp');
     expect(named({ host: '0.0.0.0', media: { advertisedHost: '203.0.113.5' }, turn: { externalIp: '2001:db8::5' } })).toBe('turn.externalIp');
     expect(named({ host: '0.0.0.0', media: { advertisedHost: '203.0.113.5' }, turn: { externalIp: '203.0.113.5' } })).toBe('accepted');
-    expect(named({ host: '0.0.0.0', media: { enabled: false }, turn: { enabled: false } })).toBe('accepted');
+    expect(named({ host: '0.0.0.0', media: { enabled: false }, turn: { enabled: false }, rtc: { enabled: false } })).toBe('accepted');
+    expect(named({ host: '0.0.0.0', media: { enabled: false }, turn: { enabled: false } })).toBe('rtc.advertisedHost');
+    expect(named({ host: '0.0.0.0', media: { enabled: false }, turn: { enabled: false }, rtc: { advertisedHost: '203.0.113.5' } })).toBe('accepted');
+    expect(named({ rtc: { portMin: 40_010, portMax: 40_000 } })).toBe('rtc.portMin');
+    expect(named({ rtc: { portMin: 40_000, portMax: 40_000 } })).toBe('rtc.portMin');
+    expect(named({ rtc: { portMin: 0, portMax: 40_000 } })).toBe('rtc.portMin');
     expect(named({ turn: { relayPortMin: 50000, relayPortMax: 0 } })).toBe('turn.relayPortMin');
     expect(named({ turn: { relayIp: 'relay.example' } })).toBe('turn.relayIp');
     expect(named({ host: '0:0::0', media: { advertisedHost: 'relay.example' } })).toBe('turn.externalIp'); // any spelling of ::

@@ -124,7 +124,7 @@ describe('browser access', () => {
     const ok = await raw(relay.url, 'POST', mailboxPath(), { origin: APP, 'content-type': 'application/octet-stream' }, body);
     expect(ok.status).toBe(202);
     expect(ok.headers['access-control-allow-origin']).toBe(APP);
-    expect(ok.headers['access-control-expose-headers']).toBe('Retry-After');
+    expect(ok.headers['access-control-expose-headers']).toBe('Retry-After, Location'); // Location: the WebRTC edge's session URL
     expect((await raw(relay.url, 'POST', mailboxPath(), {}, body)).status).toBe(202);
     const health = await raw(relay.url, 'GET', '/healthz', { origin: EVIL });
     expect(health.status).toBe(200); // reads are not refused; the browser withholds the answer (no CORS header)

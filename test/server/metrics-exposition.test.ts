@@ -69,6 +69,7 @@ describe('promtool on a relay with every plane and some traffic', () => {
       logLevel: 'warn',
       media: { enabled: true },
       turn: { enabled: true, relayPortMin: 0, relayPortMax: 0, staticUsers: ['alice:secret1'] },
+      rtc: { enabled: true },
     });
     try {
       // Envelope plane: a post, a reader (a WebSocket upgrade), a refused post.
@@ -86,6 +87,8 @@ describe('promtool on a relay with every plane and some traffic', () => {
       const room = encodeB64url(randomBytes(32));
       const join = await fetch(`${relay.url}/v1/media/join`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ room, publicKey: encodeB64url(randomBytes(32)), profile: 'audio' }) });
       expect(join.status).toBe(200);
+      // WebRTC edge: a refused offer.
+      expect((await fetch(`${relay.url}/v1/rtc/rooms/${room}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: 'v=0\r\n' })).status).toBe(400);
       const stun = await udpClient(relay.turn!.udpPort);
       await stun.call(request(Method.binding));
       await stun.close();
@@ -113,6 +116,7 @@ describe('promtool on a relay with every plane and some traffic', () => {
       expect(text).toContain('xrelay_http_request_duration_seconds_count{method="POST",route="/v1/mailboxes/:p/envelopes"} 2');
       expect(text).toMatch(/^xrelay_turn_requests_total\{method="binding"\} 1$/m);
       expect(text).toMatch(/^xrelay_media_sessions 1$/m);
+      expect(text).toMatch(/^xrelay_rtc_joins_total\{result="bad_sdp"\} 1$/m);
       // No identifier or address as a label value.
       for (const secret of [mailbox, room, '127.0.0.1', '/no/such/path']) expect(text).not.toContain(secret);
     } finally {

@@ -40,7 +40,7 @@ describe('openapi.yaml', () => {
   const spec = loadSpec();
 
   it('describes exactly the routes a relay with every plane registers', async () => {
-    const relay = await startTestRelay({ logLevel: 'warn', media: { enabled: true }, turn: { enabled: true, relayPortMin: 0, relayPortMax: 0, staticUsers: ['alice:secret1'] } });
+    const relay = await startTestRelay({ logLevel: 'warn', media: { enabled: true }, rtc: { enabled: true }, turn: { enabled: true, relayPortMin: 0, relayPortMax: 0, staticUsers: ['alice:secret1'] } });
     try {
       const registered = relay.router.registered().map((r) => `${r.websocket ? 'WS ' : ''}${r.method} ${r.route}`).sort();
       expect(registered.length).toBeGreaterThanOrEqual(8);

@@ -1,0 +1,149 @@
+/**
+ * npm run bench:rtc -- [--members 12] [--room-size 3] [--duration-ms 5000] [--payload 160]
+ *
+ * One relay process (`xrelay serve`, native data plane when it loads), measured twice in the same
+ * run with the same rooms, members and cadence (one 20 ms audio frame per member, to every other
+ * member of its room):
+ *  - rtc: werift clients through the WebRTC edge (SRTP in and out per hop, werift's RTP stack);
+ *  - cells: Node SDK clients (UDP cells) through the media plane (`audio-room` profile: padded
+ *    cells at a fixed cadence, hop AEAD, fan-out).
+ * For each: forwarded packets/s at the relay (`xrelay_rtc_forwarded_packets_total`, or
+ * `xrelay_media_records_forwarded_total`), relay CPU (user + system from /proc) per forwarded
+ * packet, and the implied forwarded packets/s per core; then the ratio. The clients run in this
+ * process, so at larger sizes they, not the relay, may be the limit (the loss column says).
+ * Anchor: LiveKit's published audio benchmark, ~56-75k forwarded packets/s per busy core.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CallClient } from '../../src/client/node.js';
+import { spawnRelayProcess, type RelayProcess } from '../relay-process.js';
+import { EdgeClient, roomId } from './edge-client.js';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
+}
+const members = Number(arg('members', '12'));
+const roomSize = Number(arg('room-size', '3'));
+const durationMs = Number(arg('duration-ms', '5000'));
+const payload = Number(arg('payload', '160'));
+const WARMUP_MS = 1500;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Relay CPU time (user + system) in microseconds, from /proc/<pid>/stat (clock ticks of 10 ms). */
+function cpuUs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+async function metric(relay: RelayProcess, prefix: string): Promise<number> {
+  const text = await (await fetch(`${relay.url}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(prefix))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+interface Result {
+  name: string;
+  seconds: number;
+  packetsPerSec: number;
+  cpuUsPerPacket: number;
+  /** Packets the members' timers actually sent in the window, times the fan-out: what the relay was offered. */
+  offered: number;
+  forwarded: number;
+}
+
+/**
+ * Runs `durationMs` after warm-up: forwarded packets (metric delta), relay CPU, and what the
+ * members really sent (`sent()`: their timers lag when this process is the limit) over that window.
+ */
+async function measure(relay: RelayProcess, name: string, counter: string, sent: () => number): Promise<Result> {
+  await sleep(WARMUP_MS);
+  const pid = relay.proc.pid!;
+  const [c0, p0, s0, t0] = [cpuUs(pid), await metric(relay, counter), sent(), performance.now()];
+  await sleep(durationMs);
+  const [c1, p1, s1, t1] = [cpuUs(pid), await metric(relay, counter), sent(), performance.now()];
+  const seconds = (t1 - t0) / 1000;
+  const forwarded = p1 - p0;
+  return { name, seconds, packetsPerSec: forwarded / seconds, cpuUsPerPacket: (c1 - c0) / Math.max(1, forwarded), offered: (s1 - s0) * (roomSize - 1), forwarded };
+}
+
+async function rtcPhase(relay: RelayProcess): Promise<Result> {
+  const clients: EdgeClient[] = [];
+  try {
+    for (let r = 0; r < members / roomSize; r++) {
+      const room = roomId();
+      for (let m = 0; m < roomSize; m++) {
+        const c = new EdgeClient(roomSize - 1);
+        clients.push(c);
+        const res = await c.join(relay.url, room, 'audio');
+        if (res.status !== 201) throw new Error(`rtc join: ${res.status} ${res.body}`);
+      }
+    }
+    await Promise.all(clients.map((c) => c.connected()));
+    clients.forEach((c, i) => c.startSending(`m${i}`, payload));
+    return await measure(relay, 'rtc (werift, SRTP per hop)', 'xrelay_rtc_forwarded_packets_total', () => clients.reduce((n, c) => n + c.sentPackets, 0));
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+  }
+}
+
+async function cellPhase(relay: RelayProcess): Promise<Result> {
+  const calls: CallClient[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  try {
+    for (let r = 0; r < members / roomSize; r++) {
+      const secret = randomBytes(32);
+      for (let m = 0; m < roomSize; m++) calls.push(await CallClient.join({ relay: relay.url, callSecret: secret, profile: 'audio-room', transport: 'udp' }));
+    }
+    const frame = new Uint8Array(Math.min(payload, calls[0]!.capacity)); // the audio-room profile's frame capacity
+    let sent = 0;
+    for (const c of calls)
+      timers.push(
+        setInterval(() => {
+          c.send(frame);
+          sent++;
+        }, 20),
+      );
+    return await measure(relay, 'cells (media plane, UDP)', 'xrelay_media_records_forwarded_total', () => sent);
+  } finally {
+    timers.forEach(clearInterval);
+    await Promise.all(calls.map((c) => c.close()));
+  }
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'xrelay-bench-rtc-'));
+  const relay = await spawnRelayProcess([
+    '--data-dir', dataDir, '--log-level', 'info', '--media-udp-port', '0', '--turn-enabled=false',
+    '--rtc-port-min', '0', '--rtc-port-max', '0', '--rtc-join-burst', '10000', '--rtc-max-sessions-per-address', '10000', '--rtc-room-cap', String(roomSize),
+    '--media-join-burst', '10000', '--media-max-sessions-per-address', '10000',
+  ]);
+  try {
+    console.log(`bench:rtc: ${members} members in rooms of ${roomSize}, one ${payload}-byte frame per member per 20 ms (cells: capped at the profile's frame capacity), ${durationMs} ms measured after ${WARMUP_MS} ms warm-up`);
+    const results = [await rtcPhase(relay), await cellPhase(relay)];
+    const nominal = members * (roomSize - 1) * 50;
+    for (const r of results) {
+      const loss = Math.max(0, 1 - r.forwarded / Math.max(1, r.offered));
+      console.log(
+        `${r.name.padEnd(30)} ${r.packetsPerSec.toFixed(0).padStart(7)} forwarded packets/s  ${r.cpuUsPerPacket.toFixed(1).padStart(6)} us relay CPU per packet  (=${(1e6 / r.cpuUsPerPacket).toFixed(0)} packets/s per core)  offered ${(r.offered / r.seconds).toFixed(0)}/s of a nominal ${nominal}/s (the rest: this process's timers late), ${(loss * 100).toFixed(1)}% of the offered not forwarded`,
+      );
+    }
+    const [rtc, cells] = results as [Result, Result];
+    console.log(`ratio: the WebRTC edge costs ${(rtc.cpuUsPerPacket / cells.cpuUsPerPacket).toFixed(2)}x the cell data plane's CPU per forwarded packet (anchor: LiveKit ~56-75k forwarded packets/s per busy core, i.e. 13-18 us/packet)`);
+  } finally {
+    await relay.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,285 @@
+/**
+ * One WebRTC session of the edge: a werift RTCPeerConnection in ICE-lite, answering the client's
+ * offer (DTLS-SRTP, BUNDLE, rtcp-mux, one SCTP data channel), with hooks for the plane:
+ * uplink RTP out, key-frame requests out, roster in. The packet path is here and in rtc-plane.ts
+ * only, behind `forward` and the hooks, so a native SRTP path can take it over later.
+ *
+ * What werift does for us (docs/RTC.md): ICE (lite), DTLS, SRTP; per-hop RTCP (receiver reports,
+ * sender reports); NACKs to the uplink for packets it lost, and answers to the receiver's NACKs from
+ * each sender's 128-packet history; sequence/timestamp/SSRC/payload-type rewriting per slot
+ * (`RTCRtpSender.sendRtp`). What the edge adds: REMB to video uplinks (`sendRemb`), key-frame
+ * requests (`requestKeyframe`), the roster channel.
+ */
+import {
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  ReceiverEstimatedMaxBitrate,
+  RtcpPayloadSpecificFeedback,
+  RtpHeader,
+  RtpPacket,
+  useAbsSendTime,
+  useFIR,
+  useNACK,
+  usePLI,
+  useREMB,
+  useSdesMid,
+  type RTCDataChannel,
+  type RTCRtpTransceiver,
+  type RtcpPacket,
+} from 'werift';
+import { stripForbiddenExtensions } from '../codec/header-extensions.js';
+import { rembExponent } from '../codec/remb.js';
+import { isKeyframeRequest } from '../codec/rtp-header.js';
+import { ReplayGuard } from '../core/replay-guard.js';
+import type { TrackKind } from '../core/rtc-router.js';
+
+export const ROSTER_LABEL = 'xrelay';
+
+export interface PeerOptions {
+  /** Address the session's UDP socket binds to. */
+  readonly bindHost: string;
+  /** The IPv4 address of the one host candidate in the answer. */
+  readonly advertisedHost: string;
+  /** Port range for the socket; undefined: an ephemeral port. */
+  readonly portRange: [number, number] | undefined;
+  readonly video: boolean;
+}
+
+export interface PeerHooks {
+  /** An RTP packet of this member's uplink (already SRTP-decrypted by werift). */
+  onUplink(kind: TrackKind, rtp: RtpPacket): void;
+  /** The client asked for a key frame on receive slot `mid`. */
+  onKeyframeRequest(mid: string): void;
+  /** ICE and DTLS completed. */
+  onConnected(): void;
+  /** The transport failed or closed (not called after `close()`). */
+  onFailed(): void;
+  /** The roster channel opened: the plane sends the current roster. */
+  onRosterOpen(): void;
+  /** A message from the client on the roster channel (ignored, counted). */
+  onClientMessage(): void;
+  /** An authenticated uplink packet whose index was seen before (a replay) or is too old: dropped. */
+  onReplay(): void;
+}
+
+/** Why werift refused to answer (negotiation failed): the route answers `bad_sdp`. */
+export class NegotiationError extends Error {
+  override readonly name = 'NegotiationError';
+}
+
+/** No UDP port could be bound for the session: the route answers `too_many_sessions`. */
+export class NoPortError extends Error {
+  override readonly name = 'NoPortError';
+}
+
+interface SlotSender {
+  readonly transceiver: RTCRtpTransceiver;
+  /** SSRC of the uplink currently forwarded into this slot; a change is a source switch. */
+  source: number;
+}
+
+/**
+ * Feedback the edge would like. werift answers with the offer's own `a=rtcp-fb` lines for the codec
+ * it picks, so these matter for what werift itself does, not for the answer's text. Bandwidth
+ * estimation: the edge does not negotiate the transport-wide sequence extension, because werift
+ * 0.24.4's receive-side TWCC sends feedback only now and then (measured in Chromium: the uplink's
+ * estimate sat at its 300 kbit/s start, one fell to a 39 kbit/s target). The edge sends REMB itself
+ * (`sendRemb`, rtc.videoMaxKbps) and browsers run their REMB + loss-based estimator (measured: the
+ * available bitrate reaches the REMB value, the encoder its own cap). docs/RTC.md, "Bandwidth".
+ */
+const AUDIO_FEEDBACK = () => [useNACK()];
+const VIDEO_FEEDBACK = () => [useNACK(), usePLI(), useFIR(), useREMB()];
+
+export class PeerSession {
+  private readonly slots = new Map<string, SlotSender>();
+  private uplinkVideoSsrc = 0;
+  private channel: RTCDataChannel | undefined;
+  private closed = false;
+  lastUplinkMs = 0;
+  connected = false;
+
+  private constructor(
+    private readonly pc: RTCPeerConnection,
+    readonly answer: string,
+  ) {}
+
+  /** Answers `offer` (already checked by the codec policy); NegotiationError if werift cannot. */
+  static async open(offer: string, opts: PeerOptions, hooks: PeerHooks): Promise<PeerSession> {
+    const pc = new RTCPeerConnection({
+      iceLite: true,
+      // One host candidate, on the advertised address: werift would otherwise add one per interface.
+      iceUseIpv4: false,
+      iceUseIpv6: false,
+      iceAdditionalHostAddresses: [opts.advertisedHost],
+      iceInterfaceAddresses: { udp4: opts.bindHost },
+      ...(opts.portRange ? { icePortRange: opts.portRange } : {}),
+      bundlePolicy: 'max-bundle',
+      codecs: {
+        audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48_000, channels: 2, rtcpFeedback: AUDIO_FEEDBACK() })],
+        video: opts.video ? [new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90_000, rtcpFeedback: VIDEO_FEEDBACK() })] : [],
+      },
+      // Only what forwarding needs (codec/header-extensions.ts), minus TWCC (see above); werift negotiates nothing else.
+      headerExtensions: { audio: [useSdesMid(), useAbsSendTime()], video: [useSdesMid(), useAbsSendTime()] },
+    });
+    try {
+      await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+    } catch (err) {
+      await pc.close().catch(() => undefined);
+      throw new NegotiationError(err instanceof Error ? err.message : String(err));
+    }
+    const transceivers = pc.getTransceivers();
+    const uplinks = opts.video ? 2 : 1;
+    const slotTransceivers = transceivers.slice(uplinks);
+    for (const t of slotTransceivers) t.setDirection('sendonly');
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    await gathered(pc);
+    const sdp = pc.localDescription!.sdp;
+    if (!sdp.includes('\r\na=candidate:')) {
+      // werift could not bind a port (the range is full): no candidate, nothing could ever connect.
+      await pc.close().catch(() => undefined);
+      throw new NoPortError('no free UDP port in rtc.portMin..rtc.portMax');
+    }
+    const session = new PeerSession(pc, shapeAnswer(sdp));
+    session.wire(transceivers.slice(0, uplinks), slotTransceivers, hooks);
+    return session;
+  }
+
+  private wire(uplinks: RTCRtpTransceiver[], slots: RTCRtpTransceiver[], hooks: PeerHooks): void {
+    for (const t of uplinks) {
+      const kind = t.kind as TrackKind;
+      const guard = new ReplayGuard();
+      t.receiver.track.onReceiveRtp.subscribe((rtp) => {
+        if (!guard.accept(rtp.header.ssrc, rtp.header.sequenceNumber)) return hooks.onReplay();
+        this.lastUplinkMs = Date.now();
+        if (kind === 'video') this.uplinkVideoSsrc = rtp.header.ssrc;
+        hooks.onUplink(kind, rtp);
+      });
+    }
+    // Key-frame requests are read off the bundle's transport, not the slot senders' own RTCP events:
+    // werift routes a PSFB by its sender SSRC first, which a client may reuse for an m-line of its
+    // own, so the request could land on a receiver. The media SSRC (PLI) or the FIR entries' SSRCs
+    // (RFC 5104 §4.3.1.1) name our slot sender; its mid is the slot.
+    const midBySsrc = new Map<number, string>();
+    for (const t of slots) {
+      const mid = t.mid ?? '';
+      this.slots.set(mid, { transceiver: t, source: -1 });
+      midBySsrc.set(t.sender.ssrc, mid);
+    }
+    uplinks[0]?.receiver.dtlsTransport.onRtcp.subscribe((packet: RtcpPacket) => {
+      const fb = (packet as { feedback?: { count?: number; mediaSsrc?: number; fir?: { ssrc: number }[] } }).feedback;
+      const kind = fb === undefined ? undefined : isKeyframeRequest(packet.type, fb.count ?? -1);
+      if (kind === 'pli') {
+        const mid = midBySsrc.get(fb!.mediaSsrc ?? -1);
+        if (mid !== undefined) hooks.onKeyframeRequest(mid);
+      } else if (kind === 'fir') {
+        for (const entry of fb!.fir ?? []) {
+          const mid = midBySsrc.get(entry.ssrc);
+          if (mid !== undefined) hooks.onKeyframeRequest(mid);
+        }
+      }
+    });
+    this.pc.connectionStateChange.subscribe((state) => {
+      if (this.closed) return;
+      if (state === 'connected' && !this.connected) {
+        this.connected = true;
+        this.lastUplinkMs = Date.now();
+        hooks.onConnected();
+        this.openChannel(hooks);
+      } else if (state === 'failed' || state === 'closed') {
+        hooks.onFailed();
+      }
+    });
+  }
+
+  private openChannel(hooks: PeerHooks): void {
+    const dc = this.pc.createDataChannel(ROSTER_LABEL);
+    this.channel = dc;
+    dc.stateChanged.subscribe((s) => {
+      if (s === 'open') hooks.onRosterOpen();
+    });
+    dc.onMessage.subscribe(() => hooks.onClientMessage());
+  }
+
+  /**
+   * Sends `rtp` (from another member's uplink, SSRC `source`) on receive slot `mid`. The payload is
+   * passed on untouched; the header gets this slot's SSRC, payload type, sequence and timestamp
+   * (werift), and only the extensions this hop negotiated (the uplink's are not copied).
+   * False when the slot or the transport is not there (counted by the caller).
+   */
+  forward(mid: string, rtp: RtpPacket, source: number): boolean {
+    const slot = this.slots.get(mid);
+    if (slot === undefined || !this.connected || this.closed) return false;
+    const h = rtp.header;
+    const header = new RtpHeader({ payloadType: h.payloadType, marker: h.marker, sequenceNumber: h.sequenceNumber, timestamp: h.timestamp, ssrc: h.ssrc, padding: h.padding, paddingSize: h.paddingSize });
+    if (slot.source !== source) {
+      // A new source in this slot: keep the slot's sequence and timestamp continuous (RFC 3550 §5.1 allows a jump; receivers resync faster without).
+      slot.transceiver.sender.replaceRTP(header, true);
+      slot.source = source;
+    }
+    slot.transceiver.sender.sendRtp(new RtpPacket(header, rtp.payload)).catch(ignore); // a send on a closing transport
+    return true;
+  }
+
+  /** Asks this member's uplink for a key frame (PLI, RFC 4585 §6.3.1). */
+  requestKeyframe(): void {
+    if (this.closed || this.uplinkVideoSsrc === 0) return;
+    const video = this.pc.getTransceivers()[1];
+    video?.receiver.sendRtcpPLI(this.uplinkVideoSsrc).catch(ignore);
+  }
+
+  /** Tells the video uplink the most it may send (REMB, codec/remb.ts); nothing before it has sent. */
+  sendRemb(bps: number): void {
+    if (this.closed || !this.connected || this.uplinkVideoSsrc === 0) return;
+    const video = this.pc.getTransceivers()[1];
+    if (video === undefined) return;
+    const { exp, mantissa } = rembExponent(bps);
+    const feedback = new ReceiverEstimatedMaxBitrate({ senderSsrc: video.receiver.rtcpSsrc, mediaSsrc: 0, ssrcNum: 1, brExp: exp, brMantissa: mantissa, bitrate: BigInt(mantissa) << BigInt(exp), ssrcFeedbacks: [this.uplinkVideoSsrc] });
+    video.receiver.dtlsTransport.sendRtcp([new RtcpPayloadSpecificFeedback({ feedback })]).catch(ignore);
+  }
+
+  /** Sends a roster message when the channel is open; false when it is not (yet). */
+  sendRoster(json: string): boolean {
+    if (this.closed || this.channel?.readyState !== 'open') return false;
+    try {
+      this.channel.send(json);
+      return true;
+    } catch {
+      return false; // the association went away between the check and the send
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pc.close().catch(() => undefined);
+  }
+}
+
+/** One shared no-op for rejected sends (no closure per packet). */
+function ignore(): void {}
+
+function gathered(pc: RTCPeerConnection): Promise<void> {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const sub = pc.iceGatheringStateChange.subscribe((s) => {
+      if (s === 'complete') {
+        sub.unSubscribe();
+        resolve();
+      }
+    });
+  });
+}
+
+/**
+ * werift's answer, shaped for browsers: `a=ice-lite` moved to the session level where RFC 8839 §5.3
+ * puts it, `a=ice-options:trickle` dropped (the relay sends all its candidates in the answer), and
+ * every header extension outside the allow-list removed (belt and braces: werift was only offered
+ * the allowed ones).
+ */
+function shapeAnswer(sdp: string): string {
+  const lines = stripForbiddenExtensions(sdp).split('\r\n').filter((l) => l !== 'a=ice-lite' && l !== 'a=ice-options:trickle');
+  const t = lines.findIndex((l) => l.startsWith('t='));
+  lines.splice(t + 1, 0, 'a=ice-lite');
+  return lines.join('\r\n');
+}

@@ -1,0 +1,66 @@
+/**
+ * The WebRTC edge's /metrics. Every label comes from a closed set (kinds, reasons, results):
+ * never a room, session, member tag or address. The hot path bumps plain integers; the registry
+ * reads them at scrape time.
+ */
+import type { MetricsRegistry } from '../../observability/metrics.js';
+import { OFFER_REASONS } from '../codec/sdp-offer.js';
+
+export const RTC_DROP_REASONS = ['not_connected', 'client_message', 'replay'] as const;
+export const RTC_CLOSE_REASONS = ['leave', 'connect_timeout', 'idle_timeout', 'failed', 'shutdown'] as const;
+export const RTC_JOIN_RESULTS = ['ok', 'bad_sdp', 'unsupported_media_type', 'size_not_allowed', 'unknown_profile', 'room_full', 'profile_mismatch', 'too_many_sessions', 'rate_limited', 'bad_request', 'internal'] as const;
+export const RTC_KEYFRAME_RESULTS = ['forwarded', 'suppressed', 'new_slot'] as const;
+
+export type RtcDropReason = (typeof RTC_DROP_REASONS)[number];
+export type RtcCloseReason = (typeof RTC_CLOSE_REASONS)[number];
+
+/** Plain counters the plane bumps (no label lookups on the packet path). */
+export class RtcCounters {
+  readonly packets = { audio: 0, video: 0 };
+  readonly bytes = { audio: 0, video: 0 };
+  readonly drops: Record<RtcDropReason, number> = { not_connected: 0, client_message: 0, replay: 0 };
+}
+
+export interface RtcMetrics {
+  readonly counters: RtcCounters;
+  join(result: string): void;
+  offerRefused(reason: string): void;
+  closed(reason: RtcCloseReason): void;
+  keyframe(result: (typeof RTC_KEYFRAME_RESULTS)[number]): void;
+}
+
+export function registerRtcMetrics(metrics: MetricsRegistry, live: () => { sessions: number; rooms: number }): RtcMetrics {
+  const counters = new RtcCounters();
+  const packets = metrics.counter('xrelay_rtc_forwarded_packets_total', 'RTP packets the WebRTC edge forwarded to a receive slot (one per receiver), by kind.', 'kind');
+  const bytes = metrics.counter('xrelay_rtc_forwarded_bytes_total', 'RTP payload bytes the WebRTC edge forwarded (one count per receiver), by kind.', 'kind');
+  const dropped = metrics.counter('xrelay_rtc_dropped_total', 'Packets or messages the WebRTC edge did not forward, by reason: `not_connected` (the receiver\'s transport is not up yet), `client_message` (a client wrote on the relay-to-client roster channel), `replay` (an uplink packet that authenticated but whose SRTP index was seen before or is too old).', 'reason');
+  const joins = metrics.counter('xrelay_rtc_joins_total', 'WebRTC join requests (offers), by result: `ok` or the error code answered.', 'result');
+  const refused = metrics.counter('xrelay_rtc_offers_refused_total', 'Offers answered `bad_sdp`, by what was wrong.', 'reason');
+  const closes = metrics.counter('xrelay_rtc_sessions_closed_total', 'WebRTC sessions ended, by reason.', 'reason');
+  const keyframes = metrics.counter('xrelay_rtc_keyframe_requests_total', 'Key-frame requests (PLI) to senders, by result: `forwarded` (a receiver\'s PLI/FIR), `suppressed` (within rtc.keyframeMinIntervalMs of the last), `new_slot` (a connected receiver got a video slot: on its connect, or a freed slot refilled).', 'result');
+  const sessions = metrics.gauge('xrelay_rtc_sessions', 'Live WebRTC sessions.');
+  const rooms = metrics.gauge('xrelay_rtc_rooms', 'Live WebRTC rooms.');
+  for (const r of RTC_DROP_REASONS) dropped.inc(0, r);
+  for (const r of RTC_CLOSE_REASONS) closes.inc(0, r);
+  for (const r of OFFER_REASONS) refused.inc(0, r);
+  refused.inc(0, 'negotiation');
+  for (const r of RTC_KEYFRAME_RESULTS) keyframes.inc(0, r);
+  const results = new Set<string>(RTC_JOIN_RESULTS);
+  metrics.onCollect(() => {
+    for (const k of ['audio', 'video'] as const) {
+      packets.follow(counters.packets[k], k);
+      bytes.follow(counters.bytes[k], k);
+    }
+    for (const r of RTC_DROP_REASONS) dropped.follow(counters.drops[r], r);
+    const l = live();
+    sessions.set(l.sessions);
+    rooms.set(l.rooms);
+  });
+  return {
+    counters,
+    join: (result) => joins.inc(1, results.has(result) ? result : 'internal'),
+    offerRefused: (reason) => refused.inc(1, reason),
+    closed: (reason) => closes.inc(1, reason),
+    keyframe: (result) => keyframes.inc(1, result),
+  };
+}

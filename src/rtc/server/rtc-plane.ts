@@ -1,0 +1,197 @@
+/**
+ * The WebRTC edge's plane: the signalling routes, the session table, and the glue between werift
+ * sessions (peer-session.ts) and the sans-IO room router (core/rtc-router.ts). An uplink RTP packet
+ * goes to the router's target list for its sender and kind, then to each receiver's slot: no
+ * decoding, no copy of the payload.
+ *
+ * Logs: lifecycle only (join, leave, close reason), room and session ids through the Redactor,
+ * never an address or a member tag; never per packet.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
+import type { RtpPacket } from 'werift';
+import { rtcAdvertisedHost } from '../../config/validate.js';
+import { RelayError } from '../../errors.js';
+import type { Plane, PlaneContext } from '../../host/plane.js';
+import { rateLimitKeyOf } from '../../limits/client-address.js';
+import { RateLimiter } from '../../limits/rate-limiter.js';
+import { SocketSlots } from '../../limits/socket-slots.js';
+import { RtcRouter, type RouterAction, type TrackKind } from '../core/rtc-router.js';
+import { NegotiationError, NoPortError, PeerSession } from './peer-session.js';
+import { registerRtcMetrics, type RtcCloseReason, type RtcMetrics } from './rtc-metrics.js';
+import { deleteHandler, offerHandler, ROOM_ROUTE, SESSION_ROUTE, type OfferRequest, type RouteDeps } from './rtc-route.js';
+
+export interface RtcPlane extends Plane {
+  /** Live sessions (tests). */
+  readonly sessionCount: number;
+  readonly metricsView: RtcMetrics;
+}
+
+interface Entry {
+  readonly id: string;
+  readonly member: number;
+  readonly room: string;
+  readonly addressKey: string;
+  readonly openedMs: number;
+  peer: PeerSession | undefined;
+}
+
+const SWEEP_MS = 500;
+
+export function startRtcPlane(ctx: PlaneContext): RtcPlane {
+  const cfg = ctx.config.rtc;
+  const log = ctx.logger.child({ plane: 'rtc' });
+  const router = new RtcRouter({ roomCap: cfg.roomCap, maxSessions: cfg.maxSessions, keyframeMinIntervalMs: cfg.keyframeMinIntervalMs });
+  const metrics = registerRtcMetrics(ctx.metrics, () => ({ sessions: router.sessionCount, rooms: router.roomCount }));
+  const c = metrics.counters;
+  const sessions = new Map<string, Entry>();
+  const byMember = new Map<number, Entry>();
+  const perAddress = new SocketSlots(cfg.maxSessionsPerAddress);
+  const joinLimiter = new RateLimiter(cfg.joinRatePerSec, cfg.joinBurst);
+  const addressKey = rateLimitKeyOf(ctx.clientAddress);
+  const peerOptions = {
+    // Sessions are IPv4 (one IPv4 host candidate): an IPv6 `host` binds them on the IPv4 wildcard.
+    bindHost: isIP(ctx.config.host) === 4 ? ctx.config.host : '0.0.0.0',
+    advertisedHost: rtcAdvertisedHost(ctx.config),
+    portRange: cfg.portMin === 0 ? undefined : ([cfg.portMin, cfg.portMax] as [number, number]),
+  };
+  let closed = false;
+
+  const dispatch = (actions: readonly RouterAction[]): void => {
+    for (const a of actions) {
+      if (a.type === 'roster') {
+        byMember.get(a.member)?.peer?.sendRoster(JSON.stringify({ type: 'slots', epoch: a.epoch, slots: a.slots }));
+      } else {
+        const sender = byMember.get(a.sender);
+        if (sender?.peer === undefined) continue;
+        sender.peer.requestKeyframe();
+        metrics.keyframe('new_slot');
+      }
+    }
+  };
+
+  const forward = (member: number, kind: TrackKind, rtp: RtpPacket): void => {
+    const targets = router.targets(member, kind);
+    const source = rtp.header.ssrc;
+    const bytes = rtp.payload.length;
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[i]!;
+      if (byMember.get(t.receiver)?.peer?.forward(t.mid, rtp, source) === true) {
+        c.packets[kind]++;
+        c.bytes[kind] += bytes;
+      } else c.drops.not_connected++;
+    }
+  };
+
+  const closeSession = async (e: Entry, reason: RtcCloseReason): Promise<void> => {
+    if (sessions.get(e.id) !== e) return;
+    sessions.delete(e.id);
+    byMember.delete(e.member);
+    perAddress.release(e.addressKey);
+    dispatch(router.leave(e.member));
+    metrics.closed(reason);
+    log.info({ room: ctx.redactor.id(e.room), session: ctx.redactor.id(e.id), reason, sessions: router.sessionCount }, 'rtc session closed');
+    await e.peer?.close();
+  };
+
+  const open = async (req: IncomingMessage, o: OfferRequest): Promise<{ session: string; answer: string }> => {
+    if (closed) throw new RelayError('shutting_down', 'the relay is shutting down');
+    const key = addressKey(req);
+    if (!perAddress.tryAcquire(key)) throw new RelayError('rate_limited', 'this address holds as many WebRTC sessions as it may (rtc.maxSessionsPerAddress)', { retryAfterSec: 1 });
+    const video = o.profile === 'video';
+    const tag = randomBytes(8).toString('base64url');
+    const joined = router.join(o.room, o.profile, video, o.slots, tag);
+    if (typeof joined === 'string') {
+      perAddress.release(key);
+      throw new RelayError(joined, joined === 'room_full' ? 'the room is at rtc.roomCap' : joined === 'profile_mismatch' ? 'the room uses another profile' : 'the relay holds rtc.maxSessions');
+    }
+    const e: Entry = { id: randomBytes(16).toString('base64url'), member: joined.member, room: o.room, addressKey: key, openedMs: Date.now(), peer: undefined };
+    sessions.set(e.id, e);
+    byMember.set(e.member, e);
+    try {
+      e.peer = await PeerSession.open(o.offer, { ...peerOptions, video }, {
+        onUplink: (kind, rtp) => forward(e.member, kind, rtp),
+        onKeyframeRequest: (mid) => {
+          const sender = router.keyframeRequest(e.member, mid, Date.now());
+          if (sender === undefined) return metrics.keyframe('suppressed');
+          byMember.get(sender)?.peer?.requestKeyframe();
+          metrics.keyframe('forwarded');
+        },
+        onConnected: () => {
+          log.debug({ session: ctx.redactor.id(e.id) }, 'rtc session connected');
+          dispatch(router.connected(e.member, Date.now()));
+        },
+        onFailed: () => void closeSession(e, 'failed'),
+        onRosterOpen: () => {
+          const r = router.roster(e.member);
+          if (r !== undefined) e.peer?.sendRoster(JSON.stringify({ type: 'slots', epoch: r.epoch, slots: r.slots }));
+        },
+        onClientMessage: () => c.drops.client_message++,
+        onReplay: () => c.drops.replay++,
+      });
+    } catch (err) {
+      await closeSession(e, 'failed');
+      if (err instanceof NegotiationError) {
+        metrics.offerRefused('negotiation');
+        throw new RelayError('bad_sdp', 'the offer could not be negotiated');
+      }
+      if (err instanceof NoPortError) throw new RelayError('too_many_sessions', 'no free UDP port in rtc.portMin..rtc.portMax', { retryAfterSec: 5 });
+      throw err;
+    }
+    if (sessions.get(e.id) !== e) {
+      await e.peer.close(); // closed (DELETE, shutdown) while the answer was being made
+      throw new RelayError('shutting_down', 'the session was closed while it was being answered');
+    }
+    dispatch(joined.actions);
+    log.info({ room: ctx.redactor.id(o.room), session: ctx.redactor.id(e.id), profile: o.profile, sessions: router.sessionCount }, 'rtc session joined');
+    return { session: e.id, answer: e.peer.answer };
+  };
+
+  const deps: RouteDeps = {
+    maxOfferBytes: cfg.maxOfferBytes,
+    maxSlots: Math.min(cfg.receiveSlots, cfg.roomCap - 1),
+    joinWait: (req) => joinLimiter.take(addressKey(req), Date.now()),
+    open,
+    close: async (id) => {
+      const e = sessions.get(id);
+      if (e === undefined) return false;
+      await closeSession(e, 'leave');
+      return true;
+    },
+    onResult: (r) => metrics.join(r),
+    onOfferRefused: (r) => metrics.offerRefused(r),
+  };
+  ctx.http.route('POST', ROOM_ROUTE, offerHandler(deps));
+  ctx.http.route('DELETE', SESSION_ROUTE, deleteHandler(deps));
+
+  // Sessions that never connect (ICE or DTLS never completes) and connected ones gone quiet are freed.
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const e of [...sessions.values()]) {
+      const p = e.peer;
+      if (p === undefined) continue;
+      if (!p.connected && now - e.openedMs > cfg.connectTimeoutMs) void closeSession(e, 'connect_timeout');
+      else if (p.connected && now - p.lastUplinkMs > cfg.idleTimeoutMs) void closeSession(e, 'idle_timeout');
+      else p.sendRemb(cfg.videoMaxKbps * 1000); // video uplinks only (peer-session.ts)
+    }
+  }, SWEEP_MS);
+  sweep.unref();
+  log.info({ ports: peerOptions.portRange ?? 'ephemeral', roomCap: cfg.roomCap }, 'rtc edge listening');
+
+  return {
+    name: 'rtc',
+    get sessionCount() {
+      return sessions.size;
+    },
+    metricsView: metrics,
+    ready: () => !closed,
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      clearInterval(sweep);
+      await Promise.all([...sessions.values()].map((e) => closeSession(e, 'shutdown')));
+      log.info('rtc edge closed');
+    },
+  };
+}
