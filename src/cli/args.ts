@@ -12,7 +12,7 @@ import { parseArgs as parseTokens } from 'node:util';
 import { closestName, flagName, valueName } from '../config/fields.js';
 import { listFields } from '../config/load.js';
 
-const COMMANDS = ['serve', 'print-config', 'load', 'drain', 'config-docs', 'version', 'help'] as const;
+const COMMANDS = ['serve', 'print-config', 'load', 'drain', 'reconcile-usage', 'config-docs', 'version', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface ParsedArgs {
@@ -67,6 +67,7 @@ function optionsOf(command: Command): Record<string, OptionSpec> {
   switch (command) {
     case 'serve':
     case 'print-config':
+    case 'reconcile-usage':
       return { ...GLOBAL, ...schemaOptions() };
     case 'config-docs':
       return { ...GLOBAL, readme: { type: 'string', value: '<file>' } };

@@ -50,6 +50,10 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(JSON.stringify(hideSecrets(config), null, 2) + '\n');
     return 0;
   }
+  if (args.command === 'reconcile-usage') {
+    const { runReconcileUsage } = await import('./reconcile-usage.js');
+    return runReconcileUsage(config, (line) => process.stdout.write(line + '\n'), (msg) => process.stderr.write(`xrelay: ${msg}\n`));
+  }
   return serve(config, readConfig);
 }
 
