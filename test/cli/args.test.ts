@@ -64,7 +64,7 @@ describe('xrelay: mistakes on the command line (exit 2, one clear line)', () => 
   });
 
   it('an unknown command is a command error, not a config error', () => {
-    expect(refused(['frob'])).toBe('xrelay: unknown command "frob"; commands: serve, print-config, load, drain, config-docs, version, help');
+    expect(refused(['frob'])).toBe('xrelay: unknown command "frob"; commands: serve, print-config, load, drain, reconcile-usage, config-docs, version, help');
     expect(refused(['serv'])).toMatch(/^xrelay: unknown command "serv" \(did you mean "serve"\?\)/);
     expect(refused(['--http-port', '1'])).toMatch(/^xrelay: no command given before --http-port/);
     expect(refused(['serve', 'extra'])).toBe('xrelay: unexpected argument "extra" after "serve"');
