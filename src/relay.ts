@@ -17,6 +17,7 @@ import { MetricsRegistry } from './observability/metrics.js';
 import { registerProcessMetrics } from './observability/process-metrics.js';
 import { startTurnPlane, type TurnPlane } from './turn/server/turn-plane.js';
 import { startRtcPlane, type RtcPlane } from './rtc/server/rtc-plane.js';
+import { rtcAdvertisedHost } from './config/validate.js';
 import { HttpRouter } from './host/http-router.js';
 import { mountHealthRoutes } from './host/health-routes.js';
 import { clientErrorHandler } from './host/client-errors.js';
@@ -96,7 +97,11 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
     if (media) planes.push(media);
     const turn = config.turn.enabled ? await startTurnPlane(ctx) : undefined;
     if (turn) planes.push(turn);
-    const rtc = config.rtc.enabled ? startRtcPlane(ctx) : undefined;
+    const rtcHost = rtcAdvertisedHost(config);
+    if (config.rtc.enabled && rtcHost === undefined) {
+      logger.warn({ host: config.host }, 'WebRTC edge off: no IPv4 address to put in its ICE candidates; set rtc.advertisedHost (or rtc.enabled false to silence this)');
+    }
+    const rtc = config.rtc.enabled && rtcHost !== undefined ? startRtcPlane(ctx, rtcHost) : undefined;
     if (rtc) planes.push(rtc);
 
     mountHealthRoutes(router, { planes, metrics, clientAddress, metricsAllowed: addressMatcher(config.metricsAllow), drain });

@@ -68,18 +68,22 @@ unspecified.addAddress('0.0.0.0', 'ipv4');
 unspecified.addAddress('::', 'ipv6'); // matches ::0, 0:0::0 and every other spelling
 const isWildcard = (ip: string): boolean => isIP(ip) !== 0 && unspecified.check(ip, isIP(ip) === 4 ? 'ipv4' : 'ipv6');
 
-/** The address in the WebRTC edge's ICE candidates: rtc.advertisedHost, else media.advertisedHost when it is an IPv4 address, else host. */
-export function rtcAdvertisedHost(c: RelayConfig): string {
-  if (c.rtc.advertisedHost !== '') return c.rtc.advertisedHost;
-  if (isIP(c.media.advertisedHost) === 4) return c.media.advertisedHost;
-  return c.host;
+/**
+ * The address in the WebRTC edge's ICE candidates: rtc.advertisedHost, else media.advertisedHost
+ * when it is an IPv4 address, else host; undefined when that is no usable IPv4 address (an IPv6
+ * or wildcard host, a DNS name): the relay then starts without the edge and says why in its log,
+ * rather than refusing to start over a plane the operator may not use. An rtc.advertisedHost that
+ * is set must be usable (checked below).
+ */
+export function rtcAdvertisedHost(c: RelayConfig): string | undefined {
+  const pick = c.rtc.advertisedHost !== '' ? c.rtc.advertisedHost : isIP(c.media.advertisedHost) === 4 ? c.media.advertisedHost : c.host;
+  return isIP(pick) === 4 && !isWildcard(pick) ? pick : undefined;
 }
 
 function checkRtc(c: RelayConfig): void {
   const r = c.rtc;
-  const advertised = rtcAdvertisedHost(c);
-  if (isIP(advertised) !== 4 || isWildcard(advertised)) {
-    throw new ConfigError('rtc.advertisedHost', `rtc.advertisedHost: the edge advertises one IPv4 host candidate; ${JSON.stringify(advertised)} is not a usable IPv4 address (set rtc.advertisedHost, or rtc.enabled false)`);
+  if (r.advertisedHost !== '' && (isIP(r.advertisedHost) !== 4 || isWildcard(r.advertisedHost))) {
+    throw new ConfigError('rtc.advertisedHost', `rtc.advertisedHost: the edge advertises one IPv4 host candidate; ${JSON.stringify(r.advertisedHost)} is not a usable IPv4 address`);
   }
   if (r.portMin !== 0 && r.portMin >= r.portMax) throw new ConfigError('rtc.portMin', 'rtc.portMin must be below rtc.portMax (werift needs a range of at least two ports)');
   if ((r.portMin === 0) !== (r.portMax === 0)) throw new ConfigError('rtc.portMin', 'rtc.portMin and rtc.portMax must both be 0 (ephemeral) or both set');

@@ -72,6 +72,7 @@ describe.skipIf(SKIP_BROWSER)('RtcCall (end-to-end sealed) through the real WebR
         ),
       );
       for (const [i, r] of reports.entries()) {
+        expect(r.e2e, `browser ${i} left the call: ${JSON.stringify(r.log)}`).toBeDefined();
         const heard = r.inbound.filter((s: any) => s.packets > 50);
         const opened = Object.values(r.e2e.byReceiver as Record<string, { opened: number; rejected: number }>);
         console.log(

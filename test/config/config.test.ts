@@ -7,7 +7,7 @@ import { envName, flagName } from '../../src/config/fields.js';
 import { ConfigError, defaultConfig, listFields, loadConfig } from '../../src/config/load.js';
 import { startRelay } from '../../src/relay.js';
 import { CLI } from '../helpers/child-relay.js';
-import { tempDir } from '../helpers/relay.js';
+import { startTestRelay, tempDir } from '../helpers/relay.js';
 
 const cli = (args: string[], env: Record<string, string> = {}) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 15_000 });
 
@@ -103,7 +103,10 @@ describe('xrelay CLI', () => {
     expect(named({ host: '0.0.0.0', media: { advertisedHost: '203.0.113.5' }, turn: { externalIp: '2001:db8::5' } })).toBe('turn.externalIp');
     expect(named({ host: '0.0.0.0', media: { advertisedHost: '203.0.113.5' }, turn: { externalIp: '203.0.113.5' } })).toBe('accepted');
     expect(named({ host: '0.0.0.0', media: { enabled: false }, turn: { enabled: false }, rtc: { enabled: false } })).toBe('accepted');
-    expect(named({ host: '0.0.0.0', media: { enabled: false }, turn: { enabled: false } })).toBe('rtc.advertisedHost');
+    // No usable IPv4 address for the edge's candidates: the relay starts without the edge (logged; below).
+    expect(named({ host: '0.0.0.0', media: { enabled: false }, turn: { enabled: false } })).toBe('accepted');
+    // One set by the operator must be usable.
+    for (const bad of ['::1', '0.0.0.0', 'relay.example']) expect(named({ rtc: { advertisedHost: bad } })).toBe('rtc.advertisedHost');
     expect(named({ host: '0.0.0.0', media: { enabled: false }, turn: { enabled: false }, rtc: { advertisedHost: '203.0.113.5' } })).toBe('accepted');
     expect(named({ rtc: { portMin: 40_010, portMax: 40_000 } })).toBe('rtc.portMin');
     expect(named({ rtc: { portMin: 40_000, portMax: 40_000 } })).toBe('rtc.portMin');
@@ -116,6 +119,17 @@ describe('xrelay CLI', () => {
     const r = cli(['serve', '--host', '0.0.0.0', '--http-port', '0', '--data-dir', tempDir()]);
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toEqual([expect.stringContaining('media.advertisedHost')]);
+  });
+
+  it('a relay on an IPv6 host starts without the WebRTC edge (IPv4 candidates only) and says why', async () => {
+    const relay = await startTestRelay({ host: '::1', rtc: { enabled: true } }, { logLevel: 'info' });
+    try {
+      expect(relay.rtc).toBeUndefined();
+      expect(relay.logs()).toContain('WebRTC edge off: no IPv4 address');
+      expect((await fetch(`${relay.url}/healthz`)).status).toBe(200);
+    } finally {
+      await relay.dispose();
+    }
   });
 
   it('a start-up failure (port in use) is one clear line and a non-zero exit', async () => {

@@ -213,14 +213,18 @@ export class RtcCall extends TypedEmitter<RtcCallEvents> {
   }
 
   private async checkSealingOnce(): Promise<void> {
-    const report = await this.e2ee.report();
-    if (report === undefined || this.left) return;
+    // What was sent first, then what was sealed: a frame is sealed before it is sent, so sealed
+    // read later is never below sent read earlier, however long either read takes. (The other
+    // order let a slow getStats on a loaded machine count frames sent after the sealed count was
+    // read, and a sound call left as 'e2e_bypassed'.)
     const sent = { audio: 0, video: 0 };
     (await this.pc.getStats()).forEach((s) => {
       if (s.type !== 'outbound-rtp') return;
       if (s.kind === 'audio') sent.audio += Number(s.packetsSent ?? 0);
       if (s.kind === 'video') sent.video += Number(s.framesSent ?? 0);
     });
+    const report = await this.e2ee.report();
+    if (report === undefined || this.left) return;
     const bad = this.sealWatch.check({ audio: { sealed: report.send.audio.sealed, sent: sent.audio }, video: { sealed: report.send.video.sealed, sent: sent.video } });
     if (bad.length === 0 || this.left) return;
     this.stats.e2eBypassed++;

@@ -11,7 +11,6 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import type { RtpPacket } from 'werift';
-import { rtcAdvertisedHost } from '../../config/validate.js';
 import { RelayError } from '../../errors.js';
 import type { Plane, PlaneContext } from '../../host/plane.js';
 import { rateLimitKeyOf } from '../../limits/client-address.js';
@@ -39,7 +38,8 @@ interface Entry {
 
 const SWEEP_MS = 500;
 
-export function startRtcPlane(ctx: PlaneContext): RtcPlane {
+/** `advertisedHost`: the IPv4 address of the ICE candidates (config/validate.ts rtcAdvertisedHost). */
+export function startRtcPlane(ctx: PlaneContext, advertisedHost: string): RtcPlane {
   const cfg = ctx.config.rtc;
   const log = ctx.logger.child({ plane: 'rtc' });
   const router = new RtcRouter({ roomCap: cfg.roomCap, maxSessions: cfg.maxSessions, keyframeMinIntervalMs: cfg.keyframeMinIntervalMs });
@@ -53,7 +53,7 @@ export function startRtcPlane(ctx: PlaneContext): RtcPlane {
   const peerOptions = {
     // Sessions are IPv4 (one IPv4 host candidate): an IPv6 `host` binds them on the IPv4 wildcard.
     bindHost: isIP(ctx.config.host) === 4 ? ctx.config.host : '0.0.0.0',
-    advertisedHost: rtcAdvertisedHost(ctx.config),
+    advertisedHost,
     portRange: cfg.portMin === 0 ? undefined : ([cfg.portMin, cfg.portMax] as [number, number]),
   };
   let closed = false;
