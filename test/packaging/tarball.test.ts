@@ -59,7 +59,7 @@ describe('the packed tarball', () => {
 
   it('a production install has no dev tools and built the native data plane', () => {
     const top = readdirSync(join(app, 'node_modules'));
-    for (const dev of ['typescript', 'vitest', 'werift', 'node-gyp']) expect(top).not.toContain(dev);
+    for (const dev of ['typescript', 'vitest', 'playwright-core', 'node-gyp']) expect(top).not.toContain(dev);
     expect(existsSync(join(pkg, 'native', 'build', 'Release', 'xrelay_dataplane.node'))).toBe(true);
   });
 
@@ -82,8 +82,11 @@ describe('the packed tarball', () => {
       expect(r.status, r.out).toBe(0);
       expect(r.out).toContain('read back: hello from the tarball');
     } finally {
-      relay.kill('SIGTERM');
-      await new Promise((res) => relay.once('exit', res));
+      // A relay that already exited (it failed to start) fires no second 'exit'.
+      if (relay.exitCode === null && relay.signalCode === null) {
+        relay.kill('SIGTERM');
+        await new Promise((res) => relay.once('exit', res));
+      }
     }
   }, 60_000);
 
