@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { DownlinkPacer, PacedSlot, type SlotStamp } from '../../src/rtc/core/downlink-pacer.js';
 
-const OPTS = { periodMs: 20, graceMs: 10, padBytes: 114, clockRate: 48_000 };
+const OPTS = { periodMs: 20, graceMs: 10, padBytes: 115, clockRate: 48_000 };
 
 /** Polls every millisecond from `from` to `to` (inclusive); the times each slot was owed a packet. */
 function run(pacer: DownlinkPacer, from: number, to: number, onMs: (t: number) => void = () => undefined): Map<PacedSlot, number[]> {
@@ -77,12 +77,13 @@ describe('DownlinkPacer', () => {
 
   it('sizes: forwarded payloads padded up to padBytes; at or above it, and beyond one padding octet, none', () => {
     const p = new DownlinkPacer(OPTS);
-    expect([0, 1, 80, 113, 114, 115, 1200].map((n) => p.padFor(n))).toEqual([114, 113, 34, 1, 0, 0, 0]);
+    // 115: the SDK's 114-byte sealed frame + 1, so every forwarded frame carries the P bit as padding does.
+    expect([0, 1, 80, 113, 114, 115, 1200].map((n) => p.padFor(n))).toEqual([115, 114, 35, 2, 1, 0, 0]);
     expect(new DownlinkPacer({ ...OPTS, padBytes: 300 }).padFor(10)).toBe(0); // would need 290 > 255
     const s = new PacedSlot('a', 0, 0, 0);
     const stamp: SlotStamp = { seq: 0, ts: 0, pad: -1 };
     p.padded(s, 0, stamp);
-    expect(stamp.pad).toBe(114);
+    expect(stamp.pad).toBe(115);
   });
 
   it('numbering: one continuous sequence through padding, uplink gaps kept, a new source continues the slot', () => {
@@ -112,7 +113,9 @@ describe('DownlinkPacer', () => {
     fwd(2, 40_001, 1083, 155);
     expect(seqs).toEqual([65_534, 65_535, 1, 2, 3, 4, 5, 6]);
     const t0 = 4_000_000_001; // the slot's start + 1 tick (a new source always moves the clock on)
-    expect(tss).toEqual([t0, t0 + 960, t0 + 2880, t0 + 2880, t0 + 2880, t0 + 3840, t0 + 3840 + 20 * 48, t0 + 3840 + 20 * 48 + 960].map((v) => v >>> 0));
+    // Padding advances the timestamp one frame (960 at 48 kHz, 20 ms); the next forwarded packet
+    // continues from the last padding by the time since (5 ms: 240), then a new source by 20 ms.
+    expect(tss).toEqual([t0, t0 + 960, t0 + 2880, t0 + 3840, t0 + 4800, t0 + 5040, t0 + 6000, t0 + 6960].map((v) => v >>> 0));
   });
 
   it('timestamps wrap at 2^32 and sequence numbers at 2^16', () => {

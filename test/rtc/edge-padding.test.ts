@@ -16,12 +16,13 @@ interface Arrival {
   payload: number;
   padding: number;
   seq: number;
+  ts: number;
 }
 
 /** Records every packet on `c`'s receive slots. */
 function capture(c: EdgeClient): Arrival[] {
   const out: Arrival[] = [];
-  c.onSlotRtp = (mid: string, rtp: RtpPacket, t: number) => out.push({ t, mid, payload: rtp.payload.length, padding: rtp.header.padding ? rtp.header.paddingSize : 0, seq: rtp.header.sequenceNumber });
+  c.onSlotRtp = (mid: string, rtp: RtpPacket, t: number) => out.push({ t, mid, payload: rtp.payload.length, padding: rtp.header.padding ? rtp.header.paddingSize : 0, seq: rtp.header.sequenceNumber, ts: rtp.header.timestamp });
   return out;
 }
 
@@ -59,7 +60,7 @@ describe('WebRTC edge downlink padding (werift clients)', () => {
       for (const c of [rx, a, b]) expect((await c.join(relay.url, room)).status).toBe(201);
       await Promise.all([rx, a, b].map((c) => c.connected()));
       a.startSending('a'); // short payloads ("a:17"): padded up to 114 by RTP padding
-      b.startSending('b', 114); // already the pad size
+      b.startSending('b', 114); // the SDK's sealed size: one byte of padding (so the P bit is on every packet)
       await waitFor(() => [...rx.sources().values()].filter((s) => s.size > 0).length === 2, 10_000, 'rx hears a and b');
       const t1 = performance.now();
       await sleep(2000);
@@ -86,9 +87,18 @@ describe('WebRTC edge downlink padding (werift clients)', () => {
           expect(r.get(m) ?? 0).toBeLessThan(58);
         }
       }
-      // One size: payload + RTP padding = 114 on every packet of every slot.
+      // One size: payload + RTP padding = 115 on every packet of every slot, every one with the P bit.
       const sizes = new Set(seen.filter((x) => x.t >= t1).map((x) => x.payload + x.padding));
-      expect([...sizes]).toEqual([114]);
+      expect([...sizes]).toEqual([115]);
+      expect(seen.filter((x) => x.t >= t1).every((x) => x.padding > 0)).toBe(true);
+      // Timestamps in clear: every slot's advance one frame (960) per packet, padding or not (+- what a late timer adds).
+      const steps = new Set<number>();
+      for (const mid of all) {
+        const list = seen.filter((x) => x.mid === mid && x.t >= t1);
+        for (let i = 1; i < list.length; i++) steps.add(((list[i]!.ts - list[i - 1]!.ts) >>> 0) - 960);
+      }
+      console.log(`timestamp step - 960 per packet, distinct values: ${[...steps].sort((x, y) => x - y).join(',')}`);
+      expect(steps.has(0)).toBe(true);
       const paddingOnly = seen.filter((x) => x.payload === 0).length;
       expect(paddingOnly).toBeGreaterThan(100);
       expect(rx.paddingPackets).toBe(paddingOnly);

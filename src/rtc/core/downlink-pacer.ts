@@ -16,6 +16,14 @@
  * Sizes: padding-only packets carry `padBytes` of padding; a forwarded payload below `padBytes`
  * gets RTP padding up to it (at most 255 bytes, RFC 3550 §5.1's one-byte count); one at or above
  * is sent as it is and counted as oversize by the caller.
+ *
+ * What SRTP leaves in clear (RFC 3711 §3.1: the RTP header is authenticated, not encrypted) must
+ * not tell a padding packet from a forwarded one either: the P bit (so `padBytes` is one more than
+ * the SDK's sealed frame, and every forwarded frame carries at least one byte of padding), the
+ * sequence number (padding takes the next one), the timestamp (a padding packet advances it by
+ * one period, as a frame would; the first forwarded packet after padding continues from there),
+ * the marker (0, as on every Opus packet after the first with DTX off), SSRC and payload type (the
+ * slot's). docs/RTC.md, "Downlink padding".
  */
 
 export interface PacerOptions {
@@ -53,6 +61,8 @@ export class PacedSlot {
   lastMs: number;
   seqOffset = 0;
   tsOffset = 0;
+  /** The last packet was padding: the next forwarded one re-bases the timestamp from it. */
+  afterPad = false;
   /** Index in the pacer's list (-1: not paced). */
   index = -1;
 
@@ -105,13 +115,18 @@ export class DownlinkPacer {
    * A packet of `source` (input `seq`, `ts`, `payloadBytes` long) goes out on `slot` now: writes
    * into `out` its numbering and the padding it needs, and moves the slot's deadline. Same source:
    * the input's sequence gaps (uplink loss) are kept, shifted past the padding sent in between. A
-   * new source continues the slot's numbering (next sequence number, timestamp advanced by the
-   * time since the last packet), so the receiver sees one stream.
+   * new source, or the first packet after padding, continues the slot's timestamp (advanced by the
+   * time since the last packet); a new source also takes the next sequence number: the receiver
+   * sees one stream.
    */
   forwarded(slot: PacedSlot, source: number, seq: number, ts: number, payloadBytes: number, nowMs: number, out: SlotStamp): void {
-    if (source !== slot.source) {
+    const switched = source !== slot.source;
+    if (switched) {
       slot.source = source;
       slot.seqOffset = (slot.seq + 1 - seq) & 0xffff;
+    }
+    if (switched || slot.afterPad) {
+      slot.afterPad = false;
       const elapsed = Math.max(1, Math.round(((nowMs - slot.lastMs) * this.opts.clockRate) / 1000));
       slot.tsOffset = (slot.ts + elapsed - ts) >>> 0;
     }
@@ -132,13 +147,15 @@ export class DownlinkPacer {
 
   /**
    * Numbering for one padding-only packet on `slot` (the caller sends `padBytes` of padding): the
-   * next sequence number, and the last timestamp (a padding packet carries no media time), and
-   * the slot's input mapping shifted by one so the source's next packet follows it.
+   * next sequence number, the timestamp one period on (what a frame would carry: the timestamp is
+   * in clear), and the slot's input mapping shifted by one so the source's next packet follows it.
    */
   padded(slot: PacedSlot, nowMs: number, out: SlotStamp): void {
     slot.seq = (slot.seq + 1) & 0xffff;
     slot.seqOffset = (slot.seqOffset + 1) & 0xffff;
+    slot.ts = (slot.ts + (this.opts.clockRate * this.opts.periodMs) / 1000) >>> 0;
     slot.lastMs = nowMs;
+    slot.afterPad = true;
     out.seq = slot.seq;
     out.ts = slot.ts;
     out.pad = this.opts.padBytes;
