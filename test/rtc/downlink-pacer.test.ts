@@ -48,13 +48,20 @@ describe('DownlinkPacer', () => {
     expect(owed.slice(1).map((t, i) => t - owed[i]!).every((d) => d === 20)).toBe(true);
   });
 
-  it('a wake-up more than a period late owes one packet, not a burst, and the cadence resumes from it', () => {
+  it('a late wake-up owes what fell due, up to maxCatchUp packets; past that the debt is dropped and the cadence restarts', () => {
     const p = new DownlinkPacer(OPTS);
     const s = new PacedSlot('a', 0, 0, 0);
     p.add(s, 0);
     const times: number[] = [];
-    for (const t of [20, 100, 101, 119, 120, 140]) p.poll(t, () => times.push(t));
-    expect(times).toEqual([20, 100, 120, 140]);
+    // due 20; 40 and 60 fall due by 65 (3 owed at once); 80 by 85; then a 200 ms lag: 3 owed, cadence from 300.
+    for (const t of [20, 65, 66, 85, 300, 301, 319, 320]) p.poll(t, () => times.push(t));
+    expect(times).toEqual([20, 65, 65, 85, 300, 300, 300, 320]);
+    const one = new DownlinkPacer({ ...OPTS, maxCatchUp: 1 });
+    const s1 = new PacedSlot('b', 0, 0, 0);
+    one.add(s1, 0);
+    const t1: number[] = [];
+    for (const t of [20, 100, 101, 119, 120, 140]) one.poll(t, () => t1.push(t));
+    expect(t1).toEqual([20, 100, 120, 140]);
   });
 
   it('poll returns the next deadline over all slots; removed slots are no longer owed anything', () => {
@@ -71,8 +78,8 @@ describe('DownlinkPacer', () => {
     expect(owed).toEqual(['b']);
     p.remove(a); // twice: no effect
     p.remove(c);
-    expect(p.poll(100, (s) => owed.push(s.ref))).toBe(120);
-    expect(owed).toEqual(['b', 'b']);
+    expect(p.poll(100, (s) => owed.push(s.ref))).toBe(105); // b's 45, 65, 85 fell due (3 = maxCatchUp)
+    expect(owed).toEqual(['b', 'b', 'b', 'b']);
   });
 
   it('sizes: forwarded payloads padded up to padBytes; at or above it, and beyond one padding octet, none', () => {

@@ -11,7 +11,9 @@
  * Rule, per slot: a forwarded packet resets the slot's deadline to `now + periodMs + graceMs`; a
  * slot whose deadline passed is owed one padding-only packet (RFC 3550 §5.1, P bit, no payload)
  * and its next deadline is one period later (the cadence keeps its phase, no drift). A wake-up
- * that comes more than a period late owes one packet, not a burst to catch up. A slot is paced
+ * that comes late (a busy event loop) owes what fell due meanwhile, up to `maxCatchUp` packets,
+ * so the slot keeps its rate over any window longer than that; a longer lag drops the rest of the
+ * debt (no burst beyond it) and the cadence restarts from the wake-up. A slot is paced
  * from the moment it is added, whether or not a member is in it (an empty slot is padded too).
  * Sizes: padding-only packets carry `padBytes` of padding; a forwarded payload below `padBytes`
  * gets RTP padding up to it (at most 255 bytes, RFC 3550 §5.1's one-byte count); one at or above
@@ -35,6 +37,8 @@ export interface PacerOptions {
   readonly padBytes: number;
   /** RTP clock rate of the paced kind (Opus: 48 000), for timestamps across a source switch. */
   readonly clockRate: number;
+  /** Most packets one slot is owed by one late wake-up (default 3: a 60 ms lag at 20 ms). */
+  readonly maxCatchUp?: number;
 }
 
 /** RFC 3550 §5.1: the padding count is one octet and counts itself. */
@@ -167,14 +171,15 @@ export class DownlinkPacer {
    */
   poll(nowMs: number, owe: (slot: PacedSlot) => void): number {
     const period = this.opts.periodMs;
+    const most = this.opts.maxCatchUp ?? 3;
     let next = Infinity;
     for (let i = 0; i < this.slots.length; i++) {
       const s = this.slots[i]!;
-      if (s.due <= nowMs) {
+      for (let k = 0; s.due <= nowMs && k < most; k++) {
         s.due += period;
-        if (s.due <= nowMs) s.due = nowMs + period; // woke more than a period late: one packet, no burst
         owe(s);
       }
+      if (s.due <= nowMs) s.due = nowMs + period; // lagged past maxCatchUp periods: the rest of the debt is dropped
       if (s.due < next) next = s.due;
     }
     return next;

@@ -39,9 +39,14 @@ interface Entry {
 }
 
 const SWEEP_MS = 500;
-/** Downlink padding (docs/RTC.md): one Opus frame per period; a forwarded packet may be this late before the slot is padded. */
+/**
+ * Downlink padding (docs/RTC.md): one Opus frame per period; a forwarded packet may be this late
+ * (uplink jitter, a busy loop) before the slot is padded; a late wake-up sends up to this many owed
+ * packets per slot (100 ms of lag), so the rate holds over any window longer than that.
+ */
 const PAD_PERIOD_MS = 20;
-const PAD_GRACE_MS = 10;
+const PAD_GRACE_MS = 20;
+const PAD_MAX_CATCH_UP = 5;
 const OPUS_CLOCK_RATE = 48_000;
 
 export function startRtcPlane(ctx: PlaneContext): RtcPlane {
@@ -62,7 +67,7 @@ export function startRtcPlane(ctx: PlaneContext): RtcPlane {
     portRange: cfg.portMin === 0 ? undefined : ([cfg.portMin, cfg.portMax] as [number, number]),
   };
   let closed = false;
-  const pacer = cfg.audioPadding ? new DownlinkPacer({ periodMs: PAD_PERIOD_MS, graceMs: PAD_GRACE_MS, padBytes: cfg.audioPadBytes, clockRate: OPUS_CLOCK_RATE }) : undefined;
+  const pacer = cfg.audioPadding ? new DownlinkPacer({ periodMs: PAD_PERIOD_MS, graceMs: PAD_GRACE_MS, padBytes: cfg.audioPadBytes, clockRate: OPUS_CLOCK_RATE, maxCatchUp: PAD_MAX_CATCH_UP }) : undefined;
   // One timer for every paced slot of the relay, set to the pacer's next deadline.
   let padTimer: NodeJS.Timeout | undefined;
   let padAt = Infinity;
@@ -71,12 +76,18 @@ export function startRtcPlane(ctx: PlaneContext): RtcPlane {
     const ref = slot.ref as PadRef;
     if (ref.peer.sendPadding(ref.mid, padNow)) c.padding++;
   };
-  const padTick = (): void => {
-    padTimer = undefined;
-    padAt = Infinity;
+  // The timer only wakes the pacer; the decision runs in setImmediate, after the event loop's I/O
+  // phase: uplink packets already in the socket buffers are forwarded first, so a busy loop does not
+  // pad a slot whose real packet is waiting to be read (timers run before I/O in Node's loop).
+  const padRun = (): void => {
     if (pacer === undefined || closed) return;
     padNow = Date.now();
     schedulePad(pacer.poll(padNow, owe));
+  };
+  const padTick = (): void => {
+    padTimer = undefined;
+    padAt = Infinity;
+    setImmediate(padRun);
   };
   const schedulePad = (at: number): void => {
     if (at === Infinity || at >= padAt) return;
