@@ -8,7 +8,8 @@
  * sender reports); NACKs to the uplink for packets it lost, and answers to the receiver's NACKs from
  * each sender's 128-packet history; sequence/timestamp/SSRC/payload-type rewriting per slot
  * (`RTCRtpSender.sendRtp`). What the edge adds: REMB to video uplinks (`sendRemb`), key-frame
- * requests (`requestKeyframe`), the roster channel.
+ * requests (`requestKeyframe`), the roster channel, downlink padding of audio slots (`pace`,
+ * `sendPadding`; the decisions are core/downlink-pacer.ts's).
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -220,7 +221,8 @@ export class PeerSession {
   /**
    * Sends `rtp` (from another member's uplink, SSRC `source`) on receive slot `mid`. The payload is
    * passed on untouched; the header gets this slot's SSRC, payload type, sequence and timestamp
-   * (werift), and only the extensions this hop negotiated (the uplink's are not copied).
+   * (werift; on a paced audio slot, the pacer's numbering, and RTP padding up to rtc.audioPadBytes),
+   * and only the extensions this hop negotiated (the uplink's are not copied).
    * False when the slot or the transport is not there (counted by the caller).
    */
   forward(mid: string, rtp: RtpPacket, source: number, nowMs: number): boolean {
