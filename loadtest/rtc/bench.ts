@@ -11,6 +11,9 @@
  * `xrelay_media_records_forwarded_total`), relay CPU (user + system from /proc) per forwarded
  * packet, and the implied forwarded packets/s per core; then the ratio. The clients run in this
  * process, so at larger sizes they, not the relay, may be the limit (the loss column says).
+ * Then downlink padding alone (rtc.audioPadding: every receive slot of silent members paced with
+ * padding-only packets): relay CPU per padding packet. During the rtc phase the pacer also pads a
+ * slot whenever a member's timer runs late (counted apart, not in the forwarded packets).
  * Anchor: LiveKit's published audio benchmark, ~56-75k forwarded packets/s per busy core.
  */
 import { randomBytes } from 'node:crypto';
@@ -87,8 +90,38 @@ async function rtcPhase(relay: RelayProcess): Promise<Result> {
     clients.forEach((c, i) => c.startSending(`m${i}`, payload));
     return await measure(relay, 'rtc (werift, SRTP per hop)', 'xrelay_rtc_forwarded_packets_total', () => clients.reduce((n, c) => n + c.sentPackets, 0));
   } finally {
-    await Promise.all(clients.map((c) => c.close()));
+    await leaveAll(relay, clients);
   }
+}
+
+/**
+ * Downlink padding alone: the same rooms, nobody sends, so every audio receive slot is paced with
+ * padding-only packets (rtc.audioPadding): relay CPU per padding packet sent.
+ */
+async function padPhase(relay: RelayProcess): Promise<Result> {
+  const clients: EdgeClient[] = [];
+  try {
+    for (let r = 0; r < members / roomSize; r++) {
+      const room = roomId();
+      for (let m = 0; m < roomSize; m++) {
+        const c = new EdgeClient(roomSize - 1);
+        clients.push(c);
+        const res = await c.join(relay.url, room, 'audio');
+        if (res.status !== 201) throw new Error(`rtc join: ${res.status} ${res.body}`);
+      }
+    }
+    await Promise.all(clients.map((c) => c.connected()));
+    // What is owed: 50 per second per slot (measure() multiplies by the room's fan-out, roomSize - 1 slots per member).
+    return await measure(relay, 'rtc padding only (pacer)', 'xrelay_rtc_padding_packets_total', () => (members * 50 * performance.now()) / 1000);
+  } finally {
+    await leaveAll(relay, clients);
+  }
+}
+
+/** Leaves (DELETE) then closes: a closed peer's session would otherwise live on at the relay until its idle timeout, its slots padded, its CPU in the next phase. */
+async function leaveAll(relay: RelayProcess, clients: EdgeClient[]): Promise<void> {
+  await Promise.all(clients.map((c) => (c.location ? fetch(relay.url + c.location, { method: 'DELETE' }).catch(() => undefined) : undefined)));
+  await Promise.all(clients.map((c) => c.close()));
 }
 
 async function cellPhase(relay: RelayProcess): Promise<Result> {
@@ -124,7 +157,7 @@ async function main(): Promise<void> {
   ]);
   try {
     console.log(`bench:rtc: ${members} members in rooms of ${roomSize}, one ${payload}-byte frame per member per 20 ms (cells: capped at the profile's frame capacity), ${durationMs} ms measured after ${WARMUP_MS} ms warm-up`);
-    const results = [await rtcPhase(relay), await cellPhase(relay)];
+    const results = [await rtcPhase(relay), await cellPhase(relay), await padPhase(relay)];
     const nominal = members * (roomSize - 1) * 50;
     for (const r of results) {
       const loss = Math.max(0, 1 - r.forwarded / Math.max(1, r.offered));

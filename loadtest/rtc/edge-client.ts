@@ -4,6 +4,7 @@
  * rtcp-mux. It records what arrives per receive slot and the roster messages.
  */
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { GenericNack, MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, RtcpTransportLayerFeedback, RtpHeader, RtpPacket, useAbsSendTime, useAudioLevelIndication, useNACK, usePLI, useSdesMid, useTransportWideCC, useTWCC, type RTCDataChannel } from 'werift';
 
 export const roomId = (): string => randomBytes(32).toString('base64url');
@@ -18,8 +19,12 @@ export class EdgeClient {
   readonly pc: RTCPeerConnection;
   readonly track = new MediaStreamTrack({ kind: 'audio' });
   readonly videoTrack = new MediaStreamTrack({ kind: 'video' });
-  /** RTP packets received on all receive slots. */
+  /** RTP packets received on all receive slots (media: padding-only packets are not counted here). */
   receivedPackets = 0;
+  /** Padding-only RTP packets (RFC 3550 §5.1, no payload) received on all receive slots: the edge's downlink padding. */
+  paddingPackets = 0;
+  /** Called for every RTP packet on a receive slot, padding-only ones too (capture: arrival ms, the decrypted packet). */
+  onSlotRtp: ((mid: string, rtp: RtpPacket, atMs: number) => void) | undefined;
   /** Per receive-slot mid: the sequence numbers and SSRC seen (the first 2000). */
   readonly slotSeqs = new Map<string, { ssrc: number; seqs: number[] }>();
   /** Key-frame requests (PLI) the relay sent to this client's video uplink. */
@@ -78,6 +83,11 @@ export class EdgeClient {
         if (t.direction !== 'recvonly') continue;
         const mid = t.mid!;
         t.receiver.track.onReceiveRtp.subscribe((rtp) => {
+          this.onSlotRtp?.(mid, rtp, performance.now());
+          if (rtp.payload.length === 0 && rtp.header.padding) {
+            this.paddingPackets++;
+            return;
+          }
           this.receivedPackets++;
           const seen = this.slotSeqs.get(mid) ?? { ssrc: rtp.header.ssrc, seqs: [] };
           this.slotSeqs.set(mid, seen);

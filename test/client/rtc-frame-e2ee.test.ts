@@ -85,6 +85,15 @@ describe('RTC frame sealing', () => {
     expect(rx.open(sealed)).toBeDefined();
   });
 
+  it('audio: an empty frame (an RTP padding-only packet of the edge) is dropped and counted as padding, not as a refused frame', () => {
+    const keys = new CallKeys(secret());
+    const tx = new FrameSealer(keys, randomRtcKid(), 'audio');
+    const rx = new FrameOpener('audio', () => keys);
+    expect(rx.open(new Uint8Array(0))).toBeUndefined();
+    expect(rx.open(tx.seal(new Uint8Array(80).fill(3))!)).toBeDefined();
+    expect(rx.stats).toMatchObject({ padding: 1, rejected: 0, opened: 1, inMin: 114, outMin: 80 });
+  });
+
   it('refuses another call secret, altered records and replays, counting each', () => {
     const keys = new CallKeys(secret());
     const tx = new FrameSealer(keys, randomRtcKid(), 'audio');

@@ -30,6 +30,12 @@ export interface RtcE2eStats {
   rejected: number;
   /** Frames whose counter was already seen or too old: dropped. */
   replayed: number;
+  /**
+   * Empty audio frames: RTP padding-only packets (RFC 3550 §5.1; the edge pads every audio slot to
+   * a constant rate, docs/RTC.md) that Chromium hands to the transform as frames. Nothing to open:
+   * dropped, and not counted as `rejected` (they are not forgeries).
+   */
+  padding: number;
   /** Smallest and largest frame the encoder (send) or the network (receive) handed over; Infinity/0 before the first. */
   inMin: number;
   inMax: number;
@@ -39,7 +45,7 @@ export interface RtcE2eStats {
 }
 
 export function emptyRtcE2eStats(): RtcE2eStats {
-  return { sealed: 0, oversize: 0, opened: 0, rejected: 0, replayed: 0, inMin: Infinity, inMax: 0, outMin: Infinity, outMax: 0 };
+  return { sealed: 0, oversize: 0, opened: 0, rejected: 0, replayed: 0, padding: 0, inMin: Infinity, inMax: 0, outMin: Infinity, outMax: 0 };
 }
 
 export function addRtcE2eStats(into: RtcE2eStats, s: RtcE2eStats): RtcE2eStats {
@@ -48,6 +54,7 @@ export function addRtcE2eStats(into: RtcE2eStats, s: RtcE2eStats): RtcE2eStats {
   into.opened += s.opened;
   into.rejected += s.rejected;
   into.replayed += s.replayed;
+  into.padding += s.padding;
   into.inMin = Math.min(into.inMin, s.inMin);
   into.inMax = Math.max(into.inMax, s.inMax);
   into.outMin = Math.min(into.outMin, s.outMin);
@@ -141,6 +148,10 @@ export class FrameOpener {
 
   /** The original encoded frame, or undefined (dropped, counted). */
   open(data: Uint8Array): Uint8Array | undefined {
+    if (data.length === 0 && this.kind === 'audio') {
+      this.stats.padding++;
+      return undefined;
+    }
     return noteSizes(this.stats, data.length, this.openFrame(data));
   }
 

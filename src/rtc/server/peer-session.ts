@@ -8,8 +8,10 @@
  * sender reports); NACKs to the uplink for packets it lost, and answers to the receiver's NACKs from
  * each sender's 128-packet history; sequence/timestamp/SSRC/payload-type rewriting per slot
  * (`RTCRtpSender.sendRtp`). What the edge adds: REMB to video uplinks (`sendRemb`), key-frame
- * requests (`requestKeyframe`), the roster channel.
+ * requests (`requestKeyframe`), the roster channel, downlink padding of audio slots (`pace`,
+ * `sendPadding`; the decisions are core/downlink-pacer.ts's).
  */
+import { randomBytes } from 'node:crypto';
 import {
   RTCPeerConnection,
   RTCRtpCodecParameters,
@@ -30,6 +32,7 @@ import {
 import { stripForbiddenExtensions } from '../codec/header-extensions.js';
 import { rembExponent } from '../codec/remb.js';
 import { isKeyframeRequest } from '../codec/rtp-header.js';
+import { PacedSlot, type DownlinkPacer, type SlotStamp } from '../core/downlink-pacer.js';
 import { ReplayGuard } from '../core/replay-guard.js';
 import type { TrackKind } from '../core/rtc-router.js';
 
@@ -76,7 +79,20 @@ interface SlotSender {
   readonly transceiver: RTCRtpTransceiver;
   /** SSRC of the uplink currently forwarded into this slot; a change is a source switch. */
   source: number;
+  /** A padded audio slot (downlink pacer): numbered by the pacer, werift's offsets stay 0. */
+  paced: PacedSlot | undefined;
 }
+
+/** What the plane's pacer callback needs to pad a slot. */
+export interface PadRef {
+  readonly peer: PeerSession;
+  readonly mid: string;
+}
+
+/** One stamp for every paced send (the hot path allocates no result object). */
+const STAMP: SlotStamp = { seq: 0, ts: 0, pad: 0 };
+/** Padding-only payloads by size, shared (werift only reads them): RFC 3550 §5.1, the last octet counts the padding. */
+const PAD_ONLY = new Map<number, Buffer>();
 
 /**
  * Feedback the edge would like. werift answers with the offer's own `a=rtcp-fb` lines for the codec
@@ -95,6 +111,7 @@ export class PeerSession {
   private uplinkVideoSsrc = 0;
   private channel: RTCDataChannel | undefined;
   private closed = false;
+  private pacer: DownlinkPacer | undefined;
   lastUplinkMs = 0;
   connected = false;
 
@@ -163,7 +180,7 @@ export class PeerSession {
     const midBySsrc = new Map<number, string>();
     for (const t of slots) {
       const mid = t.mid ?? '';
-      this.slots.set(mid, { transceiver: t, source: -1 });
+      this.slots.set(mid, { transceiver: t, source: -1, paced: undefined });
       midBySsrc.set(t.sender.ssrc, mid);
     }
     uplinks[0]?.receiver.dtlsTransport.onRtcp.subscribe((packet: RtcpPacket) => {
@@ -204,20 +221,59 @@ export class PeerSession {
   /**
    * Sends `rtp` (from another member's uplink, SSRC `source`) on receive slot `mid`. The payload is
    * passed on untouched; the header gets this slot's SSRC, payload type, sequence and timestamp
-   * (werift), and only the extensions this hop negotiated (the uplink's are not copied).
+   * (werift; on a paced audio slot, the pacer's numbering, and RTP padding up to rtc.audioPadBytes),
+   * and only the extensions this hop negotiated (the uplink's are not copied).
    * False when the slot or the transport is not there (counted by the caller).
    */
-  forward(mid: string, rtp: RtpPacket, source: number): boolean {
+  forward(mid: string, rtp: RtpPacket, source: number, nowMs: number): boolean {
     const slot = this.slots.get(mid);
     if (slot === undefined || !this.connected || this.closed) return false;
     const h = rtp.header;
-    const header = new RtpHeader({ payloadType: h.payloadType, marker: h.marker, sequenceNumber: h.sequenceNumber, timestamp: h.timestamp, ssrc: h.ssrc, padding: h.padding, paddingSize: h.paddingSize });
-    if (slot.source !== source) {
+    // werift's parsed payload excludes the uplink's RTP padding: the P bit is not carried over (each hop pads for itself).
+    const header = new RtpHeader({ payloadType: h.payloadType, marker: h.marker, sequenceNumber: h.sequenceNumber, timestamp: h.timestamp, ssrc: h.ssrc });
+    let payload = rtp.payload;
+    if (slot.paced !== undefined && this.pacer !== undefined) {
+      this.pacer.forwarded(slot.paced, source, h.sequenceNumber, h.timestamp, payload.length, nowMs, STAMP);
+      header.sequenceNumber = STAMP.seq;
+      header.timestamp = STAMP.ts;
+      if (STAMP.pad > 0) payload = padded(payload, STAMP.pad, header);
+    } else if (slot.source !== source) {
       // A new source in this slot: keep the slot's sequence and timestamp continuous (RFC 3550 §5.1 allows a jump; receivers resync faster without).
       slot.transceiver.sender.replaceRTP(header, true);
       slot.source = source;
     }
-    slot.transceiver.sender.sendRtp(new RtpPacket(header, rtp.payload)).catch(ignore); // a send on a closing transport
+    slot.transceiver.sender.sendRtp(new RtpPacket(header, payload)).catch(ignore); // a send on a closing transport
+    return true;
+  }
+
+  /**
+   * Paces this session's audio receive slots on `pacer` from now on (docs/RTC.md, "Downlink
+   * padding"): each gets its own RTP numbering, random start (RFC 3550 §5.1).
+   */
+  pace(pacer: DownlinkPacer, nowMs: number): void {
+    if (this.closed || this.pacer !== undefined) return;
+    this.pacer = pacer;
+    for (const [mid, slot] of this.slots) {
+      if (slot.transceiver.kind !== 'audio') continue;
+      const r = randomBytes(6); // once per slot per session: control plane
+      slot.paced = new PacedSlot({ peer: this, mid } satisfies PadRef, nowMs, r.readUInt16BE(0), r.readUInt32BE(2));
+      pacer.add(slot.paced, nowMs);
+    }
+  }
+
+  /** Sends one padding-only packet on a paced slot the pacer says is owed one; false when it cannot. */
+  sendPadding(mid: string, nowMs: number): boolean {
+    const slot = this.slots.get(mid);
+    if (slot?.paced === undefined || this.pacer === undefined || !this.connected || this.closed) return false;
+    this.pacer.padded(slot.paced, nowMs, STAMP);
+    let pad = PAD_ONLY.get(STAMP.pad);
+    if (pad === undefined) {
+      pad = Buffer.alloc(STAMP.pad);
+      pad[STAMP.pad - 1] = STAMP.pad;
+      PAD_ONLY.set(STAMP.pad, pad);
+    }
+    const header = new RtpHeader({ payloadType: 0, marker: false, sequenceNumber: STAMP.seq, timestamp: STAMP.ts, ssrc: 0, padding: true, paddingSize: STAMP.pad });
+    slot.transceiver.sender.sendRtp(new RtpPacket(header, pad)).catch(ignore);
     return true;
   }
 
@@ -252,8 +308,23 @@ export class PeerSession {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const slot of this.slots.values()) if (slot.paced !== undefined) this.pacer?.remove(slot.paced);
     await this.pc.close().catch(() => undefined);
   }
+}
+
+/**
+ * `payload` with `pad` bytes of RTP padding after it (RFC 3550 §5.1: the last octet is the count,
+ * the P bit is set in `header`). werift's SRTP encrypts the header it is given and the buffer as
+ * the payload, so the padding travels in the buffer (encrypted with the payload, as RFC 3711 §3.1).
+ */
+function padded(payload: Buffer, pad: number, header: RtpHeader): Buffer {
+  const out = Buffer.alloc(payload.length + pad);
+  payload.copy(out, 0);
+  out[out.length - 1] = pad;
+  header.padding = true;
+  header.paddingSize = pad;
+  return out;
 }
 
 /** One shared no-op for rejected sends (no closure per packet). */

@@ -19,6 +19,10 @@ export class RtcCounters {
   readonly packets = { audio: 0, video: 0 };
   readonly bytes = { audio: 0, video: 0 };
   readonly drops: Record<RtcDropReason, number> = { not_connected: 0, client_message: 0, replay: 0 };
+  /** Padding-only RTP packets sent on paced audio slots (docs/RTC.md, "Downlink padding"). */
+  padding = 0;
+  /** Forwarded audio packets above rtc.audioPadBytes (sent as they are, once per uplink packet). */
+  padOversize = 0;
 }
 
 export interface RtcMetrics {
@@ -38,6 +42,8 @@ export function registerRtcMetrics(metrics: MetricsRegistry, live: () => { sessi
   const refused = metrics.counter('xrelay_rtc_offers_refused_total', 'Offers answered `bad_sdp`, by what was wrong.', 'reason');
   const closes = metrics.counter('xrelay_rtc_sessions_closed_total', 'WebRTC sessions ended, by reason.', 'reason');
   const keyframes = metrics.counter('xrelay_rtc_keyframe_requests_total', 'Key-frame requests (PLI) to senders, by result: `forwarded` (a receiver\'s PLI/FIR), `suppressed` (within rtc.keyframeMinIntervalMs of the last), `new_slot` (a connected receiver got a video slot: on its connect, or a freed slot refilled).', 'result');
+  const padding = metrics.counter('xrelay_rtc_padding_packets_total', 'Padding-only RTP packets (RFC 3550 §5.1) the WebRTC edge sent on paced audio receive slots whose member was quiet, absent or stalled (rtc.audioPadding).');
+  const oversize = metrics.counter('xrelay_rtc_pad_oversize_total', 'Uplink audio packets larger than rtc.audioPadBytes: forwarded as they are, so their size stands out on every receiver\'s downlink.');
   const sessions = metrics.gauge('xrelay_rtc_sessions', 'Live WebRTC sessions.');
   const rooms = metrics.gauge('xrelay_rtc_rooms', 'Live WebRTC rooms.');
   for (const r of RTC_DROP_REASONS) dropped.inc(0, r);
@@ -52,6 +58,8 @@ export function registerRtcMetrics(metrics: MetricsRegistry, live: () => { sessi
       bytes.follow(counters.bytes[k], k);
     }
     for (const r of RTC_DROP_REASONS) dropped.follow(counters.drops[r], r);
+    padding.follow(counters.padding);
+    oversize.follow(counters.padOversize);
     const l = live();
     sessions.set(l.sessions);
     rooms.set(l.rooms);

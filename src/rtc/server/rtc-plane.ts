@@ -16,8 +16,9 @@ import type { Plane, PlaneContext } from '../../host/plane.js';
 import { rateLimitKeyOf } from '../../limits/client-address.js';
 import { RateLimiter } from '../../limits/rate-limiter.js';
 import { SocketSlots } from '../../limits/socket-slots.js';
+import { DownlinkPacer, type PacedSlot } from '../core/downlink-pacer.js';
 import { RtcRouter, type RouterAction, type TrackKind } from '../core/rtc-router.js';
-import { NegotiationError, NoPortError, PeerSession } from './peer-session.js';
+import { NegotiationError, NoPortError, PeerSession, type PadRef } from './peer-session.js';
 import { registerRtcMetrics, type RtcCloseReason, type RtcMetrics } from './rtc-metrics.js';
 import { deleteHandler, offerHandler, ROOM_ROUTE, SESSION_ROUTE, type OfferRequest, type RouteDeps } from './rtc-route.js';
 
@@ -37,6 +38,15 @@ interface Entry {
 }
 
 const SWEEP_MS = 500;
+/**
+ * Downlink padding (docs/RTC.md): one Opus frame per period; a forwarded packet may be this late
+ * (uplink jitter, a busy loop) before the slot is padded; a late wake-up sends up to this many owed
+ * packets per slot (100 ms of lag), so the rate holds over any window longer than that.
+ */
+const PAD_PERIOD_MS = 20;
+const PAD_GRACE_MS = 20;
+const PAD_MAX_CATCH_UP = 5;
+const OPUS_CLOCK_RATE = 48_000;
 
 /** `advertisedHost`: the IPv4 address of the ICE candidates (config/validate.ts rtcAdvertisedHost). */
 export function startRtcPlane(ctx: PlaneContext, advertisedHost: string): RtcPlane {
@@ -57,6 +67,35 @@ export function startRtcPlane(ctx: PlaneContext, advertisedHost: string): RtcPla
     portRange: cfg.portMin === 0 ? undefined : ([cfg.portMin, cfg.portMax] as [number, number]),
   };
   let closed = false;
+  const pacer = cfg.audioPadding ? new DownlinkPacer({ periodMs: PAD_PERIOD_MS, graceMs: PAD_GRACE_MS, padBytes: cfg.audioPadBytes, clockRate: OPUS_CLOCK_RATE, maxCatchUp: PAD_MAX_CATCH_UP }) : undefined;
+  // One timer for every paced slot of the relay, set to the pacer's next deadline.
+  let padTimer: NodeJS.Timeout | undefined;
+  let padAt = Infinity;
+  let padNow = 0;
+  const owe = (slot: PacedSlot): void => {
+    const ref = slot.ref as PadRef;
+    if (ref.peer.sendPadding(ref.mid, padNow)) c.padding++;
+  };
+  // The timer only wakes the pacer; the decision runs in setImmediate, after the event loop's I/O
+  // phase: uplink packets already in the socket buffers are forwarded first, so a busy loop does not
+  // pad a slot whose real packet is waiting to be read (timers run before I/O in Node's loop).
+  const padRun = (): void => {
+    if (pacer === undefined || closed) return;
+    padNow = Date.now();
+    schedulePad(pacer.poll(padNow, owe));
+  };
+  const padTick = (): void => {
+    padTimer = undefined;
+    padAt = Infinity;
+    setImmediate(padRun);
+  };
+  const schedulePad = (at: number): void => {
+    if (at === Infinity || at >= padAt) return;
+    if (padTimer !== undefined) clearTimeout(padTimer);
+    padAt = at;
+    padTimer = setTimeout(padTick, Math.max(1, at - Date.now()));
+    padTimer.unref();
+  };
 
   const dispatch = (actions: readonly RouterAction[]): void => {
     for (const a of actions) {
@@ -75,9 +114,11 @@ export function startRtcPlane(ctx: PlaneContext, advertisedHost: string): RtcPla
     const targets = router.targets(member, kind);
     const source = rtp.header.ssrc;
     const bytes = rtp.payload.length;
+    const now = Date.now();
+    if (pacer !== undefined && kind === 'audio' && bytes > cfg.audioPadBytes && targets.length > 0) c.padOversize++;
     for (let i = 0; i < targets.length; i++) {
       const t = targets[i]!;
-      if (byMember.get(t.receiver)?.peer?.forward(t.mid, rtp, source) === true) {
+      if (byMember.get(t.receiver)?.peer?.forward(t.mid, rtp, source, now) === true) {
         c.packets[kind]++;
         c.bytes[kind] += bytes;
       } else c.drops.not_connected++;
@@ -120,7 +161,12 @@ export function startRtcPlane(ctx: PlaneContext, advertisedHost: string): RtcPla
         },
         onConnected: () => {
           log.debug({ session: ctx.redactor.id(e.id) }, 'rtc session connected');
-          dispatch(router.connected(e.member, Date.now()));
+          const now = Date.now();
+          dispatch(router.connected(e.member, now));
+          if (pacer !== undefined && e.peer !== undefined) {
+            e.peer.pace(pacer, now);
+            schedulePad(now + PAD_PERIOD_MS);
+          }
         },
         onFailed: () => void closeSession(e, 'failed'),
         onRosterOpen: () => {
@@ -190,6 +236,7 @@ export function startRtcPlane(ctx: PlaneContext, advertisedHost: string): RtcPla
       if (closed) return;
       closed = true;
       clearInterval(sweep);
+      if (padTimer !== undefined) clearTimeout(padTimer);
       await Promise.all([...sessions.values()].map((e) => closeSession(e, 'shutdown')));
       log.info('rtc edge closed');
     },
