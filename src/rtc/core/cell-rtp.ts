@@ -103,3 +103,19 @@ export class CellRtpStreams {
     }
   }
 }
+
+/** RTP clock ticks of one frame by kind: 20 ms of Opus (48 kHz), 1/30 s of video (90 kHz). */
+const FRAME_TICKS = { audio: 960, video: 3000 } as const;
+
+/**
+ * A receive slot switching to a new source (a member left and another took its slot, a browser or
+ * a cell member): the anchor to hand werift's `RTCRtpSender.replaceRTP` (without its
+ * `discontinuity` flag) so the slot's first packet of the new source follows the last one sent
+ * with sequence + 1 and timestamp + one frame (RFC 3550 §5.1: receivers keep one SSRC's clock).
+ * werift 0.24.4 maps a packet to `seq + (last − anchor.seq)`, `ts + (lastTs − anchor.ts)`; with
+ * its own `discontinuity` flag it adds 2 to the sequence and truncates the timestamp offset to 16
+ * bits (`uint16Add`), so a switched slot's timestamps jumped by up to ±1.4 s of audio.
+ */
+export function switchAnchor(firstSeq: number, firstTs: number, kind: 'audio' | 'video'): { sequenceNumber: number; timestamp: number } {
+  return { sequenceNumber: (firstSeq - 1) & 0xffff, timestamp: (firstTs - FRAME_TICKS[kind] + 0x1_0000_0000) % 0x1_0000_0000 };
+}
