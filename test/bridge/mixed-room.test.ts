@@ -10,6 +10,21 @@ import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { EdgeClient, waitFor } from '../../loadtest/rtc/edge-client.js';
 import { RtpHeader, RtpPacket } from 'werift';
 import { randomBytes } from 'node:crypto';
+import { RawCellMember } from './raw-cell-member.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Every RTP packet a werift client receives, per receive slot: SSRC, sequence, timestamp, payload. */
+function recordSlots(c: EdgeClient): Map<string, Array<{ ssrc: number; seq: number; ts: number; payload: Buffer }>> {
+  const out = new Map<string, Array<{ ssrc: number; seq: number; ts: number; payload: Buffer }>>();
+  for (const t of c.pc.getTransceivers()) {
+    if (t.direction !== 'recvonly') continue;
+    const list: Array<{ ssrc: number; seq: number; ts: number; payload: Buffer }> = [];
+    out.set(t.mid!, list);
+    t.receiver.track.onReceiveRtp.subscribe((rtp) => list.push({ ssrc: rtp.header.ssrc, seq: rtp.header.sequenceNumber, ts: rtp.header.timestamp, payload: rtp.payload }));
+  }
+  return out;
+}
 
 let relay: TestRelay;
 
@@ -92,6 +107,137 @@ describe('mixed room: WebRTC (werift) and cell clients in one audio room', () =>
       for (const s of senders) s.stop();
       await Promise.all(calls.map((c) => c.leave()));
       await Promise.all(edge.map((c) => c.close()));
+    }
+  }, 60_000);
+
+  it('a cell member leaving and another taking its slot: the slot continues at sequence + 1 and timestamp + 960', async () => {
+    const secret = randomBytes(32);
+    const room = Buffer.from(roomIdOf(secret)).toString('base64url');
+    const keys = new CallKeys(secret);
+    const w = new EdgeClient(3);
+    const calls: CallClient[] = [];
+    const tags = new Map<CallClient, number>();
+    const join = async (): Promise<void> => {
+      const c = await CallClient.join({ relay: relay.url, callSecret: secret, profile: 'audio', transport: 'udp', packetBytes: 80 });
+      tags.set(c, 0x10 + tags.size);
+      calls.push(c);
+    };
+    let talk: NodeJS.Timeout | undefined;
+    try {
+      expect((await w.join(relay.url, room, 'audio')).status).toBe(201);
+      const slots = recordSlots(w);
+      await w.connected();
+      for (let i = 0; i < 2; i++) await join();
+      talk = setInterval(() => calls.forEach((c) => c.send(new Uint8Array(60).fill(tags.get(c)!))), 20);
+      await sleep(1000);
+      const leaving = calls.shift()!;
+      await leaving.leave();
+      await join();
+      await sleep(1000);
+      // the newcomer takes the freed cell slot and the freed receive slot at the werift member
+      const opener = new FrameOpener('audio', () => keys);
+      const who = (p: Buffer): number => opener.open(new Uint8Array(p))?.[0] ?? -1;
+      let switches = 0;
+      for (const [mid, list] of slots) {
+        if (list.length === 0) continue;
+        expect(new Set(list.map((p) => p.ssrc)).size).toBe(1); // one SSRC per receive slot, whoever it carries
+        const senders: number[] = [];
+        for (let i = 1; i < list.length; i++) {
+          const a = list[i - 1]!;
+          const b = list[i]!;
+          expect((b.seq - a.seq) & 0xffff).toBe(1); // loopback: no loss, no gap in sequence
+          const dt = (b.ts - a.ts + 2 ** 32) % 2 ** 32;
+          expect(dt % 960).toBe(0);
+          expect(dt).toBeGreaterThanOrEqual(960);
+          expect(dt).toBeLessThan(48_000); // forward, under a second
+          const sa = i === 1 ? who(a.payload) : senders.at(-1)!;
+          const sb = who(b.payload);
+          if (i === 1) senders.push(sa);
+          if (sa !== sb) {
+            switches++;
+            expect(dt).toBe(960); // the new source continues the slot's clock by one frame
+          }
+          if (senders.at(-1) !== sb) senders.push(sb);
+        }
+        console.log(`slot ${mid}: ${list.length} packets, SSRC ${list[0]!.ssrc}, members carried in turn (their tags) ${senders.map((x) => x.toString(16)).join(' -> ')}`);
+      }
+      expect(switches).toBe(1);
+    } finally {
+      clearInterval(talk);
+      await Promise.all(calls.map((c) => c.leave()));
+      await w.close();
+    }
+  }, 60_000);
+
+  it('bad input: a cell member sending garbage records of the largest size, malformed bodies and forged cells does not disturb the others', async () => {
+    const secret = randomBytes(32);
+    const keys = new CallKeys(secret);
+    const roomBytes = roomIdOf(secret);
+    const room = Buffer.from(roomBytes).toString('base64url');
+    const w = new EdgeClient(3);
+    let call: CallClient | undefined;
+    let raw: RawCellMember | undefined;
+    const timers: NodeJS.Timeout[] = [];
+    try {
+      expect((await w.join(relay.url, room, 'audio')).status).toBe(201);
+      const slots = recordSlots(w);
+      await w.connected();
+      const sealed = startSealedAudio(w, keys, 0xa0);
+      call = await CallClient.join({ relay: relay.url, callSecret: secret, profile: 'audio', transport: 'udp', packetBytes: 80 });
+      const fromBrowser = { n: 0 };
+      call.on('frame', (f) => f.data[0] === 0xa0 && fromBrowser.n++);
+      raw = await RawCellMember.join(relay.url, roomBytes, 'audio');
+      const max = raw.upBytes - 5; // one record filling the body
+      const badCell0 = relay.metric('xrelay_rtc_bridge_dropped_total{reason="bad_cell"}');
+      let k = 0;
+      timers.push(
+        setInterval(() => {
+          call!.send(new Uint8Array(60).fill(0xc0));
+          const r = raw!;
+          switch (k++ % 4) {
+            case 0: // random bytes of the largest record size
+              r.sendRecords([randomBytes(max)]);
+              break;
+            case 1: // an SFrame-looking record with a random KID (RTC range too), largest size
+              r.sendRecords([Uint8Array.from([0xdf, ...randomBytes(max - 1)])]);
+              break;
+            case 2: // several small garbage records in one cell
+              r.sendRecords([randomBytes(40), randomBytes(40), randomBytes(40)]);
+              break;
+            default: // a malformed body (non-zero padding), a forged cell, random datagrams
+              r.sendBody(randomBytes(r.upBytes));
+              r.sendRaw(randomBytes(r.upBytes + 28));
+              r.sendRaw(randomBytes(7));
+          }
+        }, 20),
+      );
+      await sleep(3000);
+      sealed.stop();
+      const opener = new FrameOpener('audio', () => keys);
+      const perSlot = [...slots].map(([mid, list]) => {
+        let opened = 0;
+        const sizes = new Set<number>();
+        for (const p of list) {
+          sizes.add(p.payload.length);
+          const f = opener.open(new Uint8Array(p.payload));
+          if (f !== undefined && f[0] === 0xc0) opened++;
+        }
+        return { mid, packets: list.length, opened, sizes: [...sizes] };
+      });
+      console.log('werift member per slot:', JSON.stringify(perSlot), 'opener', JSON.stringify(opener.stats), `cell member opened ${fromBrowser.n} browser frames, rejected ${call.stats.e2eRejected}`);
+      const good = perSlot.find((s) => s.opened > 0)!;
+      const junk = perSlot.find((s) => s.packets > 0 && s.opened === 0)!;
+      expect(good.opened).toBeGreaterThan(100); // ~150 sent in 3 s
+      expect(good.opened).toBe(good.packets); // every packet of the real member opens
+      expect(junk.packets).toBeGreaterThan(50); // the garbage went through as sealed payloads would, and nothing opened
+      expect(Math.max(...junk.sizes)).toBe(max);
+      expect(fromBrowser.n).toBeGreaterThan(100); // the cell member still hears the browser
+      expect(relay.metric('xrelay_rtc_bridge_dropped_total{reason="bad_cell"}')).toBe(badCell0);
+    } finally {
+      for (const t of timers) clearInterval(t);
+      raw?.close();
+      await call?.leave();
+      await w.close();
     }
   }, 60_000);
 });
