@@ -11,6 +11,7 @@ import { EdgeClient, waitFor } from '../../loadtest/rtc/edge-client.js';
 import { RtpHeader, RtpPacket } from 'werift';
 import { randomBytes } from 'node:crypto';
 import { RawCellMember } from './raw-cell-member.js';
+import { CaptureProxy, spread } from '../media/harness.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -61,7 +62,12 @@ describe('mixed room: WebRTC (werift) and cell clients in one audio room', () =>
       for (const c of edge) expect((await c.join(relay.url, room, 'audio')).status).toBe(201);
       await Promise.all(edge.map((c) => c.connected()));
       edge.forEach((c, i) => senders.push(startSealedAudio(c, keys, 0xa0 + i)));
-      for (let i = 0; i < 2; i++) calls.push(await CallClient.join({ relay: relay.url, callSecret: secret, profile: 'audio', transport: 'udp', packetBytes: 80 }));
+      // cell member 0's datagrams pass a capture proxy: what a network observer of a cell client sees
+      const proxy = new CaptureProxy(relay.media!.udpPort);
+      const udpTarget = await proxy.start();
+      senders.push({ stop: () => proxy.close() });
+      calls.push(await CallClient.join({ relay: relay.url, callSecret: secret, profile: 'audio', transport: 'udp', packetBytes: 80, udpTarget }));
+      calls.push(await CallClient.join({ relay: relay.url, callSecret: secret, profile: 'audio', transport: 'udp', packetBytes: 80 }));
       const heardByCall = calls.map(() => new Map<number, number>());
       const sizesByCall = calls.map(() => new Set<number>());
       calls.forEach((c, i) => c.on('frame', (f) => heardByCall[i]!.set(f.data[0]!, (heardByCall[i]!.get(f.data[0]!) ?? 0) + 1)));
@@ -85,6 +91,7 @@ describe('mixed room: WebRTC (werift) and cell clients in one audio room', () =>
         20_000,
         'all 12 directed pairs deliver',
       );
+      await sleep(2000); // a steady stretch for the wire measurement below
       for (const [i, c] of edge.entries()) {
         const t = tagsOf(c);
         console.log(`edge member ${i} opened per sender:`, Object.fromEntries([...t].map(([k, v]) => [k.toString(16), v])));
@@ -103,6 +110,16 @@ describe('mixed room: WebRTC (werift) and cell clients in one audio room', () =>
       expect(relay.metric('xrelay_rtc_bridge_records_total{direction="to_rtc"}')).toBeGreaterThan(0);
       expect(relay.metric('xrelay_rtc_bridge_records_total{direction="to_cells"}')).toBeGreaterThan(0);
       for (const c of calls) expect(c.stats.e2eRejected).toBe(0);
+      // The cell client's wire: one down cell size and one up cell size, one per tick, whoever is in the room.
+      const t0 = proxy.captured[0]!.t;
+      const steady = proxy.captured.filter((c) => c.t - t0 > 500);
+      for (const dir of ['up', 'down'] as const) {
+        const cells = steady.filter((c) => c.dir === dir);
+        const sizes = new Set(cells.map((c) => c.bytes.length));
+        const gaps = spread(cells.slice(1).map((c, i) => c.t - cells[i]!.t));
+        console.log(`cell member 0 ${dir}: ${cells.length} cells, sizes ${[...sizes].join(',')} B, interval p1/p50/p99 ${gaps.p1.toFixed(1)}/${gaps.p50.toFixed(1)}/${gaps.p99.toFixed(1)} ms`);
+        expect([...sizes]).toEqual([dir === 'up' ? 188 : 508]);
+      }
     } finally {
       for (const s of senders) s.stop();
       await Promise.all(calls.map((c) => c.leave()));
