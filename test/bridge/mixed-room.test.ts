@@ -12,6 +12,7 @@ import { RtpHeader, RtpPacket } from 'werift';
 import { randomBytes } from 'node:crypto';
 import { RawCellMember } from './raw-cell-member.js';
 import { CaptureProxy, spread } from '../media/harness.js';
+import { hasNative } from '../media/plane-select.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -27,16 +28,6 @@ function recordSlots(c: EdgeClient): Map<string, Array<{ ssrc: number; seq: numb
   return out;
 }
 
-let relay: TestRelay;
-
-beforeAll(async () => {
-  await ready();
-  relay = await startTestRelay({ rtc: { enabled: true }, media: { enabled: true } }, { logLevel: 'silent' });
-});
-afterAll(async () => {
-  await relay.dispose();
-});
-
 /** A werift member that seals its audio frames like RtcCall: `tag` repeated, 60 bytes, padded to 80 inside the seal. */
 function startSealedAudio(c: EdgeClient, keys: CallKeys, tag: number): { stop: () => void; kid: number } {
   const kid = randomRtcKid();
@@ -50,7 +41,19 @@ function startSealedAudio(c: EdgeClient, keys: CallKeys, tag: number): { stop: (
   return { stop: () => clearInterval(t), kid };
 }
 
-describe('mixed room: WebRTC (werift) and cell clients in one audio room', () => {
+// Both media data planes: the bridge rides on the external-sink contract they share.
+describe.each(hasNative ? (['native', 'typescript'] as const) : (['typescript'] as const))('mixed room (%s data plane): WebRTC (werift) and cell clients in one audio room', (dataPlane) => {
+  let relay: TestRelay;
+
+  beforeAll(async () => {
+    await ready();
+    relay = await startTestRelay({ rtc: { enabled: true }, media: { enabled: true, dataPlane } }, { logLevel: 'silent' });
+    expect(relay.media!.dataPlane).toBe(dataPlane);
+  });
+  afterAll(async () => {
+    await relay.dispose();
+  });
+
   it('all 12 directed pairs deliver and open; sizes on each side', async () => {
     const secret = randomBytes(32);
     const keys = new CallKeys(secret);
