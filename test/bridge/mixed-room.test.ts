@@ -41,8 +41,11 @@ function startSealedAudio(c: EdgeClient, keys: CallKeys, tag: number): { stop: (
   return { stop: () => clearInterval(t), kid };
 }
 
-// Both media data planes: the bridge rides on the external-sink contract they share.
-describe.each(hasNative ? (['native', 'typescript'] as const) : (['typescript'] as const))('mixed room (%s data plane): WebRTC (werift) and cell clients in one audio room', (dataPlane) => {
+// Both media data planes: the bridge rides on the external-sink contract they share. XRELAY_NATIVE
+// (which overrides the config) picks one.
+const env = process.env.XRELAY_NATIVE;
+const PLANES: ReadonlyArray<'native' | 'typescript'> = env === '0' ? ['typescript'] : env === '1' ? ['native'] : hasNative ? ['native', 'typescript'] : ['typescript'];
+describe.each(PLANES)('mixed room (%s data plane): WebRTC (werift) and cell clients in one audio room', (dataPlane) => {
   let relay: TestRelay;
 
   beforeAll(async () => {
