@@ -1,6 +1,6 @@
 // Mixed rooms through the real relay on 127.0.0.1 (both planes, the cell bridge between them), in
 // Node: 2 werift clients on the WebRTC edge sealing their frames as the browser SDK does (FrameSealer,
-// RTC key ids, 114-byte records) + 2 CallClients on UDP cells, one audio room (one call secret).
+// RTC key ids, 114-byte records) + 2 CallClients (one on UDP cells, one on the cell WebSocket), one audio room (one call secret).
 // All 12 directed pairs deliver and open end to end; what each side receives is measured: records
 // from cell members arrive in RTP unaltered (cell record size), browser frames reach cell clients
 // as 114-byte records inside down cells whose size never changes.
@@ -73,7 +73,8 @@ describe.each(PLANES)('mixed room (%s data plane): WebRTC (werift) and cell clie
       const udpTarget = await proxy.start();
       senders.push({ stop: () => proxy.close() });
       calls.push(await CallClient.join({ relay: relay.url, callSecret: secret, profile: 'audio', transport: 'udp', packetBytes: 80, udpTarget }));
-      calls.push(await CallClient.join({ relay: relay.url, callSecret: secret, profile: 'audio', transport: 'udp', packetBytes: 80 }));
+      calls.push(await CallClient.join({ relay: relay.url, callSecret: secret, profile: 'audio', transport: 'ws', packetBytes: 80 })); // the WebSocket fallback
+      expect(calls[1]!.transportKind).toBe('ws');
       const heardByCall = calls.map(() => new Map<number, number>());
       const sizesByCall = calls.map(() => new Set<number>());
       calls.forEach((c, i) => c.on('frame', (f) => heardByCall[i]!.set(f.data[0]!, (heardByCall[i]!.get(f.data[0]!) ?? 0) + 1)));
