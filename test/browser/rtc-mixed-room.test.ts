@@ -6,6 +6,8 @@
  * Node client. The Node clients send real Opus frames (encoded once by Chromium's WebCodecs
  * AudioEncoder at 32 kbit/s CBR: 80 bytes, the browsers' pad) with `packetBytes: 80`, so every
  * record of the room is 114 bytes. The relay's cell bridge passes records both ways without a key.
+ * Bad input: a cell member sending garbage records of the largest size, malformed bodies and forged
+ * cells costs the browsers nothing but refused frames on that member's slot.
  */
 import { randomBytes } from 'node:crypto';
 import type { Page } from 'playwright-core';
@@ -16,6 +18,7 @@ import { encodeBase64url } from '../../src/wire/b64url.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { SKIP_BROWSER, launchChromium, type StaticSite, type TestBrowser } from './harness.js';
 import { RTC_FLAGS, rtcSite } from './rtc-site.js';
+import { RawCellMember } from '../bridge/raw-cell-member.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- page functions run in the browser */
 declare const window: any;
@@ -140,6 +143,64 @@ describe.skipIf(SKIP_BROWSER)('mixed room: RtcCall browsers on the edge and Call
       clearInterval(talk);
       for (const page of pages) await page.evaluate(() => window.call?.leave()).catch(() => undefined);
       await Promise.all(calls.map((c) => c.leave()));
+    }
+  }, 120_000);
+
+  it('bad input: a cell member sending garbage does not disturb the browsers', async () => {
+    const secret = randomBytes(32);
+    const pages: Page[] = [];
+    let call: CallClient | undefined;
+    let raw: RawCellMember | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      for (let i = 0; i < 2; i++) {
+        const page = await browser.open(`${site.origin}/index.html`);
+        pages.push(page);
+        expect(await page.evaluate((o) => window.rtcJoin(o), { relay: relay.url, secret: [...secret], slots: 7 })).toEqual({ ok: true });
+      }
+      const tone = (await pages[0]!.evaluate(encodeTone)).map((f) => Uint8Array.from(f));
+      call = await CallClient.join({ relay: relay.url, callSecret: secret, profile: 'audio', transport: 'udp', packetBytes: 80 });
+      raw = await RawCellMember.join(relay.url, roomIdOf(secret), 'audio');
+      const max = raw.upBytes - 5;
+      let n = 0;
+      const t0 = performance.now();
+      timer = setInterval(() => {
+        for (const due = Math.floor((performance.now() - t0) / 20); n < due; n++) {
+          call!.send(tone[n % tone.length]!);
+          const r = raw!;
+          if (n % 3 === 0) r.sendRecords([randomBytes(max)]); // garbage of the largest record size
+          else if (n % 3 === 1) r.sendRecords([Uint8Array.from([0xdf, 0x80, ...randomBytes(max - 2)])]); // SFrame-looking, RTC-range KID
+          else {
+            r.sendBody(randomBytes(r.upBytes)); // malformed body
+            r.sendRaw(randomBytes(r.upBytes + 28)); // forged cell
+          }
+        }
+      }, 20);
+      for (const page of pages) {
+        for (let t = 0; t < 150 && (await page.evaluate(() => window.callLog.filter((e: any) => e[0] === 'member').length)) < 3; t++) await sleep(100);
+      }
+      await sleep(4000);
+      for (const [i, page] of pages.entries()) {
+        const r = await page.evaluate(async () => {
+          const inbound: any[] = [];
+          (await window.call.pc.getStats()).forEach((s: any) => {
+            if (s.type === 'inbound-rtp' && s.kind === 'audio') inbound.push({ mid: s.mid, packets: s.packetsReceived, energy: s.totalAudioEnergy, bytes: s.bytesReceived });
+          });
+          return { log: window.callLog, e2e: await window.call.e2eStats(), inbound };
+        });
+        const bySlot = Object.values(r.e2e.byReceiver as Record<string, { opened: number; rejected: number }>).filter((o) => o.opened + o.rejected > 0);
+        const withEnergy = r.inbound.filter((s: any) => s.packets > 50 && s.energy > 0);
+        console.log(`browser ${i} beside a garbage cell member: per slot opened/refused ${bySlot.map((o) => `${o.opened}/${o.rejected}`).join(' ')}; slots with audio energy ${withEnergy.length}; packets ${r.inbound.map((s: any) => s.packets).join('/')}`);
+        expect(r.log.some((e: any) => e[0] === 'closed')).toBe(false);
+        expect(bySlot.filter((o) => o.opened > 100 && o.rejected === 0).length).toBe(2); // the other browser and the Node client, whole
+        expect(bySlot.filter((o) => o.opened === 0 && o.rejected > 50).length).toBe(1); // the garbage member: every frame refused
+        expect(withEnergy.length).toBe(2);
+      }
+    } finally {
+      clearInterval(timer);
+      raw?.close();
+      for (const page of pages) await page.evaluate(() => window.call?.leave()).catch(() => undefined);
+      await call?.leave();
     }
   }, 120_000);
 });
