@@ -229,13 +229,15 @@ export function startRtcPlane(ctx: PlaneContext): RtcPlane {
         const t = targets[i]!;
         if (t.receiver !== to) continue;
         const rtp = new RtpPacket(new RtpHeader({ payloadType: h.payloadType, marker: h.marker, sequenceNumber: h.sequence, timestamp: h.timestamp, ssrc: h.ssrc }), payload);
-        if (byMember.get(to)?.peer?.forward(t.mid, rtp, h.ssrc) !== true) break;
+        if (byMember.get(to)?.peer?.forward(t.mid, rtp, h.ssrc) !== true) {
+          c.drops.not_connected++;
+          return false;
+        }
         c.packets.audio++;
         c.bytes.audio += payload.length;
         return true;
       }
-      c.drops.not_connected++;
-      return false;
+      return false; // no receive slot for that cell member at `to` (more members than slots): the bridge counts it
     },
   };
 
