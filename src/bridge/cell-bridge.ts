@@ -54,7 +54,6 @@ export interface CellBridgeStats {
 
 interface Room {
   readonly id: string;
-  readonly streams: CellRtpStreams;
   readonly members: Set<Bridged>;
   /** Cell slots that are the bridge's own (WebRTC members). */
   readonly own: Set<number>;
@@ -74,6 +73,8 @@ interface Bridged {
   readonly tx: KeyObject; // opens what the data plane sends
   readonly upBody: Uint8Array;
   readonly sink: ExternalSink;
+  /** The RTP streams of the cell members this member hears: one per (receiver, sender), each record once. */
+  readonly streams: CellRtpStreams;
   counter: number;
   lastUpMs: number;
 }
@@ -115,7 +116,7 @@ export class CellBridge implements CellBridgePort {
     if (typeof joined === 'string') return joined;
     let r = this.rooms.get(room);
     if (r === undefined) {
-      r = { id: room, streams: new CellRtpStreams(joined.profile.tickMs, () => randomInt(0, 0x1_0000_0000)), members: new Set(), own: new Set(), departed: new Set(), cell: new Map(), epoch: 0 };
+      r = { id: room, members: new Set(), own: new Set(), departed: new Set(), cell: new Map(), epoch: 0 };
       this.rooms.set(room, r);
     }
     const b: Bridged = {
@@ -127,6 +128,7 @@ export class CellBridge implements CellBridgePort {
       tx: cellKey(tx),
       upBody: new Uint8Array(joined.profile.upBytes),
       sink: { send: (cell) => this.down(b, cell) },
+      streams: new CellRtpStreams(joined.profile.tickMs, random32),
       counter: 0,
       lastUpMs: this.cells.now(),
     };
@@ -203,7 +205,7 @@ export class CellBridge implements CellBridgePort {
         this.stats.unknownSlot++;
         continue;
       }
-      r.streams.next(from, now, this.header);
+      b.streams.next(from, now, this.header);
       if (this.edge.deliver(b.member, from, this.header, rec)) this.stats.toRtc++;
       else this.stats.noSlot++;
     }
@@ -219,7 +221,7 @@ export class CellBridge implements CellBridgePort {
     for (const [slot, id] of r.cell) {
       if (listed.has(slot)) continue;
       r.cell.delete(slot);
-      r.streams.end(id);
+      for (const m of r.members) m.streams.end(id);
       this.edge.removeCellMember(id);
     }
     for (const slot of roster.slots) {
@@ -236,3 +238,4 @@ export class CellBridge implements CellBridgePort {
 }
 
 const LEAVE = new Uint8Array([CONTROL_LEAVE]);
+const random32 = (): number => randomInt(0, 0x1_0000_0000);

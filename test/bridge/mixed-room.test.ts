@@ -66,6 +66,7 @@ describe.each(PLANES)('mixed room (%s data plane): WebRTC (werift) and cell clie
     const senders: Array<{ stop: () => void }> = [];
     try {
       for (const c of edge) expect((await c.join(relay.url, room, 'audio')).status).toBe(201);
+      const packets = edge.map((c) => recordSlots(c));
       await Promise.all(edge.map((c) => c.connected()));
       edge.forEach((c, i) => senders.push(startSealedAudio(c, keys, 0xa0 + i)));
       // cell member 0's datagrams pass a capture proxy: what a network observer of a cell client sees
@@ -111,6 +112,17 @@ describe.each(PLANES)('mixed room (%s data plane): WebRTC (werift) and cell clie
       }
       for (const [i, m] of heardByCall.entries()) console.log(`cell member ${i} opened per sender:`, Object.fromEntries([...m].map(([k, v]) => [k.toString(16), v])));
       console.log('RTP payload sizes at the edge members:', [...sizesByCall[0]!]);
+      // Each receive slot is one stream per receiver: sequence +1 per packet, timestamps one frame or more apart,
+      // with two WebRTC members hearing the same cell members (each record made into RTP once per receiver).
+      for (const slots of packets) {
+        for (const list of slots.values()) {
+          for (let i = 1; i < list.length; i++) {
+            expect((list[i]!.seq - list[i - 1]!.seq) & 0xffff).toBe(1);
+            const dt = (list[i]!.ts - list[i - 1]!.ts + 2 ** 32) % 2 ** 32;
+            expect(dt % 960 === 0 && dt >= 960 && dt < 48_000).toBe(true);
+          }
+        }
+      }
       expect([...sizesByCall[0]!]).toEqual([114]);
       // cell clients see the browsers as members of the cell roster
       for (const c of calls) expect(c.roster.length).toBe(4);
