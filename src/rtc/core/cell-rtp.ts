@@ -1,7 +1,9 @@
 /**
  * Mixed rooms, sans-IO: the RTP header the relay writes for a cell member's end-to-end record on
  * its way to browsers (docs/RTC.md, "Mixed rooms"). The record itself is the RTP payload, byte for
- * byte: the relay never opens it. What the relay makes, per cell member (one RTP stream each):
+ * byte: the relay never opens it. One CellRtpStreams per receiving browser (each record is made into
+ * RTP once per receiver; a shared one would advance a stream once per receiver), and in it one RTP
+ * stream per cell member. What the relay makes:
  *
  *   SSRC      random per stream (a member that leaves and joins again is a new stream, new SSRC:
  *             a new sender for the receiver's jitter buffer and replay state);
