@@ -11,15 +11,15 @@ export function registerBridgeMetrics(metrics: MetricsRegistry, bridge: CellBrid
   const records = metrics.counter('xrelay_rtc_bridge_records_total', 'Mixed rooms: end-to-end records the cell bridge passed on, by direction: `to_rtc` (a cell member\'s record into a WebRTC member\'s receive slot, one per receiver), `to_cells` (a WebRTC member\'s audio frame into the cell room, once).', 'direction');
   const dropped = metrics.counter('xrelay_rtc_bridge_dropped_total', 'Mixed rooms: records the cell bridge did not pass on, by reason: `oversize` (a WebRTC frame larger than an up cell\'s record room), `refused` (the data plane refused a bridge cell), `bad_cell` (a down cell that did not open), `unknown_slot` (a record from a cell slot not in the roster yet), `no_slot` (the WebRTC member has no receive slot for that cell member, or its transport is not up: the latter also counts in xrelay_rtc_dropped_total{reason="not_connected"}).', 'reason');
   const members = metrics.gauge('xrelay_rtc_bridge_members', 'Mixed rooms: WebRTC members of audio rooms the cell bridge holds a cell session for.');
+  records.inc(0, 'to_rtc');
+  records.inc(0, 'to_cells');
+  for (const r of BRIDGE_DROP_REASONS) dropped.inc(0, r);
   metrics.onCollect(() => {
     const s = bridge.stats;
     records.follow(s.toRtc, 'to_rtc');
     records.follow(s.toCells, 'to_cells');
-    dropped.follow(s.oversize, 'oversize');
-    dropped.follow(s.refused, 'refused');
-    dropped.follow(s.badCell, 'bad_cell');
-    dropped.follow(s.unknownSlot, 'unknown_slot');
-    dropped.follow(s.noSlot, 'no_slot');
+    const by: Record<(typeof BRIDGE_DROP_REASONS)[number], number> = { oversize: s.oversize, refused: s.refused, bad_cell: s.badCell, unknown_slot: s.unknownSlot, no_slot: s.noSlot };
+    for (const r of BRIDGE_DROP_REASONS) dropped.follow(by[r], r);
     members.set(bridge.memberCount);
   });
 }
