@@ -18,6 +18,8 @@ import { registerProcessMetrics } from './observability/process-metrics.js';
 import { startTurnPlane, type TurnPlane } from './turn/server/turn-plane.js';
 import { startRtcPlane, type RtcPlane } from './rtc/server/rtc-plane.js';
 import { rtcAdvertisedHost } from './config/validate.js';
+import { CellBridge } from './bridge/cell-bridge.js';
+import { registerBridgeMetrics } from './bridge/bridge-metrics.js';
 import { HttpRouter } from './host/http-router.js';
 import { mountHealthRoutes } from './host/health-routes.js';
 import { clientErrorHandler } from './host/client-errors.js';
@@ -103,6 +105,13 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
     }
     const rtc = config.rtc.enabled && rtcHost !== undefined ? startRtcPlane(ctx, rtcHost) : undefined;
     if (rtc) planes.push(rtc);
+    if (rtc && media) {
+      // Mixed rooms: WebRTC members of audio rooms are also cell members of the same room id (docs/RTC.md).
+      const bridge = new CellBridge(media.cells);
+      bridge.attach(rtc.attachCellBridge(bridge));
+      registerBridgeMetrics(metrics, bridge);
+      planes.push({ name: 'rtc-bridge', ready: () => true, close: async () => bridge.close() });
+    }
 
     mountHealthRoutes(router, { planes, metrics, clientAddress, metricsAllowed: addressMatcher(config.metricsAllow), drain });
 

@@ -43,6 +43,10 @@ const RANKS: ReadonlyArray<readonly [string, number]> = [
   ['*/dataplane', 10],
   ['host', 11],
   ['*/server', 12],
+  // Mixed rooms: the cell bridge joins the WebRTC edge and the media plane through the ports each
+  // plane's server room exports (RtcMixedPort/CellBridgePort, CellPort), so neither plane imports
+  // the other; it sits above both servers and below the composition root that wires it.
+  ['bridge', 12.5],
   ['relay.ts', 13],
   ['relay-reload.ts', 13],
   ['index.ts', 14],

@@ -3,6 +3,12 @@
  * its counter against the sender key's replay window (one per key id, the 512 most recent kept),
  * then it is opened with the current call secret or the one before a rekey. Rejections and dummies
  * are counted, never thrown: this runs for every record.
+ *
+ * Mixed rooms (docs/RTC.md): a WebRTC member's frames reach cell clients as records of the slot
+ * the relay's bridge holds for it, sealed under the browser's own key id: random, top bit set
+ * (src/client/rtc/frame-keys.ts), so its low 16 bits name no slot. Such a KID is not checked
+ * against the slot; its key comes from the same schedule, (epoch, slot) = (KID >> 16, KID & 0xffff).
+ * Its records are 114 bytes whatever this client's own record size (any length opens).
  */
 import { ReplayWindow } from '../../wire/replay-window.js';
 import type { CallFrame, CallStats } from './call-types.js';
@@ -10,6 +16,8 @@ import type { CallKeys } from './e2e-keys.js';
 import { openRecord, readRecordHeader } from './sframe.js';
 
 const MAX_WINDOWS = 512;
+/** WebRTC sender KIDs have the top bit of 48 set (src/client/rtc/frame-keys.ts). */
+const RTC_KID_MIN = 2 ** 47;
 
 export class E2eInbox {
   private readonly windows = new Map<number, ReplayWindow>();
@@ -19,11 +27,12 @@ export class E2eInbox {
   /** Opens one media record of `slot`; hands a real packet to `deliver`, counts the rest. */
   open(slot: number, rec: Uint8Array, keys: CallKeys, oldKeys: CallKeys | undefined, deliver: (frame: CallFrame) => void): void {
     const h = readRecordHeader(rec);
-    if (h === undefined || h.kid % 0x10000 !== slot) {
+    if (h === undefined || (h.kid % 0x10000 !== slot && h.kid < RTC_KID_MIN)) {
       this.stats.e2eRejected++;
       return;
     }
     const epoch = Math.floor(h.kid / 0x10000);
+    const keySlot = h.kid % 0x10000;
     let window = this.windows.get(h.kid);
     if (window === undefined) {
       if (this.windows.size >= MAX_WINDOWS) this.windows.delete(this.windows.keys().next().value!);
@@ -34,7 +43,7 @@ export class E2eInbox {
       this.stats.e2eRejected++;
       return;
     }
-    const opened = openRecord(keys.sender(epoch, slot), rec) ?? (oldKeys && openRecord(oldKeys.sender(epoch, slot), rec));
+    const opened = openRecord(keys.sender(epoch, keySlot), rec) ?? (oldKeys && openRecord(oldKeys.sender(epoch, keySlot), rec));
     if (opened === undefined) {
       this.stats.e2eRejected++;
       return;

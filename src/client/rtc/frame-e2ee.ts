@@ -36,6 +36,11 @@ export interface RtcE2eStats {
    * dropped, and not counted as `rejected` (they are not forgeries).
    */
   padding: number;
+  /**
+   * Dummy records that opened and were dropped: a cell client's end-to-end padding in a mixed room
+   * (docs/RTC.md, "Mixed rooms"); browsers never send them.
+   */
+  dummies: number;
   /** Smallest and largest frame the encoder (send) or the network (receive) handed over; Infinity/0 before the first. */
   inMin: number;
   inMax: number;
@@ -45,7 +50,7 @@ export interface RtcE2eStats {
 }
 
 export function emptyRtcE2eStats(): RtcE2eStats {
-  return { sealed: 0, oversize: 0, opened: 0, rejected: 0, replayed: 0, padding: 0, inMin: Infinity, inMax: 0, outMin: Infinity, outMax: 0 };
+  return { sealed: 0, oversize: 0, opened: 0, rejected: 0, replayed: 0, padding: 0, dummies: 0, inMin: Infinity, inMax: 0, outMin: Infinity, outMax: 0 };
 }
 
 export function addRtcE2eStats(into: RtcE2eStats, s: RtcE2eStats): RtcE2eStats {
@@ -55,6 +60,7 @@ export function addRtcE2eStats(into: RtcE2eStats, s: RtcE2eStats): RtcE2eStats {
   into.rejected += s.rejected;
   into.replayed += s.replayed;
   into.padding += s.padding;
+  into.dummies += s.dummies;
   into.inMin = Math.min(into.inMin, s.inMin);
   into.inMax = Math.max(into.inMax, s.inMax);
   into.outMin = Math.min(into.outMin, s.outMin);
@@ -174,11 +180,15 @@ export class FrameOpener {
     const head = data.subarray(0, clear);
     const prev = this.previous();
     const opened = openRecord(keyOfKid(this.keys(), h.kid), rec, head) ?? (prev && openRecord(keyOfKid(prev, h.kid), rec, head));
-    if (opened === undefined || opened.dummy) {
+    if (opened === undefined) {
       this.stats.rejected++;
       return undefined;
     }
     (window ?? this.newWindow(h.kid)).commit(h.ctr);
+    if (opened.dummy) {
+      this.stats.dummies++;
+      return undefined;
+    }
     this.stats.opened++;
     if (clear === 0) return opened.packet;
     const out = new Uint8Array(clear + opened.packet.length);

@@ -30,7 +30,15 @@ export interface MediaPlane extends Plane {
   readonly core: CellCore;
   /** Which data plane carries cells. */
   readonly dataPlane: 'native' | 'typescript';
+  /**
+   * Sessions joined in process (the WebRTC edge's cell bridge, mixed rooms): the data plane's own
+   * join, and cells in and out through an external sink, as a cell WebSocket has them.
+   */
+  readonly cells: CellPort;
 }
+
+/** What a bridge into the cell plane uses: in-process join, cells over an external sink. */
+export type CellPort = Pick<DataPlane, 'join' | 'receiveExternal' | 'forgetSink' | 'now'>;
 
 export async function startMediaPlane(ctx: PlaneContext): Promise<MediaPlane> {
   const cfg = ctx.config.media;
@@ -95,6 +103,7 @@ export async function startMediaPlane(ctx: PlaneContext): Promise<MediaPlane> {
     udpPort,
     core,
     dataPlane: dp.kind,
+    cells: { join: (r, p, rx, tx) => dp.join(r, p, rx, tx), receiveExternal: (c, s) => dp.receiveExternal(c, s), forgetSink: (s) => dp.forgetSink(s), now: () => dp.now() },
     ready: () => !closed,
     listening: async (url) => cluster?.start(url),
     async close(): Promise<void> {

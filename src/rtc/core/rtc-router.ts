@@ -9,6 +9,11 @@
  * and refilled with any member that had none there (a receiver with fewer slots than peers).
  * Every change bumps the room's epoch and sends each member its roster (`roster` action).
  *
+ * External members (mixed rooms, docs/RTC.md): a cell member of the same room id, added by the
+ * cell bridge. It has no receive slots and no uplink here (the bridge hands its records to each
+ * receiver's slot itself); it takes a slot at each browser like any member, and does not count
+ * toward `roomCap` or `maxSessions` (the cell plane bounds its own members).
+ *
  * Key frames: a receiver's PLI/FIR for a slot becomes a `keyframe` request to the member in that
  * slot, at most one per sender per `keyframeMinIntervalMs` (a lossy receiver cannot make a sender
  * send key frames back to back); a connected receiver given a video slot (on its connect, or a
@@ -56,6 +61,8 @@ interface Member {
   /** Slots (at other members) carrying this member's tracks, by kind. */
   readonly targets: { audio: SlotTarget[]; video: SlotTarget[] };
   lastKeyframeMs: number;
+  /** A cell member of a mixed room (no slots, no uplink of its own here). */
+  readonly external: boolean;
 }
 
 interface Room {
@@ -63,6 +70,8 @@ interface Room {
   readonly profile: string;
   readonly video: boolean;
   readonly members: Member[];
+  /** Members that are not external (what roomCap bounds). */
+  own: number;
   epoch: number;
 }
 
@@ -70,11 +79,13 @@ export class RtcRouter {
   private readonly rooms = new Map<string, Room>();
   private readonly members = new Map<number, Member>();
   private nextId = 1;
+  private externals = 0;
 
   constructor(private readonly opts: RouterOptions) {}
 
+  /** WebRTC sessions (external members not counted). */
   get sessionCount(): number {
-    return this.members.size;
+    return this.members.size - this.externals;
   }
 
   get roomCount(): number {
@@ -83,14 +94,15 @@ export class RtcRouter {
 
   /** Admits a member with its receive-slot mids; its id and the actions of the change. */
   join(roomKey: string, profile: string, video: boolean, slots: { audio: readonly string[]; video: readonly string[] }, tag: string): { member: number; actions: RouterAction[] } | RouterJoinError {
-    if (this.members.size >= this.opts.maxSessions) return 'too_many_sessions';
+    if (this.sessionCount >= this.opts.maxSessions) return 'too_many_sessions';
     let room = this.rooms.get(roomKey);
     if (room !== undefined && room.profile !== profile) return 'profile_mismatch';
-    if (room !== undefined && room.members.length >= this.opts.roomCap) return 'room_full';
+    if (room !== undefined && room.own >= this.opts.roomCap) return 'room_full';
     if (room === undefined) {
-      room = { key: roomKey, profile, video, members: [], epoch: 0 };
+      room = { key: roomKey, profile, video, members: [], own: 0, epoch: 0 };
       this.rooms.set(roomKey, room);
     }
+    room.own++;
     const m: Member = {
       id: this.nextId++,
       tag,
@@ -98,6 +110,7 @@ export class RtcRouter {
       slots: [...slots.audio.map((mid) => ({ mid, kind: 'audio' as const, sender: -1 })), ...(video ? slots.video.map((mid) => ({ mid, kind: 'video' as const, sender: -1 })) : [])],
       targets: { audio: [], video: [] },
       lastKeyframeMs: -Infinity,
+      external: false,
     };
     room.members.push(m);
     this.members.set(m.id, m);
@@ -112,6 +125,22 @@ export class RtcRouter {
     return { member: m.id, actions: this.changed(room, new Set()) };
   }
 
+  /**
+   * Adds a cell member (mixed rooms) to the existing room `roomKey`: it takes a free audio slot at
+   * each member. Its id and the actions; undefined when there is no such room (no WebRTC member).
+   */
+  joinExternal(roomKey: string, tag: string): { member: number; actions: RouterAction[] } | undefined {
+    const room = this.rooms.get(roomKey);
+    if (room === undefined) return undefined;
+    const m: Member = { id: this.nextId++, tag, room, slots: [], targets: { audio: [], video: [] }, lastKeyframeMs: -Infinity, external: true };
+    room.members.push(m);
+    this.members.set(m.id, m);
+    this.externals++;
+    const none = new Set<number>();
+    for (const other of room.members) if (other !== m) this.fill(other, m, none);
+    return { member: m.id, actions: this.changed(room, none) };
+  }
+
   /** Removes a member (leave, timeout, failure); the actions for those who stay. Unknown ids: none. */
   leave(id: number): RouterAction[] {
     const m = this.members.get(id);
@@ -119,6 +148,8 @@ export class RtcRouter {
     this.members.delete(id);
     const room = m.room;
     room.members.splice(room.members.indexOf(m), 1);
+    if (m.external) this.externals--;
+    else room.own--;
     for (const kind of ['audio', 'video'] as const) {
       for (const t of m.targets[kind]) {
         const slot = this.members.get(t.receiver)?.slots.find((s) => s.mid === t.mid);
@@ -133,7 +164,13 @@ export class RtcRouter {
       const i = list.findIndex((t) => t.receiver === id && t.mid === s.mid);
       if (i >= 0) list.splice(i, 1);
     }
-    if (room.members.length === 0) {
+    if (room.own === 0) {
+      // No WebRTC member left: the room goes, with the cell members the bridge had added.
+      for (const x of room.members) {
+        this.members.delete(x.id);
+        this.externals--;
+      }
+      room.members.length = 0;
       this.rooms.delete(room.key);
       return [];
     }
@@ -192,7 +229,7 @@ export class RtcRouter {
 
   /** Puts `sender`'s tracks into free slots of `receiver` where it has none yet. */
   private fill(receiver: Member, sender: Member, keyframes: Set<number>): void {
-    const kinds: TrackKind[] = receiver.room.video ? ['audio', 'video'] : ['audio'];
+    const kinds: TrackKind[] = receiver.room.video && !sender.external ? ['audio', 'video'] : ['audio'];
     for (const kind of kinds) {
       if (receiver.slots.some((s) => s.kind === kind && s.sender === sender.id)) continue;
       const free = receiver.slots.find((s) => s.kind === kind && s.sender < 0);
@@ -205,7 +242,8 @@ export class RtcRouter {
 
   private changed(room: Room, keyframes: Set<number>): RouterAction[] {
     room.epoch++;
-    const actions: RouterAction[] = room.members.map((m) => ({ type: 'roster', member: m.id, epoch: room.epoch, slots: this.slotViews(m) }));
+    const actions: RouterAction[] = [];
+    for (const m of room.members) if (!m.external) actions.push({ type: 'roster', member: m.id, epoch: room.epoch, slots: this.slotViews(m) });
     for (const sender of keyframes) actions.push({ type: 'keyframe', sender });
     return actions;
   }

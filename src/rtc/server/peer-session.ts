@@ -33,6 +33,7 @@ import { stripForbiddenExtensions } from '../codec/header-extensions.js';
 import { rembExponent } from '../codec/remb.js';
 import { isKeyframeRequest } from '../codec/rtp-header.js';
 import { PacedSlot, type DownlinkPacer, type SlotStamp } from '../core/downlink-pacer.js';
+import { switchAnchor } from '../core/cell-rtp.js';
 import { ReplayGuard } from '../core/replay-guard.js';
 import type { TrackKind } from '../core/rtc-router.js';
 
@@ -239,7 +240,8 @@ export class PeerSession {
       if (STAMP.pad > 0) payload = padded(payload, STAMP.pad, header);
     } else if (slot.source !== source) {
       // A new source in this slot: keep the slot's sequence and timestamp continuous (RFC 3550 §5.1 allows a jump; receivers resync faster without).
-      slot.transceiver.sender.replaceRTP(header, true);
+      // Not werift's own `discontinuity` flag: it truncates the timestamp offset to 16 bits (core/cell-rtp.ts, switchAnchor).
+      slot.transceiver.sender.replaceRTP(switchAnchor(h.sequenceNumber, h.timestamp, slot.transceiver.kind === 'video' ? 'video' : 'audio'));
       slot.source = source;
     }
     slot.transceiver.sender.sendRtp(new RtpPacket(header, payload)).catch(ignore); // a send on a closing transport

@@ -10,22 +10,47 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
-import type { RtpPacket } from 'werift';
+import { RtpHeader, RtpPacket } from 'werift';
 import { RelayError } from '../../errors.js';
 import type { Plane, PlaneContext } from '../../host/plane.js';
 import { rateLimitKeyOf } from '../../limits/client-address.js';
 import { RateLimiter } from '../../limits/rate-limiter.js';
 import { SocketSlots } from '../../limits/socket-slots.js';
 import { DownlinkPacer, type PacedSlot } from '../core/downlink-pacer.js';
+import type { CellRtpHeader } from '../core/cell-rtp.js';
 import { RtcRouter, type RouterAction, type TrackKind } from '../core/rtc-router.js';
 import { NegotiationError, NoPortError, PeerSession, type PadRef } from './peer-session.js';
 import { registerRtcMetrics, type RtcCloseReason, type RtcMetrics } from './rtc-metrics.js';
-import { deleteHandler, offerHandler, ROOM_ROUTE, SESSION_ROUTE, type OfferRequest, type RouteDeps } from './rtc-route.js';
+import { deleteHandler, offerHandler, ROOM_ROUTE, SESSION_ROUTE, type OfferRequest, type RouteDeps, type RtcProfile } from './rtc-route.js';
+
+/**
+ * Mixed rooms (docs/RTC.md): what a cell bridge gives the edge. The composition root wires one in
+ * when the media plane runs too; the edge imports nothing of it.
+ */
+export interface CellBridgePort {
+  /** WebRTC member `member` joined `room` (base64url id): undefined goes on, an error code refuses the join. */
+  memberJoined(room: string, profile: RtcProfile, member: number): 'profile_mismatch' | 'room_full' | 'too_many_sessions' | undefined;
+  /** The member left (any reason); called once, after the edge's router let it go. */
+  memberLeft(member: number): void;
+  /** One authenticated audio uplink payload (the member's sealed frame), not kept after the call. */
+  uplink(member: number, payload: Buffer): void;
+}
+
+/** What the edge gives a cell bridge: cell members in its rooms, and their records into slots. */
+export interface RtcMixedPort {
+  /** A cell member of room `room` (base64url id); its member id, or undefined when the edge has no such room. */
+  addCellMember(room: string): number | undefined;
+  removeCellMember(member: number): void;
+  /** One record of cell member `from` as an RTP packet on the slot WebRTC member `to` gave it; false when none (counted). */
+  deliver(to: number, from: number, h: CellRtpHeader, payload: Buffer): boolean;
+}
 
 export interface RtcPlane extends Plane {
   /** Live sessions (tests). */
   readonly sessionCount: number;
   readonly metricsView: RtcMetrics;
+  /** Wires a cell bridge in (mixed rooms); once, before the first join. */
+  attachCellBridge(bridge: CellBridgePort): RtcMixedPort;
 }
 
 interface Entry {
@@ -96,6 +121,7 @@ export function startRtcPlane(ctx: PlaneContext, advertisedHost: string): RtcPla
     padTimer = setTimeout(padTick, Math.max(1, at - Date.now()));
     padTimer.unref();
   };
+  let bridge: CellBridgePort | undefined;
 
   const dispatch = (actions: readonly RouterAction[]): void => {
     for (const a of actions) {
@@ -111,6 +137,7 @@ export function startRtcPlane(ctx: PlaneContext, advertisedHost: string): RtcPla
   };
 
   const forward = (member: number, kind: TrackKind, rtp: RtpPacket): void => {
+    if (kind === 'audio' && bridge !== undefined) bridge.uplink(member, rtp.payload);
     const targets = router.targets(member, kind);
     const source = rtp.header.ssrc;
     const bytes = rtp.payload.length;
@@ -131,6 +158,7 @@ export function startRtcPlane(ctx: PlaneContext, advertisedHost: string): RtcPla
     byMember.delete(e.member);
     perAddress.release(e.addressKey);
     dispatch(router.leave(e.member));
+    bridge?.memberLeft(e.member);
     metrics.closed(reason);
     log.info({ room: ctx.redactor.id(e.room), session: ctx.redactor.id(e.id), reason, sessions: router.sessionCount }, 'rtc session closed');
     await e.peer?.close();
@@ -146,6 +174,12 @@ export function startRtcPlane(ctx: PlaneContext, advertisedHost: string): RtcPla
     if (typeof joined === 'string') {
       perAddress.release(key);
       throw new RelayError(joined, joined === 'room_full' ? 'the room is at rtc.roomCap' : joined === 'profile_mismatch' ? 'the room uses another profile' : 'the relay holds rtc.maxSessions');
+    }
+    const refused = bridge?.memberJoined(o.room, o.profile, joined.member);
+    if (refused !== undefined) {
+      dispatch(router.leave(joined.member));
+      perAddress.release(key);
+      throw new RelayError(refused, 'the cell room of this id refused the member');
     }
     const e: Entry = { id: randomBytes(16).toString('base64url'), member: joined.member, room: o.room, addressKey: key, openedMs: Date.now(), peer: undefined };
     sessions.set(e.id, e);
@@ -225,12 +259,44 @@ export function startRtcPlane(ctx: PlaneContext, advertisedHost: string): RtcPla
   sweep.unref();
   log.info({ ports: peerOptions.portRange ?? 'ephemeral', roomCap: cfg.roomCap }, 'rtc edge listening');
 
+  const mixed: RtcMixedPort = {
+    addCellMember(room) {
+      const joined = router.joinExternal(room, randomBytes(8).toString('base64url'));
+      if (joined === undefined) return undefined;
+      dispatch(joined.actions);
+      return joined.member;
+    },
+    removeCellMember(member) {
+      dispatch(router.leave(member));
+    },
+    deliver(to, from, h, payload) {
+      const targets = router.targets(from, 'audio');
+      for (let i = 0; i < targets.length; i++) {
+        const t = targets[i]!;
+        if (t.receiver !== to) continue;
+        const rtp = new RtpPacket(new RtpHeader({ payloadType: h.payloadType, marker: h.marker, sequenceNumber: h.sequence, timestamp: h.timestamp, ssrc: h.ssrc }), payload);
+        if (byMember.get(to)?.peer?.forward(t.mid, rtp, h.ssrc, Date.now()) !== true) {
+          c.drops.not_connected++;
+          return false;
+        }
+        c.packets.audio++;
+        c.bytes.audio += payload.length;
+        return true;
+      }
+      return false; // no receive slot for that cell member at `to` (more members than slots): the bridge counts it
+    },
+  };
+
   return {
     name: 'rtc',
     get sessionCount() {
       return sessions.size;
     },
     metricsView: metrics,
+    attachCellBridge(b) {
+      bridge = b;
+      return mixed;
+    },
     ready: () => !closed,
     async close(): Promise<void> {
       if (closed) return;
