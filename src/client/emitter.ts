@@ -36,6 +36,32 @@ export class TypedEmitter<E extends { [K in keyof E]: unknown[] }> {
     return this.listeners.get(event)?.length ?? 0;
   }
 
+  /**
+   * Events announced while held wait in order (a call's `join()` is still running, so its caller
+   * cannot have subscribed yet); `releaseHeldEvents` delivers them on the next task.
+   */
+  private held: Array<() => void> | undefined;
+
+  /** From now on `announce` queues instead of emitting, until `releaseHeldEvents`. */
+  protected holdEvents(): void {
+    this.held ??= [];
+  }
+
+  /** Delivers the held events after the caller had a chance to subscribe; then `announce` emits at once. */
+  protected releaseHeldEvents(): void {
+    setTimeout(() => {
+      const held = this.held ?? [];
+      this.held = undefined;
+      for (const deliver of held) deliver();
+    }, 0);
+  }
+
+  /** Emits now, or queues while held. No closure once released (hot: every frame of a call). */
+  protected announce<K extends keyof E>(event: K, ...args: E[K]): void {
+    if (this.held === undefined) this.emit(event, ...args);
+    else this.held.push(() => void this.emit(event, ...args));
+  }
+
   protected emit<K extends keyof E>(event: K, ...args: E[K]): boolean {
     const list = this.listeners.get(event);
     if (list === undefined || list.length === 0) return false;

@@ -70,7 +70,6 @@ export class CallClient extends TypedEmitter<CallEvents> {
   private readonly rejoinWatch: DownlinkWatch;
   private rejoining = false;
   /** Events raised before join() resolved, delivered just after (undefined once delivered). */
-  private held: Array<() => void> | undefined = [];
 
   private constructor(
     private readonly opts: CallOptions,
@@ -79,6 +78,7 @@ export class CallClient extends TypedEmitter<CallEvents> {
     private relayUrl: string,
   ) {
     super();
+    this.holdEvents(); // until join() has returned the call to its caller
     this.keys = new CallKeys(opts.callSecret);
     this.inbox = new E2eInbox(this.stats);
     this.epoch = answer.epoch;
@@ -253,22 +253,6 @@ export class CallClient extends TypedEmitter<CallEvents> {
       for (let i = 0; i < 3; i++) this.emitCell();
     }
     await this.close();
-  }
-
-  /** Delivers the events held while join() ran, after the caller had a chance to subscribe. */
-  private releaseHeldEvents(): void {
-    setTimeout(() => {
-      const held = this.held ?? [];
-      this.held = undefined;
-      for (const deliver of held) deliver();
-    }, 0);
-  }
-
-  private announce<K extends keyof CallEvents>(event: K, ...args: CallEvents[K]): void {
-    // (the cast: TypeScript cannot narrow EventEmitter's conditional argument type for a generic K)
-    const emit = this.emit as (e: K, ...a: CallEvents[K]) => boolean;
-    if (this.held === undefined) emit.call(this, event, ...args); // every frame: no closure once joined
-    else this.held.push(() => void emit.call(this, event, ...args));
   }
 
   /**

@@ -91,7 +91,6 @@ export class RtcCall extends TypedEmitter<RtcCallEvents> {
   epoch = -1;
   private left = false;
   /** Events raised while join() ran (the roster often arrives first), delivered just after it resolves. */
-  private held: Array<() => void> | undefined = [];
   private sealTimer: ReturnType<typeof setInterval> | undefined;
   private readonly sealWatch = new SealWatch();
   private checking = false;
@@ -105,6 +104,7 @@ export class RtcCall extends TypedEmitter<RtcCallEvents> {
     private readonly slotsByMid: Map<string, RecvSlot>,
   ) {
     super();
+    this.holdEvents(); // until join() has returned the call to its caller
     this.members = new RtcMembers((mid) => this.slotsByMid.get(mid)?.transceiver.receiver.track);
   }
 
@@ -162,21 +162,6 @@ export class RtcCall extends TypedEmitter<RtcCallEvents> {
       for (const m of change.joined) this.announce('member', m);
       this.announce('roster', roster);
     };
-  }
-
-  /** Delivers the events held while join() ran, after the caller had a chance to subscribe. */
-  private releaseHeldEvents(): void {
-    setTimeout(() => {
-      const held = this.held ?? [];
-      this.held = undefined;
-      for (const deliver of held) deliver();
-    }, 0);
-  }
-
-  private announce<K extends keyof RtcCallEvents>(event: K, ...args: RtcCallEvents[K]): void {
-    const emit = this.emit as (e: K, ...a: RtcCallEvents[K]) => boolean;
-    if (this.held === undefined) emit.call(this, event, ...args);
-    else this.held.push(() => void emit.call(this, event, ...args));
   }
 
   private async connected(timeoutMs: number): Promise<void> {
