@@ -9,7 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { isTalking, opusFrameBytes, talkSchedule, videoFramePackets, P59 } from './speech.js';
 import { nowEpochMs } from './frames.js';
 import { addLatency, defineSeries, LatencyRecorder, type IntervalFigures, type SeriesDef } from './intervals.js';
-import { Member, newRoom, type Collector, type Room } from './members.js';
+import { Member, newRoom, type Collector, type RelayViews, type Room } from './members.js';
+import { TraceRecorder } from './leak/tap.js';
 import { startTarget, type RelaySample, type RelayTarget, type TargetSpec } from './relay-target.js';
 import { seededRng, subSeed } from './rng.js';
 import type { Scenario } from './scenario.js';
@@ -46,6 +47,8 @@ export interface TimelinePoint extends IntervalFigures {
   framesDeliveredPerSec: number;
   relayCellsInPerSec?: number;
   relayCellsOutPerSec?: number;
+  /** RTP packets the WebRTC edge forwarded per second (one per receiver). */
+  relayRtpOutPerSec?: number;
   relayCpuPct?: number;
   relayRssMB?: number;
   liveClients: number;
@@ -71,6 +74,8 @@ export interface RunData {
   relayEnd?: RelaySample;
   /** Samples of per-sender accepted records [epoch ms, per watched member...] (leak runs). */
   relayWatch: { members: Member[]; rows: number[][] };
+  /** Leak runs with WebRTC rooms: what the relay forwarded from each WebRTC sender, as one receiver got it. */
+  relayViews?: RelayViews;
   joins: { count: number; failed: number; initial: number; firstPhaseMs: number; latencies: number[]; errors: Record<string, number> };
   envelopes?: unknown;
   /** SDK counters summed over all clients, read right after relayEnd. */
@@ -130,6 +135,7 @@ class ScenarioRun {
     this.series = defineSeries(this.sc.groups, totalRooms);
     this.collector = { latency: new LatencyRecorder(this.series.def.labels.length), deliveredTick: 0, deliveredBytes: 0, closed: false };
     this.buildRooms();
+    if (this.leak) this.collector.relayViews = relayViewsOf(this.rooms);
   }
 
   /** Rooms and their members; a sharded run keeps every count-th room (whole rooms, so accounting stays local). */
@@ -190,7 +196,8 @@ class ScenarioRun {
     this.t0 = nowEpochMs() + 500;
     this.stopAt = this.t0 + this.opts.durationMs;
     if (this.leak) {
-      const watched = this.members.filter((m) => m.call !== undefined);
+      // The media core's per-sender counters (cell sessions); WebRTC senders are seen through relayViews.
+      const watched = this.members.filter((m) => m.call !== undefined && !m.rtc);
       this.relayWatch = { members: watched, rows: [] };
       await target.watchSenders(watched.map((m) => m.call!.session & 0xffff), 20);
     }
@@ -289,6 +296,7 @@ class ScenarioRun {
       ...(this.relayStart !== undefined ? { relayStart: this.relayStart } : {}),
       ...(relayEnd !== undefined ? { relayEnd } : {}),
       relayWatch: this.relayWatch ?? { members: [], rows: [] },
+      ...(collector.relayViews !== undefined && collector.relayViews.size > 0 ? { relayViews: collector.relayViews } : {}),
       joins: this.joins,
       envelopes,
       clientsAtEnd,
@@ -312,6 +320,18 @@ class ScenarioRun {
   }
 }
 
+/** Each WebRTC sender's relay-side view is recorded by the next member of its room. */
+function relayViewsOf(rooms: Room[]): RelayViews {
+  const views: RelayViews = new Map();
+  for (const room of rooms) {
+    const ms = room.members;
+    ms.forEach((m, i) => {
+      if (m.rtc && ms.length > 1) views.set(m.id, { by: ms[(i + 1) % ms.length]!.id, trace: new TraceRecorder(1 << 17) });
+    });
+  }
+  return views;
+}
+
 function frameMsOf(g: Member['group']): number {
   return g.media === 'audio' ? 20 : 1000 / (g.video?.fps ?? 30);
 }
@@ -322,6 +342,11 @@ function sendFrame(m: Member, k: number, frameMs: number): number {
   if (g.media === 'audio') {
     const talking = isTalking(m.talk!, k * frameMs);
     m.mirror?.sendFrame(opusFrameBytes(m.rng, talking));
+    // WebRTC: DTX off, so a frame every 20 ms in silence too (comfort noise), sealed to the same size.
+    if (m.rtc) {
+      m.sendFrame(RTP_HEADER_BYTES + opusFrameBytes(m.rng, talking));
+      return 1;
+    }
     if (!talking) return 0;
     m.sendFrame(RTP_HEADER_BYTES + opusFrameBytes(m.rng, true));
     return 1;
