@@ -154,12 +154,11 @@ export class Member {
     }
   }
 
-  /** Sends media frame `seq` of `size` bytes (clipped to what the SDK carries). */
-  sendFrame(size: number): void {
+  /** Sends media frame `seq` of `size` bytes (clipped to what the SDK carries), stamped `at` (epoch ms: the frame clock's tick). */
+  sendFrame(size: number, at = nowEpochMs()): void {
     const call = this.call;
     if (call === undefined) return;
     const seq = this.sendTimes.length;
-    const at = nowEpochMs();
     this.sendTimes.push(at);
     const frame = buildFrame(this.id, seq, Math.min(call.capacity, size), at);
     this.bytesSent += frame.length;

@@ -227,7 +227,7 @@ class ScenarioRun {
         if (!m.live) continue;
         // Catch up at most 3 frames after a stall (a real encoder would not burst more).
         if (m.nextFrame < k - 3) m.nextFrame = k - 3;
-        for (; m.nextFrame <= k; m.nextFrame++) this.framesSentTick += sendFrame(m, m.nextFrame, frameMs);
+        for (; m.nextFrame <= k; m.nextFrame++) this.framesSentTick += sendFrame(m, m.nextFrame, frameMs, now);
       }
     }
   }
@@ -337,23 +337,24 @@ function frameMsOf(g: Member['group']): number {
 }
 
 /** One frame of a member: audio (talk spurts, the unpadded mirror beside it) or video packets. Returns packets sent. */
-function sendFrame(m: Member, k: number, frameMs: number): number {
+/** `now`: the tick's time, the frames' send time (inside the measured phase even when sending them takes long, as werift's SRTP can in a stalled process). */
+function sendFrame(m: Member, k: number, frameMs: number, now: number): number {
   const g = m.group;
   if (g.media === 'audio') {
     const talking = isTalking(m.talk!, k * frameMs);
     m.mirror?.sendFrame(opusFrameBytes(m.rng, talking));
     // WebRTC: DTX off, so a frame every 20 ms in silence too (comfort noise), sealed to the same size.
     if (m.rtc) {
-      m.sendFrame(RTP_HEADER_BYTES + opusFrameBytes(m.rng, talking));
+      m.sendFrame(RTP_HEADER_BYTES + opusFrameBytes(m.rng, talking), now);
       return 1;
     }
     if (!talking) return 0;
-    m.sendFrame(RTP_HEADER_BYTES + opusFrameBytes(m.rng, true));
+    m.sendFrame(RTP_HEADER_BYTES + opusFrameBytes(m.rng, true), now);
     return 1;
   }
   const v = g.video ?? { frameBytes: 3300, fps: 30, gop: 60 };
   const packets = videoFramePackets(m.rng, k, v.frameBytes, v.gop, m.call?.capacity ?? 1000);
-  for (const size of packets) m.sendFrame(size);
+  for (const size of packets) m.sendFrame(size, now);
   return packets.length;
 }
 
