@@ -296,7 +296,7 @@ function warningsOf(run: RunData): string[] {
   // Each client sends one cell per tick; missed ticks mean the load process could not keep up.
   const cells = run.members.reduce((a, m) => a + (m.call === undefined ? 0 : m.call.stats.missedTicks), 0);
   const expectedTicks = run.members.reduce((a, m) => (m.call === undefined ? a : a + (run.durationMs / m.call.profile.tickMs)), 0);
-  const rtc = run.members.filter((m) => m.rtc && m.call !== undefined && m.leftAt === Infinity);
+  const rtc = run.members.filter((m) => m.rtc && m.call !== undefined && m.joinedAt <= run.t0 && m.leftAt >= run.t0 + run.durationMs);
   const nominal = (rtc.length * run.durationMs) / 20;
   const rtcSent = rtc.reduce((a, m) => a + m.sendTimes.length, 0);
   if (rtc.length > 0 && rtcSent < 0.95 * nominal) {
