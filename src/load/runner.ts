@@ -169,7 +169,8 @@ class ScenarioRun {
   private async joinOne(m: Member): Promise<void> {
     const joins = this.joins;
     try {
-      await m.join(relaysFor(this.target.urls ?? [this.target.url], m.id), this.target.udp, this.collector, this.sink?.port);
+      // A WebRTC room lives in one node's edge table (no cluster redirect for it yet): all its members join node (room mod n).
+      await m.join(relaysFor(this.target.urls ?? [this.target.url], m.rtc ? m.room.index : m.id), this.target.udp, this.collector, this.sink?.port);
       joins.count++;
       joins.latencies.push(m.joinMs);
     } catch (err) {
