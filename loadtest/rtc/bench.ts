@@ -1,5 +1,5 @@
 /**
- * npm run bench:rtc -- [--members 12] [--room-size 3] [--duration-ms 5000] [--payload 160]
+ * npm run bench:rtc -- [--members 12] [--room-size 3] [--duration-ms 5000] [--payload 114]
  *
  * One relay process (`xrelay serve`, native data plane when it loads), measured twice in the same
  * run with the same rooms, members and cadence (one 20 ms audio frame per member, to every other
@@ -15,12 +15,15 @@
  * padding-only packets): relay CPU per padding packet. During the rtc phase the pacer also pads a
  * slot whenever a member's timer runs late (counted apart, not in the forwarded packets).
  * Anchor: LiveKit's published audio benchmark, ~56-75k forwarded packets/s per busy core.
+ * The default payload is what the browser SDK puts in every audio packet (SEALED_AUDIO_BYTES);
+ * `xrelay load --scenario rtc-rooms` is the same edge under the load kit's speech model and report.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CallClient } from '../../src/client/node.js';
+import { SEALED_AUDIO_BYTES } from '../../src/client/rtc/frame-e2ee.js';
 import { spawnRelayProcess, type RelayProcess } from '../relay-process.js';
 import { EdgeClient, roomId } from './edge-client.js';
 
@@ -31,7 +34,7 @@ function arg(name: string, def: string): string {
 const members = Number(arg('members', '12'));
 const roomSize = Number(arg('room-size', '3'));
 const durationMs = Number(arg('duration-ms', '5000'));
-const payload = Number(arg('payload', '160'));
+const payload = Number(arg('payload', String(SEALED_AUDIO_BYTES)));
 const WARMUP_MS = 1500;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -167,6 +170,8 @@ async function main(): Promise<void> {
     }
     const [rtc, cells] = results as [Result, Result];
     console.log(`ratio: the WebRTC edge costs ${(rtc.cpuUsPerPacket / cells.cpuUsPerPacket).toFixed(2)}x the cell data plane's CPU per forwarded packet (anchor: LiveKit ~56-75k forwarded packets/s per busy core, i.e. 13-18 us/packet)`);
+    const perCore = 1e6 / rtc.cpuUsPerPacket;
+    console.log(`anchor: the edge's ${perCore.toFixed(0)} forwarded packets/s per core is ${(perCore / 56_000).toFixed(3)}-${(perCore / 75_000).toFixed(3)}x LiveKit's ~56-75k (1/${(56_000 / perCore).toFixed(0)} to 1/${(75_000 / perCore).toFixed(0)})`);
   } finally {
     await relay.stop();
     rmSync(dataDir, { recursive: true, force: true });

@@ -187,6 +187,17 @@ export function packetsOverTime(r: Report): string {
   ];
   const cin = tl.filter((p) => p.relayCellsInPerSec !== undefined).map((p): [number, number] => [p.t, p.relayCellsInPerSec!]);
   const cout = tl.filter((p) => p.relayCellsOutPerSec !== undefined).map((p): [number, number] => [p.t, p.relayCellsOutPerSec!]);
+  const rtp = tl.filter((p) => p.relayRtpOutPerSec !== undefined).map((p): [number, number] => [p.t, p.relayRtpOutPerSec!]);
+  if (rtp.some((p) => p[1] > 0)) {
+    specs.push({
+      title: 'WebRTC edge: RTP packets forwarded per second',
+      note: 'one per receiver (xrelay_rtc_forwarded_packets_total)',
+      x: timeAxis(r),
+      y: { label: 'packets per second', min: 0, max: niceY(Math.max(1, ...rtp.map((p) => p[1])) * 1.15) },
+      series: [{ name: 'RTP forwarded/s', color: '#9467bd', width: 2, dots: true, points: rtp }],
+    });
+  }
+  if (rtp.some((p) => p[1] > 0) && !cin.some((p) => p[1] > 0)) return chart(...specs);
   specs.push({
     title: 'Relay cells per second',
     note: cin.length === 0 ? 'not exposed by this relay' : 'cells in: the wide band; cells out: the line (they overlap where every session sends and gets one cell a tick)',

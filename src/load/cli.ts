@@ -10,7 +10,8 @@ import { renderMarkdown } from './markdown.js';
 import { LoadArgError, loadHelpText, parseLoadArgs, LOAD_USAGE, type LoadArgs } from './options.js';
 import { buildReport, type Report } from './report.js';
 import { runScenario } from './runner.js';
-import { listScenarios, loadScenario, type Scenario } from './scenario.js';
+import { checkRtcGroup, listScenarios, loadScenario, type Scenario } from './scenario.js';
+import { LOAD_RTC } from './relay-host.js';
 import { startTarget, type TargetSpec } from './relay-target.js';
 import { runSharded } from './shards.js';
 import { runEnvelopeStorm } from './envelope-storm.js';
@@ -47,6 +48,7 @@ export async function runLoadCommand(argv: string[]): Promise<number> {
     if (a.charts !== undefined) return redrawCharts(a.charts);
     sc = scenarioOf(a);
     if (a.leak) sc.leak = true;
+    if (a.transport !== undefined) withTransport(sc, a.transport);
     if (sc.leak === true && a.workers > 1) throw new LoadArgError('conflicting_options', `scenario ${sc.name} runs the leak meter, which needs one process: drop --workers`);
   } catch (err) {
     if (err instanceof LoadArgError) return argError(err);
@@ -56,10 +58,30 @@ export async function runLoadCommand(argv: string[]): Promise<number> {
   const target: TargetSpec =
     a.relay !== undefined
       ? { kind: 'remote', url: a.relay[0]!, urls: a.relay, ...(a.relayUdp !== undefined ? { udp: a.relayUdp } : {}) }
-      : { kind: a.inProcess ? 'in-process' : 'spawned', host: { media: { ...LOAD_JOIN_LIMITS, ...(sc.relayMedia ?? {}) }, ...(sc.envelopes !== undefined ? { envelope: { postRatePerSec: 1_000_000, postBurst: 1_000_000, maxSocketsPerAddress: 1_000_000, authRatePerSec: 1_000_000, authBurst: 1_000_000 } } : {}) } };
+      : { kind: a.inProcess ? 'in-process' : 'spawned', host: { media: { ...LOAD_JOIN_LIMITS, ...(sc.relayMedia ?? {}) }, ...rtcHost(sc), ...(sc.envelopes !== undefined ? { envelope: { postRatePerSec: 1_000_000, postBurst: 1_000_000, maxSocketsPerAddress: 1_000_000, authRatePerSec: 1_000_000, authBurst: 1_000_000 } } : {}) } };
   const { report, dir } = await runAndWrite(sc, a.duration ?? sc.durationMs, target, a.out, a.quiet ? undefined : progressPrinter(), a.workers);
   printSummary(report, dir);
   return report.consistency.every((c) => c.ok) ? 0 : 1;
+}
+
+/** `--transport`: every group's transport; `rtc` groups send audio without dummies (checked as a scenario file would be). */
+function withTransport(sc: Scenario, transport: NonNullable<LoadArgs['transport']>): void {
+  sc.groups.forEach((g, i) => {
+    g.transport = transport;
+    if (transport !== 'rtc') return;
+    g.e2ePadding = false;
+    checkRtcGroup(g, `groups[${i}]`, (field, why) => {
+      throw new LoadArgError('conflicting_options', `--transport rtc: scenario ${sc.name}: ${field} ${why}`);
+    });
+  });
+}
+
+/** A spawned relay serves the WebRTC edge when a group uses it (limits lifted, room cap fitting the rooms). */
+function rtcHost(sc: Scenario): { rtc?: typeof LOAD_RTC & { roomCap: number; receiveSlots: number } } {
+  const rtc = sc.groups.filter((g) => g.transport === 'rtc');
+  if (rtc.length === 0) return {};
+  const cap = Math.max(8, ...rtc.map((g) => g.participants));
+  return { rtc: { ...LOAD_RTC, roomCap: cap, receiveSlots: cap - 1 } };
 }
 
 /** `--charts DIR`: the charts again from DIR/report.json (everything they need is in it). */
@@ -130,6 +152,8 @@ function printSummary(r: Report, dir: string): void {
   const m = r.media;
   console.log(`${r.scenario.name}: ${r.clients.joined} clients in ${r.clients.rooms} rooms, ${m.framesSent} frames sent, ${m.delivered}/${m.expectedDeliveries} delivered (loss ${m.lossPct.toFixed(3)}%), latency p50 ${m.latencyMs.p50.toFixed(1)} ms p99 ${m.latencyMs.p99.toFixed(1)} ms, jitter ${m.jitterMs.toFixed(2)} ms`);
   if (r.relay.cpuPct !== undefined) console.log(`relay [${r.target.planes.join(', ')}]: cpu ${r.relay.cpuPct.toFixed(1)}% of a core, rss ${r.relay.rssMB?.toFixed(0)} MB (${r.relay.note})`);
+  const fwd = r.relay.counters?.rtcForwarded;
+  if (fwd !== undefined && fwd > 0 && r.relay.cpuSeconds !== undefined) console.log(`relay WebRTC edge: ${fwd} RTP packets forwarded (${(fwd / (r.scenario.durationMs / 1000)).toFixed(0)}/s), ${((1e6 * r.relay.cpuSeconds) / fwd).toFixed(1)} us relay CPU per forwarded packet (whole relay, joins excluded)`);
   if (r.leak !== undefined) for (const v of r.leak.views) console.log(`leak: ${v.view}: ${(100 * v.balancedAccuracy).toFixed(1)}% ± ${(100 * v.ci95).toFixed(1)} (goal ${v.goal}: ${v.meetsGoal ? 'met' : 'NOT met'})`);
   for (const w of r.warnings) console.log(`warning: ${w}`);
   for (const c of r.consistency) if (!c.ok) console.log(`consistency FAILED: ${c.name} (${c.detail})`);

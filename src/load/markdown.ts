@@ -35,11 +35,19 @@ export function renderMarkdown(r: Report, charts: string[]): string {
   L.push(`CPU ${f(r.relay.cpuPct)}% of one core (${f(r.relay.cpuSeconds, 2)} s), RSS ${f(r.relay.rssMB)} MB (max ${f(r.relay.rssMaxMB)} MB)${r.relay.cpuPct === undefined ? ' (not exposed by this relay)' : ''}.`);
   if (c !== undefined) {
     L.push(`Over the measured phase: cells in ${n(c.cellsIn)}, out ${n(c.cellsOut)} (${pct(r.relay.dummyShare)} dummy), records in ${n(c.recordsIn)}, forwarded ${n(c.recordsOut)}, queue drops ${n(c.queueDrops)} + stale ${n(c.staleDrops)}, missed pacer ticks ${n(c.missedTicks)}, dropped cells ${n(c.drops)}.`);
+    if (c.rtcForwarded !== undefined && c.rtcForwarded > 0) {
+      const perPacket = r.relay.cpuSeconds !== undefined ? `, ${f((1e6 * r.relay.cpuSeconds) / c.rtcForwarded)} µs of relay CPU per forwarded packet (the whole relay process${r.target.kind === 'in-process' ? ', clients included' : ''})` : '';
+      L.push(`WebRTC edge: ${n(c.rtcForwarded)} RTP packets forwarded (${f(c.rtcForwarded / (r.scenario.durationMs / 1000), 0)}/s, one per receiver), ${n(c.rtcDrops ?? NaN)} dropped${perPacket}.`);
+    }
   }
   L.push('', '## What an observer of the wire saw', '', '| group | uplink cell sizes | downlink cell sizes | up cells/s | down cells/s |', '|---|---|---|---|---|');
   for (const w of r.wire) {
     if (w.upSizes.length === 0 && w.downSizes.length === 0) L.push(`| ${w.group} | not observed | | | |`);
     else L.push(`| ${w.group} | ${w.upSizes.join(', ')} B | ${w.downSizes.join(', ')} B | ${f(w.upCellsPerSec)} | ${f(w.downCellsPerSec)} |`);
+  }
+  for (const w of r.wire) {
+    if (w.upTop === undefined || w.downTop === undefined) continue;
+    L.push('', `${w.group} (WebRTC): the datagrams are the session's SRTP audio, RTCP, SCTP and STUN; the most common size is ${w.upTop.size} B for ${pct(w.upTop.share)} of the uplink and ${w.downTop.size} B for ${pct(w.downTop.share)} of the downlink (the sealed audio packets).`);
   }
   if (r.leak !== undefined) {
     const k = r.leak;

@@ -6,8 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { CallClient } from '../client/call/call-client.js';
+import type { CallStats } from '../client/call/call-types.js';
 import type { E2ePaddingStatus } from '../client/call/e2e-padding-gate.js';
-import { UdpTap } from './leak/tap.js';
+import { TraceRecorder, UdpTap } from './leak/tap.js';
+import { RtcLoadCall } from './rtc/rtc-load-call.js';
 import { UnpaddedMirror } from './leak/unpadded.js';
 import { buildFrame, F64List, nowEpochMs, readFrame, StreamTrack } from './frames.js';
 import type { LatencyRecorder } from './intervals.js';
@@ -25,6 +27,24 @@ export interface Room {
   members: Member[];
 }
 
+/** What the kit uses of a participant's call: met by the SDK's CallClient (cells) and RtcLoadCall (WebRTC edge). */
+export interface LoadCall {
+  readonly session: number;
+  readonly capacity: number;
+  readonly profile: { readonly tickMs: number };
+  readonly stats: CallStats;
+  readonly e2ePaddingStatus: E2ePaddingStatus;
+  send(frame: Uint8Array): void;
+  leave(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The relay-side view of WebRTC senders (leak runs): per sender id, the receiver that records what
+ * the relay forwarded from it (time and RTP payload size of every packet), and its trace.
+ */
+export type RelayViews = Map<number, { by: number; trace: TraceRecorder }>;
+
 /** Shared sinks for what members receive: the run's latency histograms and per-interval counters. */
 export interface Collector {
   latency: LatencyRecorder;
@@ -33,10 +53,11 @@ export interface Collector {
   deliveredBytes: number;
   /** Set when the run's figures are taken (with the SDK's counters, in one step): later frames are not counted. */
   closed: boolean;
+  relayViews?: RelayViews;
 }
 
 export class Member {
-  call: CallClient | undefined;
+  call: LoadCall | undefined;
   tap: UdpTap | undefined;
   mirror: UnpaddedMirror | undefined;
   joinedAt = NaN;
@@ -66,10 +87,15 @@ export class Member {
     return this.call !== undefined && this.leftAt === Infinity;
   }
 
+  get rtc(): boolean {
+    return this.group.transport === 'rtc';
+  }
+
   async join(url: string | readonly string[], relayUdp: { host: string; port: number } | undefined, collector: Collector, mirrorSink: number | undefined): Promise<void> {
     const transport = this.group.transport ?? 'udp';
     let udpTarget: { host: string; port: number } | undefined;
-    if (this.observed && relayUdp !== undefined && transport !== 'ws') {
+    if (this.observed && transport === 'rtc') this.tap = new UdpTap({ host: '127.0.0.1', port: 0 }, 1 << 18);
+    else if (this.observed && relayUdp !== undefined && transport !== 'ws') {
       this.tap = new UdpTap(relayUdp, 1 << 18);
       udpTarget = await this.tap.start();
     }
@@ -78,45 +104,61 @@ export class Member {
       await this.mirror.start();
     }
     const started = performance.now();
-    const call = await CallClient.join({
-      relay: url,
-      callSecret: this.room.secret,
-      profile: this.group.profile,
-      transport,
-      e2ePadding: this.room.e2ePadding,
-      ...(this.group.packetBytes !== undefined ? { packetBytes: this.group.packetBytes } : {}),
-      ...(udpTarget !== undefined ? { udpTarget } : {}),
-    });
+    if (transport === 'rtc') {
+      this.call = await RtcLoadCall.join({
+        relay: typeof url === 'string' ? url : url[0]!,
+        callSecret: this.room.secret,
+        profile: this.group.profile,
+        slots: this.group.participants - 1,
+        ...(this.tap !== undefined ? { tap: this.tap } : {}),
+        onFrame: (f, payloadBytes) => this.onFrame(collector, f, payloadBytes),
+      });
+    } else {
+      const call = await CallClient.join({
+        relay: url,
+        callSecret: this.room.secret,
+        profile: this.group.profile,
+        transport,
+        e2ePadding: this.room.e2ePadding,
+        ...(this.group.packetBytes !== undefined ? { packetBytes: this.group.packetBytes } : {}),
+        ...(udpTarget !== undefined ? { udpTarget } : {}),
+      });
+      call.on('frame', (f) => this.onFrame(collector, f.data, 0));
+      this.call = call;
+    }
     this.joinMs = performance.now() - started;
     this.joinedAt = nowEpochMs();
-    call.on('frame', (f) => {
-      if (collector.closed) return;
-      const info = readFrame(f.data);
-      if (info === undefined) {
-        this.frameFailures++;
-        return;
-      }
-      let track = this.tracks.get(info.senderId);
-      if (track === undefined) {
-        track = new StreamTrack();
-        this.tracks.set(info.senderId, track);
-      }
-      const transit = nowEpochMs() - info.sentAt;
-      if (track.onFrame(info.seq, transit)) {
-        collector.latency.record(this.room.series, transit);
-        collector.deliveredTick++;
-        collector.deliveredBytes += f.data.length;
-      }
-    });
-    this.call = call;
   }
 
-  /** Sends media frame `seq` of `size` bytes (clipped to what the SDK carries). */
-  sendFrame(size: number): void {
+  /** A media frame that arrived (opened end to end); `payloadBytes` is the RTP payload it came in (WebRTC only). */
+  private onFrame(collector: Collector, data: Uint8Array, payloadBytes: number): void {
+    if (collector.closed) return;
+    const info = readFrame(data);
+    if (info === undefined) {
+      this.frameFailures++;
+      return;
+    }
+    const now = nowEpochMs();
+    const view = collector.relayViews?.get(info.senderId);
+    if (view !== undefined && view.by === this.id) view.trace.record(now, payloadBytes, 1);
+    let track = this.tracks.get(info.senderId);
+    if (track === undefined) {
+      track = new StreamTrack();
+      this.tracks.set(info.senderId, track);
+    }
+    const transit = now - info.sentAt;
+    if (track.onFrame(info.seq, transit)) {
+      collector.latency.record(this.room.series, transit);
+      collector.deliveredTick++;
+      collector.deliveredBytes += data.length;
+    }
+  }
+
+  /** Sends media frame `seq` of `size` bytes (clipped to what the SDK carries), stamped `at` (epoch ms: the frame clock's tick). */
+  sendFrame(size: number, at = nowEpochMs()): void {
     const call = this.call;
     if (call === undefined) return;
     const seq = this.sendTimes.length;
-    const at = nowEpochMs();
     this.sendTimes.push(at);
     const frame = buildFrame(this.id, seq, Math.min(call.capacity, size), at);
     this.bytesSent += frame.length;

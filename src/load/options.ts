@@ -30,6 +30,8 @@ export interface LoadArgs {
   relayUdp?: { host: string; port: number };
   inProcess: boolean;
   leak: boolean;
+  /** Every room group's transport, overriding the scenario's. */
+  transport?: 'udp' | 'ws' | 'auto' | 'rtc';
   seed?: number;
   workers: number;
   quiet: boolean;
@@ -103,6 +105,14 @@ export const LOAD_OPTIONS: readonly OptionSpec[] = [
   },
   { key: 'inProcess', flag: 'in-process', help: 'host the relay in the load process (tests; CPU and RSS then include the clients)' },
   { key: 'leak', flag: 'leak', help: "add the leak meter's views to any audio scenario (taps every participant; one process)" },
+  {
+    key: 'transport',
+    flag: 'transport',
+    value: 'udp|ws|auto|rtc',
+    def: "the scenario's",
+    help: "every room group's transport: the SDK's cells over udp, ws or auto, or rtc: werift peers through the WebRTC edge (audio groups only; each frame sealed to the browser SDK's one size at 50 packets/s, so e2e padding is off: no dummies)",
+    parse: (t) => (['udp', 'ws', 'auto', 'rtc'].includes(t) ? t : bad(`must be udp, ws, auto or rtc, got "${t}"`)),
+  },
   { key: 'seed', flag: 'seed', value: 'N', def: "the scenario's", help: 'seed of talk schedules and frame sizes, 0..4294967295', parse: intIn(0, 0xffffffff) },
   { key: 'workers', flag: 'workers', value: 'N', def: '1', help: 'drive the clients from N processes, 1..16 (whole rooms each, reports merged; not with the leak meter)', parse: intIn(1, 16) },
   { key: 'quiet', flag: 'quiet', help: 'no live progress line' },

@@ -24,7 +24,12 @@ export interface HostOptions {
   media?: Partial<RelayConfig['media']>;
   /** Overrides of the envelope section (the storm lifts the per-address post rate: all its clients share 127.0.0.1). */
   envelope?: Partial<RelayConfig['envelope']>;
+  /** Overrides of the rtc section; absent: the WebRTC edge is off (cell scenarios). */
+  rtc?: Partial<RelayConfig['rtc']>;
 }
+
+/** A load generator is one address joining many WebRTC peers: the edge's per-address limits lifted, ephemeral ports. */
+export const LOAD_RTC = { enabled: true, portMin: 0, portMax: 0, joinRatePerSec: 1_000_000, joinBurst: 1_000_000, maxSessionsPerAddress: 65_535, maxSessions: 65_535 };
 
 /** What the kit reads from the media core (met by the TypeScript MediaCore and the native CellCore alike). */
 export type CoreView = Pick<MediaCore, 'stats' | 'sessionCount' | 'sessionStats'>;
@@ -34,6 +39,8 @@ export interface HostedRelay {
   /** Where cells go (127.0.0.1 and the bound UDP port). */
   udpPort: number;
   core: CoreView;
+  /** RTP packets the WebRTC edge forwarded (one per receiver) and dropped, when it is on. */
+  rtc?: () => { forwarded: number; drops: number };
   planes: string[];
   close(): Promise<void>;
 }
@@ -50,6 +57,7 @@ export function loadConfig(opts: HostOptions, dataDir: string): RelayConfig {
     envelope: { ...base.envelope, ...opts.envelope },
     turn: { ...base.turn, enabled: false },
     media: { ...base.media, enabled: true, udpPort: 0, ...opts.media },
+    rtc: { ...base.rtc, ...(opts.rtc !== undefined ? { ...LOAD_RTC, ...opts.rtc } : { enabled: false }) },
   };
 }
 
@@ -58,11 +66,20 @@ export async function hostRelay(opts: HostOptions = {}): Promise<HostedRelay> {
   try {
     const relay = await startRelay(loadConfig(opts, dataDir));
     const media = relay.media!;
+    const rtc = relay.rtc;
     return {
       url: relay.url,
       udpPort: media.udpPort,
       core: media.core,
-      planes: ['envelope', `media (${media.dataPlane} data plane)`],
+      ...(rtc !== undefined
+        ? {
+            rtc: () => {
+              const c = rtc.metricsView.counters;
+              return { forwarded: c.packets.audio + c.packets.video, drops: c.drops.not_connected + c.drops.client_message + c.drops.replay };
+            },
+          }
+        : {}),
+      planes: ['envelope', `media (${media.dataPlane} data plane)`, ...(rtc !== undefined ? ['rtc (WebRTC edge)'] : [])],
       async close(): Promise<void> {
         await relay.close();
         rmSync(dataDir, { recursive: true, force: true });
@@ -86,11 +103,16 @@ export interface CoreCounters {
   missedTicks: number;
   drops: number;
   sessions: number;
+  /** WebRTC edge: RTP packets forwarded (one per receiver) and dropped (not connected, replays, client messages). */
+  rtcForwarded?: number;
+  rtcDrops?: number;
 }
 
-export function coreCounters(core: CoreView): CoreCounters {
+export function coreCounters(core: CoreView, rtc?: HostedRelay['rtc']): CoreCounters {
   const s = core.stats;
+  const r = rtc?.();
   return {
+    ...(r !== undefined ? { rtcForwarded: r.forwarded, rtcDrops: r.drops } : {}),
     cellsIn: s.cellsIn,
     cellsOut: s.cellsOut,
     dummyCellsOut: s.dummyCellsOut,
@@ -153,7 +175,7 @@ async function serveOverIpc(): Promise<void> {
     switch (m.type) {
       case 'stats': {
         const cpu = process.cpuUsage();
-        reply(m.id, { t: performance.timeOrigin + performance.now(), cpuMs: (cpu.user + cpu.system) / 1000, rssBytes: process.memoryUsage().rss, core: coreCounters(relay.core) });
+        reply(m.id, { t: performance.timeOrigin + performance.now(), cpuMs: (cpu.user + cpu.system) / 1000, rssBytes: process.memoryUsage().rss, core: coreCounters(relay.core, relay.rtc) });
         break;
       }
       case 'watch':

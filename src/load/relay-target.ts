@@ -58,7 +58,7 @@ function inProcessTarget(relay: HostedRelay): RelayTarget {
     planes: relay.planes,
     async sample() {
       const cpu = process.cpuUsage();
-      return { t: performance.timeOrigin + performance.now(), cpuMs: (cpu.user + cpu.system) / 1000, rssBytes: process.memoryUsage().rss, core: coreCounters(relay.core) };
+      return { t: performance.timeOrigin + performance.now(), cpuMs: (cpu.user + cpu.system) / 1000, rssBytes: process.memoryUsage().rss, core: coreCounters(relay.core, relay.rtc) };
     },
     async watchSenders(indexes, periodMs) {
       watch?.stop();
@@ -170,6 +170,8 @@ function remoteTarget(url: string, udp: { host: string; port: number } | undefin
       const cpu = metric(text, 'process_cpu_seconds_total');
       const rss = metric(text, 'process_resident_memory_bytes');
       const sent = metric(text, 'xrelay_media_cells_sent_total');
+      const rtcForwarded = metric(text, 'xrelay_rtc_forwarded_packets_total');
+      const rtcDrops = metric(text, 'xrelay_rtc_dropped_total');
       return {
         t,
         ...(cpu !== undefined ? { cpuMs: cpu * 1000 } : {}),
@@ -185,6 +187,7 @@ function remoteTarget(url: string, udp: { host: string; port: number } | undefin
           missedTicks: metric(text, 'xrelay_media_pacer_missed_ticks_total') ?? NaN,
           drops: metric(text, 'xrelay_media_cells_dropped_total') ?? NaN,
           sessions: metric(text, 'xrelay_media_sessions') ?? NaN,
+          ...(rtcForwarded !== undefined ? { rtcForwarded, rtcDrops: rtcDrops ?? NaN } : {}),
         },
       };
     },

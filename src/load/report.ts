@@ -94,7 +94,8 @@ export interface Report {
     dummyShare?: number;
     note: string;
   };
-  wire: Array<{ group: string; upSizes: number[]; downSizes: number[]; upCellsPerSec: number; downCellsPerSec: number }>;
+  /** Per group: datagram sizes the taps saw; for WebRTC groups also the most common size per direction and its share. */
+  wire: Array<{ group: string; upSizes: number[]; downSizes: number[]; upCellsPerSec: number; downCellsPerSec: number; upTop?: { size: number; share: number }; downTop?: { size: number; share: number } }>;
   consistency: Check[];
   /** Conditions that make figures less trustworthy (e.g. the load generator itself saturated). */
   warnings: string[];
@@ -145,6 +146,19 @@ export function leakSubjects(run: RunData): LeakSubject[] {
   const out: LeakSubject[] = [];
   for (const m of run.members) {
     if (m.talk === undefined || m.call === undefined || m.joinedAt > run.t0) continue;
+    const roomSize = m.room.members.filter((x) => x.call !== undefined).length;
+    if (m.rtc) {
+      const relayView = run.relayViews?.get(m.id);
+      out.push({
+        talk: m.talk,
+        ...(m.tap !== undefined ? { rtcWire: m.tap.trace() } : {}),
+        ...(m.mirror !== undefined ? { unpadded: m.mirror.tap.trace() } : {}),
+        ...(relayView !== undefined ? { rtcRelay: relayView.trace.trace() } : {}),
+        e2ePadding: false,
+        roomSize,
+      });
+      continue;
+    }
     const c = col.get(m);
     const relayRecords = c === undefined ? undefined : run.relayWatch.rows.filter((r) => !Number.isNaN(r[c]!)).map((r) => [r[0]!, r[c]!] as [number, number]);
     out.push({
@@ -154,7 +168,7 @@ export function leakSubjects(run: RunData): LeakSubject[] {
       ...(relayRecords !== undefined ? { relayRecords } : {}),
       // what the SDK did, not what the room asked for: padding is suspended in rooms past its limit
       e2ePadding: m.call.e2ePaddingStatus.active,
-      roomSize: m.room.members.filter((x) => x.call !== undefined).length,
+      roomSize,
     });
   }
   return out;
@@ -244,25 +258,28 @@ function wireFigures(run: RunData): Report['wire'] {
   const sec = run.durationMs / 1000;
   return run.scenario.groups.map((g, gi) => {
     const traces = run.members.filter((m) => m.room.group === gi && m.tap !== undefined).map((m) => m.tap!.trace());
-    const up = new Set<number>();
-    const down = new Set<number>();
+    const up = new Map<number, number>();
+    const down = new Map<number, number>();
     let nUp = 0;
     let nDown = 0;
     for (const tr of traces) {
       for (let i = 0; i < tr.count; i++) {
         const t = tr.t[i]!;
         if (t < run.t0 || t >= run.t0 + run.durationMs) continue;
-        if (tr.up[i] === 1) {
-          up.add(tr.size[i]!);
-          nUp++;
-        } else {
-          down.add(tr.size[i]!);
-          nDown++;
-        }
+        const sizes = tr.up[i] === 1 ? up : down;
+        sizes.set(tr.size[i]!, (sizes.get(tr.size[i]!) ?? 0) + 1);
+        if (tr.up[i] === 1) nUp++;
+        else nDown++;
       }
     }
     const k = Math.max(1, traces.length) * sec;
-    return { group: g.name, upSizes: [...up].sort((x, y) => x - y), downSizes: [...down].sort((x, y) => x - y), upCellsPerSec: nUp / k, downCellsPerSec: nDown / k };
+    const top = (sizes: Map<number, number>, total: number): { size: number; share: number } => {
+      let best: [number, number] = [0, 0];
+      for (const e of sizes) if (e[1] > best[1]) best = e;
+      return { size: best[0], share: best[1] / Math.max(1, total) };
+    };
+    const rtc = g.transport === 'rtc' && traces.length > 0 ? { upTop: top(up, nUp), downTop: top(down, nDown) } : {};
+    return { group: g.name, upSizes: [...up.keys()].sort((x, y) => x - y), downSizes: [...down.keys()].sort((x, y) => x - y), upCellsPerSec: nUp / k, downCellsPerSec: nDown / k, ...rtc };
   });
 }
 
@@ -270,7 +287,7 @@ function wireFigures(run: RunData): Report['wire'] {
 function counterDelta(a: CoreCounters | undefined, b: CoreCounters): CoreCounters {
   if (a === undefined) return b;
   const out = { ...b };
-  for (const k of Object.keys(b) as Array<keyof CoreCounters>) if (k !== 'sessions') out[k] = b[k] - a[k];
+  for (const k of Object.keys(b) as Array<keyof CoreCounters>) if (k !== 'sessions') out[k] = (b[k] ?? 0) - (a[k] ?? 0);
   return out;
 }
 
@@ -279,6 +296,12 @@ function warningsOf(run: RunData): string[] {
   // Each client sends one cell per tick; missed ticks mean the load process could not keep up.
   const cells = run.members.reduce((a, m) => a + (m.call === undefined ? 0 : m.call.stats.missedTicks), 0);
   const expectedTicks = run.members.reduce((a, m) => (m.call === undefined ? a : a + (run.durationMs / m.call.profile.tickMs)), 0);
+  const rtc = run.members.filter((m) => m.rtc && m.call !== undefined && m.joinedAt <= run.t0 && m.leftAt >= run.t0 + run.durationMs);
+  const nominal = (rtc.length * run.durationMs) / 20;
+  const rtcSent = rtc.reduce((a, m) => a + m.sendTimes.length, 0);
+  if (rtc.length > 0 && rtcSent < 0.95 * nominal) {
+    out.push(`load generator saturated: the WebRTC participants sent ${rtcSent} of ${Math.round(nominal)} frames (${((100 * rtcSent) / nominal).toFixed(1)}%; one every 20 ms each); this process could not keep up (werift's SRTP and the taps run here), so latency, jitter and loss include its stalls. Use fewer WebRTC participants per load process, --workers, or a less loaded machine.`);
+  }
   if (cells > 0.01 * expectedTicks) {
     out.push(`load generator saturated: clients missed ${cells} of ~${Math.round(expectedTicks)} ticks (${((100 * cells) / expectedTicks).toFixed(1)}%); latency, jitter and loss include client-side stalls. Use fewer clients per load process or a bigger machine.`);
   }
@@ -325,10 +348,20 @@ function checks(run: RunData, d: Delivery, sdk: ClientTotals): Check[] {
     add('envelopes: accepted (202) <= read <= accepted + posts in flight at stop', accepted <= read && read <= accepted + slack, `${accepted} <= ${read} <= ${accepted} + ${slack}`);
   }
   const core = run.relayEnd?.core;
-  if (core !== undefined && run.target.kind !== 'remote') {
-    const records = sdk.packetsSent + sdk.dummiesSent;
-    const slack = 3 * run.members.length + 0.01 * records;
+  const cells = run.members.filter((m) => !m.rtc);
+  if (core !== undefined && run.target.kind !== 'remote' && cells.length > 0) {
+    const records = cells.reduce((a, m) => a + (m.call === undefined ? 0 : m.call.stats.packetsSent + m.call.stats.dummiesSent), 0);
+    const slack = 3 * cells.length + 0.01 * records;
     add('relay records accepted ≈ SDK records sent (fresh relay)', Math.abs(core.recordsIn - records) <= slack, `${core.recordsIn} vs ${records} (slack ${slack.toFixed(0)})`);
+  }
+  const rtc = run.members.filter((m) => m.rtc);
+  if (rtc.length > 0 && core?.rtcForwarded !== undefined && run.target.kind !== 'remote') {
+    // Every arrival went through the edge, and the edge forwards a frame at most once per receiver.
+    // (A frame the kit sent that never reached the edge, e.g. queued in a stalled load process, is lost, not inconsistent.)
+    const ideal = rtc.reduce((a, m) => a + (m.call?.stats.packetsSent ?? 0) * (m.room.members.filter((x) => x.call !== undefined).length - 1), 0);
+    const arrived = d.delivered + d.extraDeliveries + d.duplicates;
+    const slack = 2 * rtc.length; // arrivals counted in the instant between the relay's last sample and the kit's
+    add('WebRTC arrivals ≤ edge RTP forwarded ≤ Σ frames sent × (room size − 1) (fresh relay)', arrived <= core.rtcForwarded + slack && core.rtcForwarded <= ideal, `${arrived} ≤ ${core.rtcForwarded} ≤ ${ideal}`);
   }
   return out;
 }

@@ -9,7 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { isTalking, opusFrameBytes, talkSchedule, videoFramePackets, P59 } from './speech.js';
 import { nowEpochMs } from './frames.js';
 import { addLatency, defineSeries, LatencyRecorder, type IntervalFigures, type SeriesDef } from './intervals.js';
-import { Member, newRoom, type Collector, type Room } from './members.js';
+import { Member, newRoom, type Collector, type RelayViews, type Room } from './members.js';
+import { TraceRecorder } from './leak/tap.js';
 import { startTarget, type RelaySample, type RelayTarget, type TargetSpec } from './relay-target.js';
 import { seededRng, subSeed } from './rng.js';
 import type { Scenario } from './scenario.js';
@@ -46,6 +47,8 @@ export interface TimelinePoint extends IntervalFigures {
   framesDeliveredPerSec: number;
   relayCellsInPerSec?: number;
   relayCellsOutPerSec?: number;
+  /** RTP packets the WebRTC edge forwarded per second (one per receiver). */
+  relayRtpOutPerSec?: number;
   relayCpuPct?: number;
   relayRssMB?: number;
   liveClients: number;
@@ -71,6 +74,8 @@ export interface RunData {
   relayEnd?: RelaySample;
   /** Samples of per-sender accepted records [epoch ms, per watched member...] (leak runs). */
   relayWatch: { members: Member[]; rows: number[][] };
+  /** Leak runs with WebRTC rooms: what the relay forwarded from each WebRTC sender, as one receiver got it. */
+  relayViews?: RelayViews;
   joins: { count: number; failed: number; initial: number; firstPhaseMs: number; latencies: number[]; errors: Record<string, number> };
   envelopes?: unknown;
   /** SDK counters summed over all clients, read right after relayEnd. */
@@ -130,6 +135,7 @@ class ScenarioRun {
     this.series = defineSeries(this.sc.groups, totalRooms);
     this.collector = { latency: new LatencyRecorder(this.series.def.labels.length), deliveredTick: 0, deliveredBytes: 0, closed: false };
     this.buildRooms();
+    if (this.leak) this.collector.relayViews = relayViewsOf(this.rooms);
   }
 
   /** Rooms and their members; a sharded run keeps every count-th room (whole rooms, so accounting stays local). */
@@ -163,7 +169,8 @@ class ScenarioRun {
   private async joinOne(m: Member): Promise<void> {
     const joins = this.joins;
     try {
-      await m.join(relaysFor(this.target.urls ?? [this.target.url], m.id), this.target.udp, this.collector, this.sink?.port);
+      // A WebRTC room lives in one node's edge table (no cluster redirect for it yet): all its members join node (room mod n).
+      await m.join(relaysFor(this.target.urls ?? [this.target.url], m.rtc ? m.room.index : m.id), this.target.udp, this.collector, this.sink?.port);
       joins.count++;
       joins.latencies.push(m.joinMs);
     } catch (err) {
@@ -190,7 +197,8 @@ class ScenarioRun {
     this.t0 = nowEpochMs() + 500;
     this.stopAt = this.t0 + this.opts.durationMs;
     if (this.leak) {
-      const watched = this.members.filter((m) => m.call !== undefined);
+      // The media core's per-sender counters (cell sessions); WebRTC senders are seen through relayViews.
+      const watched = this.members.filter((m) => m.call !== undefined && !m.rtc);
       this.relayWatch = { members: watched, rows: [] };
       await target.watchSenders(watched.map((m) => m.call!.session & 0xffff), 20);
     }
@@ -220,7 +228,7 @@ class ScenarioRun {
         if (!m.live) continue;
         // Catch up at most 3 frames after a stall (a real encoder would not burst more).
         if (m.nextFrame < k - 3) m.nextFrame = k - 3;
-        for (; m.nextFrame <= k; m.nextFrame++) this.framesSentTick += sendFrame(m, m.nextFrame, frameMs);
+        for (; m.nextFrame <= k; m.nextFrame++) this.framesSentTick += sendFrame(m, m.nextFrame, frameMs, now);
       }
     }
   }
@@ -289,6 +297,7 @@ class ScenarioRun {
       ...(this.relayStart !== undefined ? { relayStart: this.relayStart } : {}),
       ...(relayEnd !== undefined ? { relayEnd } : {}),
       relayWatch: this.relayWatch ?? { members: [], rows: [] },
+      ...(collector.relayViews !== undefined && collector.relayViews.size > 0 ? { relayViews: collector.relayViews } : {}),
       joins: this.joins,
       envelopes,
       clientsAtEnd,
@@ -312,23 +321,41 @@ class ScenarioRun {
   }
 }
 
+/** Each WebRTC sender's relay-side view is recorded by the next member of its room. */
+function relayViewsOf(rooms: Room[]): RelayViews {
+  const views: RelayViews = new Map();
+  for (const room of rooms) {
+    const ms = room.members;
+    ms.forEach((m, i) => {
+      if (m.rtc && ms.length > 1) views.set(m.id, { by: ms[(i + 1) % ms.length]!.id, trace: new TraceRecorder(1 << 17) });
+    });
+  }
+  return views;
+}
+
 function frameMsOf(g: Member['group']): number {
   return g.media === 'audio' ? 20 : 1000 / (g.video?.fps ?? 30);
 }
 
 /** One frame of a member: audio (talk spurts, the unpadded mirror beside it) or video packets. Returns packets sent. */
-function sendFrame(m: Member, k: number, frameMs: number): number {
+/** `now`: the tick's time, the frames' send time (inside the measured phase even when sending them takes long, as werift's SRTP can in a stalled process). */
+function sendFrame(m: Member, k: number, frameMs: number, now: number): number {
   const g = m.group;
   if (g.media === 'audio') {
     const talking = isTalking(m.talk!, k * frameMs);
     m.mirror?.sendFrame(opusFrameBytes(m.rng, talking));
+    // WebRTC: DTX off, so a frame every 20 ms in silence too (comfort noise), sealed to the same size.
+    if (m.rtc) {
+      m.sendFrame(RTP_HEADER_BYTES + opusFrameBytes(m.rng, talking), now);
+      return 1;
+    }
     if (!talking) return 0;
-    m.sendFrame(RTP_HEADER_BYTES + opusFrameBytes(m.rng, true));
+    m.sendFrame(RTP_HEADER_BYTES + opusFrameBytes(m.rng, true), now);
     return 1;
   }
   const v = g.video ?? { frameBytes: 3300, fps: 30, gop: 60 };
   const packets = videoFramePackets(m.rng, k, v.frameBytes, v.gop, m.call?.capacity ?? 1000);
-  for (const size of packets) m.sendFrame(size);
+  for (const size of packets) m.sendFrame(size, now);
   return packets.length;
 }
 

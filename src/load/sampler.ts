@@ -22,7 +22,8 @@ export function progressLine(p: TimelinePoint, durationMs: number, delivered: nu
   ];
   if (p.relayCpuPct !== undefined) parts.push(`relay cpu ${p.relayCpuPct.toFixed(0)}%`);
   if (p.relayRssMB !== undefined) parts.push(`rss ${p.relayRssMB.toFixed(0)} MB`);
-  if (p.relayCellsOutPerSec !== undefined) parts.push(`cells out ${p.relayCellsOutPerSec.toFixed(0)}/s`);
+  if (p.relayCellsOutPerSec !== undefined && (p.relayRtpOutPerSec === undefined || p.relayCellsOutPerSec > 0)) parts.push(`cells out ${p.relayCellsOutPerSec.toFixed(0)}/s`);
+  if (p.relayRtpOutPerSec !== undefined) parts.push(`rtp out ${p.relayRtpOutPerSec.toFixed(0)}/s`);
   return parts.join(' | ');
 }
 
@@ -89,6 +90,7 @@ export function addRelayRates(point: TimelinePoint, a: RelaySample | undefined, 
   if (b.core !== undefined && a.core !== undefined) {
     point.relayCellsInPerSec = (b.core.cellsIn - a.core.cellsIn) / dt;
     point.relayCellsOutPerSec = (b.core.cellsOut - a.core.cellsOut) / dt;
+    if (b.core.rtcForwarded !== undefined && a.core.rtcForwarded !== undefined) point.relayRtpOutPerSec = (b.core.rtcForwarded - a.core.rtcForwarded) / dt;
   }
   if (b.cpuMs !== undefined && a.cpuMs !== undefined) point.relayCpuPct = ((b.cpuMs - a.cpuMs) / (dt * 1000)) * 100;
   if (b.rssBytes !== undefined) point.relayRssMB = b.rssBytes / 2 ** 20;

@@ -24,7 +24,12 @@ export interface RoomGroup {
   video?: { frameBytes: number; fps: number; gop: number };
   /** End-to-end padding: on, off, or alternate rooms (leak meter: both relay views in one run). */
   e2ePadding: boolean | 'alternate';
-  transport?: 'udp' | 'ws' | 'auto';
+  /**
+   * How participants reach the relay: the SDK's cells over `udp`, `ws` or `auto`, or `rtc`: werift
+   * peers through the WebRTC edge (audio only; every frame sealed to the browser SDK's one size,
+   * 50 packets/s in talk and silence, so `e2ePadding` must be false: there are no dummies).
+   */
+  transport?: 'udp' | 'ws' | 'auto' | 'rtc';
   /**
    * Largest media packet each client's records carry (the SDK's `packetBytes`; default: what one
    * uplink cell carries). Smaller packets make smaller records, so more fit a downlink cell and
@@ -114,6 +119,8 @@ export function validateScenario(raw: unknown, fallbackName = 'scenario'): Scena
     if (g.churn !== undefined) int(g.churn.everyMs, `${f}.churn.everyMs`, 100, 600_000);
     if (g.observe !== undefined) int(g.observe, `${f}.observe`, 0, 500);
     if (g.packetBytes !== undefined) int(g.packetBytes, `${f}.packetBytes`, 24, 1400);
+    if (g.transport !== undefined && !['udp', 'ws', 'auto', 'rtc'].includes(g.transport)) bad(`${f}.transport`, 'must be "udp", "ws", "auto" or "rtc"');
+    if (g.transport === 'rtc') checkRtcGroup(g, f, bad);
   });
   if (s.envelopes !== undefined) {
     int(s.envelopes.mailboxes, 'envelopes.mailboxes', 1, 10_000);
@@ -130,6 +137,14 @@ export function validateScenario(raw: unknown, fallbackName = 'scenario'): Scena
     ...(s.leak !== undefined ? { leak: s.leak } : {}),
     ...(s.relayMedia !== undefined ? { relayMedia: s.relayMedia } : {}),
   };
+}
+
+/** WebRTC groups: audio rooms the edge can hold (its roomCap is at most 64), no dummies, no churn yet. */
+export function checkRtcGroup(g: RoomGroup, f: string, bad: (field: string, why: string) => never): void {
+  if (g.media !== 'audio') bad(`${f}.media`, 'must be "audio" with transport "rtc" (the kit\'s WebRTC participants send audio)');
+  if (g.e2ePadding !== false) bad(`${f}.e2ePadding`, 'must be false with transport "rtc" (every WebRTC frame is sealed to one size and sent: no dummies)');
+  if (g.participants < 2 || g.participants > 64) bad(`${f}.participants`, 'must be 2..64 with transport "rtc" (rtc.roomCap)');
+  if (g.churn !== undefined) bad(`${f}.churn`, 'is not supported with transport "rtc" yet');
 }
 
 /** Parses "20s", "1500ms", "2m" or a plain number of seconds. */

@@ -156,13 +156,23 @@ function mergeReports(parts: Report[], startedAt: Date, a: RelaySample, b: Relay
   };
   const checks: Check[] = [];
   parts.forEach((r, i) => {
-    for (const c of r.consistency) if (!c.name.startsWith('relay records')) checks.push({ ...c, name: `shard ${i}: ${c.name}` });
+    for (const c of r.consistency) if (!c.name.startsWith('relay records') && !c.name.startsWith('WebRTC arrivals')) checks.push({ ...c, name: `shard ${i}: ${c.name}` });
   });
-  if (b.core !== undefined && a.core !== undefined && target.kind !== 'remote') {
-    const records = m.sdk.packetsSent + m.sdk.dummiesSent;
+  // WebRTC groups go through the edge, not the media core: their frames are checked against its forwarded count.
+  const rtcGroups = base.scenario.groups.map((g, gi) => ({ g, merged: groups[gi] })).filter((x) => x.g.transport === 'rtc');
+  const rtcFrames = rtcGroups.reduce((acc, x) => acc + (x.merged?.framesSent ?? 0), 0);
+  if (b.core !== undefined && a.core !== undefined && target.kind !== 'remote' && rtcGroups.length < base.scenario.groups.length) {
+    const records = m.sdk.packetsSent + m.sdk.dummiesSent - rtcFrames;
     const slack = 3 * clients.participants + 0.01 * records;
     const got = b.core.recordsIn - a.core.recordsIn;
     checks.push({ name: 'relay records accepted ≈ SDK records sent (fresh relay)', ok: Math.abs(got - records) <= slack, detail: `${got} vs ${records} (slack ${slack.toFixed(0)})` });
+  }
+  if (b.core?.rtcForwarded !== undefined && a.core?.rtcForwarded !== undefined && target.kind !== 'remote' && rtcGroups.length > 0) {
+    const forwarded = b.core.rtcForwarded - a.core.rtcForwarded;
+    const ideal = rtcGroups.reduce((acc, x) => acc + (x.merged?.framesSent ?? 0) * (x.g.participants - 1), 0);
+    const arrived = rtcGroups.reduce((acc, x) => acc + (x.merged === undefined ? 0 : x.merged.delivered + x.merged.extraDeliveries + x.merged.duplicates), 0);
+    const slack = 2 * clients.participants;
+    checks.push({ name: 'WebRTC arrivals ≤ edge RTP forwarded ≤ Σ frames sent × (room size − 1) (fresh relay)', ok: arrived <= forwarded + slack && forwarded <= ideal, detail: `${arrived} ≤ ${forwarded} ≤ ${ideal}` });
   }
   const relay = mergedRelay(parts.length, a, b, samples, target);
   const wire = mergeWire(base, parts);

@@ -23,16 +23,18 @@ export function talkTimeline(run: RunData): string | undefined {
   const ms = Math.min(run.durationMs, 30_000);
   // The observed participant who talks most in the window (in big rooms most are silent for long).
   const subject = leakSubjects(run)
-    .filter((s) => s.padded !== undefined)
+    .filter((s) => s.padded !== undefined || s.rtcWire !== undefined)
     .sort((a, b) => talkWithin(b.talk, ms) - talkWithin(a.talk, ms))[0];
   if (subject === undefined) return undefined;
   const win = 100;
   const n = Math.floor(ms / win);
   const strips: Array<{ name: string; values: number[] }> = [];
   const col = (x: number[][], j: number): number[] => x.map((r) => r[j]!);
-  strips.push({ name: 'observer, hop padding on: uplink bytes', values: col(traceWindows(subject.padded!, run.t0, n, win), 1) });
-  strips.push({ name: 'observer, hop padding on: downlink bytes', values: col(traceWindows(subject.padded!, run.t0, n, win), 3) });
+  const [wire, label] = subject.padded !== undefined ? [subject.padded, 'observer, hop padding on'] : [subject.rtcWire!, 'observer, WebRTC session'];
+  strips.push({ name: `${label}: uplink bytes`, values: col(traceWindows(wire, run.t0, n, win), 1) });
+  strips.push({ name: `${label}: downlink bytes`, values: col(traceWindows(wire, run.t0, n, win), 3) });
   if (subject.unpadded !== undefined) strips.push({ name: 'observer, padding off: uplink bytes', values: col(traceWindows(subject.unpadded, run.t0, n, win), 1) });
+  if (subject.rtcRelay !== undefined) strips.push({ name: 'relay, WebRTC edge: RTP payload bytes forwarded from this sender', values: col(traceWindows(subject.rtcRelay, run.t0, n, win), 1) });
   if (subject.relayRecords !== undefined) strips.push({ name: `relay: records from this sender (e2e padding ${subject.e2ePadding ? 'on' : 'off'})`, values: col(counterWindows(subject.relayRecords, run.t0, n, win), 0) });
   const rowH = 46;
   const left = 10;

@@ -7,18 +7,16 @@
  * SFrame header, never a TOC byte the relay could read); no browser's seal check trips.
  */
 import { randomBytes } from 'node:crypto';
-import sodium from 'libsodium-wrappers';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EdgeClient, waitFor } from '../../loadtest/rtc/edge-client.js';
 import { CallKeys, roomIdOf } from '../../src/client/call/e2e-keys.js';
 import { openRecord, readRecordHeader } from '../../src/client/call/sframe.js';
 import { SEALED_AUDIO_BYTES } from '../../src/client/rtc/frame-e2ee.js';
 import { isRtcKid, keyOfKid } from '../../src/client/rtc/frame-keys.js';
 import { encodeBase64url } from '../../src/wire/b64url.js';
-import { startTestRelay, type TestRelay } from '../helpers/relay.js';
-import { SKIP_BROWSER, launchChromium, type StaticSite, type TestBrowser } from './harness.js';
-import { RTC_FLAGS, rtcSite } from './rtc-site.js';
+import { SKIP_BROWSER } from './harness.js';
+import { useRtcEdge } from './rtc-site.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- page functions run in the browser */
 declare const window: any;
@@ -26,21 +24,7 @@ declare const window: any;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(SKIP_BROWSER)('RtcCall (end-to-end sealed) through the real WebRTC edge', () => {
-  let relay: TestRelay;
-  let site: StaticSite;
-  let browser: TestBrowser;
-
-  beforeAll(async () => {
-    await sodium.ready;
-    site = await rtcSite();
-    relay = await startTestRelay({ corsOrigins: [site.origin], rtc: { enabled: true } }, { logLevel: 'silent' });
-    browser = await launchChromium(RTC_FLAGS);
-  }, 90_000);
-  afterAll(async () => {
-    await browser?.close();
-    await relay?.dispose();
-    await site?.close();
-  });
+  const world = useRtcEdge();
 
   it('3 browsers and a werift observer in one audio room: each browser opens the others; the relay forwards one size of sealed frame', async () => {
     const secret = [...randomBytes(32)];
@@ -48,12 +32,12 @@ describe.skipIf(SKIP_BROWSER)('RtcCall (end-to-end sealed) through the real WebR
     const observer = new EdgeClient(3);
     const pages: Page[] = [];
     try {
-      expect((await observer.join(relay.url, room)).status).toBe(201);
+      expect((await observer.join(world.relay.url, room)).status).toBe(201);
       await observer.connected();
       for (let i = 0; i < 3; i++) {
-        const page = await browser.open(`${site.origin}/index.html`);
+        const page = await world.browser.open(`${world.site.origin}/index.html`);
         pages.push(page);
-        expect(await page.evaluate((o) => window.rtcJoin(o), { relay: relay.url, secret, slots: 3 })).toEqual({ ok: true });
+        expect(await page.evaluate((o) => window.rtcJoin(o), { relay: world.relay.url, secret, slots: 3 })).toEqual({ ok: true });
       }
       // Each browser hears the two others and the observer (which sends nothing: a slot the edge pads).
       for (const page of pages) {

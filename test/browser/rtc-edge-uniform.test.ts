@@ -15,7 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Page, Route } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EdgeClient, waitFor } from '../../loadtest/rtc/edge-client.js';
 import { roomIdOf } from '../../src/client/call/e2e-keys.js';
 import { SEALED_AUDIO_BYTES } from '../../src/client/rtc/frame-e2ee.js';
@@ -24,9 +24,8 @@ import { appendSet, emptySet, OBSERVER_FEATURES, TIMING_FEATURES, timingWindows,
 import { nowEpochMs } from '../../src/load/leak/tap.js';
 import { forbiddenExtensions } from '../../src/rtc/codec/header-extensions.js';
 import { encodeBase64url } from '../../src/wire/b64url.js';
-import { startTestRelay, type TestRelay } from '../helpers/relay.js';
-import { SKIP_BROWSER, launchChromium, type StaticSite, type TestBrowser } from './harness.js';
-import { RTC_FLAGS, rtcSite } from './rtc-site.js';
+import { SKIP_BROWSER } from './harness.js';
+import { useRtcEdge } from './rtc-site.js';
 import { candidatePort, WireTap, type WirePacket } from './rtc-wire-tap.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- page functions run in the browser */
@@ -81,20 +80,7 @@ function relayWindows(list: SlotArrival[], from: number, n: number, windowMs: nu
 }
 
 describe.skipIf(SKIP_BROWSER)('Uniform audio through the WebRTC edge: speaking vs silent Chromium, downlink padding', () => {
-  let relay: TestRelay;
-  let site: StaticSite;
-  let browser: TestBrowser;
-
-  beforeAll(async () => {
-    site = await rtcSite();
-    relay = await startTestRelay({ corsOrigins: [site.origin], rtc: { enabled: true } }, { logLevel: 'silent' });
-    browser = await launchChromium(RTC_FLAGS);
-  }, 90_000);
-  afterAll(async () => {
-    await browser?.close();
-    await relay?.dispose();
-    await site?.close();
-  });
+  const world = useRtcEdge();
 
   it('one size per direction, one rate, a left member\'s slot padded, Chromium discards padding, the leak meter at chance', async () => {
     const secret = [...randomBytes(32)];
@@ -113,13 +99,13 @@ describe.skipIf(SKIP_BROWSER)('Uniform audio through the WebRTC edge: speaking v
     };
     const slotOf = new Map<Name, string>();
     try {
-      expect((await observer.join(relay.url, room)).status).toBe(201);
+      expect((await observer.join(world.relay.url, room)).status).toBe(201);
       expect(forbiddenExtensions(observer.answer)).toEqual([]);
       await observer.connected();
       for (const name of NAMES) {
-        const page = await browser.open(`${site.origin}/index.html`);
+        const page = await world.browser.open(`${world.site.origin}/index.html`);
         pages.set(name, page);
-        await page.route(`${relay.url}/v1/rtc/rooms/**`, async (route: Route) => {
+        await page.route(`${world.relay.url}/v1/rtc/rooms/**`, async (route: Route) => {
           if (route.request().method() !== 'POST') return route.continue();
           const res = await route.fetch();
           let body = await res.text();
@@ -132,7 +118,7 @@ describe.skipIf(SKIP_BROWSER)('Uniform audio through the WebRTC edge: speaking v
           await route.fulfill({ response: res, body });
         });
         const before = new Set(observer.rosters.at(-1)?.slots.map((s) => s.mid) ?? []);
-        expect(await page.evaluate((o) => window.rtcJoin(o), { relay: relay.url, secret, slots: 3 })).toEqual({ ok: true });
+        expect(await page.evaluate((o) => window.rtcJoin(o), { relay: world.relay.url, secret, slots: 3 })).toEqual({ ok: true });
         await waitFor(() => (observer.rosters.at(-1)?.slots.length ?? 0) === before.size + 1, 10_000, `observer roster with ${name}`);
         slotOf.set(name, observer.rosters.at(-1)!.slots.find((s) => !before.has(s.mid))!.mid);
       }
@@ -161,7 +147,7 @@ describe.skipIf(SKIP_BROWSER)('Uniform audio through the WebRTC edge: speaking v
       const e2e0 = await e2eOf(pages.get('speaking')!, pages.get('silent')!);
       for (let k = 0; k < BLOCKS / 2; k++) await block(k % 2 === 0 ? 'speaking' : 'silent');
       await pages.get('leaver')!.evaluate(() => window.call.leave());
-      await waitFor(() => relay.rtc!.sessionCount === 3, 10_000, 'the relay closed the leaver\'s session');
+      await waitFor(() => world.relay.rtc!.sessionCount === 3, 10_000, 'the relay closed the leaver\'s session');
       for (let k = 0; k < BLOCKS / 2; k++) await block(k % 2 === 0 ? 'speaking' : 'silent');
       const [t1, t2, t3, t4] = [blocks[0]!.from, blocks[BLOCKS / 2 - 1]!.to, blocks[BLOCKS / 2]!.from, blocks[BLOCKS - 1]!.to];
       const e2e1 = await e2eOf(pages.get('speaking')!, pages.get('silent')!);

@@ -11,13 +11,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CallClient, ready } from '../../src/client/node.js';
+import { describe, expect, it } from 'vitest';
+import { CallClient } from '../../src/client/node.js';
 import { roomIdOf } from '../../src/client/call/e2e-keys.js';
 import { encodeBase64url } from '../../src/wire/b64url.js';
-import { startTestRelay, type TestRelay } from '../helpers/relay.js';
-import { SKIP_BROWSER, launchChromium, type StaticSite, type TestBrowser } from './harness.js';
-import { RTC_FLAGS, rtcSite } from './rtc-site.js';
+import { SKIP_BROWSER } from './harness.js';
+import { useRtcEdge } from './rtc-site.js';
 import { RawCellMember } from '../bridge/raw-cell-member.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- page functions run in the browser */
@@ -51,21 +50,7 @@ async function encodeTone(): Promise<number[][]> {
 }
 
 describe.skipIf(SKIP_BROWSER)('mixed room: RtcCall browsers on the edge and CallClients on UDP cells', () => {
-  let relay: TestRelay;
-  let site: StaticSite;
-  let browser: TestBrowser;
-
-  beforeAll(async () => {
-    await ready();
-    site = await rtcSite();
-    relay = await startTestRelay({ corsOrigins: [site.origin], rtc: { enabled: true }, media: { enabled: true } }, { logLevel: 'silent' });
-    browser = await launchChromium(RTC_FLAGS);
-  }, 90_000);
-  afterAll(async () => {
-    await browser?.close();
-    await relay?.dispose();
-    await site?.close();
-  });
+  const world = useRtcEdge({ media: { enabled: true } });
 
   it('2 browsers + 2 Node clients, one audio room: all 12 directed pairs deliver, opened end to end', async () => {
     const secret = randomBytes(32);
@@ -74,16 +59,16 @@ describe.skipIf(SKIP_BROWSER)('mixed room: RtcCall browsers on the edge and Call
     let talk: NodeJS.Timeout | undefined;
     try {
       for (let i = 0; i < 2; i++) {
-        const page = await browser.open(`${site.origin}/index.html`);
+        const page = await world.browser.open(`${world.site.origin}/index.html`);
         pages.push(page);
-        expect(await page.evaluate((o) => window.rtcJoin(o), { relay: relay.url, secret: [...secret], slots: 7 })).toEqual({ ok: true });
+        expect(await page.evaluate((o) => window.rtcJoin(o), { relay: world.relay.url, secret: [...secret], slots: 7 })).toEqual({ ok: true });
       }
       const tone = (await pages[0]!.evaluate(encodeTone)).map((f) => Uint8Array.from(f));
       const toneSizes = new Set(tone.map((f) => f.length));
       console.log(`tone: ${tone.length} Opus frames of ${[...toneSizes].join(',')} bytes`);
       expect(Math.max(...toneSizes)).toBeLessThanOrEqual(80);
 
-      for (let i = 0; i < 2; i++) calls.push(await CallClient.join({ relay: relay.url, callSecret: secret, profile: 'audio', transport: 'udp', packetBytes: 80 }));
+      for (let i = 0; i < 2; i++) calls.push(await CallClient.join({ relay: world.relay.url, callSecret: secret, profile: 'audio', transport: 'udp', packetBytes: 80 }));
       const heard = calls.map(() => new Map<number, number>()); // sender slot -> frames opened
       calls.forEach((c, i) => c.on('frame', (f) => heard[i]!.set(f.slot, (heard[i]!.get(f.slot) ?? 0) + 1)));
       // One frame per 20 ms of wall time: a late timer catches up (the client's send queue paces it out).
@@ -109,10 +94,10 @@ describe.skipIf(SKIP_BROWSER)('mixed room: RtcCall browsers on the edge and Call
           }),
         ),
       );
-      const core = relay.media!.core.stats;
-      const m = (name: string): number => relay.metric(name);
+      const core = world.relay.media!.core.stats;
+      const m = (name: string): number => world.relay.metric(name);
       console.log(
-        `relay (${relay.media!.dataPlane} data plane): bridge to_rtc ${m('xrelay_rtc_bridge_records_total{direction="to_rtc"}')}, to_cells ${m('xrelay_rtc_bridge_records_total{direction="to_cells"}')}, ` +
+        `relay (${world.relay.media!.dataPlane} data plane): bridge to_rtc ${m('xrelay_rtc_bridge_records_total{direction="to_rtc"}')}, to_cells ${m('xrelay_rtc_bridge_records_total{direction="to_cells"}')}, ` +
           `dropped ${['oversize', 'refused', 'bad_cell', 'unknown_slot', 'no_slot'].map((r) => `${r} ${m(`xrelay_rtc_bridge_dropped_total{reason="${r}"}`)}`).join(', ')}; ` +
           `cell core: missed ticks ${core.missedTicks}, queue drops ${core.queueDrops}, stale drops ${core.staleDrops}, external (JS behind) drops ${m('xrelay_media_ws_backpressure_drops_total')}`,
       );
@@ -154,13 +139,13 @@ describe.skipIf(SKIP_BROWSER)('mixed room: RtcCall browsers on the edge and Call
     let timer: NodeJS.Timeout | undefined;
     try {
       for (let i = 0; i < 2; i++) {
-        const page = await browser.open(`${site.origin}/index.html`);
+        const page = await world.browser.open(`${world.site.origin}/index.html`);
         pages.push(page);
-        expect(await page.evaluate((o) => window.rtcJoin(o), { relay: relay.url, secret: [...secret], slots: 7 })).toEqual({ ok: true });
+        expect(await page.evaluate((o) => window.rtcJoin(o), { relay: world.relay.url, secret: [...secret], slots: 7 })).toEqual({ ok: true });
       }
       const tone = (await pages[0]!.evaluate(encodeTone)).map((f) => Uint8Array.from(f));
-      call = await CallClient.join({ relay: relay.url, callSecret: secret, profile: 'audio', transport: 'udp', packetBytes: 80 });
-      raw = await RawCellMember.join(relay.url, roomIdOf(secret), 'audio');
+      call = await CallClient.join({ relay: world.relay.url, callSecret: secret, profile: 'audio', transport: 'udp', packetBytes: 80 });
+      raw = await RawCellMember.join(world.relay.url, roomIdOf(secret), 'audio');
       const max = raw.upBytes - 5;
       let n = 0;
       const t0 = performance.now();

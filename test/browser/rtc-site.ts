@@ -1,5 +1,8 @@
 /** The static site of the RTC browser tests: the page helper bundled with the SDK, and the worker beside it. */
-import { bundleSdk, staticSite, type StaticSite } from './harness.js';
+import sodium from 'libsodium-wrappers';
+import { afterAll, beforeAll } from 'vitest';
+import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { bundleSdk, launchChromium, staticSite, type StaticSite, type TestBrowser } from './harness.js';
 import type { RtcE2eReport } from '../../src/client/rtc/e2ee-engine.js';
 
 /** Fake devices, loopback candidates allowed (the pages keep only 127.0.0.1 ones), audio plays without a gesture. */
@@ -27,4 +30,31 @@ export interface PairStats {
   e2eA: RtcE2eReport;
   e2eB: RtcE2eReport | undefined;
   state: string[];
+}
+
+/** What the browser tests through the real edge share: the RTC site, a relay with the edge on that allows it, one Chromium. */
+export interface RtcEdgeWorld {
+  relay: TestRelay;
+  site: StaticSite;
+  browser: TestBrowser;
+}
+
+/**
+ * Starts that world before the describe block's tests and tears it down after (call it inside the
+ * block). `file` adds relay config (e.g. `{ media: { enabled: true } }` for mixed rooms).
+ */
+export function useRtcEdge(file: Record<string, unknown> = {}): RtcEdgeWorld {
+  const world = {} as RtcEdgeWorld;
+  beforeAll(async () => {
+    await sodium.ready;
+    world.site = await rtcSite();
+    world.relay = await startTestRelay({ corsOrigins: [world.site.origin], ...file, rtc: { enabled: true, ...((file.rtc as object) ?? {}) } }, { logLevel: 'silent' });
+    world.browser = await launchChromium(RTC_FLAGS);
+  }, 90_000);
+  afterAll(async () => {
+    await world.browser?.close();
+    await world.relay?.dispose();
+    await world.site?.close();
+  });
+  return world;
 }

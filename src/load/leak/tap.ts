@@ -32,7 +32,7 @@ export class UdpTap {
   private closed = false;
 
   constructor(
-    private readonly peer: { host: string; port: number },
+    private peer: { host: string; port: number },
     maxPackets = 1 << 16,
   ) {
     this.times = new Float64Array(maxPackets);
@@ -58,6 +58,11 @@ export class UdpTap {
     return { host: '127.0.0.1', port: this.front.address().port };
   }
 
+  /** Forward to another peer from now on (a WebRTC session learns the relay's port from the answer). */
+  retarget(peer: { host: string; port: number }): void {
+    this.peer = peer;
+  }
+
   private record(size: number, up: number): void {
     const i = this.n;
     if (i >= this.times.length) {
@@ -79,5 +84,40 @@ export class UdpTap {
     this.closed = true;
     this.front.close();
     this.back.close();
+  }
+}
+
+/**
+ * A trace filled by the kit itself (no socket): the relay-side view of a WebRTC sender, i.e. each
+ * RTP packet the relay forwarded from it (time and payload size) as one receiver got it.
+ * Preallocated like the tap's; past `maxPackets` it counts what it did not record.
+ */
+export class TraceRecorder {
+  private readonly times: Float64Array;
+  private readonly sizes: Uint16Array;
+  private readonly dirs: Uint8Array;
+  private n = 0;
+  private lost = 0;
+
+  constructor(maxPackets = 1 << 16) {
+    this.times = new Float64Array(maxPackets);
+    this.sizes = new Uint16Array(maxPackets);
+    this.dirs = new Uint8Array(maxPackets);
+  }
+
+  record(t: number, size: number, up: number): void {
+    const i = this.n;
+    if (i >= this.times.length) {
+      this.lost++;
+      return;
+    }
+    this.times[i] = t;
+    this.sizes[i] = size;
+    this.dirs[i] = up;
+    this.n = i + 1;
+  }
+
+  trace(): TapTrace {
+    return { t: this.times.subarray(0, this.n), size: this.sizes.subarray(0, this.n), up: this.dirs.subarray(0, this.n), count: this.n, unrecorded: this.lost };
   }
 }

@@ -17,6 +17,8 @@ export const SRTP_TAG_BYTES = 10;
 export class Sink {
   private readonly sock: Socket = createSocket('udp4');
   port = 0;
+  private closed = false;
+
   async start(): Promise<void> {
     this.sock.on('message', () => undefined);
     this.sock.on('error', () => undefined);
@@ -42,6 +44,8 @@ export class UnpaddedMirror {
     this.tap = new UdpTap({ host: '127.0.0.1', port: sinkPort }, maxPackets);
   }
 
+  private closed = false;
+
   async start(): Promise<void> {
     this.sock.on('error', () => undefined);
     this.target = await this.tap.start();
@@ -59,6 +63,8 @@ export class UnpaddedMirror {
   }
 
   close(): void {
+    if (this.closed) return; // a member whose join failed is closed then, and again with the run
+    this.closed = true;
     this.sock.close();
     this.tap.close();
   }
