@@ -127,6 +127,9 @@ describe.each(PLANES)('mixed room (%s data plane): WebRTC (werift) and cell clie
         }
       }
       expect([...sizesByCall[0]!]).toEqual([114]);
+      // Blind: what the relay forwarded (the RTP payloads, after SRTP) never holds a sender's
+      // plaintext: each frame is 60 bytes of its tag, and no 8-byte run of any tag appears.
+      for (const c of edge) for (const list of c.received.values()) for (const p of list) for (const t of all) expect(p.includes(Buffer.alloc(8, t))).toBe(false);
       // cell clients see the browsers as members of the cell roster
       for (const c of calls) expect(c.roster.length).toBe(4);
       expect(relay.metric('xrelay_rtc_bridge_records_total{direction="to_rtc"}')).toBeGreaterThan(0);

@@ -4,7 +4,8 @@
  * padded to one size inside the seal), and a werift member in this process sees the room exactly as
  * the relay forwards it. Checks: every browser opens and decodes every other browser's audio; the
  * forwarded audio payloads are one size whoever speaks, and none is an Opus frame in clear (an
- * SFrame header, never a TOC byte the relay could read); no browser's seal check trips.
+ * SFrame header, never a TOC byte the relay could read); no browser's seal check trips. And a
+ * video room of 3: every browser opens and decodes the others' sealed VP8, with a key frame on join.
  */
 import { randomBytes } from 'node:crypto';
 import type { Page } from 'playwright-core';
@@ -92,6 +93,44 @@ describe.skipIf(SKIP_BROWSER)('RtcCall (end-to-end sealed) through the real WebR
       for (const page of pages) await page.evaluate(() => window.call?.leave()).catch(() => undefined);
       observer.stopSending();
       await observer.pc.close();
+    }
+  }, 120_000);
+
+  it('3 browsers in a video room: each opens and decodes the two others\' sealed VP8, a key frame on join (PLI through the edge)', async () => {
+    const secret = [...randomBytes(32)];
+    const pages: Page[] = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        const page = await world.browser.open(`${world.site.origin}/index.html`);
+        pages.push(page);
+        expect(await page.evaluate((o) => window.rtcJoin(o), { relay: world.relay.url, secret, slots: 2, video: true })).toEqual({ ok: true });
+      }
+      for (const page of pages) {
+        for (let t = 0; t < 150 && (await page.evaluate(() => window.callLog.filter((e: any) => e[0] === 'member').length)) < 2; t++) await sleep(100);
+      }
+      await sleep(5000);
+      for (const [i, page] of pages.entries()) {
+        const r = await page.evaluate(async () => {
+          const video: any[] = [];
+          (await window.call.pc.getStats()).forEach((s: any) => {
+            if (s.type === 'inbound-rtp' && s.kind === 'video' && s.packetsReceived > 0) video.push({ frames: s.framesDecoded, keys: s.keyFramesDecoded, w: s.frameWidth, h: s.frameHeight });
+          });
+          return { log: window.callLog, e2e: await window.call.e2eStats(), video };
+        });
+        expect(r.e2e, `browser ${i} left the call: ${JSON.stringify(r.log)}`).toBeDefined();
+        console.log(`video browser ${i}: sealed ${r.e2e.send.video.sealed} video frames, opened ${r.e2e.recv.video.opened} (refused ${r.e2e.recv.video.rejected}); slots ${r.video.map((v: any) => `${v.frames} frames (${v.keys} key) ${v.w}x${v.h}`).join('; ')}`);
+        expect(r.log.some((e: any) => e[0] === 'closed')).toBe(false);
+        expect(r.video.length).toBe(2);
+        for (const v of r.video) {
+          expect(v.frames).toBeGreaterThan(10);
+          expect(v.keys).toBeGreaterThan(0);
+        }
+        expect(r.e2e.recv.video.opened).toBeGreaterThan(20);
+        expect(r.e2e.recv.video.rejected).toBe(0);
+      }
+      expect(world.relay.metric('xrelay_rtc_forwarded_packets_total{kind="video"}')).toBeGreaterThan(0);
+    } finally {
+      for (const page of pages) await page.evaluate(() => window.call?.leave()).catch(() => undefined);
     }
   }, 120_000);
 });
