@@ -83,8 +83,11 @@ describe('WebRTC edge downlink padding (werift clients)', () => {
         const r = rates(seen, from, to);
         console.log(`${name}: packets/s per slot ${[...all].map((m) => `${m}: ${(r.get(m) ?? 0).toFixed(1)}`).join(', ')}`);
         for (const m of all) {
-          expect(r.get(m) ?? 0).toBeGreaterThan(42); // 50/s; generous for timers on 2 shared cores
-          expect(r.get(m) ?? 0).toBeLessThan(58);
+          // 50/s. Generous for timers on 2 shared cores under CI load (the senders' timers too): what
+          // it tells apart is 0/s (an unpadded empty or stalled slot) and 100/s (padding beside media).
+          // The exact cadence is the sans-IO pacer's test (test/rtc/downlink-pacer.test.ts).
+          expect(r.get(m) ?? 0).toBeGreaterThan(35);
+          expect(r.get(m) ?? 0).toBeLessThan(65);
         }
       }
       // One size: payload + RTP padding = 115 on every packet of every slot, every one with the P bit.

@@ -1,7 +1,8 @@
-// SRTP replays at the WebRTC edge: a proxy in front of the relay records one member's SRTP
-// packets and sends 20 of them again on the same 5-tuple, plus one with a flipped tag byte. They
-// authenticate (werift keeps no replay list) but the edge's replay guard drops and counts them: the
-// other member receives no duplicate, and the session keeps working.
+// SRTP replays and forgeries at the WebRTC edge: a proxy in front of the relay records one member's
+// SRTP packets and sends 20 of them again on the same 5-tuple: they authenticate (werift keeps no
+// replay list) but the edge's replay guard drops and counts them. Then 3 copies with a flipped tag
+// byte (counted bad_tag) and 4 datagrams that are neither DTLS nor RTP (counted garbage). The other
+// member receives no duplicate and nothing forged, and the session keeps working.
 import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
@@ -52,10 +53,15 @@ describe('WebRTC edge: SRTP replays', () => {
       await sleep(300);
       const heard = b.received.get('1')!.length;
       for (const p of recorded.slice(5, 25)) up.send(p, relayPort, '127.0.0.1');
-      const forged = Buffer.from(recorded[10]!);
-      forged[forged.length - 1]! ^= 0xff;
-      up.send(forged, relayPort, '127.0.0.1');
+      for (const k of [10, 11, 12]) {
+        const forged = Buffer.from(recorded[k]!);
+        forged[forged.length - 1]! ^= 0xff;
+        up.send(forged, relayPort, '127.0.0.1');
+      }
+      for (const first of [0x05, 0x50, 0x7f, 0xff]) up.send(Buffer.concat([Buffer.from([first]), Buffer.alloc(40, 0x5a)]), relayPort, '127.0.0.1');
       await waitFor(() => relay.metric('xrelay_rtc_dropped_total{reason="replay"}') === 20, 5000, 'replays counted');
+      await waitFor(() => relay.metric('xrelay_rtc_dropped_total{reason="bad_tag"}') === 3, 5000, 'forged tags counted');
+      await waitFor(() => relay.metric('xrelay_rtc_dropped_total{reason="garbage"}') === 4, 5000, 'garbage counted');
       await sleep(300);
       const payloads = b.received.get('1')!.map((p) => p.toString());
       expect(payloads.length).toBe(heard);

@@ -25,7 +25,9 @@ import {
   usePLI,
   useREMB,
   useSdesMid,
+  SrtpAuthenticationError,
   type RTCDataChannel,
+  type RTCDtlsTransport,
   type RTCRtpTransceiver,
   type RtcpPacket,
 } from 'werift';
@@ -64,6 +66,10 @@ export interface PeerHooks {
   onClientMessage(): void;
   /** An authenticated uplink packet whose index was seen before (a replay) or is too old: dropped. */
   onReplay(): void;
+  /** An SRTP or SRTCP packet that did not authenticate (a bad tag: forged or corrupted): dropped by werift. */
+  onBadTag(): void;
+  /** A datagram on the session's transport that is neither DTLS nor RTP/RTCP (RFC 7983 §7): dropped by werift. */
+  onGarbage(): void;
 }
 
 /** Why werift refused to answer (negotiation failed): the route answers `bad_sdp`. */
@@ -184,7 +190,9 @@ export class PeerSession {
       this.slots.set(mid, { transceiver: t, source: -1, paced: undefined });
       midBySsrc.set(t.sender.ssrc, mid);
     }
-    uplinks[0]?.receiver.dtlsTransport.onRtcp.subscribe((packet: RtcpPacket) => {
+    const dtls = uplinks[0]?.receiver.dtlsTransport;
+    if (dtls !== undefined) countTransportDrops(dtls, hooks);
+    dtls?.onRtcp.subscribe((packet: RtcpPacket) => {
       const fb = (packet as { feedback?: { count?: number; mediaSsrc?: number; fir?: { ssrc: number }[] } }).feedback;
       const kind = fb === undefined ? undefined : isKeyframeRequest(packet.type, fb.count ?? -1);
       if (kind === 'pli') {
@@ -355,4 +363,47 @@ function shapeAnswer(sdp: string): string {
   const t = lines.findIndex((l) => l.startsWith('t='));
   lines.splice(t + 1, 0, 'a=ice-lite');
   return lines.join('\r\n');
+}
+
+interface Decryptor {
+  decrypt(data: Buffer): Buffer;
+}
+
+/**
+ * werift drops a packet whose SRTP/SRTCP tag does not verify, and a datagram that is neither DTLS
+ * nor media, without telling anyone; the edge counts both (issue 12: bad input is a counted drop).
+ * The SRTP sessions are made when DTLS completes (and again on a rekey), so the transport's `srtp`
+ * and `srtcp` fields get an accessor that wraps each session as it is set; what reaches the
+ * transport's data event is classified by its first byte (RFC 7983 §7: 20-63 DTLS, 128-191 RTP/RTCP;
+ * STUN never gets there, the ICE layer takes it).
+ */
+function countTransportDrops(dtls: RTCDtlsTransport, hooks: Pick<PeerHooks, 'onBadTag' | 'onGarbage'>): void {
+  const holder = dtls as unknown as Record<'srtp' | 'srtcp', Decryptor | undefined>;
+  for (const key of ['srtp', 'srtcp'] as const) {
+    let session = holder[key] === undefined ? undefined : countingBadTags(holder[key]!, hooks.onBadTag);
+    Object.defineProperty(holder, key, {
+      configurable: true,
+      get: () => session,
+      set: (next: Decryptor | undefined) => {
+        session = next === undefined ? undefined : countingBadTags(next, hooks.onBadTag);
+      },
+    });
+  }
+  dtls.iceTransport.connection.onData.subscribe((data: Buffer) => {
+    const b = data[0] ?? 0;
+    if (!(b >= 20 && b <= 63) && !(b >= 128 && b <= 191)) hooks.onGarbage();
+  });
+}
+
+function countingBadTags(session: Decryptor, onBadTag: () => void): Decryptor {
+  const decrypt = session.decrypt.bind(session);
+  session.decrypt = (data) => {
+    try {
+      return decrypt(data);
+    } catch (err) {
+      if (err instanceof SrtpAuthenticationError) onBadTag();
+      throw err; // werift drops it
+    }
+  };
+  return session;
 }

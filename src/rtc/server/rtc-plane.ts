@@ -209,6 +209,8 @@ export function startRtcPlane(ctx: PlaneContext, advertisedHost: string): RtcPla
         },
         onClientMessage: () => c.drops.client_message++,
         onReplay: () => c.drops.replay++,
+        onBadTag: () => c.drops.bad_tag++,
+        onGarbage: () => c.drops.garbage++,
       });
     } catch (err) {
       await closeSession(e, 'failed');
