@@ -77,19 +77,24 @@ async function measure(relay: RelayProcess, name: string, counter: string, sent:
   return { name, seconds, packetsPerSec: forwarded / seconds, cpuUsPerPacket: (c1 - c0) / Math.max(1, forwarded), offered: (s1 - s0) * (roomSize - 1), forwarded };
 }
 
+/** `members` werift members in rooms of `roomSize`, joined through the edge and connected (into `clients`, so the caller can leave them). */
+async function joinRooms(relay: RelayProcess, clients: EdgeClient[]): Promise<void> {
+  for (let r = 0; r < members / roomSize; r++) {
+    const room = roomId();
+    for (let m = 0; m < roomSize; m++) {
+      const c = new EdgeClient(roomSize - 1);
+      clients.push(c);
+      const res = await c.join(relay.url, room, 'audio');
+      if (res.status !== 201) throw new Error(`rtc join: ${res.status} ${res.body}`);
+    }
+  }
+  await Promise.all(clients.map((c) => c.connected()));
+}
+
 async function rtcPhase(relay: RelayProcess): Promise<Result> {
   const clients: EdgeClient[] = [];
   try {
-    for (let r = 0; r < members / roomSize; r++) {
-      const room = roomId();
-      for (let m = 0; m < roomSize; m++) {
-        const c = new EdgeClient(roomSize - 1);
-        clients.push(c);
-        const res = await c.join(relay.url, room, 'audio');
-        if (res.status !== 201) throw new Error(`rtc join: ${res.status} ${res.body}`);
-      }
-    }
-    await Promise.all(clients.map((c) => c.connected()));
+    await joinRooms(relay, clients);
     clients.forEach((c, i) => c.startSending(`m${i}`, payload));
     return await measure(relay, 'rtc (werift, SRTP per hop)', 'xrelay_rtc_forwarded_packets_total', () => clients.reduce((n, c) => n + c.sentPackets, 0));
   } finally {
@@ -104,16 +109,7 @@ async function rtcPhase(relay: RelayProcess): Promise<Result> {
 async function padPhase(relay: RelayProcess): Promise<Result> {
   const clients: EdgeClient[] = [];
   try {
-    for (let r = 0; r < members / roomSize; r++) {
-      const room = roomId();
-      for (let m = 0; m < roomSize; m++) {
-        const c = new EdgeClient(roomSize - 1);
-        clients.push(c);
-        const res = await c.join(relay.url, room, 'audio');
-        if (res.status !== 201) throw new Error(`rtc join: ${res.status} ${res.body}`);
-      }
-    }
-    await Promise.all(clients.map((c) => c.connected()));
+    await joinRooms(relay, clients);
     // What is owed: 50 per second per slot (measure() multiplies by the room's fan-out, roomSize - 1 slots per member).
     return await measure(relay, 'rtc padding only (pacer)', 'xrelay_rtc_padding_packets_total', () => (members * 50 * performance.now()) / 1000);
   } finally {

@@ -2,27 +2,17 @@
 // answer is 201 or 400 bad_sdp, never 500; the accepted ones (made-up ICE credentials, nothing
 // connects) are freed by the connect timeout. A fixed seed keeps the run reproducible.
 import { describe, expect, it } from 'vitest';
+import { seededRng } from '../../src/load/rng.js';
 import { startTestRelay } from '../helpers/relay.js';
 import { offerFixture } from './offer-fixture.js';
 import { roomId, waitFor } from '../../loadtest/rtc/edge-client.js';
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('WebRTC edge: mutated offers', () => {
   it('answers 201 or bad_sdp, never 500; accepted sessions that never connect are freed', async () => {
     const relay = await startTestRelay({ rtc: { enabled: true, joinBurst: 100_000, maxSessionsPerAddress: 10_000, connectTimeoutMs: 500 } });
     const seed = 20261130;
-    const rand = prng(seed);
+    const rand = seededRng(seed);
     const results = new Map<string, number>();
     try {
       for (const video of [false, true]) {
