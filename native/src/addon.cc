@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 
+#include "env_cleanup.h"
 #include "cell_core.h"
 #include "udp_io.h"
 
@@ -102,12 +103,13 @@ class NativeCore : public Napi::ObjectWrap<NativeCore> {
       return;
     }
     core_.reset(new CellCore(std::move(o)));
-    env.AddCleanupHook([this]() { StopIo(); });
+    cleanup_.Add(env, [this]() { StopIo(); });
   }
 
   ~NativeCore() override { StopIo(); }
 
  private:
+  EnvCleanup cleanup_;  // removes the hook when the object goes (after the destructor stopped the I/O)
   double Now(const Napi::Value& v) const {
     const double t = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
     return std::isnan(t) ? MonotonicMs() : t;

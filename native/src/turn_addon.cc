@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 
+#include "env_cleanup.h"
 #include "turn_forward.h"
 #include "turn_io.h"
 
@@ -70,12 +71,13 @@ class NativeTurn : public Napi::ObjectWrap<NativeTurn> {
     }
     size_t n;
     fwd_.reset(new TurnForwarder(TurnBytes(info[0], &n)));
-    env.AddCleanupHook([this]() { Stop(); });
+    cleanup_.Add(env, [this]() { Stop(); });
   }
 
   ~NativeTurn() override { Stop(); }
 
  private:
+  EnvCleanup cleanup_;  // removes the hook when the object goes (after the destructor stopped the I/O)
   // add(id, clientIp, clientPort, relayFamily 4|6) -> bool (deterministic mode: no socket)
   Napi::Value AddJs(const Napi::CallbackInfo& info) {
     TurnAddr c;
