@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   bad_challenge: 401,
   challenge_reused: 401,
   unknown_provider: 400,
+  push_targets_full: 507,
   auth_timeout: 408,
   // envelope sockets (post and reader WebSockets): resource bounds
   too_many_sockets: 429,

@@ -23,7 +23,7 @@ const seconds = arg('seconds', 5);
 const concurrency = arg('concurrency', 64);
 const size = arg('size', 1024);
 const mailboxCount = arg('mailboxes', 1000);
-const limits: StoreLimits = { mailboxMaxCount: 1e9, mailboxMaxBytes: 1e15, storeMaxBytes: 1e15 };
+const limits: StoreLimits = { mailboxMaxCount: 1e9, mailboxMaxBytes: 1e15, storeMaxBytes: 1e15, pushMaxTargets: 1e9 };
 const redisBase = { cluster: false, username: '', password: '', tls: false, tlsCaFile: '', keyPrefix: 'xr:', durability: 'aof', waitReplicas: 1, waitTimeoutMs: 1000, resyncIntervalSec: 10, assumeDurable: false } as const;
 
 interface Result {

@@ -37,6 +37,7 @@ export const envelopeOptions = {
   wakeRetries: field.int('Retries of a failed push wake, with exponential backoff from wakeRetryBaseMs.', 4, { min: 0, max: 20 }),
   wakeRetryBaseMs: field.int('Delay before the first retry of a failed push wake; doubles on each retry.', 1000, { min: 1 }),
   wakeMaxPending: field.int('Most push wakes in progress at once (a request out or a retry waiting); past it new wakes are dropped and counted (xrelay_wakes_total{result="dropped"}).', 1024, { min: 1 }),
+  pushMaxTargets: field.int('Most push targets the relay keeps (one per mailbox; an app re-registering its own mailbox always succeeds). Past it, a registration for another mailbox is refused 507 push_targets_full until targets expire (pushTargetTtlSec): mailbox keys cost nothing to make, so without a cap registrations could fill the disk.', 1_000_000, { min: 1 }),
   pushTargetTtlSec: field.int('Seconds a registered push target is kept after its last registration (apps re-register as they reconnect); then it is deleted, so targets registered for throwaway keys do not pile up on disk.', 30 * DAY_SEC, { min: 60 }),
   webhookUrl: field.string('URL the `webhook` push provider POSTs wakes to; empty disables the provider.', ''),
 } as const;

@@ -13,7 +13,7 @@ import { envelopeArrivalMs } from '../../src/wire/envelope-protocol.js';
 import { type RedisCluster, type RedisProcess, startRedis, startRedisCluster } from '../helpers/redis-server.js';
 import { redisOptions } from '../helpers/redis-store.js';
 
-const LIMITS: StoreLimits = { mailboxMaxCount: 1000, mailboxMaxBytes: 1 << 20, storeMaxBytes: 1 << 30 };
+const LIMITS: StoreLimits = { mailboxMaxCount: 1000, mailboxMaxBytes: 1 << 20, storeMaxBytes: 1 << 30, pushMaxTargets: 1_000_000 };
 const T0 = Date.parse('2026-06-01T00:00:00Z');
 const DAY = 86_400_000;
 

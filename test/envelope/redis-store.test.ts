@@ -17,7 +17,7 @@ import { RedisEnvelopeStore } from '../../src/envelope/store/redis-store.js';
 import { freePort, type RedisCluster, type RedisProcess, startRedis, startRedisCluster } from '../helpers/redis-server.js';
 import { flushAll, redisOptions } from '../helpers/redis-store.js';
 
-const LIMITS: StoreLimits = { mailboxMaxCount: 10_000, mailboxMaxBytes: 64 << 20, storeMaxBytes: 1 << 30 };
+const LIMITS: StoreLimits = { mailboxMaxCount: 10_000, mailboxMaxBytes: 64 << 20, storeMaxBytes: 1 << 30, pushMaxTargets: 1_000_000 };
 const T0 = Date.parse('2026-06-01T00:00:00Z');
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
@@ -75,6 +75,13 @@ describe('Redis envelope store: privacy', () => {
           }
         } else if (key === 'xr:{global}:u') {
           expect(Object.keys(await c.hgetall(key)).sort()).toEqual(['b', 'c']);
+        } else if (key === 'xr:{global}:p') {
+          // the push-target cap's index: mailbox ids (as in the keys) and expiry times, nothing else
+          const z = await c.zrange(key, '0', '-1', 'WITHSCORES');
+          for (let k = 0; k < z.length; k += 2) {
+            expect(tags.has(z[k]!)).toBe(true);
+            expect(Math.abs(Number(z[k + 1]) - Date.now() - 3_600_000)).toBeLessThan(60_000);
+          }
         } else {
           expect(key).toMatch(/^xr:\{exp-\d+\}$/);
           const z = await c.zrangeBuffer(key, '0', '-1', 'WITHSCORES');
@@ -101,11 +108,11 @@ describe('Redis envelope store: privacy', () => {
         bodies.add(b.toString('hex'));
         await store.put(m, b, T0 + k * 10 + j);
       }
-      if (k % 3 === 0) await store.setPushTarget(m, { provider: 'webhook', token: `device-${k}` }, Date.now() + 3_600_000);
+      if (k % 3 === 0) await store.setPushTarget(m, { provider: 'webhook', token: `device-${k}` }, Date.now() + 3_600_000, Date.now());
     }
     await store.ack(mailboxes[0]!, (await store.list(mailboxes[0]!, undefined, 10)).map((e) => e.id));
-    // 11 mailboxes x (ids, bodies, usage) + 4 push targets + global + at least one index shard
-    expect(await auditKeys(ports, mailboxes, bodies)).toBeGreaterThanOrEqual(11 * 3 + 4 + 1 + 1);
+    // 11 mailboxes x (ids, bodies, usage) + 4 push targets + global + push index + at least one expiry index shard
+    expect(await auditKeys(ports, mailboxes, bodies)).toBeGreaterThanOrEqual(11 * 3 + 4 + 1 + 1 + 1);
     await store.close();
   });
 });

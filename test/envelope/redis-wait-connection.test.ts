@@ -11,7 +11,7 @@ import { RedisEnvelopeStore } from '../../src/envelope/store/redis-store.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 import { redisOptions } from '../helpers/redis-store.js';
 
-const LIMITS = { mailboxMaxCount: 1000, mailboxMaxBytes: 1 << 20, storeMaxBytes: 1 << 30 };
+const LIMITS = { mailboxMaxCount: 1000, mailboxMaxBytes: 1 << 20, storeMaxBytes: 1 << 30, pushMaxTargets: 1_000_000 };
 const WAIT_MS = 500;
 const PUTS = 10;
 

@@ -100,7 +100,7 @@ describe('ChallengeBook', () => {
 
 describe('UsageTracker', () => {
   it('enforces per-mailbox count and bytes and the global cap; release undoes a reservation', () => {
-    const u = new UsageTracker({ mailboxMaxCount: 2, mailboxMaxBytes: 1000, storeMaxBytes: 1500 });
+    const u = new UsageTracker({ mailboxMaxCount: 2, mailboxMaxBytes: 1000, storeMaxBytes: 1500, pushMaxTargets: 1 });
     u.reserve('a', 400);
     u.reserve('a', 400);
     expect(() => u.reserve('a', 1)).toThrow(expect.objectContaining({ code: 'mailbox_full' }));

@@ -19,7 +19,7 @@ export interface StoreBackend {
 }
 
 const T0 = Date.parse('2026-06-01T00:00:00Z');
-const WIDE: StoreLimits = { mailboxMaxCount: 10_000, mailboxMaxBytes: 64 << 20, storeMaxBytes: 1 << 30 };
+const WIDE: StoreLimits = { mailboxMaxCount: 10_000, mailboxMaxBytes: 64 << 20, storeMaxBytes: 1 << 30, pushMaxTargets: 1_000_000 };
 
 const mailbox = (): Buffer => randomBytes(32);
 const body = (n: number, fill = randomBytes(1)[0]!): Buffer => Buffer.alloc(n, fill);
@@ -156,8 +156,8 @@ export function describeStoreContract(name: string, backend: () => StoreBackend)
       const m = mailbox();
       const hour = Date.now() + 3_600_000;
       expect(await s.getPushTarget(m, Date.now())).toBeUndefined();
-      await s.setPushTarget(m, { provider: 'webhook', token: 'tok-1' }, hour);
-      await s.setPushTarget(m, { provider: 'webhook', token: 'tok-2' }, hour);
+      await s.setPushTarget(m, { provider: 'webhook', token: 'tok-1' }, hour, Date.now());
+      await s.setPushTarget(m, { provider: 'webhook', token: 'tok-2' }, hour, Date.now());
       expect(await s.getPushTarget(m, Date.now())).toEqual({ provider: 'webhook', token: 'tok-2' });
       expect(await s.getPushTarget(mailbox(), Date.now())).toBeUndefined();
     });
@@ -166,10 +166,10 @@ export function describeStoreContract(name: string, backend: () => StoreBackend)
       const s = await start();
       const [gone, kept, renewed] = [mailbox(), mailbox(), mailbox()];
       const soon = Date.now() + 150; // real time: Redis expires keys by its own clock
-      await s.setPushTarget(gone, { provider: 'webhook', token: 'gone' }, soon);
-      await s.setPushTarget(kept, { provider: 'webhook', token: 'kept' }, Date.now() + 3_600_000);
-      await s.setPushTarget(renewed, { provider: 'webhook', token: 'renewed' }, soon);
-      await s.setPushTarget(renewed, { provider: 'webhook', token: 'renewed' }, Date.now() + 3_600_000);
+      await s.setPushTarget(gone, { provider: 'webhook', token: 'gone' }, soon, Date.now());
+      await s.setPushTarget(kept, { provider: 'webhook', token: 'kept' }, Date.now() + 3_600_000, Date.now());
+      await s.setPushTarget(renewed, { provider: 'webhook', token: 'renewed' }, soon, Date.now());
+      await s.setPushTarget(renewed, { provider: 'webhook', token: 'renewed' }, Date.now() + 3_600_000, Date.now());
       await new Promise((r) => setTimeout(r, 300));
       expect(await s.getPushTarget(gone, Date.now())).toBeUndefined();
       await s.expirePushTargets(Date.now());
@@ -178,11 +178,35 @@ export function describeStoreContract(name: string, backend: () => StoreBackend)
       expect(await s.getPushTarget(renewed, Date.now())).toEqual({ provider: 'webhook', token: 'renewed' });
     });
 
+    it('caps push targets: a new mailbox past pushMaxTargets is push_targets_full; a re-registration is not; an expired one frees its place', async () => {
+      const s = await start({ ...WIDE, pushMaxTargets: 3 });
+      const target = { provider: 'webhook', token: 't' };
+      const hour = Date.now() + 3_600_000;
+      const [brief, kept] = [mailbox(), mailbox()];
+      await s.setPushTarget(brief, target, Date.now() + 150, Date.now());
+      await s.setPushTarget(kept, target, hour, Date.now());
+      // Concurrent first registrations (on two nodes when the backend is shared) never overshoot the cap.
+      const other = backend().shared ? await open({ ...WIDE, pushMaxTargets: 3 }) : s;
+      const racers = Array.from({ length: 8 }, () => mailbox());
+      const codes = await Promise.all(racers.map((m, k) => codeOf((k % 2 === 0 ? s : other).setPushTarget(m, target, hour, Date.now()))));
+      expect(codes.filter((c) => c === 'ok')).toHaveLength(1);
+      expect(codes.filter((c) => c === 'push_targets_full')).toHaveLength(7);
+      expect(await codeOf(s.setPushTarget(kept, { provider: 'webhook', token: 'new device' }, hour, Date.now()))).toBe('ok');
+      expect(await s.getPushTarget(kept, Date.now())).toEqual({ provider: 'webhook', token: 'new device' });
+      const late = mailbox();
+      expect(await codeOf(s.setPushTarget(late, target, hour, Date.now()))).toBe('push_targets_full');
+      expect(await s.getPushTarget(late, Date.now())).toBeUndefined();
+      await new Promise((r) => setTimeout(r, 300));
+      await s.expirePushTargets(Date.now());
+      expect(await codeOf(s.setPushTarget(late, target, hour, Date.now()))).toBe('ok');
+      expect(await s.getPushTarget(late, Date.now())).toEqual(target);
+    });
+
     it('keeps data, usage and id order across close and reopen; a closed store refuses', async () => {
       const s = await start({ ...WIDE, mailboxMaxCount: 3 });
       const m = mailbox();
       const ids = [await s.put(m, body(256), T0), await s.put(m, body(1024), T0 + 1)];
-      await s.setPushTarget(m, { provider: 'webhook', token: 't' }, Date.now() + 3_600_000);
+      await s.setPushTarget(m, { provider: 'webhook', token: 't' }, Date.now() + 3_600_000, Date.now());
       await s.close();
       expect(await codeOf(s.put(m, body(256), T0))).toBe('store_unavailable');
       const r = await open({ ...WIDE, mailboxMaxCount: 3 });

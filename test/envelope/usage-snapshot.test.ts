@@ -12,7 +12,7 @@ import { LmdbEnvelopeStore } from '../../src/envelope/store/lmdb-store.js';
 import { decodeUsageSnapshot, encodeUsageSnapshot } from '../../src/envelope/store/usage-snapshot.js';
 import { tempDir } from '../helpers/relay.js';
 
-const limits = { mailboxMaxCount: 5, mailboxMaxBytes: 1_000_000, storeMaxBytes: 10_000_000 };
+const limits = { mailboxMaxCount: 5, mailboxMaxBytes: 1_000_000, storeMaxBytes: 10_000_000, pushMaxTargets: 10 };
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 

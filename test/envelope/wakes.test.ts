@@ -66,6 +66,23 @@ describe('wakes', () => {
     expect(relay.metric('xrelay_wakes_total{result="sent"}')).toBe(1);
   });
 
+  it('push_targets_full past envelope.pushMaxTargets: the registration is refused, the reader keeps its socket and its envelopes; its own re-registration passes', async () => {
+    hook = await startHook();
+    relay = await startTestRelay({ envelope: { webhookUrl: hook.url, pushMaxTargets: 1 } });
+    const first = await registered(relay, 'first-device');
+    const keys = await generateMailboxKeys();
+    const second = new MailboxReader({ relayUrl: relay.url, keys });
+    await second.connect();
+    const refused = await second.registerPush('webhook', 'second-device').then(() => 'ok', (err: { code: string }) => err.code);
+    expect(refused).toBe('push_targets_full');
+    await first.reader.registerPush('webhook', 'first-device-renewed'); // a re-registration is never refused
+    const got = new Promise<string>((resolve) => second.once('envelope', (e) => resolve(e.id)));
+    await postEnvelope(relay.url, keys.mailboxId, new Uint8Array(256));
+    expect(await got).toMatch(/./); // the refused reader still reads
+    first.reader.close();
+    second.close();
+  });
+
   it('retries a failing provider with backoff, then succeeds', async () => {
     hook = await startHook([500, 503]);
     relay = await startTestRelay({ envelope: { webhookUrl: hook.url, wakeRetries: 3, wakeRetryBaseMs: 20 } });

@@ -125,7 +125,7 @@ export class MailboxReader extends TypedEmitter<ReaderEvents> {
     } else if (msg.type === 'push_registered') this.pushWaiters.shift()?.resolve();
     else if (msg.type === 'error') {
       const code = String(msg.code) as ClientErrorCode;
-      if (code === 'unknown_provider') this.pushWaiters.shift()?.reject(new XrelayClientError(code, `${code}: ${String(msg.message)}`));
+      if (code === 'unknown_provider' || code === 'push_targets_full') this.pushWaiters.shift()?.reject(new XrelayClientError(code, `${code}: ${String(msg.message)}`));
       else refuse(code);
       this.emit('problem', { code, message: String(msg.message) });
     }

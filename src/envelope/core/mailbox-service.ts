@@ -92,7 +92,8 @@ export class MailboxService {
   async registerPush(mailbox: Uint8Array, provider: string, token: string): Promise<void> {
     if (!this.deps.wakes.hasProvider(provider)) this.reject('unknown_provider', `no push provider "${provider}" is configured`);
     // Each registration (apps re-register as they reconnect) keeps the target for pushTargetTtlSec more.
-    await this.requireStore().setPushTarget(mailbox, { provider, token }, this.deps.now() + this.deps.config.pushTargetTtlSec * 1000);
+    const now = this.deps.now();
+    await this.requireStore().setPushTarget(mailbox, { provider, token }, now + this.deps.config.pushTargetTtlSec * 1000, now);
   }
 
   /** Adds an authenticated reader (the notifier's policy decides whom it replaces past the cap). */

@@ -225,7 +225,8 @@ export class ReaderSocket implements MailboxReader {
       await this.deps.service.registerPush(this.mailbox!, target.provider, target.token);
       this.sendJson({ type: 'push_registered' });
     } catch (err) {
-      if (err instanceof RelayError && err.code === 'unknown_provider') return this.sendJson(err.toJSON().error, 'error');
+      // Refusals of this registration only: the reader keeps its socket.
+      if (err instanceof RelayError && (err.code === 'unknown_provider' || err.code === 'push_targets_full')) return this.sendJson(err.toJSON().error, 'error');
       this.fail(err instanceof RelayError ? err : new RelayError('store_unavailable', 'storing the push target failed'));
     }
   }

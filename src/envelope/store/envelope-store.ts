@@ -20,6 +20,8 @@ export interface StoreLimits {
   mailboxMaxCount: number;
   mailboxMaxBytes: number;
   storeMaxBytes: number;
+  /** Most push targets kept (one per mailbox); a new mailbox's registration past it is `push_targets_full`. */
+  pushMaxTargets: number;
 }
 
 export interface EnvelopeStore {
@@ -34,8 +36,12 @@ export interface EnvelopeStore {
   ack(mailbox: Uint8Array, ids: readonly Uint8Array[]): Promise<number>;
   /** Deletes every envelope that arrived before `cutoffMs`; resolves with the count deleted. */
   expire(cutoffMs: number): Promise<number>;
-  /** Stores the mailbox's push target until `expiresAtMs` (a new registration replaces it and its expiry). */
-  setPushTarget(mailbox: Uint8Array, target: PushTarget, expiresAtMs: number): Promise<void>;
+  /**
+   * Stores the mailbox's push target until `expiresAtMs` (a new registration replaces it and its
+   * expiry). Rejects with `push_targets_full` when the mailbox has none and `pushMaxTargets` are
+   * kept (expired targets not yet swept count until `nowMs` passes them).
+   */
+  setPushTarget(mailbox: Uint8Array, target: PushTarget, expiresAtMs: number, nowMs: number): Promise<void>;
   /** The mailbox's push target, or undefined when there is none or it expired (by `nowMs`). */
   getPushTarget(mailbox: Uint8Array, nowMs: number): Promise<PushTarget | undefined>;
   /** Deletes push targets expired by `nowMs` (a backend whose keys expire by themselves does nothing); resolves with the count. */

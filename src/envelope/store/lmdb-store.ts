@@ -43,7 +43,7 @@ export class LmdbEnvelopeStore implements EnvelopeStore {
     private readonly expiryIndex: BinDb,
     private readonly push: Database<Buffer, string>,
     private readonly meta: Database<Buffer, string>,
-    limits: StoreLimits,
+    private readonly limits: StoreLimits,
   ) {
     this.usage = new UsageTracker(limits);
   }
@@ -215,11 +215,28 @@ export class LmdbEnvelopeStore implements EnvelopeStore {
     return body;
   }
 
+  /**
+   * A mailbox's first target counts against `pushMaxTargets`: targets stored (expired ones until the
+   * sweep removes them) plus first registrations still being written, so concurrent ones cannot overshoot.
+   */
   async setPushTarget(mailbox: Uint8Array, target: PushTarget, expiresAtMs: number): Promise<void> {
     this.assertOpen();
-    const record: StoredPushTarget = { provider: target.provider, token: target.token, expiresAtMs };
-    await this.push.put(Buffer.from(mailbox).toString('base64url'), Buffer.from(JSON.stringify(record)));
+    const key = Buffer.from(mailbox).toString('base64url');
+    const record = Buffer.from(JSON.stringify({ provider: target.provider, token: target.token, expiresAtMs } satisfies StoredPushTarget));
+    if (this.push.getBinary(key) !== undefined) return void (await this.push.put(key, record));
+    if ((this.push.getStats() as { entryCount: number }).entryCount + this.pushAdding >= this.limits.pushMaxTargets) {
+      throw new RelayError('push_targets_full', 'the relay keeps as many push targets as it may; registrations of new mailboxes wait for targets to expire');
+    }
+    this.pushAdding++;
+    try {
+      await this.push.put(key, record);
+    } finally {
+      this.pushAdding--;
+    }
   }
+
+  /** First registrations being written (see setPushTarget). */
+  private pushAdding = 0;
 
   async getPushTarget(mailbox: Uint8Array, nowMs: number): Promise<PushTarget | undefined> {
     this.assertOpen();

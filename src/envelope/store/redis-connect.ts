@@ -13,7 +13,7 @@
 import { Cluster, type Redis } from 'ioredis';
 import { createRedisClient, type RedisClient, type RedisStoreOptions } from '../../redis/redis-client.js';
 import { RelayError } from '../../errors.js';
-import { ACK_LUA, ADJUST_LUA, CLAIM_LUA, EXPIRE_LUA, LIST_LUA, PUT_LUA, PUT_ONE_LUA, REINDEX_LUA, RELEASE_LUA, RESERVE_LUA } from './redis-scripts.js';
+import { ACK_LUA, ADJUST_LUA, CLAIM_LUA, EXPIRE_LUA, LIST_LUA, PUSH_ADMIT_LUA, PUT_LUA, PUT_ONE_LUA, REINDEX_LUA, RELEASE_LUA, RESERVE_LUA } from './redis-scripts.js';
 
 export { createRedisClient, type RedisClient, type RedisClientExtras, type RedisStoreOptions } from '../../redis/redis-client.js';
 
@@ -26,6 +26,7 @@ const SCRIPTS = {
   xrExpire: { lua: EXPIRE_LUA, numberOfKeys: 3 },
   xrExpireOne: { lua: EXPIRE_LUA, numberOfKeys: 4 },
   xrReserve: { lua: RESERVE_LUA, numberOfKeys: 1 },
+  xrPushAdmit: { lua: PUSH_ADMIT_LUA, numberOfKeys: 1 },
   xrAdjust: { lua: ADJUST_LUA, numberOfKeys: 1 },
   xrClaim: { lua: CLAIM_LUA, numberOfKeys: 1 },
   xrRelease: { lua: RELEASE_LUA, numberOfKeys: 1 },

@@ -160,6 +160,19 @@ local nb = redis.call('HINCRBY', KEYS[1], 'b', ARGV[1])
 local nc = redis.call('HINCRBY', KEYS[1], 'c', 1)
 return {1, nc, nb}`;
 
+/**
+ * KEYS: the push-target index (sorted set: mailbox id -> the target's expiry ms). ARGV: mailbox id,
+ * expiry ms, now ms, cap. Drops the expired entries, then admits the mailbox when it is already in
+ * (a re-registration) or the index holds fewer than `cap`. Returns 1 admitted, 0 refused.
+ */
+export const PUSH_ADMIT_LUA = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return 1`;
+
 /** KEYS: the global usage hash. ARGV: count delta, bytes delta. Returns {count, bytes}. */
 export const ADJUST_LUA = `
 local c = redis.call('HINCRBY', KEYS[1], 'c', ARGV[1])

@@ -9,6 +9,7 @@
  *   {<mailbox b64url>}:u   hash c (count), b (bytes): the mailbox quota, removed when it empties
  *   {<mailbox b64url>}:p   push target (JSON provider + token), as in LMDB
  *   {global}:u             hash c, b: store-wide count and bytes (the global byte cap, stats())
+ *   {global}:p             sorted set mailbox id -> push target expiry ms (the push-target cap)
  *   {exp-0..15}            expiry index shards: sorted set mailbox id -> its oldest arrival ms
  * A mailbox's keys share one slot, so put/list/ack/expire of a mailbox are each ONE atomic script,
  * and mailbox quotas hold across nodes. The global counter and the index shards live in other
@@ -43,6 +44,7 @@ interface Scripts {
   xrExpireBuffer(i: string, b: string, u: string, cutoff: Buffer, limit: number): Promise<[number, number, Buffer, number, number]>;
   xrExpireOneBuffer(i: string, b: string, u: string, g: string, cutoff: Buffer, limit: number): Promise<[number, number, Buffer, number, number]>;
   xrReserve(g: string, bytes: number, cap: number): Promise<[number, number, number]>;
+  xrPushAdmit(index: string, mailbox: string, expiresAtMs: number, nowMs: number, cap: number): Promise<number>;
   xrAdjust(g: string, count: number, bytes: number): Promise<[number, number]>;
   xrClaimBuffer(shard: string, cutoff: number, lease: number, limit: number): Promise<Buffer[]>;
   xrRelease(shard: string, mailbox: Buffer, lease: number): Promise<number>;
@@ -58,6 +60,7 @@ export class RedisEnvelopeStore implements EnvelopeStore {
   private readonly ids = new EnvelopeIdGenerator();
   private readonly scripts: Scripts;
   private readonly globalKey: string;
+  private readonly pushIndexKey: string;
   private totals = { envelopes: 0, bytes: 0 };
   private closed = false;
   private readonly refresh: NodeJS.Timeout;
@@ -76,6 +79,7 @@ export class RedisEnvelopeStore implements EnvelopeStore {
   ) {
     this.scripts = client as unknown as Scripts;
     this.globalKey = `${opts.keyPrefix}{global}:u`;
+    this.pushIndexKey = `${opts.keyPrefix}{global}:p`;
     // stats() is synchronous; other nodes' writes show up on the next refresh.
     this.refresh = setInterval(() => void this.refreshStats().catch(() => {}), STATS_REFRESH_MS).unref();
   }
@@ -240,10 +244,18 @@ export class RedisEnvelopeStore implements EnvelopeStore {
     return count;
   }
 
-  /** Redis expires the key itself (PXAT), so expirePushTargets has nothing to do. */
-  async setPushTarget(mailbox: Uint8Array, target: PushTarget, expiresAtMs: number): Promise<void> {
+  /**
+   * Redis expires the key itself (PXAT), so expirePushTargets has nothing to do. The cap
+   * (`pushMaxTargets`) is kept by an index in the global slot, trimmed of expired entries on each
+   * registration; admitted first, so a target never exists outside it (a failed SET leaves an
+   * entry that expires).
+   */
+  async setPushTarget(mailbox: Uint8Array, target: PushTarget, expiresAtMs: number, nowMs: number): Promise<void> {
     this.assertOpen();
-    await this.call(this.client.set(this.mailboxKeys(mailbox)[3], JSON.stringify({ provider: target.provider, token: target.token }), 'PXAT', Math.max(1, Math.floor(expiresAtMs))));
+    const at = Math.max(1, Math.floor(expiresAtMs));
+    const admitted = await this.call(this.scripts.xrPushAdmit(this.pushIndexKey, Buffer.from(mailbox).toString('base64url'), at, Math.floor(nowMs), this.limits.pushMaxTargets));
+    if (admitted !== 1) throw new RelayError('push_targets_full', 'the relay keeps as many push targets as it may; registrations of new mailboxes wait for targets to expire');
+    await this.call(this.client.set(this.mailboxKeys(mailbox)[3], JSON.stringify({ provider: target.provider, token: target.token }), 'PXAT', at));
   }
 
   async expirePushTargets(): Promise<number> {
