@@ -5,9 +5,9 @@
  * gets the sealed frames raw (printed: what a decoder makes of them).
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SKIP_BROWSER, launchChromium, type StaticSite, type TestBrowser } from './harness.js';
-import { RTC_FLAGS, rtcSite, type PairStats } from './rtc-site.js';
+import { describe, expect, it } from 'vitest';
+import { SKIP_BROWSER } from './harness.js';
+import { useRtcPages, type PairStats } from './rtc-site.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- page functions run in the browser */
 declare const window: any;
@@ -15,20 +15,10 @@ declare const window: any;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(SKIP_BROWSER)('RTC end-to-end encryption in Chromium: without the key', () => {
-  let site: StaticSite;
-  let browser: TestBrowser;
-
-  beforeAll(async () => {
-    site = await rtcSite();
-    browser = await launchChromium(RTC_FLAGS);
-  }, 90_000);
-  afterAll(async () => {
-    await browser?.close();
-    await site?.close();
-  });
+  const world = useRtcPages();
 
   it('a receiver with another call secret refuses every frame (counted), decodes no video and no sound', async () => {
-    const page = await browser.open(`${site.origin}/index.html`);
+    const page = await world.openPage();
     const r = await page.evaluate((o) => window.rtcPair(o), { secretA: [...randomBytes(32)], secretB: [...randomBytes(32)], mode: 'script', video: true, silentToo: false });
     expect(r.state).toBe('connected');
     await sleep(4000);
@@ -55,7 +45,7 @@ describe.skipIf(SKIP_BROWSER)('RTC end-to-end encryption in Chromium: without th
   }, 60_000);
 
   it('a receiver with no transform at all gets sealed frames (printed: what its decoders make of them)', async () => {
-    const page = await browser.open(`${site.origin}/index.html`);
+    const page = await world.openPage();
     const r = await page.evaluate((o) => window.rtcPair(o), { secretA: [...randomBytes(32)], secretB: [...randomBytes(32)], mode: 'script', video: true, silentToo: false, bPlain: true });
     expect(r.state).toBe('connected');
     await sleep(4000);

@@ -6,10 +6,10 @@
  * 32 kbit/s and no forbidden header extension.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { forbiddenExtensionsIn, opusParamsIn, rtcSections } from '../../src/client/rtc/sdp-munge.js';
-import { SKIP_BROWSER, launchChromium, type StaticSite, type TestBrowser } from './harness.js';
-import { RTC_FLAGS, rtcSite, type PairStats } from './rtc-site.js';
+import { SKIP_BROWSER } from './harness.js';
+import { useRtcPages, type PairStats } from './rtc-site.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- page functions run in the browser */
 declare const window: any;
@@ -17,20 +17,10 @@ declare const window: any;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(SKIP_BROWSER)('RTC end-to-end encryption in Chromium: media decodes through the transforms', () => {
-  let site: StaticSite;
-  let browser: TestBrowser;
-
-  beforeAll(async () => {
-    site = await rtcSite();
-    browser = await launchChromium(RTC_FLAGS);
-  }, 90_000);
-  afterAll(async () => {
-    await browser?.close();
-    await site?.close();
-  });
+  const world = useRtcPages();
 
   it("the transceiver APIs alone (no munging) already give an offer with only Opus/VP8 and allowed extensions", async () => {
-    const page = await browser.open(`${site.origin}/index.html`);
+    const page = await world.openPage();
     const r = await page.evaluate(async () => {
       const pc = new RTCPeerConnection();
       const took = [];
@@ -53,7 +43,7 @@ describe.skipIf(SKIP_BROWSER)('RTC end-to-end encryption in Chromium: media deco
 
   for (const mode of ['script', 'encoded-streams'] as const) {
     it(`rekey mid-call (${mode}): receivers first, then the sender; frames keep opening, none refused`, async () => {
-      const page = await browser.open(`${site.origin}/index.html`);
+      const page = await world.openPage();
       const secret = [...randomBytes(32)];
       const r = await page.evaluate((o) => window.rtcPair(o), { secretA: secret, secretB: secret, mode, video: true, silentToo: false });
       expect(r.state).toBe('connected');
@@ -77,7 +67,7 @@ describe.skipIf(SKIP_BROWSER)('RTC end-to-end encryption in Chromium: media deco
     }, 60_000);
 
     it(`audio and VP8 video decode at the far end through the ${mode} transform`, async () => {
-      const page = await browser.open(`${site.origin}/index.html`);
+      const page = await world.openPage();
       const secret = [...randomBytes(32)];
       const r = await page.evaluate((o) => window.rtcPair(o), { secretA: secret, secretB: secret, mode, video: true, silentToo: false });
       expect(r.modeA).toBe(mode);

@@ -7,10 +7,10 @@
  * encoder's frame sizes before the pad, the sealed sizes after).
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SEALED_AUDIO_BYTES } from '../../src/client/rtc/frame-e2ee.js';
-import { SKIP_BROWSER, launchChromium, type StaticSite, type TestBrowser } from './harness.js';
-import { RTC_FLAGS, rtcSite, type PairStats } from './rtc-site.js';
+import { SKIP_BROWSER } from './harness.js';
+import { useRtcPages, type PairStats } from './rtc-site.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- page functions run in the browser */
 declare const window: any;
@@ -18,20 +18,10 @@ declare const window: any;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(SKIP_BROWSER)('RTC end-to-end encryption in Chromium: uniform audio', () => {
-  let site: StaticSite;
-  let browser: TestBrowser;
-
-  beforeAll(async () => {
-    site = await rtcSite();
-    browser = await launchChromium(RTC_FLAGS);
-  }, 90_000);
-  afterAll(async () => {
-    await browser?.close();
-    await site?.close();
-  });
+  const world = useRtcPages();
 
   it('speaking and silent senders: one sealed size, the same packet rate', async () => {
-    const page = await browser.open(`${site.origin}/index.html`);
+    const page = await world.openPage();
     const secret = [...randomBytes(32)];
     const r = await page.evaluate((o) => window.rtcPair(o), { secretA: secret, secretB: secret, mode: 'script', video: false, silentToo: true });
     expect(r.state).toBe('connected');
@@ -76,7 +66,7 @@ describe.skipIf(SKIP_BROWSER)('RTC end-to-end encryption in Chromium: uniform au
   }, 60_000);
 
   it('control: without cbr=1 in the applied answer the encoder varies its frame sizes; the seal still sends one size and counts what it drops', async () => {
-    const page = await browser.open(`${site.origin}/index.html`);
+    const page = await world.openPage();
     const secret = [...randomBytes(32)];
     const r = await page.evaluate((o) => window.rtcPair(o), { secretA: secret, secretB: secret, mode: 'script', video: false, silentToo: true, vbr: true });
     expect(r.state).toBe('connected');

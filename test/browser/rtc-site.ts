@@ -58,3 +58,25 @@ export function useRtcEdge(file: Record<string, unknown> = {}): RtcEdgeWorld {
   });
   return world;
 }
+
+/** Chromium and the RTC site without a relay: the SDK's end-to-end layer between two peer connections in one page. */
+export interface RtcPageWorld {
+  site: StaticSite;
+  browser: TestBrowser;
+  /** A new page on the site's index (the SDK bundle and the page functions loaded). */
+  openPage(): ReturnType<TestBrowser['open']>;
+}
+
+/** Starts that world before the describe block's tests and tears it down after (call it inside the block). */
+export function useRtcPages(): RtcPageWorld {
+  const world = { openPage: () => world.browser.open(`${world.site.origin}/index.html`) } as RtcPageWorld;
+  beforeAll(async () => {
+    world.site = await rtcSite();
+    world.browser = await launchChromium(RTC_FLAGS);
+  }, 90_000);
+  afterAll(async () => {
+    await world.browser?.close();
+    await world.site?.close();
+  });
+  return world;
+}
