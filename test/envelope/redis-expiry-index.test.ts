@@ -5,27 +5,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RelayError } from '../../src/errors.js';
 import type { StoreLimits } from '../../src/envelope/store/envelope-store.js';
 import { EXPIRY_SHARDS, RedisEnvelopeStore } from '../../src/envelope/store/redis-store.js';
 import { envelopeArrivalMs } from '../../src/wire/envelope-protocol.js';
-import { type RedisCluster, type RedisProcess, startRedis, startRedisCluster } from '../helpers/redis-server.js';
-import { redisOptions } from '../helpers/redis-store.js';
+import { redisOptions, useRedisSingleAndCluster } from '../helpers/redis-store.js';
 
 const LIMITS: StoreLimits = { mailboxMaxCount: 1000, mailboxMaxBytes: 1 << 20, storeMaxBytes: 1 << 30, pushMaxTargets: 1_000_000 };
 const T0 = Date.parse('2026-06-01T00:00:00Z');
 const DAY = 86_400_000;
 
-let single: RedisProcess;
-let cluster: RedisCluster;
-beforeAll(async () => {
-  [single, cluster] = await Promise.all([startRedis(), startRedisCluster()]);
-}, 60_000);
-afterAll(async () => {
-  await single?.stop();
-  await cluster?.stop();
-});
+const redis = useRedisSingleAndCluster();
 
 /** The mailbox's score in its expiry-index shard, read with a client of our own. */
 async function indexScore(url: string, isCluster: boolean, mailbox: Buffer): Promise<number | null> {
@@ -43,7 +34,7 @@ async function indexScore(url: string, isCluster: boolean, mailbox: Buffer): Pro
 describe('Redis Cluster, durability wait: a put refused after its write', () => {
   it('is still indexed, so the sweep expires it', async () => {
     // No replica: WAIT answers 0, so every put is refused 503 store_unavailable after the write.
-    const s = await RedisEnvelopeStore.open(redisOptions(cluster.url, { cluster: true, durability: 'wait', waitReplicas: 1, waitTimeoutMs: 50 }), LIMITS);
+    const s = await RedisEnvelopeStore.open(redisOptions(redis.cluster.url, { cluster: true, durability: 'wait', waitReplicas: 1, waitTimeoutMs: 50 }), LIMITS);
     try {
       const m = randomBytes(32);
       const code = await s.put(m, randomBytes(256), T0).then(
@@ -61,8 +52,8 @@ describe('Redis Cluster, durability wait: a put refused after its write', () => 
 });
 
 describe.each([
-  ['one Redis', () => single.url, false],
-  ['a 3-master Cluster', () => cluster.url, true],
+  ['one Redis', () => redis.single.url, false],
+  ['a 3-master Cluster', () => redis.cluster.url, true],
 ] as const)('the expiry index after a sweep, %s', (_name, url, isCluster) => {
   it("puts a swept mailbox's entry back at its oldest arrival left, not at the sweep's lease", async () => {
     const s = await RedisEnvelopeStore.open(redisOptions(url(), { cluster: isCluster }), LIMITS);

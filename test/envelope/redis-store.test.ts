@@ -9,13 +9,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RelayError } from '../../src/errors.js';
 import type { StoreLimits } from '../../src/envelope/store/envelope-store.js';
 import { envelopeArrivalMs } from '../../src/wire/envelope-protocol.js';
 import { RedisEnvelopeStore } from '../../src/envelope/store/redis-store.js';
-import { freePort, type RedisCluster, type RedisProcess, startRedis, startRedisCluster } from '../helpers/redis-server.js';
-import { flushAll, redisOptions } from '../helpers/redis-store.js';
+import { freePort, type RedisProcess, startRedis, startRedisCluster } from '../helpers/redis-server.js';
+import { flushAll, redisOptions, useRedisSingleAndCluster } from '../helpers/redis-store.js';
 
 const LIMITS: StoreLimits = { mailboxMaxCount: 10_000, mailboxMaxBytes: 64 << 20, storeMaxBytes: 1 << 30, pushMaxTargets: 1_000_000 };
 const T0 = Date.parse('2026-06-01T00:00:00Z');
@@ -35,15 +35,7 @@ async function client(port: number): Promise<Redis> {
   return c;
 }
 
-let single: RedisProcess;
-let cluster: RedisCluster;
-beforeAll(async () => {
-  [single, cluster] = await Promise.all([startRedis(), startRedisCluster()]);
-}, 60_000);
-afterAll(async () => {
-  await single?.stop();
-  await cluster?.stop();
-});
+const redis = useRedisSingleAndCluster();
 
 describe('Redis envelope store: privacy', () => {
   /** Every key and value on these servers, checked against what the store may hold. */
@@ -97,9 +89,9 @@ describe('Redis envelope store: privacy', () => {
   }
 
   it.each(['single', 'cluster'] as const)('holds mailbox id, envelope id, bytes, arrival, push target; nothing else (%s)', async (mode) => {
-    const ports = mode === 'single' ? [single.port] : cluster.nodes.map((n) => n.port);
-    await flushAll(mode === 'single' ? [single] : cluster.nodes);
-    const store = await RedisEnvelopeStore.open(redisOptions(mode === 'single' ? single.url : cluster.url, { cluster: mode === 'cluster' }), LIMITS);
+    const ports = mode === 'single' ? [redis.single.port] : redis.cluster.nodes.map((n) => n.port);
+    await flushAll(mode === 'single' ? [redis.single] : redis.cluster.nodes);
+    const store = await RedisEnvelopeStore.open(redisOptions(mode === 'single' ? redis.single.url : redis.cluster.url, { cluster: mode === 'cluster' }), LIMITS);
     const mailboxes = Array.from({ length: 12 }, () => randomBytes(32));
     const bodies = new Set<string>();
     for (const [k, m] of mailboxes.entries()) {
@@ -316,10 +308,10 @@ describe('Redis envelope store: a Cluster master killed', () => {
 
 describe('Redis envelope store: several nodes, one Redis', () => {
   it('a node whose clock lags still stores after the mailbox newest id (readers paging by id miss nothing)', async () => {
-    await flushAll(cluster.nodes);
+    await flushAll(redis.cluster.nodes);
     const [ahead, behind] = [
-      await RedisEnvelopeStore.open(redisOptions(cluster.url, { cluster: true }), LIMITS),
-      await RedisEnvelopeStore.open(redisOptions(cluster.url, { cluster: true }), LIMITS),
+      await RedisEnvelopeStore.open(redisOptions(redis.cluster.url, { cluster: true }), LIMITS),
+      await RedisEnvelopeStore.open(redisOptions(redis.cluster.url, { cluster: true }), LIMITS),
     ];
     const m = randomBytes(32);
     const first = await ahead.put(m, randomBytes(256), T0 + 10_000);
@@ -333,11 +325,11 @@ describe('Redis envelope store: several nodes, one Redis', () => {
   });
 
   it('Cluster global cap under contention: never exceeded, may bite early while refused posts hold reservations, nothing leaked', async () => {
-    await flushAll(cluster.nodes);
+    await flushAll(redis.cluster.nodes);
     const limits = { ...LIMITS, mailboxMaxCount: 5, storeMaxBytes: 20 * 256 };
     const [n1, n2] = [
-      await RedisEnvelopeStore.open(redisOptions(cluster.url, { cluster: true }), limits),
-      await RedisEnvelopeStore.open(redisOptions(cluster.url, { cluster: true }), limits),
+      await RedisEnvelopeStore.open(redisOptions(redis.cluster.url, { cluster: true }), limits),
+      await RedisEnvelopeStore.open(redisOptions(redis.cluster.url, { cluster: true }), limits),
     ];
     const full = randomBytes(32);
     for (let k = 0; k < 5; k++) await n1.put(full, randomBytes(256), T0);
@@ -360,11 +352,11 @@ describe('Redis envelope store: several nodes, one Redis', () => {
   });
 
   it('keeps working when Redis loses its script cache (EVALSHA answered NOSCRIPT)', async () => {
-    await flushAll([single]);
-    const s = await RedisEnvelopeStore.open(redisOptions(single.url), LIMITS);
+    await flushAll([redis.single]);
+    const s = await RedisEnvelopeStore.open(redisOptions(redis.single.url), LIMITS);
     const m = randomBytes(32);
     await s.put(m, randomBytes(256), T0);
-    const c = await client(single.port);
+    const c = await client(redis.single.port);
     await c.script('FLUSH');
     await s.put(m, randomBytes(256), T0 + 1);
     expect((await s.list(m, undefined, 10)).length).toBe(2);

@@ -1,7 +1,8 @@
 /** Options and flushing for Redis store tests. */
 import { Redis } from 'ioredis';
 import type { RedisStoreOptions } from '../../src/envelope/store/redis-connect.js';
-import type { RedisProcess } from './redis-server.js';
+import { afterAll, beforeAll } from 'vitest';
+import { type RedisCluster, type RedisProcess, startRedis, startRedisCluster } from './redis-server.js';
 
 export function redisOptions(url: string, over: Partial<RedisStoreOptions> = {}): RedisStoreOptions {
   return {
@@ -29,4 +30,17 @@ export async function flushAll(nodes: readonly RedisProcess[]): Promise<void> {
     await c.flushall();
     await c.quit();
   }
+}
+
+/** One durable redis-server and one 3-master Cluster, started before the file's tests and stopped after. */
+export function useRedisSingleAndCluster(): { single: RedisProcess; cluster: RedisCluster } {
+  const world = {} as { single: RedisProcess; cluster: RedisCluster };
+  beforeAll(async () => {
+    [world.single, world.cluster] = await Promise.all([startRedis(), startRedisCluster()]);
+  }, 60_000);
+  afterAll(async () => {
+    await world.single?.stop();
+    await world.cluster?.stop();
+  });
+  return world;
 }
