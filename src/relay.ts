@@ -16,7 +16,8 @@ import { createLogger, Redactor, type Logger } from './observability/log.js';
 import { MetricsRegistry } from './observability/metrics.js';
 import { registerProcessMetrics } from './observability/process-metrics.js';
 import { startTurnPlane, type TurnPlane } from './turn/server/turn-plane.js';
-import { startRtcPlane, type RtcPlane } from './rtc/server/rtc-plane.js';
+import { startRtcPlane, type RtcPlacementPort, type RtcPlane } from './rtc/server/rtc-plane.js';
+import { RelayError } from './errors.js';
 import { rtcAdvertisedHost } from './config/validate.js';
 import { CellBridge } from './bridge/cell-bridge.js';
 import { registerBridgeMetrics } from './bridge/bridge-metrics.js';
@@ -103,7 +104,10 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
     if (config.rtc.enabled && rtcHost === undefined) {
       logger.warn({ host: config.host }, 'WebRTC edge off: no IPv4 address to put in its ICE candidates; set rtc.advertisedHost (or rtc.enabled false to silence this)');
     }
-    const rtc = config.rtc.enabled && rtcHost !== undefined ? startRtcPlane(ctx, rtcHost) : undefined;
+    const rtc = config.rtc.enabled && rtcHost !== undefined ? startRtcPlane(ctx, rtcHost, { ...(media?.placement ? { placement: rtcPlacement(media.placement) } : {}) }) : undefined;
+    if (rtc && config.store === 'redis' && !media) {
+      logger.warn('cluster mode without the media plane: the WebRTC edge\'s rooms are not placed (each node keeps its own); enable media for one room per id across nodes');
+    }
     if (rtc) planes.push(rtc);
     if (rtc && media) {
       // Mixed rooms: WebRTC members of audio rooms are also cell members of the same room id (docs/RTC.md).
@@ -157,6 +161,22 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
     server.close();
     throw err;
   }
+}
+
+/**
+ * Cluster mode: the WebRTC edge's joins go through the media plane's room placement (one room id
+ * space, README "Rooms in a cluster"); the edge sees a port, not the media plane.
+ */
+function rtcPlacement(cluster: NonNullable<MediaPlane['placement']>): RtcPlacementPort {
+  return {
+    async route(room) {
+      const where = await cluster.route(room);
+      if (where.kind === 'redirect') return where.url;
+      if (where.kind === 'refuse') throw new RelayError('store_unavailable', 'room placement is unavailable', { retryAfterSec: 1 });
+      return undefined;
+    },
+    hold: (room) => cluster.hold(room),
+  };
 }
 
 /** The HTTP(S) server with the `http` section's limits and timeouts set on purpose (README, "HTTP limits"). */
