@@ -13,6 +13,10 @@
  * `application/sdp`; the answer (munged the same way, so this browser's Opus encoder runs DTX off at
  * CBR 32 kbit/s whatever the relay echoed) is applied and join resolves once ICE/DTLS connect.
  * The relay's roster on `xrelay` maps receive slots to members (`member` / `left` events).
+ * Cluster mode: the offer follows 409 room_elsewhere to the room's node (room-redirect.ts, at most
+ * `maxRedirects`), through a list of relay URLs if given; `relay` is the node that answered (the
+ * DELETE goes there). When that node goes, the connection fails and `closed` ('failed') is emitted:
+ * no automatic rejoin (the app joins again).
  * Every failure is an XrelayClientError: the relay's code (`bad_sdp`, `room_full`, ...), `network`
  * without an answer, `timeout` when the connection does not come up, `unsupported` without
  * WebRTC or an encoded-transform API, `internal` for an answer that is not one.
