@@ -51,7 +51,7 @@ export class RoomCluster {
   constructor(private readonly deps: RoomClusterDeps) {
     this.registry = new RedisRoomRegistry(deps.config.redis);
     const m = deps.metrics;
-    this.placements = m.counter('xrelay_cluster_joins_total', 'Media joins in cluster mode, by placement result: `local` (this node holds the room), `redirected` (409 room_elsewhere to the owner), `draining`, `unavailable` (Redis did not answer for a new room).', 'result');
+    this.placements = m.counter('xrelay_cluster_joins_total', 'Joins in cluster mode (cell joins and WebRTC offers), by placement result: `local` (this node holds the room), `redirected` (409 room_elsewhere to the owner), `draining`, `unavailable` (Redis did not answer for a new room).', 'result');
     this.renewals = m.counter('xrelay_cluster_leases_total', 'Room lease renewals, by result: `held`, `lost` (another node holds the room now: this node\'s members keep their call, new joins go to the owner), `failed` (Redis did not answer).', 'result');
     const nodes = m.gauge('xrelay_cluster_nodes', 'Live nodes in this node\'s last view of the cluster (itself included).');
     const held = m.gauge('xrelay_cluster_rooms_held', 'Rooms this node holds the lease of and has members in.');
