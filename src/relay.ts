@@ -16,7 +16,8 @@ import { createLogger, Redactor, type Logger } from './observability/log.js';
 import { MetricsRegistry } from './observability/metrics.js';
 import { registerProcessMetrics } from './observability/process-metrics.js';
 import { startTurnPlane, type TurnPlane } from './turn/server/turn-plane.js';
-import type { RtcPlane } from './rtc/server/rtc-plane.js';
+import type { RtcPlacementPort, RtcPlane } from './rtc/server/rtc-plane.js';
+import { RelayError } from './errors.js';
 import { rtcAdvertisedHost } from './config/validate.js';
 import { HttpRouter } from './host/http-router.js';
 import { mountHealthRoutes } from './host/health-routes.js';
@@ -102,6 +103,9 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
       logger.warn({ host: config.host }, 'WebRTC edge off: no IPv4 address to put in its ICE candidates; set rtc.advertisedHost (or rtc.enabled false to silence this)');
     }
     const rtc = config.rtc.enabled && rtcHost !== undefined ? await startRtcEdge(ctx, rtcHost, media, planes) : undefined;
+    if (rtc && config.store === 'redis' && !media) {
+      logger.warn('cluster mode without the media plane: the WebRTC edge\'s rooms are not placed (each node keeps its own); enable media for one room per id across nodes');
+    }
 
     mountHealthRoutes(router, { planes, metrics, clientAddress, metricsAllowed: addressMatcher(config.metricsAllow), drain });
 
@@ -149,6 +153,22 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   }
 }
 
+/**
+ * Cluster mode: the WebRTC edge's joins go through the media plane's room placement (one room id
+ * space, README "Rooms in a cluster"); the edge sees a port, not the media plane.
+ */
+function rtcPlacement(cluster: NonNullable<MediaPlane['placement']>): RtcPlacementPort {
+  return {
+    async route(room) {
+      const where = await cluster.route(room);
+      if (where.kind === 'redirect') return where.url;
+      if (where.kind === 'refuse') throw new RelayError('store_unavailable', 'room placement is unavailable', { retryAfterSec: 1 });
+      return undefined;
+    },
+    hold: (room) => cluster.hold(room),
+  };
+}
+
 /** The HTTP(S) server with the `http` section's limits and timeouts set on purpose (README, "HTTP limits"). */
 function createServer(config: RelayConfig, tls: boolean): Server {
   const h = config.http;
@@ -183,7 +203,7 @@ function isLoopback(host: string): boolean {
  */
 async function startRtcEdge(ctx: PlaneContext, host: string, media: MediaPlane | undefined, planes: Plane[]): Promise<RtcPlane> {
   const { startRtcPlane } = await import('./rtc/server/rtc-plane.js');
-  const rtc = startRtcPlane(ctx, host);
+  const rtc = startRtcPlane(ctx, host, { ...(media?.placement ? { placement: rtcPlacement(media.placement) } : {}) });
   planes.push(rtc);
   if (media) {
     const [{ CellBridge }, { registerBridgeMetrics }] = await Promise.all([import('./bridge/cell-bridge.js'), import('./bridge/bridge-metrics.js')]);

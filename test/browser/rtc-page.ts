@@ -111,7 +111,7 @@ export async function rtcPairStats(): Promise<unknown> {
 // ---- RtcCall against a stand-in for the edge (the relay side is another branch) ----
 
 /** Client page: RtcCall.join with the fake microphone; events logged on window.callLog. */
-export async function rtcJoin(o: { relay: string; secret: number[]; slots: number; transform?: string; video?: boolean }): Promise<{ ok: boolean; code?: string; status?: number }> {
+export async function rtcJoin(o: { relay: string | string[]; secret: number[]; slots: number; transform?: string; video?: boolean }): Promise<{ ok: boolean; code?: string; status?: number }> {
   const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: o.video ? { width: 320, height: 240 } : false });
   w.callLog = [];
   w.rosters = [];

@@ -43,6 +43,8 @@ describe('WebRTC edge: bad input', () => {
     expect(await post(offerFixture(), { type: 'application/json' })).toMatchObject({ status: 415, code: 'unsupported_media_type' });
     expect(await post(offerFixture(), { profile: 'podcast' })).toMatchObject({ status: 400, code: 'unknown_profile' });
     expect(await post(offerFixture(), { room: 'short' })).toMatchObject({ status: 400, code: 'bad_request' });
+    // a non-canonical spelling of a room id (low bits set in the last character): one room, one string
+    expect(await post(offerFixture(), { room: 'A'.repeat(42) + 'B' })).toMatchObject({ status: 400, code: 'bad_request' });
     const del = await fetch(`${relay.url}/v1/rtc/sessions/${randomBytes(16).toString('base64url')}`, { method: 'DELETE' });
     expect(del.status).toBe(404);
     expect(relay.metric('xrelay_rtc_offers_refused_total{reason="unparsable"}')).toBe(2);

@@ -9,10 +9,14 @@
  * redirect loop ends with the last `room_elsewhere`). With several relay URLs, one without an answer
  * (`network`) or that cannot place the room now (`store_unavailable`, `node_draining`,
  * `too_many_sessions`) hands over to the next; any other refusal (`room_full`, ...) ends the join.
+ * (room-redirect.ts: the same rules for the WebRTC edge's offers.)
  */
 import { decodeBase64url, encodeBase64url } from '../../wire/b64url.js';
 import { XrelayClientError, errorFromResponse, fetchRelay } from '../client-error.js';
 import { relayHttpUrl } from '../relay-url.js';
+import { DEFAULT_MAX_JOIN_REDIRECTS, followRoomElsewhere, throughRelays } from '../room-redirect.js';
+
+export { DEFAULT_MAX_JOIN_REDIRECTS };
 
 export interface JoinAnswer {
   session: number;
@@ -24,12 +28,8 @@ export interface JoinAnswer {
   profile: { name: string; tickMs: number; upBytes: number; downBytes: number };
 }
 
-/** Redirects (409 room_elsewhere) followed in a row by default. */
-export const DEFAULT_MAX_JOIN_REDIRECTS = 3;
 /** A join with no answer by then counts as `network` (a node that stopped answering). */
 const JOIN_TIMEOUT_MS = 10_000;
-/** Codes after which the next relay URL of the list is tried. */
-const NEXT_RELAY = new Set(['network', 'store_unavailable', 'node_draining', 'too_many_sessions', 'shutting_down']);
 
 export interface JoinOutcome {
   answer: JoinAnswer;
@@ -40,55 +40,13 @@ export interface JoinOutcome {
 
 /** Joins through `relays` in order (see the header for redirects and hand-overs). */
 export async function requestJoin(relays: string | readonly string[], roomId: Uint8Array, publicKey: Uint8Array, profile: string, maxRedirects = DEFAULT_MAX_JOIN_REDIRECTS): Promise<JoinOutcome> {
-  const list = typeof relays === 'string' ? [relays] : relays;
-  if (list.length === 0) throw new XrelayClientError('network', 'no relay URL given');
   const body = JSON.stringify({ room: encodeBase64url(roomId), publicKey: encodeBase64url(publicKey), profile });
-  let last: XrelayClientError | undefined;
-  for (const first of list) {
-    try {
-      return await joinFollowing(first, body, maxRedirects);
-    } catch (err) {
-      if (!(err instanceof XrelayClientError) || !NEXT_RELAY.has(err.code)) throw err;
-      last = err;
-    }
-  }
-  throw last!;
-}
-
-/** One relay URL, following room_elsewhere at most `maxRedirects` times. */
-async function joinFollowing(first: string, body: string, maxRedirects: number): Promise<JoinOutcome> {
-  let relay = first;
-  for (let hops = 0; ; hops++) {
-    const res = await fetchRelay(relayHttpUrl(relay, 'v1/media/join'), { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(JOIN_TIMEOUT_MS) }, 'join');
-    if (res.status === 409) {
-      const text = await res.text().catch(() => '');
-      const next = redirectOf(text);
-      if (next !== undefined && hops < maxRedirects) {
-        relay = next;
-        continue;
-      }
-      throw await errorFromResponse(new Response(text, { status: 409, headers: res.headers }), 'join refused');
-    }
+  return throughRelays(relays, async (first) => {
+    const send = (relay: string): Promise<Response> => fetchRelay(relayHttpUrl(relay, 'v1/media/join'), { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(JOIN_TIMEOUT_MS) }, 'join');
+    const { res, relay } = await followRoomElsewhere(first, maxRedirects, send, 'join refused');
     if (!res.ok) throw await errorFromResponse(res, 'join refused');
     return { ...(await parseAnswer(res)), relay };
-  }
-}
-
-/** The base URL of a 409 room_elsewhere body; undefined for any other 409 (room_full, ...). */
-function redirectOf(text: string): string | undefined {
-  let parsed: { error?: { code?: unknown }; relay?: unknown };
-  try {
-    parsed = JSON.parse(text) as typeof parsed;
-  } catch {
-    return undefined;
-  }
-  if (parsed?.error?.code !== 'room_elsewhere' || typeof parsed.relay !== 'string') return undefined;
-  try {
-    const u = new URL(parsed.relay);
-    return u.protocol === 'http:' || u.protocol === 'https:' ? parsed.relay : undefined;
-  } catch {
-    return undefined;
-  }
+  });
 }
 
 async function parseAnswer(res: Response): Promise<{ answer: JoinAnswer; serverPublicKey: Uint8Array }> {

@@ -13,6 +13,10 @@
  * `application/sdp`; the answer (munged the same way, so this browser's Opus encoder runs DTX off at
  * CBR 32 kbit/s whatever the relay echoed) is applied and join resolves once ICE/DTLS connect.
  * The relay's roster on `xrelay` maps receive slots to members (`member` / `left` events).
+ * Cluster mode: the offer follows 409 room_elsewhere to the room's node (room-redirect.ts, at most
+ * `maxRedirects`), through a list of relay URLs if given; `relay` is the node that answered (the
+ * DELETE goes there). When that node goes, the connection fails and `closed` ('failed') is emitted:
+ * no automatic rejoin (the app joins again).
  * Every failure is an XrelayClientError: the relay's code (`bad_sdp`, `room_full`, ...), `network`
  * without an answer, `timeout` when the connection does not come up, `unsupported` without
  * WebRTC or an encoded-transform API, `internal` for an answer that is not one.
@@ -23,6 +27,7 @@ import { checkCallSecret, roomIdOf } from '../call/e2e-keys.js';
 import { TypedEmitter } from '../emitter.js';
 import { ready } from '../ready.js';
 import { relayHttpUrl } from '../relay-url.js';
+import { DEFAULT_MAX_JOIN_REDIRECTS, followRoomElsewhere, throughRelays } from '../room-redirect.js';
 import type { RtcE2eReport } from './e2ee-engine.js';
 import { RtcE2ee, type RtcTransformMode } from './rtc-e2ee.js';
 import { RtcMembers, type RtcMember } from './rtc-members.js';
@@ -35,8 +40,15 @@ import { rtcGlobals, type DataChannelLike, type MediaStreamLike, type MediaStrea
 export type RtcProfile = 'audio' | 'audio-room' | 'video';
 
 export interface RtcJoinOptions {
-  /** Base URL of the relay's HTTP port (a path prefix is kept). */
-  relay: string;
+  /**
+   * Base URL of the relay's HTTP port (a path prefix is kept), or a list tried in order (a URL
+   * without an answer, or answering `store_unavailable`, `node_draining`, `too_many_sessions`, hands
+   * over to the next). Cluster mode: a node that does not hold the room answers 409
+   * `room_elsewhere` naming the one that does; the offer is posted there (`maxRedirects`).
+   */
+  relay: string | readonly string[];
+  /** Cluster mode: 409 room_elsewhere answers followed in a row; default 3. */
+  maxRedirects?: number;
   /** The call secret (at least 16 random bytes), shared through envelopes; names the room and keys the media. */
   callSecret: Uint8Array;
   /** What to send: its first audio track (and, with `video`, its first video track). */
@@ -98,7 +110,8 @@ export class RtcCall extends TypedEmitter<RtcCallEvents> {
   private constructor(
     readonly pc: PeerConnectionLike,
     readonly e2ee: RtcE2ee,
-    private readonly relay: string,
+    /** Base URL of the node serving the call (the one that answered the offer; the DELETE goes there). */
+    readonly relay: string,
     /** `Location` of the session (DELETE leaves). */
     readonly location: string,
     private readonly slotsByMid: Map<string, RecvSlot>,
@@ -124,8 +137,8 @@ export class RtcCall extends TypedEmitter<RtcCallEvents> {
       const channel = pc.createDataChannel('xrelay', { ordered: true });
       const offer = await localOffer(pc, video, k);
       const slots = new Map(recv.map((s) => [s.transceiver.mid ?? '', s]));
-      const { answer, location } = await postOffer(opts.relay, opts.callSecret, profile, offer);
-      const call = new RtcCall(pc, e2ee, opts.relay, location, slots);
+      const { answer, location, relay } = await postOffer(opts.relay, opts.maxRedirects ?? DEFAULT_MAX_JOIN_REDIRECTS, opts.callSecret, profile, offer);
+      const call = new RtcCall(pc, e2ee, relay, location, slots);
       call.listen(channel);
       pc.ondatachannel = (ev) => {
         if (ev.channel.label === 'xrelay') call.listen(ev.channel);
@@ -298,14 +311,18 @@ async function localOffer(pc: PeerConnectionLike, video: boolean, k: number): Pr
   return sdp;
 }
 
-async function postOffer(relay: string, secret: Uint8Array, profile: RtcProfile, sdp: string): Promise<{ answer: string; location: string }> {
+/** The offer through the relay list, following room_elsewhere (room-redirect.ts); the answer, its Location and the node that gave them. */
+async function postOffer(relays: string | readonly string[], maxRedirects: number, secret: Uint8Array, profile: RtcProfile, sdp: string): Promise<{ answer: string; location: string; relay: string }> {
   const room = encodeBase64url(roomIdOf(secret));
-  const res = await fetchRelay(relayHttpUrl(relay, `v1/rtc/rooms/${room}?profile=${profile}`), { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: sdp }, 'rtc join');
-  if (!res.ok) throw await errorFromResponse(res, 'rtc join refused');
-  const location = res.headers.get('location');
-  const answer = await res.text().catch(() => '');
-  if (res.status !== 201 || location === null || !location.startsWith('/') || !answer.startsWith('v=0')) {
-    throw new XrelayClientError('internal', 'the answer is not an SDP answer with a session Location', { status: res.status });
-  }
-  return { answer, location };
+  const send = (relay: string): Promise<Response> => fetchRelay(relayHttpUrl(relay, `v1/rtc/rooms/${room}?profile=${profile}`), { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: sdp }, 'rtc join');
+  return throughRelays(relays, async (first) => {
+    const { res, relay } = await followRoomElsewhere(first, maxRedirects, send, 'rtc join refused');
+    if (!res.ok) throw await errorFromResponse(res, 'rtc join refused');
+    const location = res.headers.get('location');
+    const answer = await res.text().catch(() => '');
+    if (res.status !== 201 || location === null || !location.startsWith('/') || !answer.startsWith('v=0')) {
+      throw new XrelayClientError('internal', 'the answer is not an SDP answer with a session Location', { status: res.status });
+    }
+    return { answer, location, relay };
+  });
 }

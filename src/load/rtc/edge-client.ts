@@ -6,6 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { relayHttpUrl } from '../../client/relay-url.js';
+import { DEFAULT_MAX_JOIN_REDIRECTS, roomElsewhereOf } from '../../client/room-redirect.js';
 import { GenericNack, MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, RtcpTransportLayerFeedback, RtpHeader, RtpPacket, useAbsSendTime, useAudioLevelIndication, useNACK, usePLI, useSdesMid, useTransportWideCC, useTWCC, type RTCDataChannel } from 'werift';
 
 export const roomId = (): string => randomBytes(32).toString('base64url');
@@ -34,6 +36,12 @@ export class EdgeClient {
   readonly received = new Map<string, Buffer[]>();
   readonly rosters: Roster[] = [];
   location = '';
+  /** Base URL of the node that answered the offer (cluster mode: the room's node, after redirects); the Location is relative to it. */
+  relay = '';
+  /** Cluster mode: 409 room_elsewhere answers followed in a row (0: the first answer is returned as it is). */
+  maxRedirects = DEFAULT_MAX_JOIN_REDIRECTS;
+  /** The nodes the offer was posted to, in order (the first, then each room_elsewhere's). */
+  readonly asked: string[] = [];
   answer = '';
   private timer: NodeJS.Timeout | undefined;
   private videoTimer: NodeJS.Timeout | undefined;
@@ -75,12 +83,25 @@ export class EdgeClient {
     return this.pc.localDescription!.sdp;
   }
 
-  /** Posts the offer to the edge; the HTTP answer (status, body, location). */
+  /**
+   * Posts the offer to the edge, following 409 room_elsewhere to the node it names (at most
+   * `maxRedirects` times, as the SDK does: room-redirect.ts); the last HTTP answer (status, body).
+   */
   async join(base: string, room: string, profile = 'audio', offer?: string, shapeAnswer: (sdp: string) => string = (x) => x): Promise<{ status: number; body: string }> {
     const sdp = offer ?? (await this.offer());
-    const res = await fetch(`${base}/v1/rtc/rooms/${room}?profile=${profile}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: sdp });
-    const body = await res.text();
+    let relay = base;
+    let res: Response;
+    let body: string;
+    for (let hops = 0; ; hops++) {
+      this.asked.push(relay);
+      res = await fetch(`${relay}/v1/rtc/rooms/${room}?profile=${profile}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: sdp });
+      body = await res.text();
+      const next = res.status === 409 && hops < this.maxRedirects ? roomElsewhereOf(body) : undefined;
+      if (next === undefined) break;
+      relay = next;
+    }
     if (res.status === 201) {
+      this.relay = relay;
       this.location = res.headers.get('location') ?? '';
       this.answer = body;
       await this.pc.setRemoteDescription({ type: 'answer', sdp: shapeAnswer(body) });
@@ -172,6 +193,13 @@ export class EdgeClient {
     const out = new Map<string, Set<string>>();
     for (const [mid, list] of this.received) out.set(mid, new Set(list.map((p) => p.toString().split(':')[0]!.replace(/\0+$/, ''))));
     return out;
+  }
+
+  /** Leaves: DELETE of the session's Location at the node that answered; its status (0 when not joined). */
+  async leave(): Promise<number> {
+    if (this.location === '') return 0;
+    const res = await fetch(relayHttpUrl(this.relay, this.location), { method: 'DELETE' });
+    return res.status;
   }
 
   async close(): Promise<void> {

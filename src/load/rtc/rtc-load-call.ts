@@ -120,7 +120,7 @@ export class RtcLoadCall {
   /** Leaves the room (`DELETE` of the session's Location), then closes the peer. */
   async leave(): Promise<void> {
     if (this.closed) return;
-    if (this.location !== '') await fetch(new URL(this.location, this.base), { method: 'DELETE', signal: AbortSignal.timeout(CLOSE_MS) }).catch(() => undefined);
+    if (this.location !== '') await fetch(new URL(this.location, this.client.relay !== '' ? this.client.relay : this.base), { method: 'DELETE', signal: AbortSignal.timeout(CLOSE_MS) }).catch(() => undefined);
     await this.close();
   }
 

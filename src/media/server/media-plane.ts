@@ -35,6 +35,11 @@ export interface MediaPlane extends Plane {
    * join, and cells in and out through an external sink, as a cell WebSocket has them.
    */
   readonly cells: CellPort;
+  /**
+   * Cluster mode (`store: redis`): the room placement, for members that are not cell sessions (the
+   * WebRTC edge's joins go through it too: one room id space); undefined otherwise.
+   */
+  readonly placement: Pick<RoomCluster, 'route' | 'hold'> | undefined;
 }
 
 /** What a bridge into the cell plane uses: in-process join, cells over an external sink. */
@@ -104,6 +109,7 @@ export async function startMediaPlane(ctx: PlaneContext): Promise<MediaPlane> {
     core,
     dataPlane: dp.kind,
     cells: { join: (r, p, rx, tx) => dp.join(r, p, rx, tx), receiveExternal: (c, s) => dp.receiveExternal(c, s), forgetSink: (s) => dp.forgetSink(s), now: () => dp.now() },
+    placement: cluster,
     ready: () => !closed,
     listening: async (url) => cluster?.start(url),
     async close(): Promise<void> {

@@ -8,6 +8,10 @@
  * owner's base URL (409 room_elsewhere). Redis away: a room with members here is still served (this
  * node was its owner); a new room is refused 503 store_unavailable (placing it here blind could
  * split a call over two nodes).
+ *
+ * Members that are not cell sessions (the WebRTC edge's, wired in by the composition root) take
+ * part through `hold(room)`: each holds the room's lease like a cell member and counts in the
+ * node's load until it lets go.
  */
 import { randomBytes } from 'node:crypto';
 import { RelayError } from '../../errors.js';
@@ -41,11 +45,13 @@ export class RoomCluster {
   private readonly placements;
   private readonly renewals;
   private liveNodes = 0;
+  /** Members held through hold() (the WebRTC edge's sessions): part of this node's load. */
+  private held = 0;
 
   constructor(private readonly deps: RoomClusterDeps) {
     this.registry = new RedisRoomRegistry(deps.config.redis);
     const m = deps.metrics;
-    this.placements = m.counter('xrelay_cluster_joins_total', 'Media joins in cluster mode, by placement result: `local` (this node holds the room), `redirected` (409 room_elsewhere to the owner), `draining`, `unavailable` (Redis did not answer for a new room).', 'result');
+    this.placements = m.counter('xrelay_cluster_joins_total', 'Joins in cluster mode (cell joins and WebRTC offers), by placement result: `local` (this node holds the room), `redirected` (409 room_elsewhere to the owner), `draining`, `unavailable` (Redis did not answer for a new room).', 'result');
     this.renewals = m.counter('xrelay_cluster_leases_total', 'Room lease renewals, by result: `held`, `lost` (another node holds the room now: this node\'s members keep their call, new joins go to the owner), `failed` (Redis did not answer).', 'result');
     const nodes = m.gauge('xrelay_cluster_nodes', 'Live nodes in this node\'s last view of the cluster (itself included).');
     const held = m.gauge('xrelay_cluster_rooms_held', 'Rooms this node holds the lease of and has members in.');
@@ -75,7 +81,7 @@ export class RoomCluster {
     p.draining = this.deps.draining();
     const hash = roomHashOf(room);
     const sentAt = Date.now();
-    const plan = p.plan(hash, this.deps.sessions(), sentAt);
+    const plan = p.plan(hash, this.load(), sentAt);
     if (plan.kind === 'serve') return this.count(plan, 'local');
     if (plan.kind === 'refuse') {
       this.placements.inc(1, 'draining');
@@ -104,6 +110,24 @@ export class RoomCluster {
     this.placement?.joined(hash);
   }
 
+  /**
+   * A member of `room` that is not a cell session (a WebRTC edge session) was admitted here after
+   * route() said serve: the room's lease is renewed while it is in, and it counts in this node's
+   * load. Returns its release (idempotent).
+   */
+  hold(room: Uint8Array): () => void {
+    const hash = roomHashOf(room);
+    this.placement?.joined(hash);
+    this.held++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.held--;
+      this.placement?.left(hash);
+    };
+  }
+
   /** The session at `index` closed. */
   closedSession(index: number): void {
     const hash = this.sessionRooms.get(index);
@@ -120,10 +144,18 @@ export class RoomCluster {
     await this.ticking;
     const p = this.placement;
     if (p !== undefined) {
-      await Promise.all(p.heldRooms(Date.now()).map((room) => this.registry.release(room, this.nodeId).catch(() => undefined)));
+      // Held rooms, and rooms emptied since the last renewal (the WebRTC edge closes its sessions before this).
+      const now = Date.now();
+      const emptied = p.takeRenewWork(now).release;
+      await Promise.all([...p.heldRooms(now), ...emptied].map((room) => this.registry.release(room, this.nodeId).catch(() => undefined)));
       await this.registry.leave(this.nodeId).catch(() => undefined);
     }
     await this.registry.close();
+  }
+
+  /** This node's sessions: the data plane's, and the members held through hold(). */
+  private load(): number {
+    return this.deps.sessions() + this.held;
   }
 
   private count(route: JoinRoute, result: string): JoinRoute {
@@ -139,7 +171,7 @@ export class RoomCluster {
       p.draining = this.deps.draining();
       const sentAt = Date.now();
       const work = p.takeRenewWork(sentAt);
-      const beat = this.registry.heartbeat(p.record(this.deps.sessions()), ttl).then(
+      const beat = this.registry.heartbeat(p.record(this.load()), ttl).then(
         (nodes) => {
           p.viewed(nodes, sentAt);
           this.liveNodes = nodes.length;

@@ -45,6 +45,23 @@ export interface RtcMixedPort {
   deliver(to: number, from: number, h: CellRtpHeader, payload: Buffer): boolean;
 }
 
+/**
+ * Cluster mode (README "Rooms in a cluster"): the room placement cell joins go through, wired in by
+ * the composition root from the media plane; the edge imports nothing of it. One room id space:
+ * `room` is the 32 bytes a cell join names.
+ */
+export interface RtcPlacementPort {
+  /** The base URL of the node holding `room`, or undefined when this node serves it; throws RelayError (node_draining, store_unavailable, shutting_down). */
+  route(room: Uint8Array): Promise<string | undefined>;
+  /** A session of `room` was admitted here (after route said so): it holds the room's lease and counts in the node's load until the returned release (idempotent). */
+  hold(room: Uint8Array): () => void;
+}
+
+export interface RtcPlaneOptions {
+  /** Cluster mode: joins go through the cluster's room placement. */
+  readonly placement?: RtcPlacementPort;
+}
+
 export interface RtcPlane extends Plane {
   /** Live sessions (tests). */
   readonly sessionCount: number;
@@ -59,6 +76,8 @@ interface Entry {
   readonly room: string;
   readonly addressKey: string;
   readonly openedMs: number;
+  /** Lets go of the room's lease hold (cluster mode; a no-op otherwise). */
+  readonly release: () => void;
   peer: PeerSession | undefined;
 }
 
@@ -72,9 +91,10 @@ const PAD_PERIOD_MS = 20;
 const PAD_GRACE_MS = 20;
 const PAD_MAX_CATCH_UP = 5;
 const OPUS_CLOCK_RATE = 48_000;
+const NO_HOLD = (): void => undefined;
 
 /** `advertisedHost`: the IPv4 address of the ICE candidates (config/validate.ts rtcAdvertisedHost). */
-export function startRtcPlane(ctx: PlaneContext, advertisedHost: string): RtcPlane {
+export function startRtcPlane(ctx: PlaneContext, advertisedHost: string, opts: RtcPlaneOptions = {}): RtcPlane {
   const cfg = ctx.config.rtc;
   const log = ctx.logger.child({ plane: 'rtc' });
   const router = new RtcRouter({ roomCap: cfg.roomCap, maxSessions: cfg.maxSessions, keyframeMinIntervalMs: cfg.keyframeMinIntervalMs });
@@ -159,13 +179,31 @@ export function startRtcPlane(ctx: PlaneContext, advertisedHost: string): RtcPla
     perAddress.release(e.addressKey);
     dispatch(router.leave(e.member));
     bridge?.memberLeft(e.member);
+    e.release();
     metrics.closed(reason);
     log.info({ room: ctx.redactor.id(e.room), session: ctx.redactor.id(e.id), reason, sessions: router.sessionCount }, 'rtc session closed');
     await e.peer?.close();
   };
 
-  const open = async (req: IncomingMessage, o: OfferRequest): Promise<{ session: string; answer: string }> => {
+  /** Cluster mode: where the room lives; here, the session holds the room's lease (released on any failure). */
+  const open = async (req: IncomingMessage, o: OfferRequest): Promise<{ session: string; answer: string } | { elsewhere: string }> => {
     if (closed) throw new RelayError('shutting_down', 'the relay is shutting down');
+    const placement = opts.placement;
+    if (placement === undefined) return admit(req, o, NO_HOLD);
+    const room = Buffer.from(o.room, 'base64url');
+    const elsewhere = await placement.route(room);
+    if (elsewhere !== undefined) return { elsewhere };
+    if (closed) throw new RelayError('shutting_down', 'the relay is shutting down');
+    const release = placement.hold(room);
+    try {
+      return await admit(req, o, release);
+    } catch (err) {
+      release();
+      throw err;
+    }
+  };
+
+  const admit = async (req: IncomingMessage, o: OfferRequest, release: () => void): Promise<{ session: string; answer: string }> => {
     const key = addressKey(req);
     if (!perAddress.tryAcquire(key)) throw new RelayError('rate_limited', 'this address holds as many WebRTC sessions as it may (rtc.maxSessionsPerAddress)', { retryAfterSec: 1 });
     const video = o.profile === 'video';
@@ -181,7 +219,7 @@ export function startRtcPlane(ctx: PlaneContext, advertisedHost: string): RtcPla
       perAddress.release(key);
       throw new RelayError(refused, 'the cell room of this id refused the member');
     }
-    const e: Entry = { id: randomBytes(16).toString('base64url'), member: joined.member, room: o.room, addressKey: key, openedMs: Date.now(), peer: undefined };
+    const e: Entry = { id: randomBytes(16).toString('base64url'), member: joined.member, room: o.room, addressKey: key, openedMs: Date.now(), release, peer: undefined };
     sessions.set(e.id, e);
     byMember.set(e.member, e);
     try {

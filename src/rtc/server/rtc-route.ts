@@ -8,9 +8,14 @@
  * unknown_profile, room_full, profile_mismatch, too_many_sessions, rate_limited, not_found.
  * Checks run cheapest first: rate and content type before the body, the body's size while it is
  * read, the offer's shape before any socket or certificate work.
+ * Cluster mode (README "Rooms in a cluster"): the same placement as cell joins; a node that does
+ * not hold the room answers 409 with the holder's base URL, in the cell join's body shape
+ *   { "error": {"code": "room_elsewhere", "message"}, "relay": "https://node-b.example" }
+ * (the SDK posts the offer there); 503 node_draining, store_unavailable.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RelayError } from '../../errors.js';
+import { ERROR_CODES, RelayError } from '../../errors.js';
+import { sendJson } from '../../host/http-router.js';
 import { readBody } from '../../host/request-body.js';
 import { checkOffer, parseOffer, type OfferReason } from '../codec/sdp-offer.js';
 
@@ -35,8 +40,8 @@ export interface RouteDeps {
   readonly maxSlots: number;
   /** Seconds until this request's client may join again; 0 admits it (and spends a token). */
   readonly joinWait: (req: IncomingMessage) => number;
-  /** Admits and answers; throws RelayError. Returns the session id and the answer. */
-  readonly open: (req: IncomingMessage, offer: OfferRequest) => Promise<{ session: string; answer: string }>;
+  /** Admits and answers (the session id and the answer), or names the node holding the room (cluster mode); throws RelayError. */
+  readonly open: (req: IncomingMessage, offer: OfferRequest) => Promise<{ session: string; answer: string } | { elsewhere: string }>;
   /** Frees a session; false when there is none by that id. */
   readonly close: (session: string) => Promise<boolean>;
   readonly onResult: (result: string) => void;
@@ -50,7 +55,8 @@ export function offerHandler(deps: RouteDeps) {
       if (waitSec > 0) throw new RelayError('rate_limited', 'too many WebRTC joins from this address', { retryAfterSec: Math.ceil(waitSec) });
       if (!isSdp(req.headers['content-type'])) throw new RelayError('unsupported_media_type', 'an offer is sent as application/sdp');
       const room = params[0]!;
-      if (!ROOM_ID.test(room)) throw new RelayError('bad_request', 'room must be 32 bytes in base64url');
+      // Canonical only: one room id, one string (the cell bridge and the cluster placement use the bytes, the edge's router the string).
+      if (!ROOM_ID.test(room) || Buffer.from(room, 'base64url').toString('base64url') !== room) throw new RelayError('bad_request', 'room must be 32 bytes in base64url');
       const profile = new URL(req.url ?? '/', 'http://x').searchParams.get('profile') ?? 'audio';
       if (!(RTC_PROFILES as readonly string[]).includes(profile)) throw new RelayError('unknown_profile', 'profile must be audio, audio-room or video');
       const body = await readBody(req, deps.maxOfferBytes, () => new RelayError('size_not_allowed', `an offer is at most ${deps.maxOfferBytes} bytes`));
@@ -61,7 +67,13 @@ export function offerHandler(deps: RouteDeps) {
         deps.onOfferRefused(checked);
         throw new RelayError('bad_sdp', offerMessage(checked));
       }
-      const { session, answer } = await deps.open(req, { room, profile: profile as RtcProfile, offer, slots: checked });
+      const opened = await deps.open(req, { room, profile: profile as RtcProfile, offer, slots: checked });
+      if ('elsewhere' in opened) {
+        sendJson(res, ERROR_CODES.room_elsewhere, { error: { code: 'room_elsewhere', message: 'the room lives on another node: send the offer there' }, relay: opened.elsewhere });
+        deps.onResult('room_elsewhere');
+        return;
+      }
+      const { session, answer } = opened;
       const text = Buffer.from(answer, 'utf8');
       res.writeHead(201, { 'content-type': 'application/sdp', 'content-length': text.length, location: SESSION_PATH_PREFIX + session });
       res.end(text);
