@@ -165,7 +165,7 @@ function rtcPlacement(cluster: NonNullable<MediaPlane['placement']>): RtcPlaceme
       if (where.kind === 'refuse') throw new RelayError('store_unavailable', 'room placement is unavailable', { retryAfterSec: 1 });
       return undefined;
     },
-    hold: (room) => cluster.hold(room),
+    hold: (room, onMoved) => cluster.hold(room, onMoved),
   };
 }
 

@@ -3,6 +3,8 @@
  *   {"type":"slots","epoch":N,"slots":[{"mid":"2","member":"<tag>","kind":"audio"}, ...]}
  * `member` is an opaque per-session tag the relay draws (8 random bytes, base64url). Parsing is
  * strict and never throws: anything else is undefined (the caller counts it).
+ * Cluster mode, before the relay ends a session whose room moved to another node:
+ *   {"type":"bye","reason":"room_moved"}
  */
 
 export interface RtcSlot {
@@ -37,4 +39,15 @@ export function parseRtcRoster(text: unknown): RtcRoster | undefined {
     slots.push({ mid: s.mid, member: s.member, kind: s.kind });
   }
   return { epoch: o.epoch as number, slots };
+}
+
+/** The relay's notice that this session's room now lives on another node (cluster mode): the session ends. */
+export function isMovedNotice(text: unknown): boolean {
+  if (typeof text !== 'string' || text.length > 256) return false;
+  try {
+    const o = JSON.parse(text) as { type?: unknown; reason?: unknown } | null;
+    return o !== null && typeof o === 'object' && o.type === 'bye' && o.reason === 'room_moved';
+  } catch {
+    return false;
+  }
 }

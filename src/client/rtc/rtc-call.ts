@@ -31,7 +31,7 @@ import { DEFAULT_MAX_JOIN_REDIRECTS, followRoomElsewhere, throughRelays } from '
 import type { RtcE2eReport } from './e2ee-engine.js';
 import { RtcE2ee, type RtcTransformMode } from './rtc-e2ee.js';
 import { RtcMembers, type RtcMember } from './rtc-members.js';
-import { parseRtcRoster, type RtcRoster } from './roster.js';
+import { isMovedNotice, parseRtcRoster, type RtcRoster } from './roster.js';
 import { restrictToEdgeRules } from './edge-prefs.js';
 import { SealWatch } from './seal-watch.js';
 import { checkRtcOffer, mungeRtcSdp } from './sdp-munge.js';
@@ -82,7 +82,7 @@ export interface RtcCallEvents {
   left: [RtcMember];
   /** Every valid roster message, after `member` / `left`. */
   roster: [RtcRoster];
-  /** The connection to the edge failed or closed ('failed', 'closed'), or the call left because frames went out unsealed ('e2e_bypassed'). */
+  /** The connection to the edge failed or closed ('failed', 'closed'), the call left because frames went out unsealed ('e2e_bypassed'), or (cluster mode) the room moved to another node and the relay ended this session ('room_moved': join again). */
   closed: [string];
 }
 
@@ -163,6 +163,7 @@ export class RtcCall extends TypedEmitter<RtcCallEvents> {
 
   private listen(ch: DataChannelLike): void {
     ch.onmessage = (ev) => {
+      if (isMovedNotice(ev.data)) return this.movedAway();
       const roster = parseRtcRoster(ev.data);
       if (roster === undefined || roster.epoch < this.epoch) {
         this.stats.rosterRejected++;
@@ -241,6 +242,16 @@ export class RtcCall extends TypedEmitter<RtcCallEvents> {
   }
 
   /** Leaves: DELETE the session (best effort), close the connection and the worker. Idempotent. */
+  /** Cluster mode: the room's lease went to another node and the relay ended this session; the app joins again (the relay list leads there). */
+  private movedAway(): void {
+    if (this.left) return;
+    this.left = true;
+    if (this.sealTimer !== undefined) clearInterval(this.sealTimer);
+    this.pc.close();
+    this.e2ee.close();
+    this.announce('closed', 'room_moved');
+  }
+
   async leave(): Promise<void> {
     if (this.left) return;
     this.left = true;

@@ -67,6 +67,8 @@ export interface DataPlane {
   receiveExternal(cell: Uint8Array, sink: ExternalSink): number;
   /** An external path went away: sessions on it have no path until their next accepted cell. */
   forgetSink(sink: ExternalSink): void;
+  /** Ends the session at `index` now (cluster mode: its room's lease went to another node); onClosed follows. False when none is there. */
+  end(index: number): boolean;
   counters(): DataPlaneCounters;
   close(): Promise<void>;
 }

@@ -7,7 +7,7 @@
  * kMaxPendingBatches): while JS has 32 batches not yet taken, a tick's WebSocket cells are dropped
  * in the thread and counted (`externalDrops`, reported with the next batch); closes always go.
  */
-import type { JoinError, JoinResult } from '../core/media-core.js';
+import { CLOSE_LEAVE, type JoinError, type JoinResult } from '../core/media-core.js';
 import type { DataPlane, DataPlaneCounters, DataPlaneOptions, ExternalSink } from './data-plane.js';
 import type { NativeAddon } from '../../native/addon.js';
 import { ExternalSinks } from './external-sinks.js';
@@ -55,6 +55,13 @@ export function startNativeDataPlane(addon: NativeAddon, opts: DataPlaneOptions)
     },
     forgetSink(sink: ExternalSink): void {
       sinks.forgetSink(sink, (index) => h.forgetPath(index));
+    },
+    end(index: number): boolean {
+      // The I/O thread does not report a close asked from JS: onClosed is called here.
+      if (closed || !h.leave(index)) return false;
+      sinks.forget(index);
+      opts.onClosed(index, CLOSE_LEAVE);
+      return true;
     },
     counters(): DataPlaneCounters {
       const io = core.ioStats();

@@ -92,6 +92,13 @@ export async function startTsDataPlane(opts: DataPlaneOptions): Promise<DataPlan
       return index;
     },
     forgetSink: (sink) => paths.forgetSink(sink),
+    end(index: number): boolean {
+      // Between two ticks the batch is empty: the close goes through the same flush as a tick's.
+      if (closed || !core.leave(index, batch)) return false;
+      flush();
+      pacer.kick(); // the room's other members get their new roster at once
+      return true;
+    },
     // The kernel's drops are read from /proc only here (at /metrics collection), never per datagram.
     counters: () => countersOf(paths, connected, socketErrors, inode === undefined || closed ? undefined : readUdpKernelDrops(inode)),
     async close(): Promise<void> {

@@ -72,7 +72,7 @@ export async function startMediaPlane(ctx: PlaneContext): Promise<MediaPlane> {
   // Cluster mode: rooms are placed over the nodes sharing the Redis (README "Running a cluster").
   if (ctx.config.store === 'redis') {
     const draining = ctx.draining ?? (() => false);
-    cluster = new RoomCluster({ config: ctx.config, logger: log, metrics: ctx.metrics, sessions: () => core.sessionCount, draining, udp: { host: advertised, port: udpPort } });
+    cluster = new RoomCluster({ config: ctx.config, logger: log, metrics: ctx.metrics, sessions: () => core.sessionCount, draining, udp: { host: advertised, port: udpPort }, end: (index) => void dp.end(index) });
   }
   const joinLimiter = new RateLimiter(cfg.joinRatePerSec, cfg.joinBurst);
   const joinKey = rateLimitKeyOf(ctx.clientAddress);

@@ -12,6 +12,11 @@
  * Members that are not cell sessions (the WebRTC edge's, wired in by the composition root) take
  * part through `hold(room)`: each holds the room's lease like a cell member and counts in the
  * node's load until it lets go.
+ *
+ * A renewal answered "another node holds it" (Redis was away from this node past the lease, and
+ * the room was placed again elsewhere) would leave the call split over two nodes. So this node ends
+ * its members of that room at once: cell sessions through `end`, held members through their
+ * `onMoved`; clients rejoin through their relay list and land on the owner (409 room_elsewhere).
  */
 import { randomBytes } from 'node:crypto';
 import { RelayError } from '../../errors.js';
@@ -31,6 +36,8 @@ export interface RoomClusterDeps {
   readonly draining: () => boolean;
   /** Where this node's cells go. */
   readonly udp: { host: string; port: number };
+  /** Ends the cell session at `index` (its room moved to another node); closedSession follows. */
+  readonly end: (index: number) => void;
 }
 
 export class RoomCluster {
@@ -47,12 +54,16 @@ export class RoomCluster {
   private liveNodes = 0;
   /** Members held through hold() (the WebRTC edge's sessions): part of this node's load. */
   private held = 0;
+  /** Room hash -> what ends each member held there when the room moves (see the file comment). */
+  private readonly movers = new Map<string, Set<() => void>>();
+  private readonly movedSessions;
 
   constructor(private readonly deps: RoomClusterDeps) {
     this.registry = new RedisRoomRegistry(deps.config.redis);
     const m = deps.metrics;
     this.placements = m.counter('xrelay_cluster_joins_total', 'Joins in cluster mode (cell joins and WebRTC offers), by placement result: `local` (this node holds the room), `redirected` (409 room_elsewhere to the owner), `draining`, `unavailable` (Redis did not answer for a new room).', 'result');
-    this.renewals = m.counter('xrelay_cluster_leases_total', 'Room lease renewals, by result: `held`, `lost` (another node holds the room now: this node\'s members keep their call, new joins go to the owner), `failed` (Redis did not answer).', 'result');
+    this.renewals = m.counter('xrelay_cluster_leases_total', 'Room lease renewals, by result: `held`, `lost` (another node holds the room now: this node ends its members of the room, who rejoin on the owner; new joins go there), `failed` (Redis did not answer).', 'result');
+    this.movedSessions = m.counter('xrelay_cluster_moved_sessions_total', 'Sessions (cell and WebRTC) this node ended because a renewal found their room held by another node (a lost lease): their clients rejoin on the owner, so the call is not split.');
     const nodes = m.gauge('xrelay_cluster_nodes', 'Live nodes in this node\'s last view of the cluster (itself included).');
     const held = m.gauge('xrelay_cluster_rooms_held', 'Rooms this node holds the lease of and has members in.');
     const draining = m.gauge('xrelay_cluster_draining', '1 while this node is draining (takes no new rooms).');
@@ -115,17 +126,35 @@ export class RoomCluster {
    * route() said serve: the room's lease is renewed while it is in, and it counts in this node's
    * load. Returns its release (idempotent).
    */
-  hold(room: Uint8Array): () => void {
+  hold(room: Uint8Array, onMoved: () => void = () => undefined): () => void {
     const hash = roomHashOf(room);
     this.placement?.joined(hash);
     this.held++;
+    const movers = this.movers.get(hash) ?? new Set();
+    this.movers.set(hash, movers);
     let released = false;
+    const mover = (): void => onMoved();
+    movers.add(mover);
     return () => {
       if (released) return;
       released = true;
       this.held--;
+      movers.delete(mover);
+      if (movers.size === 0) this.movers.delete(hash);
       this.placement?.left(hash);
     };
+  }
+
+  /** The room's lease is another node's now: end this node's members of it (see the file comment). */
+  private moved(hash: string): void {
+    const cells: number[] = [];
+    for (const [index, h] of this.sessionRooms) if (h === hash) cells.push(index);
+    const held = [...(this.movers.get(hash) ?? [])];
+    if (cells.length + held.length === 0) return;
+    this.movedSessions.inc(cells.length + held.length);
+    this.deps.logger.warn({ sessions: cells.length + held.length }, 'a room of this node is held by another node now (Redis was away past its lease): its members here are ended to rejoin there');
+    for (const index of cells) this.deps.end(index);
+    for (const end of held) end();
   }
 
   /** The session at `index` closed. */
@@ -183,6 +212,7 @@ export class RoomCluster {
           (held) => {
             p.renewed(room, held, sentAt);
             this.renewals.inc(1, held ? 'held' : 'lost');
+            if (!held) this.moved(room);
           },
           () => this.renewals.inc(1, 'failed'),
         ),

@@ -7,7 +7,7 @@ import type { MetricsRegistry } from '../../observability/metrics.js';
 import { OFFER_REASONS } from '../codec/sdp-offer.js';
 
 export const RTC_DROP_REASONS = ['not_connected', 'client_message', 'replay', 'bad_tag', 'garbage'] as const;
-export const RTC_CLOSE_REASONS = ['leave', 'connect_timeout', 'idle_timeout', 'failed', 'shutdown'] as const;
+export const RTC_CLOSE_REASONS = ['leave', 'connect_timeout', 'idle_timeout', 'failed', 'shutdown', 'room_moved'] as const;
 export const RTC_JOIN_RESULTS = ['ok', 'bad_sdp', 'unsupported_media_type', 'size_not_allowed', 'unknown_profile', 'room_full', 'profile_mismatch', 'too_many_sessions', 'rate_limited', 'bad_request', 'room_elsewhere', 'node_draining', 'store_unavailable', 'shutting_down', 'internal'] as const;
 export const RTC_KEYFRAME_RESULTS = ['forwarded', 'suppressed', 'new_slot'] as const;
 

@@ -53,8 +53,12 @@ export interface RtcMixedPort {
 export interface RtcPlacementPort {
   /** The base URL of the node holding `room`, or undefined when this node serves it; throws RelayError (node_draining, store_unavailable, shutting_down). */
   route(room: Uint8Array): Promise<string | undefined>;
-  /** A session of `room` was admitted here (after route said so): it holds the room's lease and counts in the node's load until the returned release (idempotent). */
-  hold(room: Uint8Array): () => void;
+  /**
+   * A session of `room` was admitted here (after route said so): it holds the room's lease and
+   * counts in the node's load until the returned release (idempotent). `onMoved`: the room's lease
+   * went to another node (a lost lease): end the session so its client rejoins there.
+   */
+  hold(room: Uint8Array, onMoved: () => void): () => void;
 }
 
 export interface RtcPlaneOptions {
@@ -92,6 +96,9 @@ const PAD_GRACE_MS = 20;
 const PAD_MAX_CATCH_UP = 5;
 const OPUS_CLOCK_RATE = 48_000;
 const NO_HOLD = (): void => undefined;
+/** Sent on the roster channel before a session is ended because its room moved to another node (cluster mode). */
+const MOVED_NOTICE = JSON.stringify({ type: 'bye', reason: 'room_moved' });
+const MOVED_NOTICE_MS = 250;
 
 /** `advertisedHost`: the IPv4 address of the ICE candidates (config/validate.ts rtcAdvertisedHost). */
 export function startRtcPlane(ctx: PlaneContext, advertisedHost: string, opts: RtcPlaneOptions = {}): RtcPlane {
@@ -194,13 +201,29 @@ export function startRtcPlane(ctx: PlaneContext, advertisedHost: string, opts: R
     const elsewhere = await placement.route(room);
     if (elsewhere !== undefined) return { elsewhere };
     if (closed) throw new RelayError('shutting_down', 'the relay is shutting down');
-    const release = placement.hold(room);
+    // The room may move while the peer session is still being set up: remember it, end it once there.
+    let entry: Entry | undefined;
+    let moved = false;
+    const release = placement.hold(room, () => {
+      moved = true;
+      if (entry !== undefined) void moveOut(entry);
+    });
     try {
-      return await admit(req, o, release);
+      const admitted = await admit(req, o, release);
+      entry = sessions.get(admitted.session);
+      if (moved && entry !== undefined) void moveOut(entry);
+      return admitted;
     } catch (err) {
       release();
       throw err;
     }
+  };
+
+  /** Tells the client its room lives on another node now (RtcCall: `closed` 'room_moved'), then ends the session. */
+  const moveOut = async (e: Entry): Promise<void> => {
+    // The notice goes out on SCTP; closing the peer at once could drop it before it is sent.
+    if (e.peer?.sendRoster(MOVED_NOTICE) === true) await new Promise((r) => setTimeout(r, MOVED_NOTICE_MS).unref());
+    await closeSession(e, 'room_moved');
   };
 
   const admit = async (req: IncomingMessage, o: OfferRequest, release: () => void): Promise<{ session: string; answer: string }> => {
