@@ -103,7 +103,7 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
     if (config.rtc.enabled && rtcHost === undefined) {
       logger.warn({ host: config.host }, 'WebRTC edge off: no IPv4 address to put in its ICE candidates; set rtc.advertisedHost (or rtc.enabled false to silence this)');
     }
-    const rtc = config.rtc.enabled && rtcHost !== undefined ? startRtcPlane(ctx, rtcHost) : undefined;
+    const rtc = config.rtc.enabled && rtcHost !== undefined ? await startRtcPlane(ctx, rtcHost) : undefined;
     if (rtc) planes.push(rtc);
     if (rtc && media) {
       // Mixed rooms: WebRTC members of audio rooms are also cell members of the same room id (docs/RTC.md).
@@ -125,7 +125,7 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
     }
     const url = `${tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${httpPort}`;
     for (const p of planes) await p.listening?.(url);
-    logger.info({ httpPort, tls, media: media?.udpPort ?? 'off', turn: turn?.udpPort ?? 'off', rtc: rtc ? 'on' : 'off', posture: config.logPosture }, 'relay listening');
+    logger.info({ httpPort, tls, media: media?.udpPort ?? 'off', turn: turn?.udpPort ?? 'off', rtc: rtc?.udpPort ?? 'off', posture: config.logPosture }, 'relay listening');
 
     let closing: Promise<void> | undefined;
     return {
