@@ -68,6 +68,7 @@ describe('WebRTC edge: bad input', () => {
     await waitFor(() => relay.rtc!.sessionCount === 0, 5000, 'unconnected sessions freed');
     console.log(`3 sessions that never connected freed after ${Date.now() - started} ms (connectTimeoutMs 500)`);
     expect(relay.metric('xrelay_rtc_sessions_closed_total{reason="connect_timeout"}')).toBe(3);
+    expect(relay.rtc!.udpTable).toMatchObject({ sessions: 0, tuples: 0 }); // the UDP port forgot them too
 
     // connected, then silent: idle_timeout
     const quiet = new EdgeClient(2);

@@ -18,7 +18,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const FIXTURE_UFRAG = 'abcd'; // offer-fixture.ts's ICE credentials
 
 beforeAll(async () => {
-  relay = await startTestRelay({ rtc: { enabled: true, connectTimeoutMs: 3000, joinBurst: 100, maxSessionsPerAddress: 20 } });
+  relay = await startTestRelay({ rtc: { enabled: true, connectTimeoutMs: 30_000, joinBurst: 100, maxSessionsPerAddress: 20 } });
 });
 afterAll(async () => {
   await relay.dispose();
@@ -44,6 +44,14 @@ async function bound(): Promise<Socket> {
 }
 
 const drops = (): Record<RtcDropReason, number> => ({ ...relay.rtc!.metricsView.counters.drops });
+
+/** Closes the clients and their sessions at the relay (the next test starts from an empty table). */
+async function leave(...clients: EdgeClient[]): Promise<void> {
+  await Promise.all(clients.map(async (c) => {
+    if (c.location !== '') await fetch(relay.url + c.location, { method: 'DELETE' });
+    await c.close();
+  }));
+}
 
 async function post(room = roomId()): Promise<{ answer: string; location: string }> {
   const res = await fetch(`${relay.url}/v1/rtc/rooms/${room}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: offerFixture() });
@@ -75,12 +83,7 @@ describe('WebRTC edge: one UDP port for every session', () => {
       expect(relay.metric('xrelay_rtc_udp_tuples')).toBe(relay.rtc!.udpTable.tuples);
       console.log(`4 sessions on port ${port}: ${relay.rtc!.udpTable.tuples} latched 5-tuples`);
       for (const c of clients) expect((await fetch(relay.url + c.location, { method: 'DELETE' })).status).toBe(204);
-      expect(relay.rtc!.udpTable).toMatchObject({ sessions: 0, tuples: 0 });
-      // a session that never connects leaves the table at its connect timeout
-      await post();
-      expect(relay.rtc!.udpTable.sessions).toBe(1);
-      await waitFor(() => relay.rtc!.sessionCount === 0, 10_000, 'the unconnected session freed');
-      expect(relay.rtc!.udpTable).toMatchObject({ sessions: 0, tuples: 0 });
+      expect(relay.rtc!.udpTable).toMatchObject({ sessions: 0, tuples: 0 }); // (and at a connect timeout: edge-bad-input.test.ts)
     } finally {
       await Promise.all(clients.map((c) => c.close()));
     }
@@ -96,6 +99,7 @@ describe('WebRTC edge: one UDP port for every session', () => {
     };
     const own = await bound(); // a 5-tuple this test latches itself, with a valid check for a session of its own
     const strangers = await Promise.all([0, 1, 2, 3].map(() => bound()));
+    let mineLocation = '';
     try {
       expect((await a.join(relay.url, room)).status).toBe(201);
       expect((await b.join(relay.url, room)).status).toBe(201);
@@ -104,7 +108,9 @@ describe('WebRTC edge: one UDP port for every session', () => {
       b.startSending('bob');
       await waitFor(() => arrivals.length > 10, 10_000, 'b hears a');
 
-      const mine = ice((await post()).answer);
+      const mineSession = await post();
+      mineLocation = mineSession.location;
+      const mine = ice(mineSession.answer);
       const port = relay.rtc!.udpPort;
       expect(mine.port).toBe(port);
       const responses: { port: number; cls: number }[] = [];
@@ -154,12 +160,13 @@ describe('WebRTC edge: one UDP port for every session', () => {
       expect(gap).toBeLessThan(1000);
       const heard = arrivals.length;
       await waitFor(() => arrivals.length > heard + 25, 10_000, 'b still hears a');
-      expect(relay.rtc!.sessionCount).toBe(3);
+      expect(relay.rtc!.sessionCount).toBe(3); // a, b and this test's own (connectTimeoutMs 30 s)
       expect(a.pc.connectionState).toBe('connected');
       expect(relay.metric('xrelay_rtc_dropped_total{reason="stun_bad_integrity"}')).toBe(after.stun_bad_integrity);
     } finally {
       for (const s of [own, ...strangers]) s.close();
-      await Promise.all([a.close(), b.close()]);
+      await leave(a, b);
+      if (mineLocation !== '') await fetch(relay.url + mineLocation, { method: 'DELETE' });
     }
   }, 90_000);
 
@@ -198,7 +205,55 @@ describe('WebRTC edge: one UDP port for every session', () => {
       expect(a.pc.connectionState).toBe('connected');
     } finally {
       thief.close();
-      await Promise.all([a.close(), b.close()]);
+      await leave(a, b);
+    }
+  }, 30_000);
+
+  it('after DTLS is up, an unauthenticated (epoch 0) alert or handshake record on a session 5-tuple is dropped: werift would close the session on it', async () => {
+    // A proxy in front of the relay for member a: its relay-side socket is a's latched 5-tuple, so
+    // the test can send what a spoofed datagram from a's address would be.
+    const front = await bound();
+    const up = await bound();
+    let client: { port: number; address: string } | undefined;
+    const port = relay.rtc!.udpPort;
+    front.on('message', (m, from) => {
+      client = from;
+      up.send(m, port, '127.0.0.1');
+    });
+    up.on('message', (m) => client && front.send(m, client.port, client.address));
+    const a = new EdgeClient(1);
+    const b = new EdgeClient(1);
+    const room = roomId();
+    try {
+      const viaProxy = (sdp: string): string => sdp.replace(/ 127\.0\.0\.1 (\d+) typ host/, ` 127.0.0.1 ${front.address().port} typ host`);
+      expect((await a.join(relay.url, room, 'audio', undefined, viaProxy)).status).toBe(201);
+      expect((await b.join(relay.url, room)).status).toBe(201);
+      await Promise.all([a.connected(), b.connected()]);
+      a.startSending('alice');
+      b.startSending('bob');
+      await waitFor(() => (b.received.get('1')?.length ?? 0) > 10 && (a.received.get('1')?.length ?? 0) > 10, 10_000, 'a and b hear each other');
+      const base = drops();
+      const record = (type: number, body: Buffer): Buffer => {
+        const h = Buffer.alloc(13);
+        h[0] = type;
+        h.writeUInt16BE(0xfefd, 1); // epoch 0, sequence 0
+        h.writeUInt16BE(body.length, 11);
+        return Buffer.concat([h, body]);
+      };
+      up.send(record(21, Buffer.from([2, 40])), port, '127.0.0.1'); // fatal handshake_failure, in clear
+      up.send(record(21, Buffer.from([1, 0])), port, '127.0.0.1'); // close_notify, in clear
+      up.send(Buffer.concat([record(20, Buffer.from([1])), record(22, Buffer.alloc(12))]), port, '127.0.0.1'); // a handshake record in clear
+      await waitFor(() => drops().dtls_plaintext - base.dtls_plaintext === 3, 5000, 'plaintext records counted');
+      await sleep(300);
+      expect(a.pc.connectionState).toBe('connected');
+      // both directions still flow: werift stops every send to a once its DTLS transport is `closed`
+      const [heardA, heardB] = [a.received.get('1')!.length, b.received.get('1')!.length];
+      await waitFor(() => a.received.get('1')!.length > heardA + 10 && b.received.get('1')!.length > heardB + 10, 5000, 'a and b still hear each other');
+      expect(relay.metric('xrelay_rtc_sessions_closed_total{reason="failed"}')).toBe(0);
+    } finally {
+      await leave(a, b);
+      front.close();
+      up.close();
     }
   }, 30_000);
 });

@@ -4,7 +4,9 @@
 // the per-session bound and its LRU eviction, a 5-tuple moving between sessions, removal).
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { dtlsRecordsWellFormed } from '../../src/rtc/codec/dtls-record.js';
+import { DTLS_CLEAR_ALERT, DTLS_CLEAR_RECORD, DTLS_MALFORMED, readDtlsRecords } from '../../src/rtc/codec/dtls-record.js';
+
+const dtlsRecordsWellFormed = (b: Buffer): boolean => readDtlsRecords(b) !== DTLS_MALFORMED;
 import { fingerprintMatches, localUfrag, readStun, STUN_BINDING, STUN_REQUEST, STUN_SUCCESS, stunFields, verifyStunIntegrity } from '../../src/rtc/codec/stun-check.js';
 import { UdpDemux } from '../../src/rtc/core/udp-demux.js';
 import { Attr, Method, StunClass, StunWriter } from '../../src/turn/codec/index.js';
@@ -105,7 +107,7 @@ describe('STUN check reader (RFC 8489)', () => {
         if (f.integrityAt >= 0) verifyStunIntegrity(cut, f, key);
         fingerprintMatches(cut, f);
       }
-      dtlsRecordsWellFormed(cut);
+      readDtlsRecords(cut);
     }
     console.log(`STUN reader: ${accepted} of 60000 mutated messages well-formed`);
     expect(accepted).toBeGreaterThan(0);
@@ -113,10 +115,11 @@ describe('STUN check reader (RFC 8489)', () => {
 });
 
 describe('DTLS record framing (RFC 6347 §4.1)', () => {
-  const record = (type: number, len: number, version = 0xfefd): Buffer => {
+  const record = (type: number, len: number, version = 0xfefd, epoch = 1): Buffer => {
     const b = Buffer.alloc(13 + len, 0xab);
     b[0] = type;
     b.writeUInt16BE(version, 1);
+    b.writeUInt16BE(epoch, 3);
     b.writeUInt16BE(len, 11);
     return b;
   };
@@ -129,10 +132,27 @@ describe('DTLS record framing (RFC 6347 §4.1)', () => {
     expect(dtlsRecordsWellFormed(Buffer.alloc(0))).toBe(false);
     expect(dtlsRecordsWellFormed(record(22, 100).subarray(0, 50))).toBe(false);
     expect(dtlsRecordsWellFormed(Buffer.concat([record(22, 10), Buffer.from([22, 0xfe])]))).toBe(false);
+    expect(dtlsRecordsWellFormed(record(24, 10))).toBe(false); // heartbeat: not negotiated
     expect(dtlsRecordsWellFormed(record(25, 10))).toBe(false); // connection id records: not negotiated
     expect(dtlsRecordsWellFormed(record(0x2f, 10))).toBe(false); // DTLS 1.3 unified header
     expect(dtlsRecordsWellFormed(record(22, 10, 0x0303))).toBe(false); // TLS, not DTLS
     expect(dtlsRecordsWellFormed(record(23, 16_384 + 2049))).toBe(false);
+  });
+
+  it('tells what is in clear: epoch-0 records other than ChangeCipherSpec, alerts werift would read in clear', () => {
+    expect(readDtlsRecords(record(23, 40))).toBe(0);
+    expect(readDtlsRecords(Buffer.concat([record(20, 1, 0xfefd, 0), record(22, 40)]))).toBe(0); // a retransmitted CCS, then a protected Finished
+    expect(readDtlsRecords(record(22, 40, 0xfefd, 0))).toBe(DTLS_CLEAR_RECORD);
+    const protectedAlert = record(21, 26);
+    protectedAlert.writeUInt16BE(1, 13); // explicit nonce = epoch 1 || sequence
+    expect(readDtlsRecords(protectedAlert)).toBe(0);
+    const clearAlert = record(21, 2, 0xfefd, 0);
+    clearAlert[13] = 1;
+    clearAlert[14] = 0; // warning close_notify
+    expect(readDtlsRecords(clearAlert)).toBe(DTLS_CLEAR_RECORD | DTLS_CLEAR_ALERT);
+    const forged = record(21, 26);
+    forged[13] = 2; // an epoch-1 alert whose first bytes read as a fatal alert
+    expect(readDtlsRecords(forged)).toBe(DTLS_CLEAR_ALERT);
   });
 });
 

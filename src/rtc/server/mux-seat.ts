@@ -11,7 +11,9 @@
  * 3. `adopt` swaps that `StunProtocol`'s transport for a `MuxTransport` (sends go out of the mux
  *    socket; the mux hands datagrams to the protocol), closes the throwaway socket and gives the
  *    candidate the mux's port; the answer's text gets the same port (peer-session.ts shapeAnswer);
- * 4. werift closing the transport (the peer connection closes) or `release` unregisters the
+ * 4. once the peer connection is connected (DTLS done), the mux drops DTLS records in clear
+ *    for the session (udp-mux.ts `dtls_plaintext`);
+ * 5. werift closing the transport (the peer connection closes) or `release` unregisters the
  *    session and its 5-tuples from the mux.
  *
  * The werift fields used are typed structurally here (they are private in its .d.ts); the edge's
@@ -109,6 +111,12 @@ export class MuxSeat {
     protocol.transport = new MuxTransport(this, address);
     protocol.localCandidate!.port = this.mux.port;
     this.session.value.receiver = protocol;
+    const slot = this.session.value;
+    const sub = pc.connectionStateChange.subscribe((state) => {
+      if (state !== 'connected') return;
+      slot.dtlsUp = true; // werift says connected once ICE and the DTLS handshake are done
+      sub.unSubscribe();
+    });
     await own.close();
     return this.mux.port;
   }

@@ -10,7 +10,10 @@
  * - `stun_bad_integrity`: a STUN request naming a session whose MESSAGE-INTEGRITY is missing or
  *   does not verify with that session's password (RFC 8489 §14.5), on any 5-tuple;
  * - `unknown_source`: anything else from a 5-tuple no check latched (DTLS, RTP, STUN responses);
- * - `dtls_malformed`: a DTLS-range datagram on a latched 5-tuple that is not whole DTLS records;
+ * - `dtls_malformed`: a DTLS-range datagram on a latched 5-tuple that is not whole DTLS 1.2 records;
+ * - `dtls_plaintext`: once the session's DTLS handshake is done, a record in clear (epoch 0, not
+ *   ChangeCipherSpec) or an alert werift would read in clear (codec/dtls-record.ts): unauthenticated,
+ *   and werift would close the session's DTLS transport on a warning alert (all its sends stop);
  * - `garbage`: a datagram on a latched 5-tuple that is neither STUN, DTLS nor RTP/RTCP.
  *
  * werift keeps answering the checks and running DTLS/SRTP per session: each session's werift
@@ -20,7 +23,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../observability/log.js';
-import { dtlsRecordsWellFormed } from '../codec/dtls-record.js';
+import { DTLS_MALFORMED, readDtlsRecords } from '../codec/dtls-record.js';
 import { fingerprintMatches, localUfrag, readStun, stunFields, STUN_REQUEST, verifyStunIntegrity } from '../codec/stun-check.js';
 import { UdpDemux, type DemuxSession, type DemuxTuple } from '../core/udp-demux.js';
 import type { RtcCounters } from './rtc-metrics.js';
@@ -37,6 +40,8 @@ export interface MuxSlot {
   /** The password as the MESSAGE-INTEGRITY key. */
   readonly key: Buffer;
   receiver: MuxReceiver | undefined;
+  /** The session's DTLS handshake is done: records in clear are dropped from now on. */
+  dtlsUp: boolean;
 }
 
 export interface MuxOptions {
@@ -110,7 +115,7 @@ export class RtcUdpMux {
     for (;;) {
       const ufrag = randomBytes(UFRAG_BYTES).toString('hex');
       const password = randomBytes(PASSWORD_BYTES).toString('hex');
-      const s = this.demux.add(ufrag, { ufrag, password, key: Buffer.from(password, 'latin1'), receiver: undefined });
+      const s = this.demux.add(ufrag, { ufrag, password, key: Buffer.from(password, 'latin1'), receiver: undefined, dtlsUp: false });
       if (s !== undefined) return s;
     }
   }
@@ -147,8 +152,13 @@ export class RtcUdpMux {
       return;
     }
     if (first >= 20 && first <= 63) {
-      if (!dtlsRecordsWellFormed(data)) {
+      const clear = readDtlsRecords(data);
+      if (clear === DTLS_MALFORMED) {
         this.drops.dtls_malformed++;
+        return;
+      }
+      if (clear !== 0 && t.session.value.dtlsUp) {
+        this.drops.dtls_plaintext++;
         return;
       }
     } else if (first < 128 || first > 191) {
