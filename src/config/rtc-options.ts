@@ -12,7 +12,7 @@ export const rtcOptions = {
   joinRatePerSec: field.number('Sustained WebRTC joins per second allowed per client address (token bucket; 429 `rate_limited` past it). Each join costs a DTLS certificate check and a socket.', 2, { min: 0.001 }),
   joinBurst: field.int('Burst of WebRTC joins allowed per client address above the sustained rate.', 20, { min: 1 }),
   maxOfferBytes: field.int('Largest SDP offer accepted (413 `size_not_allowed` past it).', 65_536, { min: 1024, max: 262_144 }),
-  connectTimeoutMs: field.int('A session whose ICE and DTLS have not completed this long after its answer is closed and its port freed.', 10_000, { min: 500, max: 120_000 }),
+  connectTimeoutMs: field.int('A session whose ICE and DTLS have not completed this long after its answer is closed (and leaves the UDP port\'s table).', 10_000, { min: 500, max: 120_000 }),
   idleTimeoutMs: field.int('A connected session whose uplink sends no RTP for this long (browsers send audio continuously: DTX is off) is closed.', 30_000, { min: 1000, max: 600_000 }),
   videoMaxKbps: field.int('The bitrate the edge tells each video uplink it may send (REMB, twice a second); browsers send less when their loss-based estimate is lower.', 1500, { min: 50, max: 50_000 }),
   keyframeMinIntervalMs: field.int('At most one key-frame request (PLI) forwarded to a sender per this interval, whatever its receivers ask; a receiver given a new video slot always gets one.', 500, { min: 0, max: 10_000 }),
