@@ -209,7 +209,7 @@ describe('WebRTC edge: one UDP port for every session', () => {
     }
   }, 30_000);
 
-  it('after DTLS is up, an unauthenticated (epoch 0) alert or handshake record on a session 5-tuple is dropped: werift would close the session on it', async () => {
+  it('after DTLS is up, an unauthenticated (epoch 0) alert or handshake record on a session 5-tuple is dropped: werift would stop sending to the member', async () => {
     // A proxy in front of the relay for member a: its relay-side socket is a's latched 5-tuple, so
     // the test can send what a spoofed datagram from a's address would be.
     const front = await bound();
