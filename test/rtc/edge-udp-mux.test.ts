@@ -151,6 +151,7 @@ describe('WebRTC edge: one UDP port for every session', () => {
       const after = drops();
       for (const [reason, count] of Object.entries(counts)) expect(after[reason as RtcDropReason] - base[reason as RtcDropReason]).toBe(count);
       expect(after.bad_tag - base.bad_tag).toBe(0);
+      expect(after.dtls_bad_record - base.dtls_bad_record).toBe(0);
       expect(relay.rtc!.udpTable.tuples).toBe(tuples); // no junk latched anything
       const during = arrivals.filter((t) => t >= start && t <= end);
       let gap = 0;
@@ -209,7 +210,7 @@ describe('WebRTC edge: one UDP port for every session', () => {
     }
   }, 30_000);
 
-  it('after DTLS is up, an unauthenticated (epoch 0) alert or handshake record on a session 5-tuple is dropped: werift would stop sending to the member', async () => {
+  it('after DTLS is up, an unauthenticated (epoch 0) alert or handshake record on a session 5-tuple is dropped (werift would stop sending to the member); records that do not decrypt are counted', async () => {
     // A proxy in front of the relay for member a: its relay-side socket is a's latched 5-tuple, so
     // the test can send what a spoofed datagram from a's address would be.
     const front = await bound();
@@ -244,6 +245,16 @@ describe('WebRTC edge: one UDP port for every session', () => {
       up.send(record(21, Buffer.from([1, 0])), port, '127.0.0.1'); // close_notify, in clear
       up.send(Buffer.concat([record(20, Buffer.from([1])), record(22, Buffer.alloc(12))]), port, '127.0.0.1'); // a handshake record in clear
       await waitFor(() => drops().dtls_plaintext - base.dtls_plaintext === 3, 5000, 'plaintext records counted');
+      // protected-looking records (epoch 1) that do not decrypt: werift drops them, the edge counts them
+      const forged = (type: number): Buffer => {
+        const r = record(type, randomBytes(40));
+        r.writeUInt16BE(1, 3); // epoch 1
+        r.writeUInt16BE(1, 13); // an explicit nonce starting as a browser's does
+        return r;
+      };
+      up.send(forged(23), port, '127.0.0.1');
+      up.send(forged(21), port, '127.0.0.1');
+      await waitFor(() => drops().dtls_bad_record - base.dtls_bad_record === 2, 5000, 'undecryptable records counted');
       await sleep(300);
       expect(a.pc.connectionState).toBe('connected');
       // both directions still flow: werift stops every send to a once its DTLS transport is `closed`

@@ -70,6 +70,8 @@ export interface PeerHooks {
   onReplay(): void;
   /** An SRTP or SRTCP packet that did not authenticate (a bad tag: forged or corrupted): dropped by werift. */
   onBadTag(): void;
+  /** A DTLS record that framed well but did not decrypt or authenticate: dropped by werift. */
+  onBadRecord(): void;
 }
 
 /** Why werift refused to answer (negotiation failed): the route answers `bad_sdp`. */
@@ -387,10 +389,16 @@ interface Decryptor {
  * werift drops a packet whose SRTP/SRTCP tag does not verify without telling anyone; the edge
  * counts it (issue 12: bad input is a counted drop). The SRTP sessions are made when DTLS completes
  * (and again on a rekey), so the transport's `srtp` and `srtcp` fields get an accessor that wraps
- * each session as it is set. Datagrams that are neither STUN, DTLS nor media never get here: the
- * one UDP port counts and drops them (udp-mux.ts, `garbage`).
+ * each session as it is set. The same for DTLS records that do not decrypt (werift logs them to its
+ * debug channel): the DTLS socket is made when ICE connects, its cipher context on each handshake,
+ * so both get an accessor and the cipher's `decryptPacket` is wrapped. Datagrams that are neither
+ * STUN, DTLS nor media, and malformed DTLS framing, never get here: the one UDP port counts and
+ * drops them (udp-mux.ts).
  */
-function countTransportDrops(dtls: RTCDtlsTransport, hooks: Pick<PeerHooks, 'onBadTag'>): void {
+function countTransportDrops(dtls: RTCDtlsTransport, hooks: Pick<PeerHooks, 'onBadTag' | 'onBadRecord'>): void {
+  onEachSet(dtls as unknown as Record<string, unknown>, 'dtls', (socket: Record<string, unknown>) => {
+    onEachSet(socket, 'cipher', (cipher: RecordDecryptor) => countingThrows(cipher, 'decryptPacket', hooks.onBadRecord));
+  });
   const holder = dtls as unknown as Record<'srtp' | 'srtcp', Decryptor | undefined>;
   for (const key of ['srtp', 'srtcp'] as const) {
     let session = holder[key] === undefined ? undefined : countingBadTags(holder[key]!, hooks.onBadTag);
@@ -402,6 +410,37 @@ function countTransportDrops(dtls: RTCDtlsTransport, hooks: Pick<PeerHooks, 'onB
       },
     });
   }
+}
+
+interface RecordDecryptor {
+  decryptPacket(packet: unknown): Buffer;
+}
+
+/** Calls `wrap` on the object held in `holder[key]` now and on every later one set there. */
+function onEachSet<T extends object>(holder: Record<string, unknown>, key: string, wrap: (value: T) => void): void {
+  let value = holder[key] as T | undefined;
+  if (value !== undefined) wrap(value);
+  Object.defineProperty(holder, key, {
+    configurable: true,
+    get: () => value,
+    set: (next: T | undefined) => {
+      value = next;
+      if (next !== undefined) wrap(next);
+    },
+  });
+}
+
+/** `target[method]` counting every throw (werift catches it and drops the record). */
+function countingThrows(target: RecordDecryptor, method: 'decryptPacket', onThrow: () => void): void {
+  const inner = target[method].bind(target);
+  target[method] = (packet) => {
+    try {
+      return inner(packet);
+    } catch (err) {
+      onThrow();
+      throw err;
+    }
+  };
 }
 
 function countingBadTags(session: Decryptor, onBadTag: () => void): Decryptor {

@@ -219,6 +219,7 @@ export async function startRtcPlane(ctx: PlaneContext, advertisedHost: string): 
         onClientMessage: () => c.drops.client_message++,
         onReplay: () => c.drops.replay++,
         onBadTag: () => c.drops.bad_tag++,
+        onBadRecord: () => c.drops.dtls_bad_record++,
       });
     } catch (err) {
       await closeSession(e, 'failed');
