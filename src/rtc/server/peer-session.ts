@@ -25,9 +25,7 @@ import {
   usePLI,
   useREMB,
   useSdesMid,
-  SrtpAuthenticationError,
   type RTCDataChannel,
-  type RTCDtlsTransport,
   type RTCRtpTransceiver,
   type RtcpPacket,
 } from 'werift';
@@ -40,6 +38,7 @@ import { ReplayGuard } from '../core/replay-guard.js';
 import type { TrackKind } from '../core/rtc-router.js';
 import { MuxSeat } from './mux-seat.js';
 import type { RtcUdpMux } from './udp-mux.js';
+import { countTransportDrops } from './transport-drops.js';
 
 export const ROSTER_LABEL = 'xrelay';
 
@@ -380,78 +379,3 @@ export function shapeAnswer(sdp: string, port: number): string {
 
 /** `a=candidate:<foundation> <component> udp <priority> <address> <port> typ ...` (RFC 8839 §5.1). */
 const CANDIDATE_PORT = /^(a=candidate:\S+ \d+ udp \d+ \S+ )\d+( typ )/i;
-
-interface Decryptor {
-  decrypt(data: Buffer): Buffer;
-}
-
-/**
- * werift drops a packet whose SRTP/SRTCP tag does not verify without telling anyone; the edge
- * counts it (issue 12: bad input is a counted drop). The SRTP sessions are made when DTLS completes
- * (and again on a rekey), so the transport's `srtp` and `srtcp` fields get an accessor that wraps
- * each session as it is set. The same for DTLS records that do not decrypt (werift logs them to its
- * debug channel): the DTLS socket is made when ICE connects, its cipher context on each handshake,
- * so both get an accessor and the cipher's `decryptPacket` is wrapped. Datagrams that are neither
- * STUN, DTLS nor media, and malformed DTLS framing, never get here: the one UDP port counts and
- * drops them (udp-mux.ts).
- */
-function countTransportDrops(dtls: RTCDtlsTransport, hooks: Pick<PeerHooks, 'onBadTag' | 'onBadRecord'>): void {
-  onEachSet(dtls as unknown as Record<string, unknown>, 'dtls', (socket: Record<string, unknown>) => {
-    onEachSet(socket, 'cipher', (cipher: RecordDecryptor) => countingThrows(cipher, 'decryptPacket', hooks.onBadRecord));
-  });
-  const holder = dtls as unknown as Record<'srtp' | 'srtcp', Decryptor | undefined>;
-  for (const key of ['srtp', 'srtcp'] as const) {
-    let session = holder[key] === undefined ? undefined : countingBadTags(holder[key]!, hooks.onBadTag);
-    Object.defineProperty(holder, key, {
-      configurable: true,
-      get: () => session,
-      set: (next: Decryptor | undefined) => {
-        session = next === undefined ? undefined : countingBadTags(next, hooks.onBadTag);
-      },
-    });
-  }
-}
-
-interface RecordDecryptor {
-  decryptPacket(packet: unknown): Buffer;
-}
-
-/** Calls `wrap` on the object held in `holder[key]` now and on every later one set there. */
-function onEachSet<T extends object>(holder: Record<string, unknown>, key: string, wrap: (value: T) => void): void {
-  let value = holder[key] as T | undefined;
-  if (value !== undefined) wrap(value);
-  Object.defineProperty(holder, key, {
-    configurable: true,
-    get: () => value,
-    set: (next: T | undefined) => {
-      value = next;
-      if (next !== undefined) wrap(next);
-    },
-  });
-}
-
-/** `target[method]` counting every throw (werift catches it and drops the record). */
-function countingThrows(target: RecordDecryptor, method: 'decryptPacket', onThrow: () => void): void {
-  const inner = target[method].bind(target);
-  target[method] = (packet) => {
-    try {
-      return inner(packet);
-    } catch (err) {
-      onThrow();
-      throw err;
-    }
-  };
-}
-
-function countingBadTags(session: Decryptor, onBadTag: () => void): Decryptor {
-  const decrypt = session.decrypt.bind(session);
-  session.decrypt = (data) => {
-    try {
-      return decrypt(data);
-    } catch (err) {
-      if (err instanceof SrtpAuthenticationError) onBadTag();
-      throw err; // werift drops it
-    }
-  };
-  return session;
-}
