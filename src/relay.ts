@@ -119,7 +119,7 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
     }
     const url = `${tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${httpPort}`;
     for (const p of planes) await p.listening?.(url);
-    logger.info({ httpPort, tls, media: media?.udpPort ?? 'off', turn: turn?.udpPort ?? 'off', rtc: rtc ? 'on' : 'off', posture: config.logPosture }, 'relay listening');
+    logger.info({ httpPort, tls, media: media?.udpPort ?? 'off', turn: turn?.udpPort ?? 'off', rtc: rtc?.udpPort ?? 'off', posture: config.logPosture }, 'relay listening');
 
     let closing: Promise<void> | undefined;
     return {
@@ -203,7 +203,7 @@ function isLoopback(host: string): boolean {
  */
 async function startRtcEdge(ctx: PlaneContext, host: string, media: MediaPlane | undefined, planes: Plane[]): Promise<RtcPlane> {
   const { startRtcPlane } = await import('./rtc/server/rtc-plane.js');
-  const rtc = startRtcPlane(ctx, host, { ...(media?.placement ? { placement: rtcPlacement(media.placement) } : {}) });
+  const rtc = await startRtcPlane(ctx, host, { ...(media?.placement ? { placement: rtcPlacement(media.placement) } : {}) });
   planes.push(rtc);
   if (media) {
     const [{ CellBridge }, { registerBridgeMetrics }] = await Promise.all([import('./bridge/cell-bridge.js'), import('./bridge/bridge-metrics.js')]);

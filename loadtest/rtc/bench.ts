@@ -151,7 +151,7 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'xrelay-bench-rtc-'));
   const relay = await spawnRelayProcess([
     '--data-dir', dataDir, '--log-level', 'info', '--media-udp-port', '0', '--turn-enabled=false',
-    '--rtc-port-min', '0', '--rtc-port-max', '0', '--rtc-join-burst', '10000', '--rtc-max-sessions-per-address', '10000', '--rtc-room-cap', String(roomSize),
+    '--rtc-port', '0', '--rtc-join-burst', '10000', '--rtc-max-sessions-per-address', '10000', '--rtc-room-cap', String(roomSize),
     '--media-join-burst', '10000', '--media-max-sessions-per-address', '10000',
   ]);
   try {

@@ -2,10 +2,9 @@
 import { field } from './fields.js';
 
 export const rtcOptions = {
-  enabled: field.bool('Serve the WebRTC edge (`POST /v1/rtc/rooms/{room}`). At idle it costs one HTTP route and no socket: each session binds its own UDP port when it joins.', true),
+  enabled: field.bool('Serve the WebRTC edge (`POST /v1/rtc/rooms/{room}`). At idle it costs one HTTP route and one UDP socket (`rtc.port`).', true),
   advertisedHost: field.string('IPv4 address put in the ICE candidate of every answer (what browsers send to); empty means `media.advertisedHost` when that is an IPv4 address, else the `host` the relay listens on (then it must not be a wildcard).', ''),
-  portMin: field.int('Lowest UDP port of the edge\'s range: each session takes one port of `portMin`..`portMax` (werift binds one socket per session; docs/RTC.md says what one shared port needs). 0 with portMax 0: ephemeral ports. At least two ports (werift refuses a range of one).', 40_000, { min: 0, max: 65_535 }),
-  portMax: field.int('Highest UDP port of the edge\'s range (inclusive); the range bounds the sessions one relay can hold.', 40_999, { min: 0, max: 65_535 }),
+  port: field.int('The one UDP port of the WebRTC edge: every session\'s ICE, DTLS and SRTP use it (the answer\'s host candidate names it), demultiplexed by ICE ufrag and then by 5-tuple (docs/RTC.md, "Transport and ports"). Open it in the firewall. 0 picks a free port at start (tests).', 40_000, { min: 0, max: 65_535 }),
   roomCap: field.int('Most members of one WebRTC room; joins past it get 409 `room_full`.', 8, { min: 2, max: 64 }),
   receiveSlots: field.int('Most receive slots per kind an offer may carry (the contract: room cap - 1); an offer with more is `bad_sdp`. Capped at `roomCap` - 1. A receiver with fewer slots than peers gets the first ones; a freed slot is refilled.', 7, { min: 1, max: 63 }),
   maxSessions: field.int('Most live WebRTC sessions on this relay; joins past it get 503 `too_many_sessions`.', 500, { min: 1, max: 65_535 }),
@@ -13,7 +12,7 @@ export const rtcOptions = {
   joinRatePerSec: field.number('Sustained WebRTC joins per second allowed per client address (token bucket; 429 `rate_limited` past it). Each join costs a DTLS certificate check and a socket.', 2, { min: 0.001 }),
   joinBurst: field.int('Burst of WebRTC joins allowed per client address above the sustained rate.', 20, { min: 1 }),
   maxOfferBytes: field.int('Largest SDP offer accepted (413 `size_not_allowed` past it).', 65_536, { min: 1024, max: 262_144 }),
-  connectTimeoutMs: field.int('A session whose ICE and DTLS have not completed this long after its answer is closed and its port freed.', 10_000, { min: 500, max: 120_000 }),
+  connectTimeoutMs: field.int('A session whose ICE and DTLS have not completed this long after its answer is closed (and leaves the UDP port\'s table).', 10_000, { min: 500, max: 120_000 }),
   idleTimeoutMs: field.int('A connected session whose uplink sends no RTP for this long (browsers send audio continuously: DTX is off) is closed.', 30_000, { min: 1000, max: 600_000 }),
   videoMaxKbps: field.int('The bitrate the edge tells each video uplink it may send (REMB, twice a second); browsers send less when their loss-based estimate is lower.', 1500, { min: 50, max: 50_000 }),
   keyframeMinIntervalMs: field.int('At most one key-frame request (PLI) forwarded to a sender per this interval, whatever its receivers ask; a receiver given a new video slot always gets one.', 500, { min: 0, max: 10_000 }),

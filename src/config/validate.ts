@@ -85,8 +85,14 @@ function checkRtc(c: RelayConfig): void {
   if (r.advertisedHost !== '' && (isIP(r.advertisedHost) !== 4 || isWildcard(r.advertisedHost))) {
     throw new ConfigError('rtc.advertisedHost', `rtc.advertisedHost: the edge advertises one IPv4 host candidate; ${JSON.stringify(r.advertisedHost)} is not a usable IPv4 address`);
   }
-  if (r.portMin !== 0 && r.portMin >= r.portMax) throw new ConfigError('rtc.portMin', 'rtc.portMin must be below rtc.portMax (werift needs a range of at least two ports)');
-  if ((r.portMin === 0) !== (r.portMax === 0)) throw new ConfigError('rtc.portMin', 'rtc.portMin and rtc.portMax must both be 0 (ephemeral) or both set');
+  // The edge's one UDP port must not be another plane's (the second bind would fail at start).
+  if (r.port === 0) return;
+  if (c.media.enabled && r.port === c.media.udpPort) throw new ConfigError('rtc.port', `rtc.port ${r.port} is media.udpPort too`);
+  const t = c.turn;
+  if (t.enabled && r.port === t.port) throw new ConfigError('rtc.port', `rtc.port ${r.port} is turn.port too`);
+  if (t.enabled && t.relayPortMin !== 0 && r.port >= t.relayPortMin && r.port <= t.relayPortMax) {
+    throw new ConfigError('rtc.port', `rtc.port ${r.port} is inside turn.relayPortMin..turn.relayPortMax`);
+  }
 }
 
 function checkMedia(c: RelayConfig): void {

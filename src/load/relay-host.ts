@@ -29,7 +29,7 @@ export interface HostOptions {
 }
 
 /** A load generator is one address joining many WebRTC peers: the edge's per-address limits lifted, ephemeral ports. */
-export const LOAD_RTC = { enabled: true, portMin: 0, portMax: 0, joinRatePerSec: 1_000_000, joinBurst: 1_000_000, maxSessionsPerAddress: 65_535, maxSessions: 65_535 };
+export const LOAD_RTC = { enabled: true, port: 0, joinRatePerSec: 1_000_000, joinBurst: 1_000_000, maxSessionsPerAddress: 65_535, maxSessions: 65_535 };
 
 /** What the kit reads from the media core (met by the TypeScript MediaCore and the native CellCore alike). */
 export type CoreView = Pick<MediaCore, 'stats' | 'sessionCount' | 'sessionStats'>;

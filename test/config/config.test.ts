@@ -108,9 +108,12 @@ describe('xrelay CLI', () => {
     // One set by the operator must be usable.
     for (const bad of ['::1', '0.0.0.0', 'relay.example']) expect(named({ rtc: { advertisedHost: bad } })).toBe('rtc.advertisedHost');
     expect(named({ host: '0.0.0.0', media: { enabled: false }, turn: { enabled: false }, rtc: { advertisedHost: '203.0.113.5' } })).toBe('accepted');
-    expect(named({ rtc: { portMin: 40_010, portMax: 40_000 } })).toBe('rtc.portMin');
-    expect(named({ rtc: { portMin: 40_000, portMax: 40_000 } })).toBe('rtc.portMin');
-    expect(named({ rtc: { portMin: 0, portMax: 40_000 } })).toBe('rtc.portMin');
+    // The edge's one UDP port is no other plane's UDP port.
+    expect(named({ rtc: { port: 7801 }, media: { udpPort: 7801 } })).toBe('rtc.port');
+    expect(named({ rtc: { port: 3478 }, turn: { port: 3478 } })).toBe('rtc.port');
+    expect(named({ rtc: { port: 50_000 }, turn: { relayPortMin: 49_152, relayPortMax: 65_535 } })).toBe('rtc.port');
+    expect(named({ rtc: { port: 7801 }, media: { enabled: false, udpPort: 7801 } })).toBe('accepted');
+    expect(named({ rtc: { port: 0 }, media: { udpPort: 0 }, turn: { port: 0 } })).toBe('accepted');
     expect(named({ turn: { relayPortMin: 50000, relayPortMax: 0 } })).toBe('turn.relayPortMin');
     expect(named({ turn: { relayIp: 'relay.example' } })).toBe('turn.relayIp');
     expect(named({ host: '0:0::0', media: { advertisedHost: 'relay.example' } })).toBe('turn.externalIp'); // any spelling of ::

@@ -33,7 +33,7 @@ export async function startTestRelay(file: Record<string, unknown> = {}, opts: {
       ...file,
       media: { enabled: false, udpPort: 0, ...((file.media as object) ?? {}) },
       turn: { enabled: false, port: 0, ...((file.turn as object) ?? {}) },
-      rtc: { enabled: false, portMin: 0, portMax: 0, ...((file.rtc as object) ?? {}) },
+      rtc: { enabled: false, port: 0, ...((file.rtc as object) ?? {}) },
     },
   });
   let text = '';

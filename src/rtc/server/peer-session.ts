@@ -25,9 +25,7 @@ import {
   usePLI,
   useREMB,
   useSdesMid,
-  SrtpAuthenticationError,
   type RTCDataChannel,
-  type RTCDtlsTransport,
   type RTCRtpTransceiver,
   type RtcpPacket,
 } from 'werift';
@@ -38,16 +36,19 @@ import { PacedSlot, type DownlinkPacer, type SlotStamp } from '../core/downlink-
 import { switchAnchor } from '../core/cell-rtp.js';
 import { ReplayGuard } from '../core/replay-guard.js';
 import type { TrackKind } from '../core/rtc-router.js';
+import { MuxSeat } from './mux-seat.js';
+import type { RtcUdpMux } from './udp-mux.js';
+import { countTransportDrops } from './transport-drops.js';
 
 export const ROSTER_LABEL = 'xrelay';
 
 export interface PeerOptions {
-  /** Address the session's UDP socket binds to. */
+  /** Address werift's throwaway gathering socket binds to (mux-seat.ts): the mux's. */
   readonly bindHost: string;
   /** The IPv4 address of the one host candidate in the answer. */
   readonly advertisedHost: string;
-  /** Port range for the socket; undefined: an ephemeral port. */
-  readonly portRange: [number, number] | undefined;
+  /** The edge's one UDP port: every session's ICE, DTLS and SRTP go through it. */
+  readonly mux: RtcUdpMux;
   readonly video: boolean;
 }
 
@@ -68,8 +69,8 @@ export interface PeerHooks {
   onReplay(): void;
   /** An SRTP or SRTCP packet that did not authenticate (a bad tag: forged or corrupted): dropped by werift. */
   onBadTag(): void;
-  /** A datagram on the session's transport that is neither DTLS nor RTP/RTCP (RFC 7983 §7): dropped by werift. */
-  onGarbage(): void;
+  /** A DTLS record that framed well but did not decrypt or authenticate: dropped by werift. */
+  onBadRecord(): void;
 }
 
 /** Why werift refused to answer (negotiation failed): the route answers `bad_sdp`. */
@@ -77,7 +78,7 @@ export class NegotiationError extends Error {
   override readonly name = 'NegotiationError';
 }
 
-/** No UDP port could be bound for the session: the route answers `too_many_sessions`. */
+/** werift could not bind its throwaway gathering socket (no ephemeral port): the route answers `too_many_sessions`. */
 export class NoPortError extends Error {
   override readonly name = 'NoPortError';
 }
@@ -125,6 +126,7 @@ export class PeerSession {
   private constructor(
     private readonly pc: RTCPeerConnection,
     readonly answer: string,
+    private readonly seat: MuxSeat,
   ) {}
 
   /** Answers `offer` (already checked by the codec policy); NegotiationError if werift cannot. */
@@ -135,8 +137,8 @@ export class PeerSession {
       iceUseIpv4: false,
       iceUseIpv6: false,
       iceAdditionalHostAddresses: [opts.advertisedHost],
+      // werift binds a socket at gathering time anyway: an ephemeral one, closed once the mux takes over (mux-seat.ts).
       iceInterfaceAddresses: { udp4: opts.bindHost },
-      ...(opts.portRange ? { icePortRange: opts.portRange } : {}),
       bundlePolicy: 'max-bundle',
       codecs: {
         audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48_000, channels: 2, rtcpFeedback: AUDIO_FEEDBACK() })],
@@ -145,28 +147,33 @@ export class PeerSession {
       // Only what forwarding needs (codec/header-extensions.ts), minus TWCC (see above); werift negotiates nothing else.
       headerExtensions: { audio: [useSdesMid(), useAbsSendTime()], video: [useSdesMid(), useAbsSendTime()] },
     });
+    const seat = MuxSeat.take(opts.mux);
     try {
-      await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+      try {
+        await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+      } catch (err) {
+        throw new NegotiationError(err instanceof Error ? err.message : String(err));
+      }
+      seat.credentials(pc);
+      const transceivers = pc.getTransceivers();
+      const uplinks = opts.video ? 2 : 1;
+      const slotTransceivers = transceivers.slice(uplinks);
+      for (const t of slotTransceivers) t.setDirection('sendonly');
+      const answer = await pc.createAnswer();
+      await pc.setLocalDescription(answer);
+      await gathered(pc);
+      const sdp = pc.localDescription!.sdp;
+      // werift could not bind its gathering socket: no candidate, nothing could ever connect.
+      if (!sdp.includes('\r\na=candidate:')) throw new NoPortError('werift could not bind its gathering socket');
+      const port = await seat.adopt(pc);
+      const session = new PeerSession(pc, shapeAnswer(sdp, port), seat);
+      session.wire(transceivers.slice(0, uplinks), slotTransceivers, hooks);
+      return session;
     } catch (err) {
+      seat.release();
       await pc.close().catch(() => undefined);
-      throw new NegotiationError(err instanceof Error ? err.message : String(err));
+      throw err;
     }
-    const transceivers = pc.getTransceivers();
-    const uplinks = opts.video ? 2 : 1;
-    const slotTransceivers = transceivers.slice(uplinks);
-    for (const t of slotTransceivers) t.setDirection('sendonly');
-    const answer = await pc.createAnswer();
-    await pc.setLocalDescription(answer);
-    await gathered(pc);
-    const sdp = pc.localDescription!.sdp;
-    if (!sdp.includes('\r\na=candidate:')) {
-      // werift could not bind a port (the range is full): no candidate, nothing could ever connect.
-      await pc.close().catch(() => undefined);
-      throw new NoPortError('no free UDP port in rtc.portMin..rtc.portMax');
-    }
-    const session = new PeerSession(pc, shapeAnswer(sdp));
-    session.wire(transceivers.slice(0, uplinks), slotTransceivers, hooks);
-    return session;
   }
 
   private wire(uplinks: RTCRtpTransceiver[], slots: RTCRtpTransceiver[], hooks: PeerHooks): void {
@@ -320,6 +327,7 @@ export class PeerSession {
     this.closed = true;
     for (const slot of this.slots.values()) if (slot.paced !== undefined) this.pacer?.remove(slot.paced);
     await this.pc.close().catch(() => undefined);
+    this.seat.release(); // werift closing its transport did too: idempotent
   }
 }
 
@@ -354,56 +362,20 @@ function gathered(pc: RTCPeerConnection): Promise<void> {
 
 /**
  * werift's answer, shaped for browsers: `a=ice-lite` moved to the session level where RFC 8839 §5.3
- * puts it, `a=ice-options:trickle` dropped (the relay sends all its candidates in the answer), and
- * every header extension outside the allow-list removed (belt and braces: werift was only offered
- * the allowed ones).
+ * puts it, `a=ice-options:trickle` dropped (the relay sends all its candidates in the answer), the
+ * host candidate's port set to the edge's one UDP port (RFC 8839 §5.1: the port is the 6th field;
+ * werift wrote its throwaway socket's), and every header extension outside the allow-list removed
+ * (belt and braces: werift was only offered the allowed ones).
  */
-function shapeAnswer(sdp: string): string {
-  const lines = stripForbiddenExtensions(sdp).split('\r\n').filter((l) => l !== 'a=ice-lite' && l !== 'a=ice-options:trickle');
+export function shapeAnswer(sdp: string, port: number): string {
+  const lines = stripForbiddenExtensions(sdp)
+    .split('\r\n')
+    .filter((l) => l !== 'a=ice-lite' && l !== 'a=ice-options:trickle')
+    .map((l) => (l.startsWith('a=candidate:') ? l.replace(CANDIDATE_PORT, `$1${port}$2`) : l));
   const t = lines.findIndex((l) => l.startsWith('t='));
   lines.splice(t + 1, 0, 'a=ice-lite');
   return lines.join('\r\n');
 }
 
-interface Decryptor {
-  decrypt(data: Buffer): Buffer;
-}
-
-/**
- * werift drops a packet whose SRTP/SRTCP tag does not verify, and a datagram that is neither DTLS
- * nor media, without telling anyone; the edge counts both (issue 12: bad input is a counted drop).
- * The SRTP sessions are made when DTLS completes (and again on a rekey), so the transport's `srtp`
- * and `srtcp` fields get an accessor that wraps each session as it is set; what reaches the
- * transport's data event is classified by its first byte (RFC 7983 §7: 20-63 DTLS, 128-191 RTP/RTCP;
- * STUN never gets there, the ICE layer takes it).
- */
-function countTransportDrops(dtls: RTCDtlsTransport, hooks: Pick<PeerHooks, 'onBadTag' | 'onGarbage'>): void {
-  const holder = dtls as unknown as Record<'srtp' | 'srtcp', Decryptor | undefined>;
-  for (const key of ['srtp', 'srtcp'] as const) {
-    let session = holder[key] === undefined ? undefined : countingBadTags(holder[key]!, hooks.onBadTag);
-    Object.defineProperty(holder, key, {
-      configurable: true,
-      get: () => session,
-      set: (next: Decryptor | undefined) => {
-        session = next === undefined ? undefined : countingBadTags(next, hooks.onBadTag);
-      },
-    });
-  }
-  dtls.iceTransport.connection.onData.subscribe((data: Buffer) => {
-    const b = data[0] ?? 0;
-    if (!(b >= 20 && b <= 63) && !(b >= 128 && b <= 191)) hooks.onGarbage();
-  });
-}
-
-function countingBadTags(session: Decryptor, onBadTag: () => void): Decryptor {
-  const decrypt = session.decrypt.bind(session);
-  session.decrypt = (data) => {
-    try {
-      return decrypt(data);
-    } catch (err) {
-      if (err instanceof SrtpAuthenticationError) onBadTag();
-      throw err; // werift drops it
-    }
-  };
-  return session;
-}
+/** `a=candidate:<foundation> <component> udp <priority> <address> <port> typ ...` (RFC 8839 §5.1). */
+const CANDIDATE_PORT = /^(a=candidate:\S+ \d+ udp \d+ \S+ )\d+( typ )/i;

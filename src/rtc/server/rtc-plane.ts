@@ -21,6 +21,7 @@ import type { CellRtpHeader } from '../core/cell-rtp.js';
 import { RtcRouter, type RouterAction, type TrackKind } from '../core/rtc-router.js';
 import { NegotiationError, NoPortError, PeerSession, type PadRef } from './peer-session.js';
 import { registerRtcMetrics, type RtcCloseReason, type RtcMetrics } from './rtc-metrics.js';
+import { RtcUdpMux } from './udp-mux.js';
 import { deleteHandler, offerHandler, ROOM_ROUTE, SESSION_ROUTE, type OfferRequest, type RouteDeps, type RtcProfile } from './rtc-route.js';
 
 /**
@@ -69,6 +70,10 @@ export interface RtcPlaneOptions {
 export interface RtcPlane extends Plane {
   /** Live sessions (tests). */
   readonly sessionCount: number;
+  /** The one UDP port every session uses (rtc.port, or the port picked for 0). */
+  readonly udpPort: number;
+  /** Sessions and latched 5-tuples in the UDP port's table (tests: both back to 0 when every session closed). */
+  readonly udpTable: { readonly sessions: number; readonly tuples: number };
   readonly metricsView: RtcMetrics;
   /** Wires a cell bridge in (mixed rooms); once, before the first join. */
   attachCellBridge(bridge: CellBridgePort): RtcMixedPort;
@@ -99,25 +104,29 @@ const NO_HOLD = (): void => undefined;
 /** Sent on the roster channel before a session is ended because its room moved to another node (cluster mode). */
 const MOVED_NOTICE = JSON.stringify({ type: 'bye', reason: 'room_moved' });
 const MOVED_NOTICE_MS = 250;
+/** Remote 5-tuples one session may hold at the UDP port (a client's candidate pairs, a NAT rebinding); more evict the least recently used. */
+const MAX_TUPLES_PER_SESSION = 8;
+/** Kernel buffers asked for the one UDP socket (every session's traffic queues there; the OS caps it). */
+const UDP_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /** `advertisedHost`: the IPv4 address of the ICE candidates (config/validate.ts rtcAdvertisedHost). */
-export function startRtcPlane(ctx: PlaneContext, advertisedHost: string, opts: RtcPlaneOptions = {}): RtcPlane {
+export async function startRtcPlane(ctx: PlaneContext, advertisedHost: string, opts: RtcPlaneOptions = {}): Promise<RtcPlane> {
   const cfg = ctx.config.rtc;
   const log = ctx.logger.child({ plane: 'rtc' });
   const router = new RtcRouter({ roomCap: cfg.roomCap, maxSessions: cfg.maxSessions, keyframeMinIntervalMs: cfg.keyframeMinIntervalMs });
-  const metrics = registerRtcMetrics(ctx.metrics, () => ({ sessions: router.sessionCount, rooms: router.roomCount }));
+  // Sessions are IPv4 (one IPv4 host candidate): an IPv6 `host` binds the port on the IPv4 wildcard.
+  const bindHost = isIP(ctx.config.host) === 4 ? ctx.config.host : '0.0.0.0';
+  let mux: RtcUdpMux | undefined;
+  const metrics = registerRtcMetrics(ctx.metrics, () => ({ sessions: router.sessionCount, rooms: router.roomCount, muxSessions: mux?.sessionCount ?? 0, muxTuples: mux?.tupleCount ?? 0, muxEvictions: mux?.evictions ?? 0 }));
   const c = metrics.counters;
+  mux = await RtcUdpMux.open({ host: bindHost, port: cfg.port, maxTuplesPerSession: MAX_TUPLES_PER_SESSION, bufferBytes: UDP_BUFFER_BYTES }, c.drops, log);
+  const udp = mux;
   const sessions = new Map<string, Entry>();
   const byMember = new Map<number, Entry>();
   const perAddress = new SocketSlots(cfg.maxSessionsPerAddress);
   const joinLimiter = new RateLimiter(cfg.joinRatePerSec, cfg.joinBurst);
   const addressKey = rateLimitKeyOf(ctx.clientAddress);
-  const peerOptions = {
-    // Sessions are IPv4 (one IPv4 host candidate): an IPv6 `host` binds them on the IPv4 wildcard.
-    bindHost: isIP(ctx.config.host) === 4 ? ctx.config.host : '0.0.0.0',
-    advertisedHost,
-    portRange: cfg.portMin === 0 ? undefined : ([cfg.portMin, cfg.portMax] as [number, number]),
-  };
+  const peerOptions = { bindHost, advertisedHost, mux: udp };
   let closed = false;
   const pacer = cfg.audioPadding ? new DownlinkPacer({ periodMs: PAD_PERIOD_MS, graceMs: PAD_GRACE_MS, padBytes: cfg.audioPadBytes, clockRate: OPUS_CLOCK_RATE, maxCatchUp: PAD_MAX_CATCH_UP }) : undefined;
   // One timer for every paced slot of the relay, set to the pacer's next deadline.
@@ -271,7 +280,7 @@ export function startRtcPlane(ctx: PlaneContext, advertisedHost: string, opts: R
         onClientMessage: () => c.drops.client_message++,
         onReplay: () => c.drops.replay++,
         onBadTag: () => c.drops.bad_tag++,
-        onGarbage: () => c.drops.garbage++,
+        onBadRecord: () => c.drops.dtls_bad_record++,
       });
     } catch (err) {
       await closeSession(e, 'failed');
@@ -279,7 +288,7 @@ export function startRtcPlane(ctx: PlaneContext, advertisedHost: string, opts: R
         metrics.offerRefused('negotiation');
         throw new RelayError('bad_sdp', 'the offer could not be negotiated');
       }
-      if (err instanceof NoPortError) throw new RelayError('too_many_sessions', 'no free UDP port in rtc.portMin..rtc.portMax', { retryAfterSec: 5 });
+      if (err instanceof NoPortError) throw new RelayError('too_many_sessions', 'no ephemeral UDP port for the gathering socket', { retryAfterSec: 5 });
       throw err;
     }
     if (sessions.get(e.id) !== e) {
@@ -320,7 +329,7 @@ export function startRtcPlane(ctx: PlaneContext, advertisedHost: string, opts: R
     }
   }, SWEEP_MS);
   sweep.unref();
-  log.info({ ports: peerOptions.portRange ?? 'ephemeral', roomCap: cfg.roomCap }, 'rtc edge listening');
+  log.info({ udpPort: udp.port, roomCap: cfg.roomCap }, 'rtc edge listening');
 
   const mixed: RtcMixedPort = {
     addCellMember(room) {
@@ -355,6 +364,15 @@ export function startRtcPlane(ctx: PlaneContext, advertisedHost: string, opts: R
     get sessionCount() {
       return sessions.size;
     },
+    udpPort: udp.port,
+    udpTable: {
+      get sessions() {
+        return udp.sessionCount;
+      },
+      get tuples() {
+        return udp.tupleCount;
+      },
+    },
     metricsView: metrics,
     attachCellBridge(b) {
       bridge = b;
@@ -367,6 +385,7 @@ export function startRtcPlane(ctx: PlaneContext, advertisedHost: string, opts: R
       clearInterval(sweep);
       if (padTimer !== undefined) clearTimeout(padTimer);
       await Promise.all([...sessions.values()].map((e) => closeSession(e, 'shutdown')));
+      await udp.close();
       log.info('rtc edge closed');
     },
   };
