@@ -22,7 +22,7 @@ const key = fixture('turn-test-key.pem');
 
 /** `xrelay serve` on loopback, ephemeral ports, a fresh data dir, plus `extra`. */
 function serve(extra: string[]): { status: number | null; stdout: string; first: string } {
-  const args = ['serve', '--host', '127.0.0.1', '--http-port', '0', '--media-udp-port', '0', '--turn-port', '0', '--turn-tls-port', '0', '--data-dir', tempDir(), ...extra];
+  const args = ['serve', '--host', '127.0.0.1', '--http-port', '0', '--rtc-port', '0', '--media-udp-port', '0', '--turn-port', '0', '--turn-tls-port', '0', '--data-dir', tempDir(), ...extra];
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 15_000, env: { ...process.env, XRELAY_LOG_LEVEL: 'info' } });
   return { status: r.status, stdout: r.stdout, first: r.stderr.split('\n')[0]! };
 }
@@ -50,7 +50,7 @@ describe('xrelay serve: a bad value is refused before anything binds (exit 2, th
   });
 
   it('the same flags with good values start (the cases above fail for the value, not the flags)', async () => {
-    const args = ['serve', '--host', '127.0.0.1', '--http-port', '0', '--media-udp-port', '0', '--turn-port', '0', '--turn-tls', '--turn-tls-port', '0'];
+    const args = ['serve', '--host', '127.0.0.1', '--http-port', '0', '--rtc-port', '0', '--media-udp-port', '0', '--turn-port', '0', '--turn-tls', '--turn-tls-port', '0'];
     const proc = spawn(process.execPath, [CLI, ...args, '--media-profiles', 'audio:20:160:480', '--tls-cert', cert, '--tls-key', key, '--data-dir', tempDir()], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     proc.stdout.on('data', (d) => (out += String(d)));

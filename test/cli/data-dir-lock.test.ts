@@ -18,7 +18,7 @@ afterAll(() => {
 });
 
 const serveSync = (dataDir: string) =>
-  spawnSync(process.execPath, [CLI, 'serve', '--http-port', '0', '--no-media-enabled', '--no-turn-enabled', '--data-dir', dataDir], { encoding: 'utf8', timeout: 15_000 });
+  spawnSync(process.execPath, [CLI, 'serve', '--http-port', '0', '--rtc-port', '0', '--no-media-enabled', '--no-turn-enabled', '--data-dir', dataDir], { encoding: 'utf8', timeout: 15_000 });
 
 describe('data dir lock', () => {
   it('a second relay on a running relay\'s data dir exits 2 naming the lock; after kill -9 of the first a new one starts', async () => {

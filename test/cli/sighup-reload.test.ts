@@ -69,7 +69,7 @@ describe('SIGHUP', () => {
     writeConfig('info');
     const proc = spawn(
       process.execPath,
-      [CLI, 'serve', '--config', configFile, '--data-dir', join(dir, 'data'), '--http-port', '0', '--media-udp-port', '0', '--turn-port', '0', '--turn-tls-port', '0', '--turn-relay-port-min', '0', '--turn-relay-port-max', '0'],
+      [CLI, 'serve', '--config', configFile, '--data-dir', join(dir, 'data'), '--http-port', '0', '--rtc-port', '0', '--media-udp-port', '0', '--turn-port', '0', '--turn-tls-port', '0', '--turn-relay-port-min', '0', '--turn-relay-port-max', '0'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';

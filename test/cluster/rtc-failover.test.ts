@@ -34,7 +34,7 @@ async function node(): Promise<ChildRelay> {
   dirs.push(dataDir);
   const relay = await spawnRelay([
     '--data-dir', dataDir, '--store', 'redis', '--redis-url', redis.url, '--log-level', 'info',
-    '--media-enabled', '--media-udp-port', '0', '--rtc-enabled', '--rtc-port-min', '0', '--rtc-port-max', '0',
+    '--media-enabled', '--media-udp-port', '0', '--rtc-enabled',
     '--cluster-lease-ttl-ms', String(LEASE_TTL_MS), '--cluster-lease-renew-ms', String(LEASE_RENEW_MS),
   ]);
   nodes.push(relay);

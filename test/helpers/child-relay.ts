@@ -14,7 +14,7 @@ export interface ChildRelay {
 
 export async function spawnRelay(args: string[], env: Record<string, string> = {}): Promise<ChildRelay> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
-  const proc = spawn(process.execPath, [CLI, 'serve', '--http-port', '0', '--no-media-enabled', '--no-turn-enabled', ...args], {
+  const proc = spawn(process.execPath, [CLI, 'serve', '--http-port', '0', '--rtc-port', '0', '--no-media-enabled', '--no-turn-enabled', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -89,7 +89,7 @@ describe('an addon with another layout is refused', () => {
   });
 
   it('xrelay serve with it: both planes serve on TypeScript and the log says why', async () => {
-    const args = ['serve', '--host', '127.0.0.1', '--http-port', '0', '--media-udp-port', '0', '--turn-port', '0', '--data-dir', tempDir()];
+    const args = ['serve', '--host', '127.0.0.1', '--http-port', '0', '--rtc-port', '0', '--media-udp-port', '0', '--turn-port', '0', '--data-dir', tempDir()];
     const env = { ...process.env, XRELAY_NATIVE_ADDON: fake, XRELAY_LOG_LEVEL: 'info' };
     delete env.XRELAY_NATIVE;
     const proc = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -108,7 +108,7 @@ describe('an addon with another layout is refused', () => {
   }, 30_000);
 
   it('xrelay serve with it and XRELAY_NATIVE=1: a start-up error naming the layout', async () => {
-    const args = ['serve', '--host', '127.0.0.1', '--http-port', '0', '--media-udp-port', '0', '--no-turn-enabled', '--data-dir', tempDir()];
+    const args = ['serve', '--host', '127.0.0.1', '--http-port', '0', '--rtc-port', '0', '--media-udp-port', '0', '--no-turn-enabled', '--data-dir', tempDir()];
     const proc = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, XRELAY_NATIVE_ADDON: fake, XRELAY_NATIVE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     proc.stderr.on('data', (d) => (err += String(d)));

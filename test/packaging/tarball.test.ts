@@ -66,7 +66,7 @@ describe('the packed tarball', () => {
   it('serves (native planes forced), answers /healthz, and the SDK posts and reads an envelope', async () => {
     const dataDir = join(work, 'data');
     mkdirSync(dataDir);
-    const relay = spawn(bin, ['serve', '--host', '127.0.0.1', '--http-port', '0', '--data-dir', dataDir, '--media-udp-port', '0', '--turn-port', '0', '--log-level', 'info'], {
+    const relay = spawn(bin, ['serve', '--host', '127.0.0.1', '--http-port', '0', '--rtc-port', '0', '--data-dir', dataDir, '--media-udp-port', '0', '--turn-port', '0', '--log-level', 'info'], {
       cwd: app,
       env: { ...process.env, XRELAY_NATIVE: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],

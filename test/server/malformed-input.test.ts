@@ -115,6 +115,7 @@ beforeAll(async () => {
   writeFileSync(cfgFile, JSON.stringify({
     host: '127.0.0.1', httpPort: 0, dataDir: join(dataDir, 'store'), logLevel: 'info',
     media: { enabled: true, udpPort: 0 },
+    rtc: { port: 0 },
     turn: {
       enabled: true, port: 0, tls: true, tlsPort: 0, tlsCert: fixture('turn-test-cert.pem'), tlsKey: fixture('turn-test-key.pem'),
       staticUsers: ['honest:secret'], relayPortMin: 0, relayPortMax: 0, peerAllowList: ['127.0.0.0/8'],

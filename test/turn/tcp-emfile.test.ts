@@ -20,7 +20,7 @@ describe('TURN TCP listener out of file descriptors', () => {
   it('the relay survives, and its TCP listener serves again once fds are free', async () => {
     expect(existsSync(CLI), `${CLI} is missing: run "npm run build" first`).toBe(true);
     const dataDir = mkdtempSync(join(tmpdir(), 'xrelay-emfile-'));
-    const args = [CLI, 'serve', '--http-port', '0', '--no-media-enabled', '--turn-port', '0', '--turn-max-tcp-connections-per-address', '4096', '--turn-tcp-idle-timeout-sec', '60', '--data-dir', dataDir];
+    const args = [CLI, 'serve', '--http-port', '0', '--rtc-port', '0', '--no-media-enabled', '--turn-port', '0', '--turn-max-tcp-connections-per-address', '4096', '--turn-tcp-idle-timeout-sec', '60', '--data-dir', dataDir];
     const proc = spawn('sh', ['-c', `ulimit -n ${FD_LIMIT} && exec "$0" "$@"`, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     proc.stdout.on('data', (d) => (out += String(d)));
