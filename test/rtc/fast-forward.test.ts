@@ -5,10 +5,12 @@
 // the path fills, sender reports counting what it sent; XRELAY_RTC_FAST_FORWARD=0 falls back to werift.
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RtpHeader, SrtpSession, type RtcpSrPacket } from 'werift';
+import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RtpHeader, SrtpAuthenticationError, SrtpSession, type RtcpSrPacket } from 'werift';
 import { absSendTime24, ntpTimestamp64, rtpHeaderTemplate, writeRtpHeader } from '../../src/rtc/codec/rtp-writer.js';
+import { SrtpOpener } from '../../src/rtc/crypto/srtp-open.js';
 import { SrtpSealer } from '../../src/rtc/crypto/srtp-seal.js';
 import { FastSender } from '../../src/rtc/server/fast-forward.js';
+import { leanDecrypt, type SrtpReceiveContext } from '../../src/rtc/server/fast-receive.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { EdgeClient, roomId, waitFor } from '../../loadtest/rtc/edge-client.js';
 import { seededRng } from '../../src/load/rng.js';
@@ -78,20 +80,68 @@ describe('fast path codec and seal against werift', () => {
   }
 });
 
+describe('fast receive: srtp-open.ts in the receive context of werift', () => {
+  for (const [name, profile, saltLen] of [
+    ['AEAD_AES_128_GCM', ProtectionProfileAeadAes128Gcm, 12],
+    ['AES_CM_128_HMAC_SHA1_80', ProtectionProfileAes128CmHmacSha1_80, 14],
+  ] as const) {
+    it(`${name}: opens what werift opens, keeps its rollover state; a bad tag, bad padding or a short packet throws and changes nothing`, () => {
+      const [k1, s1, k2, s2] = [randomBytes(16), randomBytes(saltLen), randomBytes(16), randomBytes(saltLen)];
+      const keys = { localMasterKey: k1, localMasterSalt: s1, remoteMasterKey: k2, remoteMasterSalt: s2 };
+      const sender = new SrtpSession({ keys: { localMasterKey: k2, localMasterSalt: s2, remoteMasterKey: k1, remoteMasterSalt: s1 }, profile });
+      const theirs = new SrtpSession({ keys, profile });
+      const ours = new SrtpSession({ keys, profile });
+      const ctx = ours.remoteContext as unknown as SrtpReceiveContext;
+      leanDecrypt(ctx);
+      const states = (): string => JSON.stringify(ctx.srtpSSRCStates);
+      const rnd = seededRng(11);
+      for (let i = 0; i < 60; i++) {
+        const seq = (65_500 + i * 2) & 0xffff; // across a rollover
+        const pad = i % 4 === 0 ? 1 + (i % 9) : 0;
+        const body = randomBytes(1 + Math.floor(rnd() * 150));
+        const payload = pad > 0 ? Buffer.concat([body, Buffer.alloc(pad - 1), Buffer.from([pad])]) : body;
+        const header = new RtpHeader({ ssrc: 0xabcd, sequenceNumber: seq, timestamp: i * 960, payloadType: 111, marker: i % 5 === 0, padding: pad > 0, paddingSize: pad, csrc: i % 7 === 0 ? [1, 2] : [], extensions: i % 3 === 0 ? [{ id: 1, payload: Buffer.from('1') }] : [] });
+        const packet = sender.encrypt(payload, header);
+        const before = states();
+        const bad = Buffer.from(packet);
+        bad[bad.length - 1] = bad[bad.length - 1]! ^ 1;
+        expect(() => ours.decrypt(bad)).toThrow(SrtpAuthenticationError);
+        expect(() => ours.decrypt(packet.subarray(0, 12))).toThrow(SrtpAuthenticationError);
+        expect(states()).toBe(before);
+        expect(ours.decrypt(packet).toString('hex')).toBe(theirs.decrypt(packet).toString('hex'));
+        expect(states()).toBe(JSON.stringify((theirs.remoteContext as unknown as SrtpReceiveContext).srtpSSRCStates));
+      }
+      expect(ctx.srtpSSRCStates[0xabcd]!.rolloverCounter).toBe(1);
+      // a P bit whose count does not fit the payload: werift refuses it after decryption, so does this
+      const header = new RtpHeader({ ssrc: 0xabcd, sequenceNumber: 40, timestamp: 0, payloadType: 111, padding: true, paddingSize: 0 });
+      const badPad = sender.encrypt(Buffer.from([1, 2, 3, 200]), header);
+      expect(() => theirs.decrypt(badPad)).toThrow(SrtpAuthenticationError);
+      expect(() => ours.decrypt(badPad)).toThrow(SrtpAuthenticationError);
+    });
+  }
+});
+
 describe('fast path on the wire (werift clients through the edge)', () => {
   let relay: TestRelay;
   let transmitted = 0;
+  let opened = 0;
   const transmit = FastSender.prototype.transmit;
+  const open = SrtpOpener.prototype.open;
 
   beforeAll(async () => {
     FastSender.prototype.transmit = function (this: FastSender, p: Buffer): void {
       transmitted++;
       transmit.call(this, p);
     };
+    SrtpOpener.prototype.open = function (this: SrtpOpener, p: Buffer, roc: number): Buffer | undefined {
+      opened++;
+      return open.call(this, p, roc);
+    };
     relay = await startTestRelay({ rtc: { enabled: true, audioPadding: false } });
   });
   afterAll(async () => {
     FastSender.prototype.transmit = transmit;
+    SrtpOpener.prototype.open = open;
     await relay.dispose();
   });
   afterEach(() => {
@@ -113,7 +163,7 @@ describe('fast path on the wire (werift clients through the edge)', () => {
       const headers: RtpHeader[] = [];
       b.onSlotRtp = (_mid, rtp) => headers.push(rtp.header);
       await waitFor(() => b.rosters.length > 0 && a.rosters.length > 0, 5000, 'rosters');
-      const before = transmitted;
+      const [before, openedBefore] = [transmitted, opened];
       const sent = Array.from({ length: 60 }, (_, i) => randomBytes(20 + i));
       for (const p of sent) {
         a.sendAudio(p);
@@ -121,6 +171,7 @@ describe('fast path on the wire (werift clients through the edge)', () => {
       }
       await waitFor(() => (b.received.get('1')?.length ?? 0) >= sent.length, 5000, 'all payloads at b');
       expect(transmitted - before).toBeGreaterThanOrEqual(sent.length);
+      expect(opened - openedBefore).toBeGreaterThanOrEqual(sent.length); // a's uplink, opened by srtp-open.ts
       expect(b.received.get('1')!.map((x) => x.toString('hex'))).toEqual(sent.map((x) => x.toString('hex')));
       const seen = b.slotSeqs.get('1')!;
       expect(new RegExp(`a=ssrc:${seen.ssrc} `).test(b.answer)).toBe(true);
@@ -165,12 +216,13 @@ describe('fast path on the wire (werift clients through the edge)', () => {
       for (const c of [a, b]) expect((await c.join(relay.url, room, 'audio')).status).toBe(201);
       await Promise.all([a.connected(), b.connected()]);
       await waitFor(() => b.rosters.length > 0, 5000, 'roster');
-      const before = transmitted;
+      const [before, openedBefore] = [transmitted, opened];
       const sent = Array.from({ length: 10 }, () => randomBytes(30));
       for (const p of sent) a.sendAudio(p);
       await waitFor(() => (b.received.get('1')?.length ?? 0) >= sent.length, 5000, 'payloads at b');
       expect(b.received.get('1')!.map((x) => x.toString('hex'))).toEqual(sent.map((x) => x.toString('hex')));
       expect(transmitted).toBe(before);
+      expect(opened).toBe(openedBefore);
     } finally {
       await Promise.all([a.close(), b.close()]);
     }

@@ -77,6 +77,11 @@ interface DtlsState {
   readonly iceTransport: { connection: { send(data: Buffer): Promise<void> } };
 }
 
+/** The sealer's name for werift's SRTP profile number; undefined for one this path does not know. */
+export function srtpProfileOf(profile: number): SrtpSealProfile | undefined {
+  return PROFILES.get(profile);
+}
+
 export function fastForwardEnabled(): boolean {
   return process.env['XRELAY_RTC_FAST_FORWARD'] !== '0';
 }
@@ -115,7 +120,7 @@ export class FastSender {
     const ctx = d.srtp?.localContext;
     if (ctx === undefined) return undefined;
     if (ctx !== this.keyedBy) {
-      const profile = PROFILES.get(ctx.profile);
+      const profile = srtpProfileOf(ctx.profile);
       const c = ctx.cipher;
       this.sealer = profile === undefined ? undefined : new SrtpSealer(profile, { key: c.srtpSessionKey, salt: c.srtpSessionSalt, authKey: c.srtpSessionAuthTag });
       this.keyedBy = ctx;

@@ -40,6 +40,7 @@ import { switchAnchor } from '../core/cell-rtp.js';
 import { ReplayGuard } from '../core/replay-guard.js';
 import type { TrackKind } from '../core/rtc-router.js';
 import { FastSender, fastForwardEnabled, sendThroughWerift, type FastSlot } from './fast-forward.js';
+import { openThroughFastPath } from './fast-receive.js';
 
 export const ROSTER_LABEL = 'xrelay';
 
@@ -192,6 +193,7 @@ export class PeerSession {
     const midBySsrc = new Map<number, string>();
     const dtls = uplinks[0]?.receiver.dtlsTransport;
     this.fast = dtls !== undefined && fastForwardEnabled() ? new FastSender(dtls) : undefined;
+    if (this.fast !== undefined) openThroughFastPath(dtls!);
     for (const t of slots) {
       const mid = t.mid ?? '';
       this.slots.set(mid, { transceiver: t, source: -1, paced: undefined, fast: this.fast?.slot(t.sender) });
