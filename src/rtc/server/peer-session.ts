@@ -124,7 +124,7 @@ export class PeerSession {
   private closed = false;
   private pacer: DownlinkPacer | undefined;
   /** The fast send path of this session's slots (fast-forward.ts); undefined when switched off. */
-  fast: FastSender | undefined;
+  private fast: FastSender | undefined;
   lastUplinkMs = 0;
   connected = false;
 
