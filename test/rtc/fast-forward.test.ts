@@ -227,4 +227,42 @@ describe('fast path on the wire (werift clients through the edge)', () => {
       await Promise.all([a.close(), b.close()]);
     }
   }, 30_000);
+
+  for (const fast of [true, false]) {
+    it(`downlink padding ${fast ? 'through the fast path' : 'through werift (XRELAY_RTC_FAST_FORWARD=0)'}: one size with the P bit, padding-only packets, payloads unaltered`, async () => {
+      if (!fast) process.env['XRELAY_RTC_FAST_FORWARD'] = '0';
+      const padded = await startTestRelay({ rtc: { enabled: true, audioPadding: true } });
+      const x = new EdgeClient(1);
+      const y = new EdgeClient(1);
+      try {
+        const room = roomId();
+        for (const c of [x, y]) expect((await c.join(padded.url, room, 'audio')).status).toBe(201);
+        await Promise.all([x.connected(), y.connected()]);
+        await waitFor(() => y.rosters.length > 0, 5000, 'roster');
+        const sizes = new Set<number>();
+        let pBits = 0;
+        let packets = 0;
+        y.onSlotRtp = (_mid, rtp) => {
+          packets++;
+          sizes.add(rtp.payload.length + (rtp.header.padding ? rtp.header.paddingSize : 0));
+          if (rtp.header.padding) pBits++;
+        };
+        const before = transmitted;
+        const sent = Array.from({ length: 10 }, (_, i) => randomBytes(30 + i));
+        for (const p of sent) {
+          x.sendAudio(p);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        await waitFor(() => (y.received.get('1')?.length ?? 0) >= sent.length && y.paddingPackets >= 5, 5000, 'payloads and padding at y');
+        expect(y.received.get('1')!.map((p) => p.toString('hex'))).toEqual(sent.map((p) => p.toString('hex')));
+        expect([...sizes]).toEqual([115]);
+        expect(pBits).toBe(packets);
+        if (fast) expect(transmitted - before).toBeGreaterThanOrEqual(sent.length + 5);
+        else expect(transmitted).toBe(before);
+      } finally {
+        await Promise.all([x.close(), y.close()]);
+        await padded.dispose();
+      }
+    }, 30_000);
+  }
 });
