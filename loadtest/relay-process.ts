@@ -12,10 +12,15 @@ export interface RelayProcess {
   stop(): Promise<void>;
 }
 
-/** `flags` come after `serve --http-port 0`; the relay's stdout is consumed, stderr inherited. */
+/**
+ * `flags` come after `serve --http-port 0`; the relay's stdout is consumed, stderr inherited.
+ * XRELAY_BENCH_NODE_ARGS (space-separated) go to the relay's node before the script, e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the relay alone (written when it exits on SIGTERM).
+ */
 export async function spawnRelayProcess(flags: readonly string[]): Promise<RelayProcess> {
   const cli = resolve(import.meta.dirname, '../src/cli/main.js');
-  const proc = spawn(process.execPath, [cli, 'serve', '--http-port', '0', '--log-format', 'json', ...flags], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const nodeArgs = (process.env['XRELAY_BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+  const proc = spawn(process.execPath, [...nodeArgs, cli, 'serve', '--http-port', '0', '--log-format', 'json', ...flags], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const port = await new Promise<number>((res, rej) => {
     proc.stdout!.on('data', (d) => {

@@ -1,5 +1,5 @@
 /**
- * npm run bench:rtc -- [--members 12] [--room-size 3] [--duration-ms 5000] [--payload 114]
+ * npm run bench:rtc -- [--members 12] [--room-size 3] [--duration-ms 5000] [--payload 114] [--rtc-only]
  *
  * One relay process (`xrelay serve`, native data plane when it loads), measured twice in the same
  * run with the same rooms, members and cadence (one 20 ms audio frame per member, to every other
@@ -17,6 +17,9 @@
  * Anchor: LiveKit's published audio benchmark, ~56-75k forwarded packets/s per busy core.
  * The default payload is what the browser SDK puts in every audio packet (SEALED_AUDIO_BYTES);
  * `xrelay load --scenario rtc-rooms` is the same edge under the load kit's speech model and report.
+ * --rtc-only: the relay without its media plane (so without the cell bridge of mixed rooms, which
+ * otherwise seals every WebRTC audio uplink into the cell room too), the WebRTC phases only: the
+ * edge's own cost. XRELAY_BENCH_NODE_ARGS passes node flags to the relay (e.g. --cpu-prof).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -35,6 +38,7 @@ const members = Number(arg('members', '12'));
 const roomSize = Number(arg('room-size', '3'));
 const durationMs = Number(arg('duration-ms', '5000'));
 const payload = Number(arg('payload', String(SEALED_AUDIO_BYTES)));
+const rtcOnly = process.argv.includes('--rtc-only');
 const WARMUP_MS = 1500;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -152,11 +156,12 @@ async function main(): Promise<void> {
   const relay = await spawnRelayProcess([
     '--data-dir', dataDir, '--log-level', 'info', '--media-udp-port', '0', '--turn-enabled=false',
     '--rtc-port', '0', '--rtc-join-burst', '10000', '--rtc-max-sessions-per-address', '10000', '--rtc-room-cap', String(roomSize),
-    '--media-join-burst', '10000', '--media-max-sessions-per-address', '10000',
+    '--media-join-burst', '10000', '--media-max-sessions-per-address', '10000', ...(rtcOnly ? ['--media-enabled=false'] : []),
   ]);
   try {
     console.log(`bench:rtc: ${members} members in rooms of ${roomSize}, one ${payload}-byte frame per member per 20 ms (cells: capped at the profile's frame capacity), ${durationMs} ms measured after ${WARMUP_MS} ms warm-up`);
-    const results = [await rtcPhase(relay), await cellPhase(relay), await padPhase(relay)];
+    if (rtcOnly) console.log('--rtc-only: no media plane, no cell bridge');
+    const results = rtcOnly ? [await rtcPhase(relay), await padPhase(relay)] : [await rtcPhase(relay), await cellPhase(relay), await padPhase(relay)];
     const nominal = members * (roomSize - 1) * 50;
     for (const r of results) {
       const loss = Math.max(0, 1 - r.forwarded / Math.max(1, r.offered));
@@ -165,7 +170,7 @@ async function main(): Promise<void> {
       );
     }
     const [rtc, cells] = results as [Result, Result];
-    console.log(`ratio: the WebRTC edge costs ${(rtc.cpuUsPerPacket / cells.cpuUsPerPacket).toFixed(2)}x the cell data plane's CPU per forwarded packet (anchor: LiveKit ~56-75k forwarded packets/s per busy core, i.e. 13-18 us/packet)`);
+    if (!rtcOnly) console.log(`ratio: the WebRTC edge costs ${(rtc.cpuUsPerPacket / cells.cpuUsPerPacket).toFixed(2)}x the cell data plane's CPU per forwarded packet (anchor: LiveKit ~56-75k forwarded packets/s per busy core, i.e. 13-18 us/packet)`);
     const perCore = 1e6 / rtc.cpuUsPerPacket;
     console.log(`anchor: the edge's ${perCore.toFixed(0)} forwarded packets/s per core is ${(perCore / 56_000).toFixed(3)}-${(perCore / 75_000).toFixed(3)}x LiveKit's ~56-75k (1/${(56_000 / perCore).toFixed(0)} to 1/${(75_000 / perCore).toFixed(0)})`);
   } finally {

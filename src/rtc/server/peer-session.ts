@@ -9,7 +9,9 @@
  * each sender's 128-packet history; sequence/timestamp/SSRC/payload-type rewriting per slot
  * (`RTCRtpSender.sendRtp`). What the edge adds: REMB to video uplinks (`sendRemb`), key-frame
  * requests (`requestKeyframe`), the roster channel, downlink padding of audio slots (`pace`,
- * `sendPadding`; the decisions are core/downlink-pacer.ts's).
+ * `sendPadding`; the decisions are core/downlink-pacer.ts's). Forwarded and padding packets leave
+ * through fast-forward.ts (header template, SRTP seal, ICE send) with werift's sender state kept,
+ * werift's `sendRtp` when a slot or packet does not fit it.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -17,8 +19,7 @@ import {
   RTCRtpCodecParameters,
   ReceiverEstimatedMaxBitrate,
   RtcpPayloadSpecificFeedback,
-  RtpHeader,
-  RtpPacket,
+  type RtpPacket,
   useAbsSendTime,
   useFIR,
   useNACK,
@@ -39,6 +40,8 @@ import type { TrackKind } from '../core/rtc-router.js';
 import { MuxSeat } from './mux-seat.js';
 import type { RtcUdpMux } from './udp-mux.js';
 import { countTransportDrops } from './transport-drops.js';
+import { FastSender, fastForwardEnabled, sendThroughWerift, type FastSlot } from './fast-forward.js';
+import { openThroughFastPath } from './fast-receive.js';
 
 export const ROSTER_LABEL = 'xrelay';
 
@@ -89,6 +92,8 @@ interface SlotSender {
   source: number;
   /** A padded audio slot (downlink pacer): numbered by the pacer, werift's offsets stay 0. */
   paced: PacedSlot | undefined;
+  /** The slot's send path past werift's per-packet objects (fast-forward.ts); undefined: werift's. */
+  readonly fast: FastSlot | undefined;
 }
 
 /** What the plane's pacer callback needs to pad a slot. */
@@ -99,8 +104,7 @@ export interface PadRef {
 
 /** One stamp for every paced send (the hot path allocates no result object). */
 const STAMP: SlotStamp = { seq: 0, ts: 0, pad: 0 };
-/** Padding-only payloads by size, shared (werift only reads them): RFC 3550 §5.1, the last octet counts the padding. */
-const PAD_ONLY = new Map<number, Buffer>();
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Feedback the edge would like. werift answers with the offer's own `a=rtcp-fb` lines for the codec
@@ -120,6 +124,8 @@ export class PeerSession {
   private channel: RTCDataChannel | undefined;
   private closed = false;
   private pacer: DownlinkPacer | undefined;
+  /** The fast send path of this session's slots (fast-forward.ts); undefined when switched off. */
+  private fast: FastSender | undefined;
   lastUplinkMs = 0;
   connected = false;
 
@@ -192,12 +198,14 @@ export class PeerSession {
     // own, so the request could land on a receiver. The media SSRC (PLI) or the FIR entries' SSRCs
     // (RFC 5104 §4.3.1.1) name our slot sender; its mid is the slot.
     const midBySsrc = new Map<number, string>();
+    const dtls = uplinks[0]?.receiver.dtlsTransport;
+    this.fast = dtls !== undefined && fastForwardEnabled() ? new FastSender(dtls) : undefined;
+    if (this.fast !== undefined) openThroughFastPath(dtls!);
     for (const t of slots) {
       const mid = t.mid ?? '';
-      this.slots.set(mid, { transceiver: t, source: -1, paced: undefined });
+      this.slots.set(mid, { transceiver: t, source: -1, paced: undefined, fast: this.fast?.slot(t.sender) });
       midBySsrc.set(t.sender.ssrc, mid);
     }
-    const dtls = uplinks[0]?.receiver.dtlsTransport;
     if (dtls !== undefined) countTransportDrops(dtls, hooks);
     dtls?.onRtcp.subscribe((packet: RtcpPacket) => {
       const fb = (packet as { feedback?: { count?: number; mediaSsrc?: number; fir?: { ssrc: number }[] } }).feedback;
@@ -246,20 +254,22 @@ export class PeerSession {
     if (slot === undefined || !this.connected || this.closed) return false;
     const h = rtp.header;
     // werift's parsed payload excludes the uplink's RTP padding: the P bit is not carried over (each hop pads for itself).
-    const header = new RtpHeader({ payloadType: h.payloadType, marker: h.marker, sequenceNumber: h.sequenceNumber, timestamp: h.timestamp, ssrc: h.ssrc });
-    let payload = rtp.payload;
+    const payload = rtp.payload;
+    let seq = h.sequenceNumber;
+    let ts = h.timestamp;
+    let pad = 0;
     if (slot.paced !== undefined && this.pacer !== undefined) {
-      this.pacer.forwarded(slot.paced, source, h.sequenceNumber, h.timestamp, payload.length, nowMs, STAMP);
-      header.sequenceNumber = STAMP.seq;
-      header.timestamp = STAMP.ts;
-      if (STAMP.pad > 0) payload = padded(payload, STAMP.pad, header);
+      this.pacer.forwarded(slot.paced, source, seq, ts, payload.length, nowMs, STAMP);
+      seq = STAMP.seq;
+      ts = STAMP.ts;
+      pad = STAMP.pad;
     } else if (slot.source !== source) {
       // A new source in this slot: keep the slot's sequence and timestamp continuous (RFC 3550 §5.1 allows a jump; receivers resync faster without).
       // Not werift's own `discontinuity` flag: it truncates the timestamp offset to 16 bits (core/cell-rtp.ts, switchAnchor).
       slot.transceiver.sender.replaceRTP(switchAnchor(h.sequenceNumber, h.timestamp, slot.transceiver.kind === 'video' ? 'video' : 'audio'));
       slot.source = source;
     }
-    slot.transceiver.sender.sendRtp(new RtpPacket(header, payload)).catch(ignore); // a send on a closing transport
+    if (slot.fast?.send(h.marker, seq, ts, payload, pad) !== true) sendThroughWerift(slot.transceiver.sender, h.payloadType, h.marker, seq, ts, payload, pad);
     return true;
   }
 
@@ -283,14 +293,7 @@ export class PeerSession {
     const slot = this.slots.get(mid);
     if (slot?.paced === undefined || this.pacer === undefined || !this.connected || this.closed) return false;
     this.pacer.padded(slot.paced, nowMs, STAMP);
-    let pad = PAD_ONLY.get(STAMP.pad);
-    if (pad === undefined) {
-      pad = Buffer.alloc(STAMP.pad);
-      pad[STAMP.pad - 1] = STAMP.pad;
-      PAD_ONLY.set(STAMP.pad, pad);
-    }
-    const header = new RtpHeader({ payloadType: 0, marker: false, sequenceNumber: STAMP.seq, timestamp: STAMP.ts, ssrc: 0, padding: true, paddingSize: STAMP.pad });
-    slot.transceiver.sender.sendRtp(new RtpPacket(header, pad)).catch(ignore);
+    if (slot.fast?.send(false, STAMP.seq, STAMP.ts, EMPTY, STAMP.pad) !== true) sendThroughWerift(slot.transceiver.sender, 0, false, STAMP.seq, STAMP.ts, EMPTY, STAMP.pad);
     return true;
   }
 
@@ -329,20 +332,6 @@ export class PeerSession {
     await this.pc.close().catch(() => undefined);
     this.seat.release(); // werift closing its transport did too: idempotent
   }
-}
-
-/**
- * `payload` with `pad` bytes of RTP padding after it (RFC 3550 §5.1: the last octet is the count,
- * the P bit is set in `header`). werift's SRTP encrypts the header it is given and the buffer as
- * the payload, so the padding travels in the buffer (encrypted with the payload, as RFC 3711 §3.1).
- */
-function padded(payload: Buffer, pad: number, header: RtpHeader): Buffer {
-  const out = Buffer.alloc(payload.length + pad);
-  payload.copy(out, 0);
-  out[out.length - 1] = pad;
-  header.padding = true;
-  header.paddingSize = pad;
-  return out;
 }
 
 /** One shared no-op for rejected sends (no closure per packet). */
