@@ -12,6 +12,7 @@
  * are updated only after authentication).
  */
 import { createDecipheriv, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { cmIv, gcmIv } from './srtp-iv.js';
 import { readRtpHeader, RTP_OK, type RtpFields } from '../codec/rtp-header.js';
 import type { SrtpSealProfile, SrtpSessionKeys } from './srtp-seal.js';
 
@@ -57,14 +58,7 @@ export class SrtpOpener {
   }
 
   private openGcm(packet: Buffer, hdrLen: number, end: number, ssrc: number, seq: number, roc: number): Buffer | undefined {
-    const iv = this.iv;
-    const salt = this.keys.salt;
-    iv[0] = salt[0]!;
-    iv[1] = salt[1]!;
-    xorU32(iv, 2, ssrc, salt);
-    xorU32(iv, 6, roc, salt);
-    iv[10] = salt[10]! ^ ((seq >>> 8) & 0xff);
-    iv[11] = salt[11]! ^ (seq & 0xff);
+    const iv = gcmIv(this.iv, this.keys.salt, ssrc, roc, seq);
     const d = createDecipheriv('aes-128-gcm', this.key, iv);
     d.setAAD(packet.subarray(0, hdrLen));
     d.setAuthTag(packet.subarray(end));
@@ -81,23 +75,7 @@ export class SrtpOpener {
     this.rocBuf.writeUInt32BE(roc >>> 0, 0);
     const tag = createHmac('sha1', this.keys.authKey!).update(packet.subarray(0, end)).update(this.rocBuf).digest();
     if (!timingSafeEqual(tag.subarray(0, 10), packet.subarray(end))) return undefined;
-    const iv = this.iv;
-    const salt = this.keys.salt;
-    for (let i = 0; i < 4; i++) iv[i] = salt[i]!;
-    xorU32(iv, 4, ssrc, salt);
-    xorU32(iv, 8, roc, salt);
-    iv[12] = salt[12]! ^ ((seq >>> 8) & 0xff);
-    iv[13] = salt[13]! ^ (seq & 0xff);
-    iv[14] = 0;
-    iv[15] = 0;
+    const iv = cmIv(this.iv, this.keys.salt, ssrc, roc, seq);
     return createDecipheriv('aes-128-ctr', this.key, iv).update(packet.subarray(hdrLen, end));
   }
-}
-
-/** iv[at..at+4) = salt[at..at+4) XOR v (big-endian). */
-function xorU32(iv: Buffer, at: number, v: number, salt: Buffer): void {
-  iv[at] = salt[at]! ^ (v >>> 24);
-  iv[at + 1] = salt[at + 1]! ^ ((v >>> 16) & 0xff);
-  iv[at + 2] = salt[at + 2]! ^ ((v >>> 8) & 0xff);
-  iv[at + 3] = salt[at + 3]! ^ (v & 0xff);
 }

@@ -15,6 +15,7 @@
  * no header object, no serialize, no concatenation (header, ciphertext and tag land in one buffer).
  */
 import { createCipheriv, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { cmIv, gcmIv } from './srtp-iv.js';
 
 export type SrtpSealProfile = 'aes128gcm' | 'aes128cm-sha1-80';
 
@@ -54,14 +55,7 @@ export class SrtpSealer {
   }
 
   private sealGcm(out: Buffer, hdrLen: number, payload: Buffer, ssrc: number, seq: number, roc: number): number {
-    const iv = this.iv;
-    const salt = this.keys.salt;
-    iv[0] = salt[0]!;
-    iv[1] = salt[1]!;
-    xorU32(iv, 2, ssrc, salt);
-    xorU32(iv, 6, roc, salt);
-    iv[10] = salt[10]! ^ ((seq >>> 8) & 0xff);
-    iv[11] = salt[11]! ^ (seq & 0xff);
+    const iv = gcmIv(this.iv, this.keys.salt, ssrc, roc, seq);
     const c = createCipheriv('aes-128-gcm', this.key, iv); // copies the IV: the scratch is reusable
     c.setAAD(out.subarray(0, hdrLen));
     const enc = c.update(payload);
@@ -72,15 +66,7 @@ export class SrtpSealer {
   }
 
   private sealCm(out: Buffer, hdrLen: number, payload: Buffer, ssrc: number, seq: number, roc: number): number {
-    const iv = this.iv;
-    const salt = this.keys.salt;
-    for (let i = 0; i < 4; i++) iv[i] = salt[i]!;
-    xorU32(iv, 4, ssrc, salt);
-    xorU32(iv, 8, roc, salt);
-    iv[12] = salt[12]! ^ ((seq >>> 8) & 0xff);
-    iv[13] = salt[13]! ^ (seq & 0xff);
-    iv[14] = 0;
-    iv[15] = 0;
+    const iv = cmIv(this.iv, this.keys.salt, ssrc, roc, seq);
     const enc = createCipheriv('aes-128-ctr', this.key, iv).update(payload);
     enc.copy(out, hdrLen);
     const end = hdrLen + enc.length;
@@ -89,12 +75,4 @@ export class SrtpSealer {
     tag.copy(out, end, 0, 10);
     return end + 10;
   }
-}
-
-/** iv[at..at+4) = salt[at..at+4) XOR v (big-endian). */
-function xorU32(iv: Buffer, at: number, v: number, salt: Buffer): void {
-  iv[at] = salt[at]! ^ (v >>> 24);
-  iv[at + 1] = salt[at + 1]! ^ ((v >>> 16) & 0xff);
-  iv[at + 2] = salt[at + 2]! ^ ((v >>> 8) & 0xff);
-  iv[at + 3] = salt[at + 3]! ^ (v & 0xff);
 }
