@@ -152,6 +152,30 @@ describe('CellBridge (TypeScript core, injected time)', () => {
     expect(r.edge.members.size).toBe(1);
   });
 
+  it('a room of browsers alone: their frames stay out of the cell room (unheard); once a cell member is in the roster they go in', () => {
+    const r = rig();
+    const room = randomBytes(32);
+    const id = room.toString('base64url');
+    r.bridge.memberJoined(id, 'audio', 1);
+    r.bridge.memberJoined(id, 'audio', 2);
+    r.tick(20);
+    const before = r.core.stats.recordsIn;
+    for (let t = 40; t <= 100; t += 20) {
+      r.bridge.uplink(1, Buffer.alloc(114, 1));
+      r.tick(t);
+    }
+    expect(r.bridge.stats).toMatchObject({ toCells: 0, unheard: 4 });
+    expect(r.core.stats.recordsIn).toBe(before); // nothing reached the data plane
+    const a = r.client(room);
+    a.say(randomBytes(114)); // its first cell confirms its session
+    r.tick(120); // the roster with the cell member reaches the bridge
+    const got = r.core.sessionStats(a.index)!.recordsOut;
+    r.bridge.uplink(1, Buffer.alloc(114, 1));
+    r.tick(140);
+    expect(r.bridge.stats).toMatchObject({ toCells: 1, unheard: 4 });
+    expect(r.core.sessionStats(a.index)!.recordsOut).toBe(got + 1); // the cell member got it
+  });
+
   it('passes the cell room refusals on; video rooms are not bridged; oversize frames are counted', () => {
     const r = rig(2);
     const room = randomBytes(32);
@@ -163,8 +187,8 @@ describe('CellBridge (TypeScript core, injected time)', () => {
     expect(r.bridge.memberJoined(id, 'audio-room', 4)).toBeUndefined();
     expect(r.bridge.memberJoined(id, 'audio-room', 5)).toBe('room_full');
     r.bridge.uplink(2, Buffer.alloc(156)); // an up cell's record room is 155 bytes
-    r.bridge.uplink(2, Buffer.alloc(155));
-    expect(r.bridge.stats).toMatchObject({ oversize: 1, toCells: 1, refused: 0 });
+    r.bridge.uplink(2, Buffer.alloc(155)); // fits, but no cell member is in the room to hear it
+    expect(r.bridge.stats).toMatchObject({ oversize: 1, toCells: 0, unheard: 1, refused: 0 });
     r.bridge.close();
   });
 });
