@@ -13,13 +13,11 @@
  * and registration first: the bound is then the silence window, one retry and one join.
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CallClient, type Rejoined } from '../../src/client/call/call-client.js';
 import { expectAllDelivered, seqOf, talk, type Party } from '../media/call-helpers.js';
-import { spawnRelay, type ChildRelay } from '../helpers/child-relay.js';
-import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
-import { tempDir } from '../helpers/relay.js';
+import type { ChildRelay } from '../helpers/child-relay.js';
+import { useChildCluster } from './child-nodes.js';
 
 const LEASE_TTL_MS = 3000;
 const LEASE_RENEW_MS = 1000;
@@ -27,31 +25,8 @@ const REJOIN_SILENCE_MS = 2000;
 const BOUND_MS = Math.max(REJOIN_SILENCE_MS, LEASE_TTL_MS + LEASE_RENEW_MS) + 1000 + 500;
 const SLACK_MS = 2500;
 
-let redis: RedisProcess;
-const dirs: string[] = [];
-const nodes: ChildRelay[] = [];
-
-async function node(): Promise<ChildRelay> {
-  const dataDir = tempDir();
-  dirs.push(dataDir);
-  const relay = await spawnRelay([
-    '--data-dir', dataDir, '--store', 'redis', '--redis-url', redis.url, '--log-level', 'info',
-    '--media-enabled', '--media-udp-port', '0',
-    '--cluster-lease-ttl-ms', String(LEASE_TTL_MS), '--cluster-lease-renew-ms', String(LEASE_RENEW_MS),
-  ]);
-  nodes.push(relay);
-  return relay;
-}
-
-beforeAll(async () => {
-  redis = await startRedis();
-}, 30_000);
-afterAll(async () => {
-  for (const n of nodes) if (n.proc.exitCode === null && n.proc.signalCode === null) n.proc.kill('SIGKILL');
-  await Promise.all(nodes.map((n) => n.exited));
-  await redis?.stop();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const cluster = useChildCluster({ ttlMs: LEASE_TTL_MS, renewMs: LEASE_RENEW_MS });
+const node = (): Promise<ChildRelay> => cluster.node();
 
 /** Six clients in one room over nodes a and b; `signal` stops the room's node; measured until all are back in one call. */
 async function failover(signal: 'SIGKILL' | 'SIGTERM', boundMs: number): Promise<string> {

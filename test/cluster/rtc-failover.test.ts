@@ -12,47 +12,22 @@
  *    two werift joins, ~1 s each on this machine).
  * Asserted with slack for this loaded machine; measured figures printed.
  */
-import { rmSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EdgeClient, roomId, waitFor } from '../../loadtest/rtc/edge-client.js';
-import { spawnRelay, type ChildRelay } from '../helpers/child-relay.js';
-import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
-import { tempDir } from '../helpers/relay.js';
+import type { ChildRelay } from '../helpers/child-relay.js';
+import { useChildCluster } from './child-nodes.js';
 
 const LEASE_TTL_MS = 3000;
 const LEASE_RENEW_MS = 1000;
 const RETRY_MS = 250;
 const SLACK_MS = 2500;
 
-let redis: RedisProcess;
-const dirs: string[] = [];
-const nodes: ChildRelay[] = [];
-
-async function node(): Promise<ChildRelay> {
-  const dataDir = tempDir();
-  dirs.push(dataDir);
-  const relay = await spawnRelay([
-    '--data-dir', dataDir, '--store', 'redis', '--redis-url', redis.url, '--log-level', 'info',
-    '--media-enabled', '--media-udp-port', '0', '--rtc-enabled',
-    '--cluster-lease-ttl-ms', String(LEASE_TTL_MS), '--cluster-lease-renew-ms', String(LEASE_RENEW_MS),
-  ]);
-  nodes.push(relay);
-  return relay;
-}
-
-beforeAll(async () => {
-  redis = await startRedis();
-}, 30_000);
-afterAll(async () => {
-  for (const n of nodes) if (n.proc.exitCode === null && n.proc.signalCode === null) n.proc.kill('SIGKILL');
-  await Promise.all(nodes.map((n) => n.exited));
-  await redis?.stop();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const cluster = useChildCluster({ ttlMs: LEASE_TTL_MS, renewMs: LEASE_RENEW_MS });
+const node = (): Promise<ChildRelay> => cluster.node('--rtc-enabled');
 
 async function roomKeys(): Promise<string[]> {
-  const r = new Redis({ host: '127.0.0.1', port: redis.port });
+  const r = new Redis({ host: '127.0.0.1', port: cluster.redis.port });
   try {
     return await r.keys('xr:{room:*');
   } finally {
