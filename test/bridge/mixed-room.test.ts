@@ -5,12 +5,12 @@
 // from cell members arrive in RTP unaltered (cell record size), browser frames reach cell clients
 // as 114-byte records inside down cells whose size never changes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CallClient, CallKeys, FrameOpener, FrameSealer, randomRtcKid, ready, roomIdOf } from '../../src/client/node.js';
+import { CallClient, CallKeys, FrameOpener, ready, roomIdOf } from '../../src/client/node.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { EdgeClient, waitFor } from '../../loadtest/rtc/edge-client.js';
-import { RtpHeader, RtpPacket } from 'werift';
 import { randomBytes } from 'node:crypto';
 import { RawCellMember } from './raw-cell-member.js';
+import { openedTags, startSealedAudio } from './sealed-members.js';
 import { CaptureProxy, spread } from '../media/harness.js';
 import { hasNative } from '../media/plane-select.js';
 
@@ -26,19 +26,6 @@ function recordSlots(c: EdgeClient): Map<string, Array<{ ssrc: number; seq: numb
     t.receiver.track.onReceiveRtp.subscribe((rtp) => list.push({ ssrc: rtp.header.ssrc, seq: rtp.header.sequenceNumber, ts: rtp.header.timestamp, payload: rtp.payload }));
   }
   return out;
-}
-
-/** A werift member that seals its audio frames like RtcCall: `tag` repeated, 60 bytes, padded to 80 inside the seal. */
-function startSealedAudio(c: EdgeClient, keys: CallKeys, tag: number): { stop: () => void; kid: number } {
-  const kid = randomRtcKid();
-  const sealer = new FrameSealer(keys, kid, 'audio');
-  let n = 0;
-  const t = setInterval(() => {
-    const rec = sealer.seal(new Uint8Array(60).fill(tag))!;
-    c.track.writeRtp(new RtpPacket(new RtpHeader({ payloadType: 96, sequenceNumber: n & 0xffff, timestamp: (n * 960) >>> 0, ssrc: 7, marker: false }), Buffer.from(rec)));
-    n++;
-  }, 20);
-  return { stop: () => clearInterval(t), kid };
 }
 
 // Both media data planes: the bridge rides on the external-sink contract they share. XRELAY_NATIVE
@@ -82,17 +69,7 @@ describe.each(PLANES)('mixed room (%s data plane): WebRTC (werift) and cell clie
       const talk = setInterval(() => calls.forEach((c, i) => c.send(new Uint8Array(60).fill(0xc0 + i))), 20);
       senders.push({ stop: () => clearInterval(talk) });
 
-      const tagsOf = (c: EdgeClient): Map<number, number> => {
-        const opener = new FrameOpener('audio', () => keys);
-        const out = new Map<number, number>();
-        for (const list of c.received.values()) {
-          for (const p of list) {
-            const f = opener.open(new Uint8Array(p));
-            if (f !== undefined) out.set(f[0]!, (out.get(f[0]!) ?? 0) + 1);
-          }
-        }
-        return out;
-      };
+      const tagsOf = (c: EdgeClient): Map<number, number> => openedTags(c, keys);
       const all = [0xa0, 0xa1, 0xc0, 0xc1];
       await waitFor(
         () => edge.every((c, i) => all.filter((t) => t !== 0xa0 + i).every((t) => (tagsOf(c).get(t) ?? 0) >= 20)) && calls.every((_, i) => all.filter((t) => t !== 0xc0 + i).every((t) => (heardByCall[i]!.get(t) ?? 0) >= 20)),

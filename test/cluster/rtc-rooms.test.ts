@@ -9,9 +9,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { RtpHeader, RtpPacket } from 'werift';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CallClient, CallKeys, FrameOpener, FrameSealer, randomRtcKid, ready, roomIdOf } from '../../src/client/node.js';
+import { CallClient, CallKeys, ready, roomIdOf } from '../../src/client/node.js';
+import { openedTags, startSealedAudio } from '../bridge/sealed-members.js';
 import { EdgeClient, roomId, waitFor } from '../../loadtest/rtc/edge-client.js';
 import { sleep } from '../media/harness.js';
 import { startRedis, type RedisProcess } from '../helpers/redis-server.js';
@@ -67,31 +67,6 @@ async function roomKeys(): Promise<string[]> {
   } finally {
     r.disconnect();
   }
-}
-
-/** A werift member sealing its audio like RtcCall (FrameSealer, an RTC key id): 60 bytes of `tag` per frame. */
-function sealedAudio(c: EdgeClient, keys: CallKeys, tag: number): () => void {
-  const sealer = new FrameSealer(keys, randomRtcKid(), 'audio');
-  let n = 0;
-  const t = setInterval(() => {
-    const rec = sealer.seal(new Uint8Array(60).fill(tag))!;
-    c.track.writeRtp(new RtpPacket(new RtpHeader({ payloadType: 96, sequenceNumber: n & 0xffff, timestamp: (n * 960) >>> 0, ssrc: 7, marker: false }), Buffer.from(rec)));
-    n++;
-  }, 20);
-  return () => clearInterval(t);
-}
-
-/** Frames a werift member opened, per tag. */
-function openedTags(c: EdgeClient, keys: CallKeys): Map<number, number> {
-  const opener = new FrameOpener('audio', () => keys);
-  const out = new Map<number, number>();
-  for (const list of c.received.values()) {
-    for (const p of list) {
-      const f = opener.open(new Uint8Array(p));
-      if (f !== undefined) out.set(f[0]!, (out.get(f[0]!) ?? 0) + 1);
-    }
-  }
-  return out;
 }
 
 describe('the WebRTC edge in cluster mode', () => {
@@ -170,7 +145,7 @@ describe('the WebRTC edge in cluster mode', () => {
         expect(other.rtc!.sessionCount + other.media!.core.sessionCount).toBe(0);
 
         await edge.connected();
-        stopEdge = sealedAudio(edge, keys, 0xe0);
+        stopEdge = startSealedAudio(edge, keys, 0xe0).stop;
         const heard = new Map<number, number>();
         call!.on('frame', (f) => heard.set(f.data[0]!, (heard.get(f.data[0]!) ?? 0) + 1));
         talk = setInterval(() => call!.send(new Uint8Array(60).fill(0xc0)), 20);
