@@ -11,8 +11,8 @@
  * caller keeps its per-SSRC state unchanged then (RFC 3711 §3.3.1: the ROC and highest sequence
  * are updated only after authentication).
  */
-import { createDecipheriv, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { cmIv, gcmIv } from './srtp-iv.js';
+import { createDecipheriv, createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { cmIv, gcmIv, srtpSetup } from './srtp-iv.js';
 import { readRtpHeader, RTP_OK, type RtpFields } from '../codec/rtp-header.js';
 import type { SrtpSealProfile, SrtpSessionKeys } from './srtp-seal.js';
 
@@ -27,10 +27,7 @@ export class SrtpOpener {
     readonly profile: SrtpSealProfile,
     private readonly keys: SrtpSessionKeys,
   ) {
-    this.tagLength = profile === 'aes128gcm' ? 16 : 10;
-    this.key = createSecretKey(keys.key);
-    this.iv = Buffer.alloc(profile === 'aes128gcm' ? 12 : 16);
-    if (profile === 'aes128cm-sha1-80' && keys.authKey === undefined) throw new Error('AES-CM needs an auth key');
+    ({ tagBytes: this.tagLength, key: this.key, iv: this.iv } = srtpSetup(profile, keys));
   }
 
   /** The packet's SSRC and sequence number (for the caller's ROC estimate); false when it is not an RTP packet this can open. */

@@ -14,8 +14,8 @@
  * performance part measures); what this saves against werift's path is everything around it:
  * no header object, no serialize, no concatenation (header, ciphertext and tag land in one buffer).
  */
-import { createCipheriv, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
-import { cmIv, gcmIv } from './srtp-iv.js';
+import { createCipheriv, createHmac, type KeyObject } from 'node:crypto';
+import { cmIv, gcmIv, srtpSetup } from './srtp-iv.js';
 
 export type SrtpSealProfile = 'aes128gcm' | 'aes128cm-sha1-80';
 
@@ -38,10 +38,7 @@ export class SrtpSealer {
     readonly profile: SrtpSealProfile,
     private readonly keys: SrtpSessionKeys,
   ) {
-    this.overhead = profile === 'aes128gcm' ? 16 : 10;
-    this.key = createSecretKey(keys.key);
-    this.iv = Buffer.alloc(profile === 'aes128gcm' ? 12 : 16);
-    if (profile === 'aes128cm-sha1-80' && keys.authKey === undefined) throw new Error('AES-CM needs an auth key');
+    ({ tagBytes: this.overhead, key: this.key, iv: this.iv } = srtpSetup(profile, keys));
   }
 
   /**
